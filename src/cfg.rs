@@ -1,0 +1,701 @@
+//! Control-flow graph of one Python function, built from the tree-sitter
+//! tree. Every jump (`return`, `break`, `continue`, an exception) is threaded
+//! through the `finally` bodies it crosses: each `finally` is copied once per
+//! kind of exit that enters it, so a path that enters a `finally` by `return`
+//! leaves it by `return` (Pyre's CFG sends such a return straight to the exit;
+//! that is the bug the postmortem snippet would trip).
+
+use crate::facts::{FactContext, Facts, Use};
+use crate::syntax::text;
+use std::collections::HashMap;
+use tree_sitter::Node;
+
+pub type NodeId = usize;
+
+/// Two kinds of exception matter: ordinary ones (`Exception` subclasses) and
+/// cancellation (`asyncio.CancelledError`, a `BaseException`, raised at an
+/// `await`), which `except Exception` does not catch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Exc {
+    Error,
+    Cancel,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Edge {
+    Normal,
+    True,
+    False,
+    Raise(Exc),
+    Return,
+    Break,
+    Continue,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Entry,
+    NormalExit,
+    ErrorExit,
+    CancelExit,
+    /// A merge point with no syntax of its own.
+    Join,
+    /// A simple statement or an expression evaluated for its effects.
+    Eval,
+    /// A test with `True`/`False` successors.
+    Cond,
+    /// An `except` clause being entered.
+    Handler,
+    Return,
+    Break,
+    Continue,
+    Raise,
+    /// The top of a `for` loop: takes the next item or leaves.
+    LoopHead,
+    /// The start of one copy of a `finally` body.
+    FinallyEntry,
+}
+
+#[derive(Debug)]
+pub struct CfgNode<'t> {
+    pub kind: Kind,
+    pub syntax: Option<Node<'t>>,
+    pub facts: Facts<'t>,
+    pub succs: Vec<(Edge, NodeId)>,
+}
+
+#[derive(Debug)]
+pub struct Cfg<'t> {
+    pub nodes: Vec<CfgNode<'t>>,
+    pub entry: NodeId,
+    pub normal_exit: NodeId,
+    pub error_exit: NodeId,
+    pub cancel_exit: NodeId,
+}
+
+/// Why a function's graph was not built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildError {
+    /// Blocks nested deeper than the analysis follows.
+    TooDeep,
+    /// More graph nodes than the budget (copies of nested `finally` bodies
+    /// multiply).
+    TooLarge,
+}
+
+/// Bounds that keep pathological input from exhausting the stack or memory.
+pub const MAX_BLOCK_DEPTH: usize = 100;
+pub const MAX_NODES: usize = 200_000;
+
+pub struct FunctionShape {
+    pub is_async: bool,
+    /// `@contextmanager` generators: the caller's `with` body runs at the
+    /// `yield`, and its exception is thrown in there.
+    pub is_context_manager: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Jump {
+    Return,
+    Break,
+    Continue,
+    Raise(Exc),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Catches {
+    No,
+    Maybe,
+    Definitely,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct HandlerCatch {
+    error: Catches,
+    cancel: Catches,
+}
+
+impl HandlerCatch {
+    fn of(self, exc: Exc) -> Catches {
+        match exc {
+            Exc::Error => self.error,
+            Exc::Cancel => self.cancel,
+        }
+    }
+}
+
+enum FrameKind<'t> {
+    Loop { head: NodeId, after: NodeId },
+    Handlers { handlers: Vec<(NodeId, HandlerCatch)> },
+    Finally { body: Node<'t> },
+    Suppress { after: NodeId },
+}
+
+struct Frame<'t> {
+    id: usize,
+    kind: FrameKind<'t>,
+}
+
+type Pending = Vec<(NodeId, Edge)>;
+
+pub fn build<'t>(
+    function: Node<'t>,
+    shape: &FunctionShape,
+    cx: &FactContext,
+) -> Result<Cfg<'t>, BuildError> {
+    let mut b = Builder {
+        cx,
+        shape,
+        nodes: Vec::new(),
+        frames: Vec::new(),
+        next_frame_id: 1,
+        memo: HashMap::new(),
+        handler_kinds: HashMap::new(),
+        reraise: Vec::new(),
+        depth: 0,
+        error: None,
+        exits: None,
+    };
+    let entry = b.node(Kind::Entry, None, Facts::default());
+    let normal_exit = b.node(Kind::NormalExit, None, Facts::default());
+    let error_exit = b.node(Kind::ErrorExit, None, Facts::default());
+    let cancel_exit = b.node(Kind::CancelExit, None, Facts::default());
+    b.exits = Some((normal_exit, error_exit, cancel_exit));
+    let end = match function.child_by_field_name("body") {
+        Some(body) => b.block(body, vec![(entry, Edge::Normal)]),
+        None => vec![(entry, Edge::Normal)],
+    };
+    b.connect(end, normal_exit);
+    if let Some(e) = b.error {
+        return Err(e);
+    }
+    Ok(Cfg {
+        nodes: b.nodes,
+        entry,
+        normal_exit,
+        error_exit,
+        cancel_exit,
+    })
+}
+
+struct Builder<'t, 'c> {
+    cx: &'c FactContext<'c>,
+    shape: &'c FunctionShape,
+    nodes: Vec<CfgNode<'t>>,
+    frames: Vec<Frame<'t>>,
+    next_frame_id: usize,
+    /// Where a jump leaving the frame with this id goes: one target per
+    /// (frame, jump), so a `finally` is copied once per kind of exit, not once
+    /// per statement that may raise.
+    memo: HashMap<(usize, Jump), NodeId>,
+    /// Which exceptions can enter each handler: a bare `raise` re-raises them.
+    handler_kinds: HashMap<NodeId, Vec<Exc>>,
+    reraise: Vec<Vec<Exc>>,
+    depth: usize,
+    error: Option<BuildError>,
+    /// Normal, error and cancellation exits.
+    exits: Option<(NodeId, NodeId, NodeId)>,
+}
+
+impl<'t> Builder<'t, '_> {
+    fn node(&mut self, kind: Kind, syntax: Option<Node<'t>>, facts: Facts<'t>) -> NodeId {
+        if self.nodes.len() >= MAX_NODES {
+            self.error = Some(BuildError::TooLarge);
+        }
+        self.nodes.push(CfgNode {
+            kind,
+            syntax,
+            facts,
+            succs: Vec::new(),
+        });
+        self.nodes.len() - 1
+    }
+
+    fn link(&mut self, from: NodeId, edge: Edge, to: NodeId) {
+        if !self.nodes[from].succs.contains(&(edge, to)) {
+            self.nodes[from].succs.push((edge, to));
+        }
+    }
+
+    fn connect(&mut self, pending: Pending, to: NodeId) {
+        for (from, edge) in pending {
+            self.link(from, edge, to);
+        }
+    }
+
+    /// A node entered from every pending edge.
+    fn step(&mut self, kind: Kind, syntax: Node<'t>, facts: Facts<'t>, pending: Pending) -> NodeId {
+        let id = self.node(kind, Some(syntax), facts);
+        self.connect(pending, id);
+        id
+    }
+
+    fn facts(&self, node: Node<'t>, usage: Use) -> Facts<'t> {
+        Facts::of(node, usage, self.cx)
+    }
+
+    /// Exception edges out of a node that calls, awaits or yields.
+    fn raises(&mut self, id: NodeId) {
+        let f = &self.nodes[id].facts;
+        let yields_in_cm = f.has_yield && self.shape.is_context_manager;
+        let error = !f.calls.is_empty() || yields_in_cm;
+        let cancel = self.shape.is_async && (f.has_await || yields_in_cm);
+        if error {
+            self.raise_from(id, Exc::Error);
+        }
+        if cancel {
+            self.raise_from(id, Exc::Cancel);
+        }
+    }
+
+    fn raise_from(&mut self, id: NodeId, exc: Exc) {
+        let target = self.target(Jump::Raise(exc), self.frames.len());
+        self.link(id, Edge::Raise(exc), target);
+    }
+
+    fn push_frame(&mut self, kind: FrameKind<'t>) {
+        let id = self.next_frame_id;
+        self.next_frame_id += 1;
+        self.frames.push(Frame { id, kind });
+    }
+
+    /// The node a jump goes to when it leaves the innermost `depth` frames.
+    fn target(&mut self, jump: Jump, depth: usize) -> NodeId {
+        let key = (if depth == 0 { 0 } else { self.frames[depth - 1].id }, jump);
+        if let Some(&t) = self.memo.get(&key) {
+            return t;
+        }
+        let t = self.compute_target(jump, depth);
+        self.memo.insert(key, t);
+        t
+    }
+
+    fn compute_target(&mut self, jump: Jump, depth: usize) -> NodeId {
+        for i in (0..depth).rev() {
+            match &self.frames[i].kind {
+                FrameKind::Loop { head, after } => match jump {
+                    Jump::Break => return *after,
+                    Jump::Continue => return *head,
+                    _ => {}
+                },
+                FrameKind::Handlers { handlers } => {
+                    let Jump::Raise(exc) = jump else { continue };
+                    let handlers = handlers.clone();
+                    let dispatch = self.node(Kind::Join, None, Facts::default());
+                    let mut caught = false;
+                    for (handler, catch) in handlers {
+                        let c = catch.of(exc);
+                        if c == Catches::No {
+                            continue;
+                        }
+                        self.link(dispatch, Edge::Normal, handler);
+                        let kinds = self.handler_kinds.entry(handler).or_default();
+                        if !kinds.contains(&exc) {
+                            kinds.push(exc);
+                        }
+                        if c == Catches::Definitely {
+                            caught = true;
+                            break;
+                        }
+                    }
+                    if !caught {
+                        let onward = self.target(jump, i);
+                        self.link(dispatch, Edge::Normal, onward);
+                    }
+                    return dispatch;
+                }
+                FrameKind::Finally { body } => {
+                    let body = *body;
+                    let entry = self.node(Kind::FinallyEntry, None, Facts::default());
+                    let outer = self.frames.split_off(i);
+                    let end = self.block(body, vec![(entry, Edge::Normal)]);
+                    self.frames.extend(outer);
+                    if !end.is_empty() {
+                        let onward = self.target(jump, i);
+                        self.connect(end, onward);
+                    }
+                    return entry;
+                }
+                FrameKind::Suppress { after } => {
+                    if jump == Jump::Raise(Exc::Error) {
+                        let after = *after;
+                        let dispatch = self.node(Kind::Join, None, Facts::default());
+                        self.link(dispatch, Edge::Normal, after);
+                        let onward = self.target(jump, i);
+                        self.link(dispatch, Edge::Normal, onward);
+                        return dispatch;
+                    }
+                }
+            }
+        }
+        let (normal, error, cancel) = self.exits.expect("exits are made first");
+        match jump {
+            Jump::Raise(Exc::Error) => error,
+            Jump::Raise(Exc::Cancel) => cancel,
+            // `break`/`continue` outside a loop is a syntax error tree-sitter
+            // accepts; treat it as leaving the function.
+            Jump::Return | Jump::Break | Jump::Continue => normal,
+        }
+    }
+
+    fn block(&mut self, block: Node<'t>, mut pending: Pending) -> Pending {
+        let mut cursor = block.walk();
+        let statements: Vec<Node<'t>> = block.named_children(&mut cursor).collect();
+        for stmt in statements {
+            if pending.is_empty() || self.error.is_some() {
+                // Code after a `return`/`raise` never runs.
+                break;
+            }
+            if stmt.kind() == "comment" {
+                continue;
+            }
+            pending = self.statement(stmt, pending);
+        }
+        pending
+    }
+
+    fn statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {
+        match stmt.kind() {
+            "if_statement" | "for_statement" | "while_statement" | "try_statement" | "with_statement"
+            | "match_statement" => {
+                self.depth += 1;
+                if self.depth > MAX_BLOCK_DEPTH {
+                    self.error = Some(BuildError::TooDeep);
+                    self.depth -= 1;
+                    return Vec::new();
+                }
+                let out = match stmt.kind() {
+                    "if_statement" => self.if_statement(stmt, pending),
+                    "for_statement" => self.for_statement(stmt, pending),
+                    "while_statement" => self.while_statement(stmt, pending),
+                    "try_statement" => self.try_statement(stmt, pending),
+                    "with_statement" => self.with_statement(stmt, pending),
+                    _ => self.match_statement(stmt, pending),
+                };
+                self.depth -= 1;
+                out
+            }
+            "return_statement" => {
+                let facts = self.facts(stmt, Use::Other);
+                let id = self.step(Kind::Return, stmt, facts, pending);
+                self.raises(id);
+                let target = self.target(Jump::Return, self.frames.len());
+                self.link(id, Edge::Return, target);
+                Vec::new()
+            }
+            "break_statement" | "continue_statement" => {
+                let (kind, edge, jump) = if stmt.kind() == "break_statement" {
+                    (Kind::Break, Edge::Break, Jump::Break)
+                } else {
+                    (Kind::Continue, Edge::Continue, Jump::Continue)
+                };
+                let id = self.step(kind, stmt, Facts::default(), pending);
+                let target = self.target(jump, self.frames.len());
+                self.link(id, edge, target);
+                Vec::new()
+            }
+            "raise_statement" => {
+                let facts = self.facts(stmt, Use::Other);
+                let id = self.step(Kind::Raise, stmt, facts, pending);
+                let kinds = if stmt.named_child_count() == 0 {
+                    self.reraise.last().cloned().unwrap_or_else(|| vec![Exc::Error])
+                } else {
+                    vec![Exc::Error]
+                };
+                for exc in kinds {
+                    self.raise_from(id, exc);
+                }
+                Vec::new()
+            }
+            "assert_statement" => {
+                let facts = self.facts(stmt, Use::Other);
+                let id = self.step(Kind::Eval, stmt, facts, pending);
+                self.raise_from(id, Exc::Error);
+                vec![(id, Edge::Normal)]
+            }
+            "function_definition" | "class_definition" | "decorated_definition" => {
+                // Defining a nested function runs none of its body.
+                let id = self.step(Kind::Eval, stmt, Facts::default(), pending);
+                vec![(id, Edge::Normal)]
+            }
+            _ => {
+                let facts = self.facts(stmt, Use::Other);
+                let id = self.step(Kind::Eval, stmt, facts, pending);
+                self.raises(id);
+                vec![(id, Edge::Normal)]
+            }
+        }
+    }
+
+    fn condition(&mut self, cond: Node<'t>, pending: Pending) -> NodeId {
+        let facts = self.facts(cond, Use::Condition { negated: false });
+        let id = self.step(Kind::Cond, cond, facts, pending);
+        self.raises(id);
+        id
+    }
+
+    fn if_statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {
+        let Some(cond) = stmt.child_by_field_name("condition") else {
+            return pending;
+        };
+        let c = self.condition(cond, pending);
+        let mut out = match stmt.child_by_field_name("consequence") {
+            Some(body) => self.block(body, vec![(c, Edge::True)]),
+            None => vec![(c, Edge::True)],
+        };
+        let mut otherwise = vec![(c, Edge::False)];
+        let mut cursor = stmt.walk();
+        let alternatives: Vec<Node<'t>> = stmt.children_by_field_name("alternative", &mut cursor).collect();
+        for alt in alternatives {
+            match alt.kind() {
+                "elif_clause" => {
+                    let Some(cond) = alt.child_by_field_name("condition") else { continue };
+                    let c = self.condition(cond, std::mem::take(&mut otherwise));
+                    if let Some(body) = alt.child_by_field_name("consequence") {
+                        out.extend(self.block(body, vec![(c, Edge::True)]));
+                    }
+                    otherwise = vec![(c, Edge::False)];
+                }
+                _ => {
+                    if let Some(body) = alt.child_by_field_name("body") {
+                        out.extend(self.block(body, std::mem::take(&mut otherwise)));
+                    }
+                }
+            }
+        }
+        out.extend(otherwise);
+        out
+    }
+
+    fn loop_body(&mut self, stmt: Node<'t>, head: NodeId, exit: Option<Edge>) -> Pending {
+        let after = self.node(Kind::Join, None, Facts::default());
+        self.push_frame(FrameKind::Loop { head, after });
+        if let Some(body) = stmt.child_by_field_name("body") {
+            let end = self.block(body, vec![(head, Edge::True)]);
+            self.connect(end, head);
+        }
+        self.frames.pop();
+        if let Some(edge) = exit {
+            let end = match stmt.child_by_field_name("alternative").and_then(|a| a.child_by_field_name("body")) {
+                Some(else_body) => self.block(else_body, vec![(head, edge)]),
+                None => vec![(head, edge)],
+            };
+            self.connect(end, after);
+        }
+        vec![(after, Edge::Normal)]
+    }
+
+    fn for_statement(&mut self, stmt: Node<'t>, mut pending: Pending) -> Pending {
+        if let Some(iterable) = stmt.child_by_field_name("right") {
+            let facts = self.facts(iterable, Use::Other);
+            let id = self.step(Kind::Eval, iterable, facts, pending);
+            self.raises(id);
+            pending = vec![(id, Edge::Normal)];
+        }
+        let mut facts = Facts::default();
+        if let Some(left) = stmt.child_by_field_name("left") {
+            crate::syntax::walk(left, |n| {
+                if n.kind() == "identifier" {
+                    facts.binds.push(text(n, self.cx.source).to_string());
+                }
+                !matches!(n.kind(), "attribute" | "subscript")
+            });
+        }
+        // `async for` awaits the next item, so it can be cancelled there.
+        facts.has_await = is_async(stmt);
+        let head = self.step(Kind::LoopHead, stmt, facts, pending);
+        if self.nodes[head].facts.has_await {
+            self.raises(head);
+        }
+        self.loop_body(stmt, head, Some(Edge::False))
+    }
+
+    fn while_statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {
+        let Some(cond) = stmt.child_by_field_name("condition") else {
+            return pending;
+        };
+        let head = self.condition(cond, pending);
+        let endless = matches!(cond.kind(), "true") || (cond.kind() == "integer" && text(cond, self.cx.source) != "0");
+        self.loop_body(stmt, head, (!endless).then_some(Edge::False))
+    }
+
+    fn try_statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {
+        let mut cursor = stmt.walk();
+        let children: Vec<Node<'t>> = stmt.named_children(&mut cursor).collect();
+        let finally_body = children
+            .iter()
+            .find(|c| c.kind() == "finally_clause")
+            .and_then(|f| f.named_children(&mut f.walk()).find(|c| c.kind() == "block"));
+        let else_body = children
+            .iter()
+            .find(|c| c.kind() == "else_clause")
+            .and_then(|e| e.child_by_field_name("body"));
+        let except_clauses: Vec<Node<'t>> = children
+            .iter()
+            .copied()
+            .filter(|c| matches!(c.kind(), "except_clause" | "except_group_clause"))
+            .collect();
+
+        if let Some(body) = finally_body {
+            self.push_frame(FrameKind::Finally { body });
+        }
+        let mut handlers = Vec::new();
+        for clause in &except_clauses {
+            let mut facts = Facts::default();
+            if let Some(alias) = clause.child_by_field_name("alias") {
+                facts.binds.push(text(alias, self.cx.source).to_string());
+            }
+            let id = self.node(Kind::Handler, Some(*clause), facts);
+            handlers.push((id, handler_catch(*clause, self.cx.source)));
+        }
+        if !handlers.is_empty() {
+            self.push_frame(FrameKind::Handlers {
+                handlers: handlers.clone(),
+            });
+        }
+        let mut out = match stmt.child_by_field_name("body") {
+            Some(body) => self.block(body, pending),
+            None => pending,
+        };
+        if !handlers.is_empty() {
+            self.frames.pop();
+        }
+        if let Some(else_body) = else_body {
+            out = self.block(else_body, out);
+        }
+        for (clause, (id, _)) in except_clauses.iter().zip(&handlers) {
+            let kinds = self.handler_kinds.get(id).cloned().unwrap_or_default();
+            if kinds.is_empty() {
+                continue; // nothing in the body can raise into it
+            }
+            self.reraise.push(kinds);
+            let body = clause.named_children(&mut clause.walk()).find(|c| c.kind() == "block");
+            let end = match body {
+                Some(body) => self.block(body, vec![(*id, Edge::Normal)]),
+                None => vec![(*id, Edge::Normal)],
+            };
+            self.reraise.pop();
+            out.extend(end);
+        }
+        if let Some(body) = finally_body {
+            self.frames.pop();
+            if !out.is_empty() {
+                let entry = self.node(Kind::FinallyEntry, None, Facts::default());
+                self.connect(out, entry);
+                out = self.block(body, vec![(entry, Edge::Normal)]);
+            }
+        }
+        out
+    }
+
+    fn with_statement(&mut self, stmt: Node<'t>, mut pending: Pending) -> Pending {
+        let mut suppress = false;
+        let clause = stmt.named_children(&mut stmt.walk()).find(|c| c.kind() == "with_clause");
+        if let Some(clause) = clause {
+            let mut cursor = clause.walk();
+            let items: Vec<Node<'t>> = clause.named_children(&mut cursor).filter(|c| c.kind() == "with_item").collect();
+            for item in items {
+                let mut facts = self.facts(item, Use::Other);
+                // `async with` awaits `__aenter__`.
+                facts.has_await |= is_async(stmt);
+                suppress |= facts
+                    .calls
+                    .iter()
+                    .any(|c| c.resolved.as_deref().is_some_and(|r| r == "contextlib.suppress" || r == "suppress"));
+                let id = self.step(Kind::Eval, item, facts, pending);
+                self.raises(id);
+                pending = vec![(id, Edge::Normal)];
+            }
+        }
+        let after = self.node(Kind::Join, None, Facts::default());
+        if suppress {
+            self.push_frame(FrameKind::Suppress { after });
+        }
+        let end = match stmt.child_by_field_name("body") {
+            Some(body) => self.block(body, pending),
+            None => pending,
+        };
+        if suppress {
+            self.frames.pop();
+        }
+        self.connect(end, after);
+        vec![(after, Edge::Normal)]
+    }
+
+    fn match_statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {
+        let Some(subject) = stmt.child_by_field_name("subject") else {
+            return pending;
+        };
+        let facts = self.facts(subject, Use::Other);
+        let s = self.step(Kind::Eval, subject, facts, pending);
+        self.raises(s);
+        let mut next = vec![(s, Edge::Normal)];
+        let mut out = Vec::new();
+        let cases: Vec<Node<'t>> = stmt
+            .child_by_field_name("body")
+            .map(|b| b.named_children(&mut b.walk()).filter(|c| c.kind() == "case_clause").collect())
+            .unwrap_or_default();
+        for case in cases {
+            let guard = case.child_by_field_name("guard");
+            let pattern = case.named_child(0).unwrap_or(case);
+            let facts = guard.map(|g| self.facts(g, Use::Other)).unwrap_or_default();
+            let c = self.step(Kind::Cond, pattern, facts, std::mem::take(&mut next));
+            self.raises(c);
+            if let Some(body) = case.child_by_field_name("consequence") {
+                out.extend(self.block(body, vec![(c, Edge::True)]));
+            }
+            let irrefutable = guard.is_none() && text(pattern, self.cx.source).trim() == "_";
+            if !irrefutable {
+                next = vec![(c, Edge::False)];
+            }
+        }
+        out.extend(next);
+        out
+    }
+}
+
+fn is_async(stmt: Node) -> bool {
+    let mut cursor = stmt.walk();
+    let found = stmt.children(&mut cursor).any(|c| c.kind() == "async");
+    found
+}
+
+/// What an `except` clause catches, from the names of its types.
+fn handler_catch(clause: Node, source: &str) -> HandlerCatch {
+    let Some(value) = clause.child_by_field_name("value") else {
+        // bare `except:`
+        return HandlerCatch {
+            error: Catches::Definitely,
+            cancel: Catches::Definitely,
+        };
+    };
+    let mut catch = HandlerCatch {
+        error: Catches::No,
+        cancel: Catches::No,
+    };
+    let mut names = Vec::new();
+    crate::syntax::walk(value, |n| match n.kind() {
+        "identifier" => {
+            names.push(text(n, source).to_string());
+            false
+        }
+        "attribute" => {
+            if let Some(a) = n.child_by_field_name("attribute") {
+                names.push(text(a, source).to_string());
+            }
+            false
+        }
+        _ => true,
+    });
+    for name in names {
+        let (error, cancel) = match name.as_str() {
+            "BaseException" => (Catches::Definitely, Catches::Definitely),
+            "Exception" => (Catches::Definitely, Catches::No),
+            "CancelledError" | "KeyboardInterrupt" | "SystemExit" | "GeneratorExit" => (Catches::No, Catches::Definitely),
+            _ => (Catches::Maybe, Catches::No),
+        };
+        catch.error = catch.error.max(error);
+        catch.cancel = catch.cancel.max(cancel);
+    }
+    catch
+}

@@ -1,0 +1,408 @@
+//! What one piece of syntax does, as far as resources care: the calls it
+//! makes (and how each call's value is used), the names it binds, aliases it
+//! creates and names whose value escapes the function. Computed once per CFG
+//! node by a single top-down walk, so the analysis never climbs parents.
+
+use crate::syntax::{compact_text, dotted_name, is_nested_scope, text, Imports};
+use tree_sitter::Node;
+
+/// How the value of an expression is used by its surroundings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Use {
+    /// Evaluated as a statement and dropped.
+    Discarded,
+    /// Assigned to a plain name.
+    Bound(String),
+    /// Stored on an attribute or into a subscript: it outlives the call.
+    Stored,
+    Returned,
+    Yielded,
+    /// Element of a container literal whose value escapes.
+    EscapingContainer,
+    /// Argument of a call that takes ownership (`closing(x)`, `stack.enter_context(x)`).
+    OwnershipArgument,
+    /// Argument of `append`/`add`/... on a container: it outlives the call.
+    ContainerArgument,
+    /// Argument of an ordinary call: a borrow.
+    Argument,
+    /// Object of an attribute access, with the attribute: `open(p).read()`.
+    Receiver(String),
+    /// Item of a `with` statement, with its `as` name if any.
+    WithItem(Option<String>),
+    /// The whole test of an `if`/`while`; `negated` for `not <call>`.
+    Condition { negated: bool },
+    /// Anything else (operands, subscripts, comprehensions).
+    Other,
+}
+
+impl Use {
+    fn escapes(&self) -> bool {
+        matches!(
+            self,
+            Use::Stored
+                | Use::Returned
+                | Use::EscapingContainer
+                | Use::OwnershipArgument
+                | Use::ContainerArgument
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CallFact<'t> {
+    pub node: Node<'t>,
+    /// Callee as written, when it is a name or attribute chain: `db_pool.acquire`.
+    pub callee: Option<String>,
+    /// Callee resolved through imports: `psycopg2.connect` for `pg.connect`.
+    pub resolved: Option<String>,
+    /// For method calls: the method name and the receiver's compact text.
+    pub method: Option<String>,
+    pub receiver: Option<String>,
+    /// Plain-name positional or keyword arguments.
+    pub name_args: Vec<String>,
+    pub awaited: bool,
+    pub usage: Use,
+}
+
+impl CallFact<'_> {
+    /// The callee as shown in messages: `db_pool.acquire()`.
+    pub fn display(&self, source: &str) -> String {
+        match &self.callee {
+            Some(c) => format!("{c}()"),
+            None => {
+                let f = self.node.child_by_field_name("function").map_or("", |f| text(f, source));
+                format!("{}()", f.split_whitespace().collect::<Vec<_>>().join(""))
+            }
+        }
+    }
+}
+
+/// Falsy test on a name in an `if`/`while` condition: on `empty_when` the
+/// name holds `None` or a falsy value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameTest {
+    pub name: String,
+    pub empty_when: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Facts<'t> {
+    pub calls: Vec<CallFact<'t>>,
+    pub has_await: bool,
+    pub has_yield: bool,
+    /// Names rebound here.
+    pub binds: Vec<String>,
+    /// `new = old` between plain names.
+    pub aliases: Vec<(String, String)>,
+    /// Names whose value leaves the function's responsibility here.
+    pub escapes: Vec<String>,
+    /// Names used directly as `with` items: `with conn:`.
+    pub managed: Vec<String>,
+    /// For conditions: a falsy test on a plain name.
+    pub test: Option<NameTest>,
+}
+
+pub struct FactContext<'a> {
+    pub source: &'a str,
+    pub imports: &'a Imports,
+    pub ownership_functions: &'a [String],
+    pub ownership_methods: &'a [String],
+    /// In a plain generator, `yield x` hands `x` to the consumer.
+    pub yield_transfers: bool,
+}
+
+const CONTAINER_METHODS: &[&str] = &[
+    "append", "appendleft", "add", "extend", "insert", "put", "put_nowait", "setdefault", "update",
+];
+
+impl<'t> Facts<'t> {
+    /// Facts of `root` when its value is used as `usage`.
+    pub fn of(root: Node<'t>, usage: Use, cx: &FactContext) -> Facts<'t> {
+        let mut facts = Facts::default();
+        if let Use::Condition { .. } = usage {
+            facts.test = name_test(root, cx.source);
+        }
+        let mut stack: Vec<(Node<'t>, Use, bool)> = vec![(root, usage, false)];
+        while let Some((node, usage, awaited)) = stack.pop() {
+            facts.visit(node, usage, awaited, cx, &mut stack);
+        }
+        facts
+    }
+
+    fn visit(
+        &mut self,
+        node: Node<'t>,
+        usage: Use,
+        awaited: bool,
+        cx: &FactContext,
+        stack: &mut Vec<(Node<'t>, Use, bool)>,
+    ) {
+        let src = cx.source;
+        let kind = node.kind();
+        if is_nested_scope(kind) {
+            return;
+        }
+        match kind {
+            "identifier" => {
+                let name = text(node, src).to_string();
+                match &usage {
+                    Use::Bound(new) => self.aliases.push((new.clone(), name)),
+                    Use::Yielded if cx.yield_transfers => self.escapes.push(name),
+                    Use::WithItem(_) => self.managed.push(name),
+                    u if u.escapes() => self.escapes.push(name),
+                    _ => {}
+                }
+            }
+            "await" => {
+                self.has_await = true;
+                push_children(node, usage, true, stack);
+            }
+            "parenthesized_expression" => push_children(node, usage, awaited, stack),
+            "yield" => {
+                self.has_yield = true;
+                push_children(node, Use::Yielded, false, stack);
+            }
+            "return_statement" => push_children(node, Use::Returned, false, stack),
+            "expression_statement" => push_children(node, Use::Discarded, false, stack),
+            "tuple" | "list" | "set" | "dictionary" | "pair" | "expression_list" => {
+                let escaping = usage.escapes()
+                    || matches!(usage, Use::Bound(_))
+                    || (usage == Use::Yielded && cx.yield_transfers);
+                let inner = if escaping { Use::EscapingContainer } else { Use::Other };
+                push_children(node, inner, false, stack);
+            }
+            "conditional_expression" => {
+                // `a if cond else b`: the first and last operands carry the value.
+                let mut cursor = node.walk();
+                let named: Vec<Node> = node.named_children(&mut cursor).collect();
+                for (i, child) in named.into_iter().enumerate() {
+                    let u = if i == 1 { Use::Other } else { usage.clone() };
+                    stack.push((child, u, false));
+                }
+            }
+            "boolean_operator" => {
+                // `x or default`: either operand may be the value.
+                push_children(node, usage, false, stack);
+            }
+            "assignment" => self.assignment(node, cx, stack),
+            "augmented_assignment" => {
+                if let Some(right) = node.child_by_field_name("right") {
+                    stack.push((right, Use::Other, false));
+                }
+            }
+            "named_expression" => {
+                if let Some(name) = node.child_by_field_name("name") {
+                    let name = text(name, src).to_string();
+                    self.binds.push(name.clone());
+                    if let Some(value) = node.child_by_field_name("value") {
+                        stack.push((value, Use::Bound(name), false));
+                    }
+                }
+            }
+            "call" => self.call(node, usage, awaited, cx, stack),
+            "attribute" => {
+                if let Some(object) = node.child_by_field_name("object") {
+                    let attr = node.child_by_field_name("attribute").map_or("", |a| text(a, src));
+                    stack.push((object, Use::Receiver(attr.to_string()), false));
+                }
+            }
+            "with_item" => {
+                if let Some(value) = node.child_by_field_name("value") {
+                    if value.kind() == "as_pattern" {
+                        let alias = value
+                            .child_by_field_name("alias")
+                            .and_then(|a| first_identifier(a, src));
+                        if let Some(a) = &alias {
+                            self.binds.push(a.clone());
+                        }
+                        if let Some(expr) = value.named_child(0) {
+                            stack.push((expr, Use::WithItem(alias), false));
+                        }
+                    } else {
+                        stack.push((value, Use::WithItem(None), false));
+                    }
+                }
+            }
+            "not_operator" => {
+                let u = match usage {
+                    Use::Condition { negated } => Use::Condition { negated: !negated },
+                    _ => Use::Other,
+                };
+                push_children(node, u, false, stack);
+            }
+            "keyword_argument" => {
+                if let Some(value) = node.child_by_field_name("value") {
+                    stack.push((value, usage, false));
+                }
+            }
+            _ => push_children(node, Use::Other, false, stack),
+        }
+    }
+
+    fn assignment(&mut self, node: Node<'t>, cx: &FactContext, stack: &mut Vec<(Node<'t>, Use, bool)>) {
+        let src = cx.source;
+        let left = node.child_by_field_name("left");
+        let usage = match left {
+            Some(l) if l.kind() == "identifier" => {
+                let name = text(l, src).to_string();
+                self.binds.push(name.clone());
+                Use::Bound(name)
+            }
+            Some(l) if matches!(l.kind(), "attribute" | "subscript") => {
+                // The target's own sub-expressions are evaluated, not stored to.
+                stack.push((l, Use::Other, false));
+                Use::Stored
+            }
+            Some(l) => {
+                crate::syntax::walk(l, |n| {
+                    if n.kind() == "identifier" {
+                        self.binds.push(text(n, src).to_string());
+                    }
+                    !matches!(n.kind(), "attribute" | "subscript")
+                });
+                Use::Other
+            }
+            None => Use::Other,
+        };
+        if let Some(right) = node.child_by_field_name("right") {
+            stack.push((right, usage, false));
+        }
+    }
+
+    fn call(
+        &mut self,
+        node: Node<'t>,
+        usage: Use,
+        awaited: bool,
+        cx: &FactContext,
+        stack: &mut Vec<(Node<'t>, Use, bool)>,
+    ) {
+        let src = cx.source;
+        let function = node.child_by_field_name("function");
+        let callee = function.and_then(|f| dotted_name(f, src));
+        let resolved = callee.as_deref().map(|c| cx.imports.resolve(c));
+        let (method, receiver) = match function {
+            Some(f) if f.kind() == "attribute" => (
+                f.child_by_field_name("attribute").map(|a| text(a, src).to_string()),
+                f.child_by_field_name("object").map(|o| compact_text(o, src)),
+            ),
+            _ => (None, None),
+        };
+        let takes_ownership = resolved
+            .as_deref()
+            .is_some_and(|r| cx.ownership_functions.iter().any(|f| f == r || f.rsplit('.').next() == Some(r)))
+            || method.as_deref().is_some_and(|m| cx.ownership_methods.iter().any(|o| o == m));
+        let is_container_method = method.as_deref().is_some_and(|m| CONTAINER_METHODS.contains(&m));
+        let arg_use = if takes_ownership {
+            Use::OwnershipArgument
+        } else if is_container_method {
+            Use::ContainerArgument
+        } else {
+            Use::Argument
+        };
+        let mut name_args = Vec::new();
+        if let Some(args) = node.child_by_field_name("arguments") {
+            let mut cursor = args.walk();
+            for arg in args.named_children(&mut cursor) {
+                let value = if arg.kind() == "keyword_argument" {
+                    arg.child_by_field_name("value")
+                } else {
+                    Some(arg)
+                };
+                if let Some(v) = value {
+                    if v.kind() == "identifier" {
+                        name_args.push(text(v, src).to_string());
+                    }
+                    // `stack.callback(conn.close)` hands over `conn`.
+                    if takes_ownership && v.kind() == "attribute" {
+                        if let Some(obj) = v.child_by_field_name("object") {
+                            if obj.kind() == "identifier" {
+                                self.escapes.push(text(obj, src).to_string());
+                            }
+                        }
+                    }
+                    stack.push((v, arg_use.clone(), false));
+                }
+            }
+        }
+        if let Some(f) = function {
+            stack.push((f, Use::Other, false));
+        }
+        self.calls.push(CallFact {
+            node,
+            callee,
+            resolved,
+            method,
+            receiver,
+            name_args,
+            awaited,
+            usage,
+        });
+    }
+}
+
+fn push_children<'t>(node: Node<'t>, usage: Use, awaited: bool, stack: &mut Vec<(Node<'t>, Use, bool)>) {
+    let mut cursor = node.walk();
+    let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+    for child in children.into_iter().rev() {
+        if child.kind() != "comment" {
+            stack.push((child, usage.clone(), awaited));
+        }
+    }
+}
+
+fn first_identifier(node: Node, source: &str) -> Option<String> {
+    let mut found = None;
+    crate::syntax::walk(node, |n| {
+        if found.is_none() && n.kind() == "identifier" {
+            found = Some(text(n, source).to_string());
+        }
+        found.is_none()
+    });
+    found
+}
+
+/// Recognises `x is None`, `x == None`, `not x`, `x is not None`, `x`.
+fn name_test(cond: Node, source: &str) -> Option<NameTest> {
+    let mut node = cond;
+    let mut negated = false;
+    loop {
+        match node.kind() {
+            "parenthesized_expression" => node = node.named_child(0)?,
+            "not_operator" => {
+                negated = !negated;
+                node = node.child_by_field_name("argument")?;
+            }
+            _ => break,
+        }
+    }
+    let (name, empty_when) = match node.kind() {
+        "identifier" => (text(node, source).to_string(), false),
+        "comparison_operator" => {
+            let left = node.named_child(0)?;
+            let right = node.named_child(1)?;
+            if node.named_child_count() != 2 || left.kind() != "identifier" || right.kind() != "none" {
+                return None;
+            }
+            let op: String = {
+                let mut cursor = node.walk();
+                node.children(&mut cursor)
+                    .filter(|c| !c.is_named())
+                    .map(|c| c.kind().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let empty_when = match op.as_str() {
+                "is" | "==" => true,
+                "is not" | "!=" => false,
+                _ => return None,
+            };
+            (text(left, source).to_string(), empty_when)
+        }
+        _ => return None,
+    };
+    Some(NameTest {
+        name,
+        empty_when: empty_when != negated,
+    })
+}

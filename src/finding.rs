@@ -1,0 +1,58 @@
+//! Findings: what the analysis reports, with the path that leaks.
+
+use crate::codes::Code;
+use serde::Serialize;
+
+/// A byte range in the (decoded, UTF-8) source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// 1-based line and column; the column counts Unicode characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// One step of the path that leaks: "`validate_payment()` raises".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub span: Span,
+    pub start: Position,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: Code,
+    /// The catalogue entry of the leaked resource.
+    pub resource: String,
+    /// Qualified name of the function: `PaymentService.charge`.
+    pub function: String,
+    /// The acquiring call.
+    pub span: Span,
+    pub start: Position,
+    pub end: Position,
+    pub message: String,
+    pub help: String,
+    /// The leaking path, from the acquisition to the escape.
+    pub steps: Vec<Step>,
+    /// Other ways the same acquisition leaks, less certain than `message`.
+    pub also: Vec<String>,
+}
+
+/// Something the analysis could not do on part of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FileReport {
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<Warning>,
+}

@@ -1,0 +1,20 @@
+//! `unclosed`: finds resource leaks in Python code.
+//!
+//! The analysis core (`syntax`, `facts`, `cfg`, `analysis`, `rules`,
+//! `source`) takes text and rules and returns findings; it does no I/O. The
+//! shell (`discover`, `runner`, `render`, `cli`) finds files, runs the core in
+//! parallel and prints.
+
+pub mod analysis;
+pub mod cfg;
+pub mod codes;
+pub mod facts;
+pub mod finding;
+pub mod rules;
+pub mod syntax;
+pub mod source;
+
+pub mod cli;
+pub mod discover;
+pub mod render;
+pub mod runner;

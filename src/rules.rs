@@ -1,0 +1,227 @@
+//! The resource catalogue: which calls acquire a resource and which release
+//! it. The catalogue is data (`rules/*.toml`), embedded at build time; the
+//! TOML schema is exactly these structs, so a typo in a rule file is an error,
+//! never a silently ignored key.
+
+use serde::Deserialize;
+
+/// The built-in rule files, embedded in the binary.
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
+    ("rules/stdlib.toml", include_str!("../rules/stdlib.toml")),
+    ("rules/databases.toml", include_str!("../rules/databases.toml")),
+    ("rules/concurrency.toml", include_str!("../rules/concurrency.toml")),
+    ("rules/ownership.toml", include_str!("../rules/ownership.toml")),
+];
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RuleFile {
+    #[serde(default)]
+    pub resource: Vec<Resource>,
+    #[serde(default)]
+    pub ownership: Option<Ownership>,
+}
+
+/// One kind of resource: how it is acquired and how it is released.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Resource {
+    /// Stable identifier, e.g. `sqlite3-connection`.
+    pub id: String,
+    /// What the resource is called in messages: "connection", "file".
+    pub noun: String,
+    /// One sentence for the docs: what this entry matches.
+    pub summary: String,
+    /// Where the library documents the release behaviour this entry encodes.
+    #[serde(default)]
+    pub reference: Option<String>,
+    pub acquire: Acquire,
+    pub release: Release,
+    /// Whether `with x:` / `async with x:` on the resource (or on the
+    /// acquiring call) releases it. `sqlite3` and `psycopg2` connections are
+    /// context managers that only end a transaction: `false`.
+    #[serde(default)]
+    pub with_releases: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Acquire {
+    /// Qualified callables, resolved through the file's imports:
+    /// `psycopg2.connect` matches `pg.connect()` after `import psycopg2 as pg`.
+    #[serde(default)]
+    pub calls: Vec<String>,
+    /// Method names that acquire on any receiver: `acquire` matches
+    /// `db_pool.acquire()`.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// `value`: the returned object must be released. `receiver`: the call
+    /// puts the obligation on its receiver (`lock.acquire()` / `lock.release()`).
+    #[serde(default)]
+    pub obligation: Obligation,
+    /// For `receiver` obligations: substrings of the receiver's name that mark
+    /// it as lock-like (`self._lock`, `write_sem`). A receiver-style acquire
+    /// is also recognised when the same receiver is released in the function.
+    #[serde(default)]
+    pub receiver_hints: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Obligation {
+    #[default]
+    Value,
+    Receiver,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Release {
+    /// Methods called on the resource: `conn.close()`.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Methods on any receiver that take the resource as an argument:
+    /// `pool.putconn(conn)`, `db_pool.release(conn)`.
+    #[serde(default)]
+    pub receiver_methods: Vec<String>,
+    /// Qualified functions that take the resource as an argument: `os.close(fd)`.
+    #[serde(default)]
+    pub functions: Vec<String>,
+    /// Whether the release is a coroutine that must be awaited.
+    #[serde(default)]
+    pub awaited: Awaited,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Awaited {
+    #[default]
+    Never,
+    Always,
+    /// Awaited exactly when the acquisition was: `await pool.acquire()` pairs
+    /// with `await pool.release(conn)`, a sync pool with a sync release.
+    LikeAcquire,
+}
+
+/// Calls that take ownership of a resource passed to them, so the function
+/// that acquired it no longer has to release it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Ownership {
+    /// Qualified functions: `contextlib.closing`.
+    #[serde(default)]
+    pub functions: Vec<String>,
+    /// Method names on any receiver: `enter_context`, `callback`.
+    #[serde(default)]
+    pub methods: Vec<String>,
+}
+
+/// Everything the analysis knows about resources.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    pub resources: Vec<Resource>,
+    pub ownership: Ownership,
+}
+
+#[derive(Debug)]
+pub struct RuleError {
+    pub file: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+impl Catalogue {
+    /// The catalogue compiled into the binary.
+    pub fn builtin() -> Catalogue {
+        Catalogue::from_files(BUILTIN_RULE_FILES).expect("built-in rules are validated by tests")
+    }
+
+    pub fn from_files(files: &[(&str, &str)]) -> Result<Catalogue, RuleError> {
+        let mut catalogue = Catalogue::default();
+        for (name, text) in files {
+            let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError {
+                file: name.to_string(),
+                message: e.to_string(),
+            })?;
+            catalogue.resources.extend(parsed.resource);
+            if let Some(own) = parsed.ownership {
+                catalogue.ownership.functions.extend(own.functions);
+                catalogue.ownership.methods.extend(own.methods);
+            }
+        }
+        catalogue.validate()?;
+        Ok(catalogue)
+    }
+
+    fn validate(&self) -> Result<(), RuleError> {
+        let mut seen = std::collections::HashSet::new();
+        for r in &self.resources {
+            let fail = |message: String| RuleError {
+                file: format!("resource `{}`", r.id),
+                message,
+            };
+            if !seen.insert(r.id.as_str()) {
+                return Err(fail("duplicate id".into()));
+            }
+            if r.acquire.calls.is_empty() && r.acquire.methods.is_empty() {
+                return Err(fail("`acquire` names no call and no method".into()));
+            }
+            let rel = &r.release;
+            if rel.methods.is_empty() && rel.receiver_methods.is_empty() && rel.functions.is_empty() {
+                return Err(fail("`release` names no way to release".into()));
+            }
+            if r.acquire.obligation == Obligation::Receiver && rel.methods.is_empty() {
+                return Err(fail(
+                    "a receiver obligation is released by a method on the receiver: set `release.methods`"
+                        .into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalogue_loads() {
+        let c = Catalogue::from_files(BUILTIN_RULE_FILES).unwrap();
+        assert!(c.resources.len() >= 10);
+        assert!(c.ownership.functions.iter().any(|f| f == "contextlib.closing"));
+    }
+
+    #[test]
+    fn every_rule_file_on_disk_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let name = format!("rules/{}", path.file_name().unwrap().to_string_lossy());
+                assert!(
+                    BUILTIN_RULE_FILES.iter().any(|(n, _)| *n == name),
+                    "{name} is not listed in BUILTIN_RULE_FILES"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let bad = "[[resource]]\nid='x'\nnoun='x'\nsummary='x'\nacquire={calls=['a']}\nrelease={methods=['close']}\nwith-release=true\n";
+        let err = Catalogue::from_files(&[("bad.toml", bad)]).unwrap_err();
+        assert!(err.message.contains("unknown field"), "{err}");
+    }
+}

@@ -1,0 +1,183 @@
+//! Python syntax helpers over tree-sitter: parsing, node text, iterative
+//! walks (deeply nested input must never overflow the stack) and import
+//! resolution.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use tree_sitter::{Node, Parser, Tree};
+
+thread_local! {
+    // One parser per thread: creating a parser is cheap but not free, and a
+    // parser cannot be shared between threads.
+    static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
+}
+
+/// Parses Python source. `None` only if tree-sitter gives up (it is given no
+/// timeout, so in practice never).
+pub fn parse(source: &str) -> Option<Tree> {
+    PARSER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let parser = slot.get_or_insert_with(|| {
+            let mut p = Parser::new();
+            p.set_language(&tree_sitter_python::LANGUAGE.into())
+                .expect("tree-sitter-python matches the tree-sitter version");
+            p
+        });
+        parser.parse(source, None)
+    })
+}
+
+pub fn text<'s>(node: Node, source: &'s str) -> &'s str {
+    &source[node.byte_range()]
+}
+
+/// The text of a node with all whitespace removed, used to compare receivers
+/// (`self . pool` and `self.pool` are the same receiver).
+pub fn compact_text(node: Node, source: &str) -> String {
+    text(node, source).chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// `a`, `a.b.c` for identifiers and attribute chains of identifiers.
+pub fn dotted_name(node: Node, source: &str) -> Option<String> {
+    match node.kind() {
+        "identifier" => Some(text(node, source).to_string()),
+        "attribute" => {
+            let object = node.child_by_field_name("object")?;
+            let attr = node.child_by_field_name("attribute")?;
+            let mut base = dotted_name(object, source)?;
+            base.push('.');
+            base.push_str(text(attr, source));
+            Some(base)
+        }
+        _ => None,
+    }
+}
+
+/// Node kinds that open a new scope: their bodies do not run where they are
+/// written, so walks over a statement skip them.
+pub fn is_nested_scope(kind: &str) -> bool {
+    matches!(kind, "function_definition" | "lambda" | "class_definition" | "decorated_definition")
+}
+
+/// Pre-order walk of `root` and its descendants, without recursion.
+pub fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if !visit(node) {
+            continue;
+        }
+        let mut cursor = node.walk();
+        let children: Vec<Node<'t>> = node.children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
+    }
+}
+
+/// Maps local names to the qualified names they were imported as:
+/// `import psycopg2 as pg` maps `pg` to `psycopg2`; `from socket import
+/// create_connection` maps `create_connection` to `socket.create_connection`.
+#[derive(Debug, Default, Clone)]
+pub struct Imports {
+    names: HashMap<String, String>,
+}
+
+impl Imports {
+    pub fn collect(root: Node, source: &str) -> Imports {
+        let mut names = HashMap::new();
+        walk(root, |node| {
+            match node.kind() {
+                "import_statement" => {
+                    let mut cursor = node.walk();
+                    for child in node.children_by_field_name("name", &mut cursor) {
+                        import_one(child, None, source, &mut names);
+                    }
+                }
+                "import_from_statement" => {
+                    let module = node
+                        .child_by_field_name("module_name")
+                        .map(|m| compact_text(m, source));
+                    if let Some(module) = module {
+                        let mut cursor = node.walk();
+                        for child in node.children_by_field_name("name", &mut cursor) {
+                            import_one(child, Some(&module), source, &mut names);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            true
+        });
+        Imports { names }
+    }
+
+    /// Resolves a dotted callee through the imports: `pg.connect` to
+    /// `psycopg2.connect`. Names that were not imported stay as written.
+    pub fn resolve(&self, dotted: &str) -> String {
+        let (head, rest) = match dotted.split_once('.') {
+            Some((h, r)) => (h, Some(r)),
+            None => (dotted, None),
+        };
+        match (self.names.get(head), rest) {
+            (Some(q), Some(r)) => format!("{q}.{r}"),
+            (Some(q), None) => q.clone(),
+            (None, _) => dotted.to_string(),
+        }
+    }
+}
+
+fn import_one(node: Node, module: Option<&str>, source: &str, names: &mut HashMap<String, String>) {
+    let (name, alias) = match node.kind() {
+        "aliased_import" => (
+            node.child_by_field_name("name").map(|n| compact_text(n, source)),
+            node.child_by_field_name("alias").map(|n| compact_text(n, source)),
+        ),
+        _ => (Some(compact_text(node, source)), None),
+    };
+    let Some(name) = name else { return };
+    let qualified = match module {
+        Some(m) => format!("{m}.{name}"),
+        None => name.clone(),
+    };
+    match alias {
+        Some(alias) => {
+            names.insert(alias, qualified);
+        }
+        None if module.is_some() => {
+            names.insert(name, qualified);
+        }
+        // `import a.b` binds `a`, which already resolves to itself.
+        None => {}
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = source[line_start..offset].chars().count() + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_aliases_and_from_imports() {
+        let src = "import psycopg2 as pg\nfrom socket import create_connection as cc, socket\nimport os.path\n";
+        let tree = parse(src).unwrap();
+        let imports = Imports::collect(tree.root_node(), src);
+        assert_eq!(imports.resolve("pg.connect"), "psycopg2.connect");
+        assert_eq!(imports.resolve("cc"), "socket.create_connection");
+        assert_eq!(imports.resolve("socket"), "socket.socket");
+        assert_eq!(imports.resolve("os.path.join"), "os.path.join");
+        assert_eq!(imports.resolve("open"), "open");
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        let src = "a\né = open(p)\n";
+        let off = src.find("open").unwrap();
+        assert_eq!(line_col(src, off), (2, 5));
+    }
+}
