@@ -7,7 +7,7 @@ use crate::codes::Code;
 use crate::facts::{CallFact, FactContext, Use};
 use crate::finding::{FileReport, Finding, Position, Span, Step, Warning};
 use crate::rules::{Awaited, Catalogue, Obligation, Resource};
-use crate::syntax::{self, is_nested_scope, line_col, text, Imports};
+use crate::syntax::{self, Imports, is_nested_scope, line_col, text};
 use std::collections::{HashMap, HashSet, VecDeque};
 use tree_sitter::Node;
 
@@ -86,13 +86,14 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
         let line = first_error_line(root, source);
         report.warnings.push(Warning {
             line,
-            message: "syntax error outside any function: the functions that parsed were analysed".into(),
+            message: "syntax error outside any function: the functions that parsed were analysed"
+                .into(),
         });
     }
     let _ = options.include_module_level;
-    report
-        .findings
-        .sort_by(|a, b| (a.span.start, a.code, &a.message).cmp(&(b.span.start, b.code, &b.message)));
+    report.findings.sort_by(|a, b| {
+        (a.span.start, a.code, &a.message).cmp(&(b.span.start, b.code, &b.message))
+    });
     report
 }
 
@@ -111,7 +112,9 @@ fn collect_functions<'t>(root: Node<'t>, source: &str) -> Vec<FunctionNode<'t>> 
         let mut child_decorators = Vec::new();
         match node.kind() {
             "function_definition" | "class_definition" => {
-                let name = node.child_by_field_name("name").map_or("<unknown>", |n| text(n, source));
+                let name = node
+                    .child_by_field_name("name")
+                    .map_or("<unknown>", |n| text(n, source));
                 let qualified = format!("{prefix}{name}");
                 if node.kind() == "function_definition" {
                     out.push(FunctionNode {
@@ -135,11 +138,12 @@ fn collect_functions<'t>(root: Node<'t>, source: &str) -> Vec<FunctionNode<'t>> 
         let mut cursor = node.walk();
         let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
         for child in children.into_iter().rev() {
-            let decs = if child.kind() == "function_definition" || child.kind() == "class_definition" {
-                std::mem::take(&mut child_decorators)
-            } else {
-                Vec::new()
-            };
+            let decs =
+                if child.kind() == "function_definition" || child.kind() == "class_definition" {
+                    std::mem::take(&mut child_decorators)
+                } else {
+                    Vec::new()
+                };
             stack.push((child, child_prefix.clone(), decs));
         }
     }
@@ -208,7 +212,10 @@ enum Holder {
     Value { var: String },
     /// `receiver.acquire()`: `receiver.release()` ends it. `result` is the
     /// name the acquire's boolean result was bound to, if any.
-    Receiver { receiver: String, result: Option<String> },
+    Receiver {
+        receiver: String,
+        result: Option<String>,
+    },
 }
 
 struct Acquisition<'t, 'a> {
@@ -263,7 +270,9 @@ impl<'a> FunctionContext<'a> {
         }
         // A `finally` body is copied once per exit kind; an acquisition in it
         // appears in several copies but is one acquisition.
-        findings.sort_by(|a, b| (a.span, a.code.certainty_rank()).cmp(&(b.span, b.code.certainty_rank())));
+        findings.sort_by(|a, b| {
+            (a.span, a.code.certainty_rank()).cmp(&(b.span, b.code.certainty_rank()))
+        });
         findings.dedup_by(|b, a| a.span == b.span);
         findings
     }
@@ -276,12 +285,14 @@ impl<'a> FunctionContext<'a> {
             for call in &node.facts.calls {
                 let Some(method) = &call.method else { continue };
                 let is_release = self.catalogue.resources.iter().any(|r| {
-                    r.acquire.obligation == Obligation::Receiver && r.release.methods.contains(method)
+                    r.acquire.obligation == Obligation::Receiver
+                        && r.release.methods.contains(method)
                 });
-                if is_release && call.name_args.is_empty() && arg_count(call.node) == 0 {
-                    if let Some(recv) = &call.receiver {
-                        out.insert(recv.clone());
-                    }
+                if is_release
+                    && arg_count(call.node) == 0
+                    && let Some(recv) = &call.receiver
+                {
+                    out.insert(recv.clone());
                 }
             }
         }
@@ -298,17 +309,37 @@ impl<'a> FunctionContext<'a> {
         'a: 'c,
     {
         let matches = |r: &Resource| {
-            call.resolved.as_ref().is_some_and(|q| r.acquire.calls.contains(q))
-                || call.method.as_ref().is_some_and(|m| r.acquire.methods.contains(m))
+            call.resolved
+                .as_ref()
+                .is_some_and(|q| r.acquire.calls.contains(q))
+                || call
+                    .method
+                    .as_ref()
+                    .is_some_and(|m| r.acquire.methods.contains(m))
         };
         // Receiver-style first: `lock.acquire()` as a statement or a test.
-        for rule in self.catalogue.resources.iter().filter(|r| r.acquire.obligation == Obligation::Receiver) {
+        for rule in self
+            .catalogue
+            .resources
+            .iter()
+            .filter(|r| r.acquire.obligation == Obligation::Receiver)
+        {
             if !matches(rule) {
                 continue;
             }
-            let Some(receiver) = &call.receiver else { continue };
-            let last = receiver.rsplit('.').next().unwrap_or(receiver).to_lowercase();
-            let lock_like = rule.acquire.receiver_hints.iter().any(|h| last.contains(h.as_str()))
+            let Some(receiver) = &call.receiver else {
+                continue;
+            };
+            let last = receiver
+                .rsplit('.')
+                .next()
+                .unwrap_or(receiver)
+                .to_lowercase();
+            let lock_like = rule
+                .acquire
+                .receiver_hints
+                .iter()
+                .any(|h| last.contains(h.as_str()))
                 || releases_on_receiver.contains(receiver);
             if !lock_like {
                 continue;
@@ -316,7 +347,9 @@ impl<'a> FunctionContext<'a> {
             let (result, held_edge) = match &call.usage {
                 Use::Discarded => (None, None),
                 Use::Bound(v) => (Some(v.clone()), None),
-                Use::Condition { negated } => (None, Some(if *negated { Edge::False } else { Edge::True })),
+                Use::Condition { negated } => {
+                    (None, Some(if *negated { Edge::False } else { Edge::True }))
+                }
                 _ => continue,
             };
             return Some(Found::Tracked(Acquisition {
@@ -357,15 +390,20 @@ impl<'a> FunctionContext<'a> {
     }
 
     /// Follows one acquisition through the graph.
-    fn track<'t>(&self, graph: &Cfg<'t>, acq: &Acquisition<'t, '_>, aliases: &[(String, String)]) -> Option<Finding> {
+    fn track<'t>(
+        &self,
+        graph: &Cfg<'t>,
+        acq: &Acquisition<'t, '_>,
+        aliases: &[(String, String)],
+    ) -> Option<Finding> {
         let names = match &acq.holder {
             Holder::Value { var } => alias_closure(var, aliases),
             Holder::Receiver { result, .. } => result.iter().cloned().collect(),
         };
-        if let Holder::Value { .. } = acq.holder {
-            if names.iter().any(|n| self.captured.contains(n)) {
-                return None; // a closure owns it now
-            }
+        if let Holder::Value { .. } = acq.holder
+            && names.iter().any(|n| self.captured.contains(n))
+        {
+            return None; // a closure owns it now
         }
         let mut parent: HashMap<NodeId, (NodeId, Edge)> = HashMap::new();
         let mut queue = VecDeque::new();
@@ -396,7 +434,10 @@ impl<'a> FunctionContext<'a> {
                 }
                 Effect::None => {}
             }
-            if matches!(node.kind, Kind::NormalExit | Kind::ErrorExit | Kind::CancelExit) {
+            if matches!(
+                node.kind,
+                Kind::NormalExit | Kind::ErrorExit | Kind::CancelExit
+            ) {
                 escapes.push(Escape::Exit(id));
                 continue;
             }
@@ -420,13 +461,21 @@ impl<'a> FunctionContext<'a> {
     }
 
     /// What a node does to the tracked obligation.
-    fn effect<'t, 'c>(&self, node: &'c cfg::CfgNode<'t>, acq: &Acquisition<'t, '_>, names: &HashSet<String>) -> Effect<'c, 't> {
+    fn effect<'t, 'c>(
+        &self,
+        node: &'c cfg::CfgNode<'t>,
+        acq: &Acquisition<'t, '_>,
+        names: &HashSet<String>,
+    ) -> Effect<'c, 't> {
         let release = &acq.rule.release;
         let facts = &node.facts;
         let mut unawaited = None;
         for call in &facts.calls {
             let Some(method) = &call.method else {
-                if call.resolved.as_ref().is_some_and(|r| release.functions.contains(r))
+                if call
+                    .resolved
+                    .as_ref()
+                    .is_some_and(|r| release.functions.contains(r))
                     && call.name_args.iter().any(|a| names.contains(a))
                 {
                     return Effect::Released;
@@ -435,9 +484,14 @@ impl<'a> FunctionContext<'a> {
             };
             let releases = match &acq.holder {
                 Holder::Value { .. } => {
-                    (release.methods.contains(method) && call.receiver.as_ref().is_some_and(|r| names.contains(r)))
-                        || (release.receiver_methods.contains(method) && call.name_args.iter().any(|a| names.contains(a)))
-                        || (call.resolved.as_ref().is_some_and(|r| release.functions.contains(r))
+                    (release.methods.contains(method)
+                        && call.receiver.as_ref().is_some_and(|r| names.contains(r)))
+                        || (release.receiver_methods.contains(method)
+                            && call.name_args.iter().any(|a| names.contains(a)))
+                        || (call
+                            .resolved
+                            .as_ref()
+                            .is_some_and(|r| release.functions.contains(r))
                             && call.name_args.iter().any(|a| names.contains(a)))
                 }
                 Holder::Receiver { receiver, .. } => {
@@ -478,8 +532,16 @@ impl<'a> FunctionContext<'a> {
 
     /// Whether the edge leaves a test that proves nothing is held:
     /// `if conn is None:` (true branch), `if not acquired:`.
-    fn empty_on(&self, node: &cfg::CfgNode, edge: Edge, holder: &Holder, names: &HashSet<String>) -> bool {
-        let Some(test) = &node.facts.test else { return false };
+    fn empty_on(
+        &self,
+        node: &cfg::CfgNode,
+        edge: Edge,
+        holder: &Holder,
+        names: &HashSet<String>,
+    ) -> bool {
+        let Some(test) = &node.facts.test else {
+            return false;
+        };
         let relevant = match holder {
             Holder::Value { .. } => names.contains(&test.name),
             Holder::Receiver { result, .. } => result.as_ref() == Some(&test.name),
@@ -508,7 +570,10 @@ impl<'a> FunctionContext<'a> {
         unawaited: Option<(NodeId, &CallFact)>,
     ) -> Finding {
         let subject = self.subject(acq.call, acq.rule, Some(&acq.holder));
-        let mut leaks: Vec<Leak> = escapes.iter().map(|e| self.classify(graph, acq, parent, *e)).collect();
+        let mut leaks: Vec<Leak> = escapes
+            .iter()
+            .map(|e| self.classify(graph, acq, parent, *e))
+            .collect();
         leaks.sort_by_key(|l| (l.code.certainty_rank(), l.path.len()));
         leaks.dedup_by_key(|l| l.code);
         let mut also: Vec<String> = Vec::new();
@@ -516,7 +581,10 @@ impl<'a> FunctionContext<'a> {
             let release = call_text(call, self.source);
             let line = self.line(call.node.start_byte());
             let mut steps = self.path_steps(graph, acq, parent, node);
-            steps.push(self.step(call.node, format!("`{release}` is called without `await`: the release never runs")));
+            steps.push(self.step(
+                call.node,
+                format!("`{release}` is called without `await`: the release never runs"),
+            ));
             (
                 Code::ReleaseNotAwaited,
                 format!("{subject} is never released: `{release}` is not awaited (line {line})"),
@@ -527,7 +595,12 @@ impl<'a> FunctionContext<'a> {
             let best = leaks.remove(0);
             also.extend(leaks.iter().map(|l| l.summary.clone()));
             let help = self.help(best.code, acq);
-            (best.code, format!("{subject} {}", best.summary), best.path, help)
+            (
+                best.code,
+                format!("{subject} {}", best.summary),
+                best.path,
+                help,
+            )
         };
         let mut steps = vec![self.step(acq.call.node, format!("{} acquired here", acq.rule.noun))];
         steps.append(&mut path_steps);
@@ -577,30 +650,55 @@ impl<'a> FunctionContext<'a> {
         };
         let message = format!("{subject} is discarded without being released: it {how}");
         let help = if rule.with_releases {
-            format!("bind it with `with {} as ...:`", call_text(call, self.source))
+            format!(
+                "bind it with `with {} as ...:`",
+                call_text(call, self.source)
+            )
         } else {
             format!(
                 "bind it and release it in `finally`, or use `with contextlib.closing({}) as ...:`",
                 call_text(call, self.source)
             )
         };
-        let steps = vec![self.step(call.node, format!("{} acquired here and never released", rule.noun))];
-        self.finding(Code::ResourceDiscarded, call, rule, message, help, steps, Vec::new())
+        let steps = vec![self.step(
+            call.node,
+            format!("{} acquired here and never released", rule.noun),
+        )];
+        self.finding(
+            Code::ResourceDiscarded,
+            call,
+            rule,
+            message,
+            help,
+            steps,
+            Vec::new(),
+        )
     }
 
     fn help(&self, code: Code, acq: &Acquisition) -> String {
         let call = call_text(acq.call, self.source);
         let release_hint = match &acq.holder {
             Holder::Receiver { receiver, .. } => {
-                let kw = if acq.call.awaited { "async with" } else { "with" };
-                format!("use `{kw} {receiver}:`, or call `{receiver}.release()` in a `finally` block")
+                let kw = if acq.call.awaited {
+                    "async with"
+                } else {
+                    "with"
+                };
+                format!(
+                    "use `{kw} {receiver}:`, or call `{receiver}.release()` in a `finally` block"
+                )
             }
             Holder::Value { var } if acq.rule.with_releases => {
-                let kw = if acq.call.awaited { "async with" } else { "with" };
+                let kw = if acq.call.awaited {
+                    "async with"
+                } else {
+                    "with"
+                };
                 format!("use `{kw} {call} as {var}:`, or release it in a `finally` block")
             }
             Holder::Value { var } => {
-                let sync_close = acq.rule.release.awaited == Awaited::Never && acq.rule.release.methods.iter().any(|m| m == "close");
+                let sync_close = acq.rule.release.awaited == Awaited::Never
+                    && acq.rule.release.methods.iter().any(|m| m == "close");
                 if sync_close {
                     format!(
                         "release it in a `finally` block, or use `with contextlib.closing({call}) as {var}:` (its own `with` does not close it)"
@@ -615,7 +713,10 @@ impl<'a> FunctionContext<'a> {
                 "release it in `finally` (or `except BaseException`): cancellation raises `asyncio.CancelledError`, which `except Exception` does not catch; {release_hint}"
             ),
             Code::ResourceOverwritten => {
-                format!("release the previous {} before reassigning it; {release_hint}", acq.rule.noun)
+                format!(
+                    "release the previous {} before reassigning it; {release_hint}",
+                    acq.rule.noun
+                )
             }
             Code::UnprotectedYield => {
                 "wrap the `yield` in `try:` and release the resource in `finally:`".to_string()
@@ -646,49 +747,92 @@ impl<'a> FunctionContext<'a> {
                     Holder::Receiver { receiver, .. } => receiver.clone(),
                 };
                 if let Some(s) = node.syntax {
-                    path.push(self.step(s, format!("`{var}` is reassigned here while still holding it")));
+                    path.push(self.step(
+                        s,
+                        format!("`{var}` is reassigned here while still holding it"),
+                    ));
                 }
-                (Code::ResourceOverwritten, format!("is lost when `{var}` is reassigned (line {line})"))
+                (
+                    Code::ResourceOverwritten,
+                    format!("is lost when `{var}` is reassigned (line {line})"),
+                )
             }
             Escape::Exit(id) if graph.nodes[id].kind == Kind::NormalExit => {
                 let returned = chain.iter().rev().find(|(_, e)| *e == Edge::Return);
                 match returned {
                     Some((ret, _)) => {
-                        let line = self.line(graph.nodes[*ret].syntax.map_or(0, |s| s.start_byte()));
-                        (Code::UnreleasedOnReturn, format!("is not released when `{fname}` returns (line {line})"))
+                        let line =
+                            self.line(graph.nodes[*ret].syntax.map_or(0, |s| s.start_byte()));
+                        (
+                            Code::UnreleasedOnReturn,
+                            format!("is not released when `{fname}` returns (line {line})"),
+                        )
                     }
                     None => {
                         let last = chain.iter().rev().find_map(|(n, _)| graph.nodes[*n].syntax);
                         if let Some(s) = last {
-                            path.push(self.step(s, format!("`{fname}` ends after this without releasing it")));
+                            path.push(self.step(
+                                s,
+                                format!("`{fname}` ends after this without releasing it"),
+                            ));
                         }
-                        (Code::UnreleasedOnReturn, format!("is not released when `{fname}` ends"))
+                        (
+                            Code::UnreleasedOnReturn,
+                            format!("is not released when `{fname}` ends"),
+                        )
                     }
                 }
             }
             Escape::Exit(id) => {
-                let exc = if graph.nodes[id].kind == Kind::CancelExit { Exc::Cancel } else { Exc::Error };
-                let raiser = chain.iter().rev().find(|(_, e)| *e == Edge::Raise(exc)).map(|(n, _)| *n);
+                let exc = if graph.nodes[id].kind == Kind::CancelExit {
+                    Exc::Cancel
+                } else {
+                    Exc::Error
+                };
+                let raiser = chain
+                    .iter()
+                    .rev()
+                    .find(|(_, e)| *e == Edge::Raise(exc))
+                    .map(|(n, _)| *n);
                 let raiser_node = raiser.map(|n| &graph.nodes[n]);
                 let at_yield = raiser_node.is_some_and(|n| {
                     n.facts.has_yield && self.shape.is_context_manager && n.kind != Kind::Raise
                 });
-                let line = raiser_node.and_then(|n| n.syntax).map_or(0, |s| self.line(s.start_byte()));
-                let what = raiser_node.map_or_else(|| "an exception".to_string(), |n| self.raiser_text(n, exc));
+                let line = raiser_node
+                    .and_then(|n| n.syntax)
+                    .map_or(0, |s| self.line(s.start_byte()));
+                let what = raiser_node
+                    .map_or_else(|| "an exception".to_string(), |n| self.raiser_text(n, exc));
                 if at_yield {
                     (
                         Code::UnprotectedYield,
-                        format!("is yielded outside `try/finally`: an exception in the caller's `with` block skips the release (line {line})"),
+                        format!(
+                            "is yielded outside `try/finally`: an exception in the caller's `with` block skips the release (line {line})"
+                        ),
                     )
                 } else if exc == Exc::Cancel {
-                    (Code::UnreleasedOnCancellation, format!("is not released when {what} is cancelled (line {line})"))
+                    (
+                        Code::UnreleasedOnCancellation,
+                        format!("is not released when {what} is cancelled (line {line})"),
+                    )
                 } else {
-                    let verb = if raiser_node.is_some_and(|n| n.kind == Kind::Raise) { "propagates" } else { "raises" };
-                    (Code::UnreleasedOnException, format!("is not released when {what} {verb} (line {line})"))
+                    let verb = if raiser_node.is_some_and(|n| n.kind == Kind::Raise) {
+                        "propagates"
+                    } else {
+                        "raises"
+                    };
+                    (
+                        Code::UnreleasedOnException,
+                        format!("is not released when {what} {verb} (line {line})"),
+                    )
                 }
             }
         };
-        Leak { code, summary, path }
+        Leak {
+            code,
+            summary,
+            path,
+        }
     }
 
     /// What raised, for messages: "`validate_payment()`", "the `raise`".
@@ -728,7 +872,9 @@ impl<'a> FunctionContext<'a> {
             let node = &graph.nodes[id];
             let Some(syntax) = node.syntax else { continue };
             let message = match (node.kind, edge) {
-                (Kind::Cond, Edge::True | Edge::False) if syntax.kind() == "case_pattern" || node_is_case(syntax) => {
+                (Kind::Cond, Edge::True | Edge::False)
+                    if syntax.kind() == "case_pattern" || node_is_case(syntax) =>
+                {
                     if edge == Edge::True {
                         "this case matches".to_string()
                     } else {
@@ -737,10 +883,16 @@ impl<'a> FunctionContext<'a> {
                 }
                 (Kind::Cond, Edge::True | Edge::False) => {
                     let t = short(text(syntax, self.source));
-                    format!("`{t}` is {}", if edge == Edge::True { "true" } else { "false" })
+                    format!(
+                        "`{t}` is {}",
+                        if edge == Edge::True { "true" } else { "false" }
+                    )
                 }
                 (Kind::LoopHead, Edge::False) => "the loop ends".to_string(),
-                (Kind::Handler, _) => format!("`{}` catches the exception", short(handler_header(syntax, self.source))),
+                (Kind::Handler, _) => format!(
+                    "`{}` catches the exception",
+                    short(handler_header(syntax, self.source))
+                ),
                 (Kind::Return, _) => "returns here".to_string(),
                 (Kind::Break, _) => "`break` leaves the loop".to_string(),
                 (Kind::Continue, _) => "`continue` goes back to the loop head".to_string(),
@@ -758,8 +910,15 @@ impl<'a> FunctionContext<'a> {
             };
             let span_node = match (node.kind, edge) {
                 (Kind::Handler, _) => syntax,
-                (_, Edge::Raise(Exc::Cancel)) => node.facts.calls.iter().find(|c| c.awaited).map_or(syntax, |c| c.node),
-                (Kind::Eval | Kind::Cond, Edge::Raise(Exc::Error)) => node.facts.calls.first().map_or(syntax, |c| c.node),
+                (_, Edge::Raise(Exc::Cancel)) => node
+                    .facts
+                    .calls
+                    .iter()
+                    .find(|c| c.awaited)
+                    .map_or(syntax, |c| c.node),
+                (Kind::Eval | Kind::Cond, Edge::Raise(Exc::Error)) => {
+                    node.facts.calls.first().map_or(syntax, |c| c.node)
+                }
                 _ => syntax,
             };
             let mut step = self.step(span_node, message);
@@ -798,7 +957,11 @@ struct Leak {
 }
 
 /// The (node, edge taken) pairs from `start` to `target`, in order.
-fn chain_to(parent: &HashMap<NodeId, (NodeId, Edge)>, start: NodeId, target: NodeId) -> Vec<(NodeId, Edge)> {
+fn chain_to(
+    parent: &HashMap<NodeId, (NodeId, Edge)>,
+    start: NodeId,
+    target: NodeId,
+) -> Vec<(NodeId, Edge)> {
     let mut chain = Vec::new();
     let mut current = target;
     let mut guard = 0;
@@ -837,7 +1000,8 @@ fn span_of(node: Node) -> Span {
 }
 
 fn arg_count(call: Node) -> usize {
-    call.child_by_field_name("arguments").map_or(0, |a| a.named_child_count())
+    call.child_by_field_name("arguments")
+        .map_or(0, |a| a.named_child_count())
 }
 
 /// The call as written, on one line: `db_pool.release(conn)`.

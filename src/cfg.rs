@@ -125,10 +125,19 @@ impl HandlerCatch {
 }
 
 enum FrameKind<'t> {
-    Loop { head: NodeId, after: NodeId },
-    Handlers { handlers: Vec<(NodeId, HandlerCatch)> },
-    Finally { body: Node<'t> },
-    Suppress { after: NodeId },
+    Loop {
+        head: NodeId,
+        after: NodeId,
+    },
+    Handlers {
+        handlers: Vec<(NodeId, HandlerCatch)>,
+    },
+    Finally {
+        body: Node<'t>,
+    },
+    Suppress {
+        after: NodeId,
+    },
 }
 
 struct Frame<'t> {
@@ -261,7 +270,14 @@ impl<'t> Builder<'t, '_> {
 
     /// The node a jump goes to when it leaves the innermost `depth` frames.
     fn target(&mut self, jump: Jump, depth: usize) -> NodeId {
-        let key = (if depth == 0 { 0 } else { self.frames[depth - 1].id }, jump);
+        let key = (
+            if depth == 0 {
+                0
+            } else {
+                self.frames[depth - 1].id
+            },
+            jump,
+        );
         if let Some(&t) = self.memo.get(&key) {
             return t;
         }
@@ -356,8 +372,8 @@ impl<'t> Builder<'t, '_> {
 
     fn statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {
         match stmt.kind() {
-            "if_statement" | "for_statement" | "while_statement" | "try_statement" | "with_statement"
-            | "match_statement" => {
+            "if_statement" | "for_statement" | "while_statement" | "try_statement"
+            | "with_statement" | "match_statement" => {
                 self.depth += 1;
                 if self.depth > MAX_BLOCK_DEPTH {
                     self.error = Some(BuildError::TooDeep);
@@ -398,7 +414,10 @@ impl<'t> Builder<'t, '_> {
                 let facts = self.facts(stmt, Use::Other);
                 let id = self.step(Kind::Raise, stmt, facts, pending);
                 let kinds = if stmt.named_child_count() == 0 {
-                    self.reraise.last().cloned().unwrap_or_else(|| vec![Exc::Error])
+                    self.reraise
+                        .last()
+                        .cloned()
+                        .unwrap_or_else(|| vec![Exc::Error])
                 } else {
                     vec![Exc::Error]
                 };
@@ -445,11 +464,15 @@ impl<'t> Builder<'t, '_> {
         };
         let mut otherwise = vec![(c, Edge::False)];
         let mut cursor = stmt.walk();
-        let alternatives: Vec<Node<'t>> = stmt.children_by_field_name("alternative", &mut cursor).collect();
+        let alternatives: Vec<Node<'t>> = stmt
+            .children_by_field_name("alternative", &mut cursor)
+            .collect();
         for alt in alternatives {
             match alt.kind() {
                 "elif_clause" => {
-                    let Some(cond) = alt.child_by_field_name("condition") else { continue };
+                    let Some(cond) = alt.child_by_field_name("condition") else {
+                        continue;
+                    };
                     let c = self.condition(cond, std::mem::take(&mut otherwise));
                     if let Some(body) = alt.child_by_field_name("consequence") {
                         out.extend(self.block(body, vec![(c, Edge::True)]));
@@ -476,7 +499,10 @@ impl<'t> Builder<'t, '_> {
         }
         self.frames.pop();
         if let Some(edge) = exit {
-            let end = match stmt.child_by_field_name("alternative").and_then(|a| a.child_by_field_name("body")) {
+            let end = match stmt
+                .child_by_field_name("alternative")
+                .and_then(|a| a.child_by_field_name("body"))
+            {
                 Some(else_body) => self.block(else_body, vec![(head, edge)]),
                 None => vec![(head, edge)],
             };
@@ -515,7 +541,8 @@ impl<'t> Builder<'t, '_> {
             return pending;
         };
         let head = self.condition(cond, pending);
-        let endless = matches!(cond.kind(), "true") || (cond.kind() == "integer" && text(cond, self.cx.source) != "0");
+        let endless = matches!(cond.kind(), "true")
+            || (cond.kind() == "integer" && text(cond, self.cx.source) != "0");
         self.loop_body(stmt, head, (!endless).then_some(Edge::False))
     }
 
@@ -525,7 +552,10 @@ impl<'t> Builder<'t, '_> {
         let finally_body = children
             .iter()
             .find(|c| c.kind() == "finally_clause")
-            .and_then(|f| f.named_children(&mut f.walk()).find(|c| c.kind() == "block"));
+            .and_then(|f| {
+                f.named_children(&mut f.walk())
+                    .find(|c| c.kind() == "block")
+            });
         let else_body = children
             .iter()
             .find(|c| c.kind() == "else_clause")
@@ -569,7 +599,9 @@ impl<'t> Builder<'t, '_> {
                 continue; // nothing in the body can raise into it
             }
             self.reraise.push(kinds);
-            let body = clause.named_children(&mut clause.walk()).find(|c| c.kind() == "block");
+            let body = clause
+                .named_children(&mut clause.walk())
+                .find(|c| c.kind() == "block");
             let end = match body {
                 Some(body) => self.block(body, vec![(*id, Edge::Normal)]),
                 None => vec![(*id, Edge::Normal)],
@@ -590,18 +622,24 @@ impl<'t> Builder<'t, '_> {
 
     fn with_statement(&mut self, stmt: Node<'t>, mut pending: Pending) -> Pending {
         let mut suppress = false;
-        let clause = stmt.named_children(&mut stmt.walk()).find(|c| c.kind() == "with_clause");
+        let clause = stmt
+            .named_children(&mut stmt.walk())
+            .find(|c| c.kind() == "with_clause");
         if let Some(clause) = clause {
             let mut cursor = clause.walk();
-            let items: Vec<Node<'t>> = clause.named_children(&mut cursor).filter(|c| c.kind() == "with_item").collect();
+            let items: Vec<Node<'t>> = clause
+                .named_children(&mut cursor)
+                .filter(|c| c.kind() == "with_item")
+                .collect();
             for item in items {
                 let mut facts = self.facts(item, Use::Other);
                 // `async with` awaits `__aenter__`.
                 facts.has_await |= is_async(stmt);
-                suppress |= facts
-                    .calls
-                    .iter()
-                    .any(|c| c.resolved.as_deref().is_some_and(|r| r == "contextlib.suppress" || r == "suppress"));
+                suppress |= facts.calls.iter().any(|c| {
+                    c.resolved
+                        .as_deref()
+                        .is_some_and(|r| r == "contextlib.suppress" || r == "suppress")
+                });
                 let id = self.step(Kind::Eval, item, facts, pending);
                 self.raises(id);
                 pending = vec![(id, Edge::Normal)];
@@ -633,7 +671,11 @@ impl<'t> Builder<'t, '_> {
         let mut out = Vec::new();
         let cases: Vec<Node<'t>> = stmt
             .child_by_field_name("body")
-            .map(|b| b.named_children(&mut b.walk()).filter(|c| c.kind() == "case_clause").collect())
+            .map(|b| {
+                b.named_children(&mut b.walk())
+                    .filter(|c| c.kind() == "case_clause")
+                    .collect()
+            })
             .unwrap_or_default();
         for case in cases {
             let guard = case.child_by_field_name("guard");
@@ -656,8 +698,7 @@ impl<'t> Builder<'t, '_> {
 
 fn is_async(stmt: Node) -> bool {
     let mut cursor = stmt.walk();
-    let found = stmt.children(&mut cursor).any(|c| c.kind() == "async");
-    found
+    stmt.children(&mut cursor).any(|c| c.kind() == "async")
 }
 
 /// What an `except` clause catches, from the names of its types.
@@ -691,7 +732,9 @@ fn handler_catch(clause: Node, source: &str) -> HandlerCatch {
         let (error, cancel) = match name.as_str() {
             "BaseException" => (Catches::Definitely, Catches::Definitely),
             "Exception" => (Catches::Definitely, Catches::No),
-            "CancelledError" | "KeyboardInterrupt" | "SystemExit" | "GeneratorExit" => (Catches::No, Catches::Definitely),
+            "CancelledError" | "KeyboardInterrupt" | "SystemExit" | "GeneratorExit" => {
+                (Catches::No, Catches::Definitely)
+            }
             _ => (Catches::Maybe, Catches::No),
         };
         catch.error = catch.error.max(error);

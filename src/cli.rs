@@ -23,7 +23,11 @@ pub enum ExitStatus {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "unclosed", version, about = "Finds resource leaks in Python code: connections, files, sockets, locks and processes that some path never releases.")]
+#[command(
+    name = "unclosed",
+    version,
+    about = "Finds resource leaks in Python code: connections, files, sockets, locks and processes that some path never releases."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -87,10 +91,16 @@ fn check(args: CheckArgs) -> ExitStatus {
     let mut stderr = std::io::stderr().lock();
     for err in &discovered.errors {
         had_error = true;
-        let _ = writeln!(stderr, "{}: error: {}", display_path(&err.path), err.message);
+        let _ = writeln!(
+            stderr,
+            "{}: error: {}",
+            display_path(&err.path),
+            err.message
+        );
     }
     let style = render::human::Style {
-        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         width: 100,
     };
     let mut out = String::new();
@@ -131,7 +141,10 @@ fn check(args: CheckArgs) -> ExitStatus {
         let checked = results.iter().filter(|r| r.error.is_none()).count();
         let files = |n: usize| if n == 1 { "file" } else { "files" };
         if findings == 0 {
-            out.push_str(&format!("No leaks found in {checked} {}.\n", files(checked)));
+            out.push_str(&format!(
+                "No leaks found in {checked} {}.\n",
+                files(checked)
+            ));
         } else {
             let leaks = if findings == 1 { "leak" } else { "leaks" };
             out.push_str(&format!(
@@ -142,11 +155,11 @@ fn check(args: CheckArgs) -> ExitStatus {
         }
     }
     drop(stderr);
-    if let Err(e) = std::io::stdout().lock().write_all(out.as_bytes()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("unclosed: error: cannot write output: {e}");
-            return ExitStatus::Error;
-        }
+    if let Err(e) = std::io::stdout().lock().write_all(out.as_bytes())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("unclosed: error: cannot write output: {e}");
+        return ExitStatus::Error;
     }
     if had_error {
         ExitStatus::Error

@@ -69,7 +69,9 @@ impl Code {
             Code::UnreleasedOnCancellation => {
                 "the release runs only in `except Exception` handlers, which cancellation skips"
             }
-            Code::ResourceDiscarded => "the acquired resource is never bound, so nothing can release it",
+            Code::ResourceDiscarded => {
+                "the acquired resource is never bound, so nothing can release it"
+            }
             Code::ResourceOverwritten => {
                 "the variable holding an unreleased resource is reassigned"
             }

@@ -6,8 +6,20 @@ use std::path::{Path, PathBuf};
 
 /// Directories that hold installed or generated code, never the project's own.
 const SKIPPED_DIRS: &[&str] = &[
-    ".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", "site-packages", ".tox", ".nox",
-    ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pypackages__",
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "node_modules",
+    "site-packages",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "__pypackages__",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +54,10 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
             .follow_links(false)
             .filter_entry(|entry| {
                 !(entry.file_type().is_some_and(|t| t.is_dir())
-                    && entry.file_name().to_str().is_some_and(|n| SKIPPED_DIRS.contains(&n)))
+                    && entry
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|n| SKIPPED_DIRS.contains(&n)))
             })
             .build();
         for entry in walker {
@@ -72,7 +87,9 @@ fn is_python(path: &Path) -> bool {
 fn error_path(err: &ignore::Error) -> Option<PathBuf> {
     match err {
         ignore::Error::WithPath { path, .. } => Some(path.clone()),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
         _ => None,
     }
 }

@@ -3,7 +3,7 @@
 //! creates and names whose value escapes the function. Computed once per CFG
 //! node by a single top-down walk, so the analysis never climbs parents.
 
-use crate::syntax::{compact_text, dotted_name, is_nested_scope, text, Imports};
+use crate::syntax::{Imports, compact_text, dotted_name, is_nested_scope, text};
 use tree_sitter::Node;
 
 /// How the value of an expression is used by its surroundings.
@@ -30,7 +30,9 @@ pub enum Use {
     /// Item of a `with` statement, with its `as` name if any.
     WithItem(Option<String>),
     /// The whole test of an `if`/`while`; `negated` for `not <call>`.
-    Condition { negated: bool },
+    Condition {
+        negated: bool,
+    },
     /// Anything else (operands, subscripts, comprehensions).
     Other,
 }
@@ -70,7 +72,10 @@ impl CallFact<'_> {
         match &self.callee {
             Some(c) => format!("{c}()"),
             None => {
-                let f = self.node.child_by_field_name("function").map_or("", |f| text(f, source));
+                let f = self
+                    .node
+                    .child_by_field_name("function")
+                    .map_or("", |f| text(f, source));
                 format!("{}()", f.split_whitespace().collect::<Vec<_>>().join(""))
             }
         }
@@ -112,7 +117,15 @@ pub struct FactContext<'a> {
 }
 
 const CONTAINER_METHODS: &[&str] = &[
-    "append", "appendleft", "add", "extend", "insert", "put", "put_nowait", "setdefault", "update",
+    "append",
+    "appendleft",
+    "add",
+    "extend",
+    "insert",
+    "put",
+    "put_nowait",
+    "setdefault",
+    "update",
 ];
 
 impl<'t> Facts<'t> {
@@ -168,7 +181,11 @@ impl<'t> Facts<'t> {
                 let escaping = usage.escapes()
                     || matches!(usage, Use::Bound(_))
                     || (usage == Use::Yielded && cx.yield_transfers);
-                let inner = if escaping { Use::EscapingContainer } else { Use::Other };
+                let inner = if escaping {
+                    Use::EscapingContainer
+                } else {
+                    Use::Other
+                };
                 push_children(node, inner, false, stack);
             }
             "conditional_expression" => {
@@ -202,7 +219,9 @@ impl<'t> Facts<'t> {
             "call" => self.call(node, usage, awaited, cx, stack),
             "attribute" => {
                 if let Some(object) = node.child_by_field_name("object") {
-                    let attr = node.child_by_field_name("attribute").map_or("", |a| text(a, src));
+                    let attr = node
+                        .child_by_field_name("attribute")
+                        .map_or("", |a| text(a, src));
                     stack.push((object, Use::Receiver(attr.to_string()), false));
                 }
             }
@@ -239,7 +258,12 @@ impl<'t> Facts<'t> {
         }
     }
 
-    fn assignment(&mut self, node: Node<'t>, cx: &FactContext, stack: &mut Vec<(Node<'t>, Use, bool)>) {
+    fn assignment(
+        &mut self,
+        node: Node<'t>,
+        cx: &FactContext,
+        stack: &mut Vec<(Node<'t>, Use, bool)>,
+    ) {
         let src = cx.source;
         let left = node.child_by_field_name("left");
         let usage = match left {
@@ -283,16 +307,23 @@ impl<'t> Facts<'t> {
         let resolved = callee.as_deref().map(|c| cx.imports.resolve(c));
         let (method, receiver) = match function {
             Some(f) if f.kind() == "attribute" => (
-                f.child_by_field_name("attribute").map(|a| text(a, src).to_string()),
-                f.child_by_field_name("object").map(|o| compact_text(o, src)),
+                f.child_by_field_name("attribute")
+                    .map(|a| text(a, src).to_string()),
+                f.child_by_field_name("object")
+                    .map(|o| compact_text(o, src)),
             ),
             _ => (None, None),
         };
-        let takes_ownership = resolved
+        let takes_ownership = resolved.as_deref().is_some_and(|r| {
+            cx.ownership_functions
+                .iter()
+                .any(|f| f == r || f.rsplit('.').next() == Some(r))
+        }) || method
             .as_deref()
-            .is_some_and(|r| cx.ownership_functions.iter().any(|f| f == r || f.rsplit('.').next() == Some(r)))
-            || method.as_deref().is_some_and(|m| cx.ownership_methods.iter().any(|o| o == m));
-        let is_container_method = method.as_deref().is_some_and(|m| CONTAINER_METHODS.contains(&m));
+            .is_some_and(|m| cx.ownership_methods.iter().any(|o| o == m));
+        let is_container_method = method
+            .as_deref()
+            .is_some_and(|m| CONTAINER_METHODS.contains(&m));
         let arg_use = if takes_ownership {
             Use::OwnershipArgument
         } else if is_container_method {
@@ -314,12 +345,12 @@ impl<'t> Facts<'t> {
                         name_args.push(text(v, src).to_string());
                     }
                     // `stack.callback(conn.close)` hands over `conn`.
-                    if takes_ownership && v.kind() == "attribute" {
-                        if let Some(obj) = v.child_by_field_name("object") {
-                            if obj.kind() == "identifier" {
-                                self.escapes.push(text(obj, src).to_string());
-                            }
-                        }
+                    if takes_ownership
+                        && v.kind() == "attribute"
+                        && let Some(obj) = v.child_by_field_name("object")
+                        && obj.kind() == "identifier"
+                    {
+                        self.escapes.push(text(obj, src).to_string());
                     }
                     stack.push((v, arg_use.clone(), false));
                 }
@@ -341,7 +372,12 @@ impl<'t> Facts<'t> {
     }
 }
 
-fn push_children<'t>(node: Node<'t>, usage: Use, awaited: bool, stack: &mut Vec<(Node<'t>, Use, bool)>) {
+fn push_children<'t>(
+    node: Node<'t>,
+    usage: Use,
+    awaited: bool,
+    stack: &mut Vec<(Node<'t>, Use, bool)>,
+) {
     let mut cursor = node.walk();
     let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
     for child in children.into_iter().rev() {
@@ -381,7 +417,10 @@ fn name_test(cond: Node, source: &str) -> Option<NameTest> {
         "comparison_operator" => {
             let left = node.named_child(0)?;
             let right = node.named_child(1)?;
-            if node.named_child_count() != 2 || left.kind() != "identifier" || right.kind() != "none" {
+            if node.named_child_count() != 2
+                || left.kind() != "identifier"
+                || right.kind() != "none"
+            {
                 return None;
             }
             let op: String = {

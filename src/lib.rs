@@ -11,8 +11,8 @@ pub mod codes;
 pub mod facts;
 pub mod finding;
 pub mod rules;
-pub mod syntax;
 pub mod source;
+pub mod syntax;
 
 pub mod cli;
 pub mod discover;

@@ -8,9 +8,18 @@ use serde::Deserialize;
 /// The built-in rule files, embedded in the binary.
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
     ("rules/stdlib.toml", include_str!("../rules/stdlib.toml")),
-    ("rules/databases.toml", include_str!("../rules/databases.toml")),
-    ("rules/concurrency.toml", include_str!("../rules/concurrency.toml")),
-    ("rules/ownership.toml", include_str!("../rules/ownership.toml")),
+    (
+        "rules/databases.toml",
+        include_str!("../rules/databases.toml"),
+    ),
+    (
+        "rules/concurrency.toml",
+        include_str!("../rules/concurrency.toml"),
+    ),
+    (
+        "rules/ownership.toml",
+        include_str!("../rules/ownership.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -174,7 +183,8 @@ impl Catalogue {
                 return Err(fail("`acquire` names no call and no method".into()));
             }
             let rel = &r.release;
-            if rel.methods.is_empty() && rel.receiver_methods.is_empty() && rel.functions.is_empty() {
+            if rel.methods.is_empty() && rel.receiver_methods.is_empty() && rel.functions.is_empty()
+            {
                 return Err(fail("`release` names no way to release".into()));
             }
             if r.acquire.obligation == Obligation::Receiver && rel.methods.is_empty() {
@@ -200,7 +210,12 @@ mod tests {
     fn builtin_catalogue_loads() {
         let c = Catalogue::from_files(BUILTIN_RULE_FILES).unwrap();
         assert!(c.resources.len() >= 10);
-        assert!(c.ownership.functions.iter().any(|f| f == "contextlib.closing"));
+        assert!(
+            c.ownership
+                .functions
+                .iter()
+                .any(|f| f == "contextlib.closing")
+        );
     }
 
     #[test]

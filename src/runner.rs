@@ -3,7 +3,7 @@
 //! becomes an error for that file and the run goes on. Results come back in
 //! the order of the input list, whatever the thread count.
 
-use crate::analysis::{analyze_source, Options};
+use crate::analysis::{Options, analyze_source};
 use crate::finding::FileReport;
 use crate::rules::Catalogue;
 use crate::source::decode;
@@ -46,7 +46,12 @@ fn check_file(path: &std::path::Path, catalogue: &Catalogue, options: &Options) 
 }
 
 /// Analyses source text already in memory (also used for `--stdin-filename`).
-pub fn check_source(path: PathBuf, source: String, catalogue: &Catalogue, options: &Options) -> FileResult {
+pub fn check_source(
+    path: PathBuf,
+    source: String,
+    catalogue: &Catalogue,
+    options: &Options,
+) -> FileResult {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         analyze_source(&source, catalogue, options)
     }));
@@ -67,7 +72,9 @@ pub fn check_source(path: PathBuf, source: String, catalogue: &Catalogue, option
                 path,
                 source: None,
                 report: FileReport::default(),
-                error: Some(format!("internal error while analysing (please report it): {why}")),
+                error: Some(format!(
+                    "internal error while analysing (please report it): {why}"
+                )),
             }
         }
     }

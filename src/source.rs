@@ -16,14 +16,21 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::NulByte { offset } => {
-                write!(f, "contains a NUL byte at offset {offset}: not Python source")
+                write!(
+                    f,
+                    "contains a NUL byte at offset {offset}: not Python source"
+                )
             }
             DecodeError::InvalidUtf8 { offset } => write!(
                 f,
                 "is not valid UTF-8 (first bad byte at offset {offset}) and declares no other encoding (PEP 263)"
             ),
-            DecodeError::UnknownEncoding(name) => write!(f, "declares an unknown encoding `{name}`"),
-            DecodeError::InvalidInEncoding(name) => write!(f, "is not valid in its declared encoding `{name}`"),
+            DecodeError::UnknownEncoding(name) => {
+                write!(f, "declares an unknown encoding `{name}`")
+            }
+            DecodeError::InvalidInEncoding(name) => {
+                write!(f, "is not valid in its declared encoding `{name}`")
+            }
         }
     }
 }
@@ -39,15 +46,32 @@ pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
         Some(rest) => (rest, true),
         None => (bytes, false),
     };
-    let declared = if had_bom { None } else { coding_declaration(bytes) };
+    let declared = if had_bom {
+        None
+    } else {
+        coding_declaration(bytes)
+    };
     match declared {
         None => utf8(bytes),
         Some(name) => {
             let normalized = name.to_ascii_lowercase().replace('_', "-");
-            if matches!(normalized.as_str(), "utf-8" | "utf8" | "ascii" | "us-ascii") || normalized.starts_with("utf-8-") {
+            if matches!(normalized.as_str(), "utf-8" | "utf8" | "ascii" | "us-ascii")
+                || normalized.starts_with("utf-8-")
+            {
                 return utf8(bytes);
             }
-            let encoding = encoding_rs::Encoding::for_label(normalized.as_bytes())
+            // Python spells some encodings differently from WHATWG, whose
+            // labels encoding_rs knows: `latin-1`, `latin_1`, `cp819`.
+            let python_alias = match normalized.as_str() {
+                "latin-1" | "latin" | "l1" | "iso8859-1" | "8859" | "cp819" => Some("iso-8859-1"),
+                _ => None,
+            };
+            let encoding = python_alias
+                .and_then(|a| encoding_rs::Encoding::for_label(a.as_bytes()))
+                .or_else(|| encoding_rs::Encoding::for_label(normalized.as_bytes()))
+                .or_else(|| {
+                    encoding_rs::Encoding::for_label(normalized.replace('-', "").as_bytes())
+                })
                 .ok_or_else(|| DecodeError::UnknownEncoding(name.clone()))?;
             encoding
                 .decode_without_bom_handling_and_without_replacement(bytes)
@@ -76,9 +100,13 @@ fn coding_declaration(bytes: &[u8]) -> Option<String> {
             }
             continue;
         }
-        let Some(pos) = trimmed.find("coding") else { continue };
+        let Some(pos) = trimmed.find("coding") else {
+            continue;
+        };
         let rest = &trimmed[pos + "coding".len()..];
-        let Some(rest) = rest.strip_prefix([':', '=']) else { continue };
+        let Some(rest) = rest.strip_prefix([':', '=']) else {
+            continue;
+        };
         let name: String = rest
             .trim_start_matches([' ', '\t'])
             .chars()
@@ -108,21 +136,33 @@ mod tests {
     #[test]
     fn latin1_declaration_is_honoured() {
         let bytes = b"# -*- coding: latin-1 -*-\nx = '\xe9'\n";
-        assert_eq!(decode(bytes).unwrap(), "# -*- coding: latin-1 -*-\nx = 'é'\n");
+        assert_eq!(
+            decode(bytes).unwrap(),
+            "# -*- coding: latin-1 -*-\nx = 'é'\n"
+        );
     }
 
     #[test]
     fn undeclared_latin1_is_an_error() {
-        assert_eq!(decode(b"x = '\xe9'\n"), Err(DecodeError::InvalidUtf8 { offset: 5 }));
+        assert_eq!(
+            decode(b"x = '\xe9'\n"),
+            Err(DecodeError::InvalidUtf8 { offset: 5 })
+        );
     }
 
     #[test]
     fn nul_byte_is_an_error() {
-        assert!(matches!(decode(b"x = 1\0"), Err(DecodeError::NulByte { offset: 5 })));
+        assert!(matches!(
+            decode(b"x = 1\0"),
+            Err(DecodeError::NulByte { offset: 5 })
+        ));
     }
 
     #[test]
     fn unknown_encoding_is_an_error() {
-        assert!(matches!(decode(b"# coding: klingon\nx = 1\n"), Err(DecodeError::UnknownEncoding(_))));
+        assert!(matches!(
+            decode(b"# coding: klingon\nx = 1\n"),
+            Err(DecodeError::UnknownEncoding(_))
+        ));
     }
 }

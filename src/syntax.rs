@@ -34,7 +34,10 @@ pub fn text<'s>(node: Node, source: &'s str) -> &'s str {
 /// The text of a node with all whitespace removed, used to compare receivers
 /// (`self . pool` and `self.pool` are the same receiver).
 pub fn compact_text(node: Node, source: &str) -> String {
-    text(node, source).chars().filter(|c| !c.is_whitespace()).collect()
+    text(node, source)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 /// `a`, `a.b.c` for identifiers and attribute chains of identifiers.
@@ -56,7 +59,10 @@ pub fn dotted_name(node: Node, source: &str) -> Option<String> {
 /// Node kinds that open a new scope: their bodies do not run where they are
 /// written, so walks over a statement skip them.
 pub fn is_nested_scope(kind: &str) -> bool {
-    matches!(kind, "function_definition" | "lambda" | "class_definition" | "decorated_definition")
+    matches!(
+        kind,
+        "function_definition" | "lambda" | "class_definition" | "decorated_definition"
+    )
 }
 
 /// Pre-order walk of `root` and its descendants, without recursion.
@@ -127,8 +133,10 @@ impl Imports {
 fn import_one(node: Node, module: Option<&str>, source: &str, names: &mut HashMap<String, String>) {
     let (name, alias) = match node.kind() {
         "aliased_import" => (
-            node.child_by_field_name("name").map(|n| compact_text(n, source)),
-            node.child_by_field_name("alias").map(|n| compact_text(n, source)),
+            node.child_by_field_name("name")
+                .map(|n| compact_text(n, source)),
+            node.child_by_field_name("alias")
+                .map(|n| compact_text(n, source)),
         ),
         _ => (Some(compact_text(node, source)), None),
     };

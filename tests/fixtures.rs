@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use unclosed::analysis::{analyze_source, Options};
+use unclosed::analysis::{Options, analyze_source};
 use unclosed::rules::Catalogue;
 
 fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -23,7 +23,10 @@ fn expectations(source: &str) -> BTreeSet<(usize, String)> {
     let mut out = BTreeSet::new();
     for (i, line) in source.lines().enumerate() {
         if let Some(pos) = line.find("# expect:") {
-            for code in line[pos + "# expect:".len()..].split([',', ' ']).filter(|c| !c.is_empty()) {
+            for code in line[pos + "# expect:".len()..]
+                .split([',', ' '])
+                .filter(|c| !c.is_empty())
+            {
                 out.insert((i + 1, code.to_string()));
             }
         }
@@ -74,5 +77,8 @@ fn fixtures_match_inline_expectations() {
         }
     }
     assert!(total_expected > 0);
-    assert!(report.is_empty(), "fixture expectations differ (- missing, + extra):\n{report}");
+    assert!(
+        report.is_empty(),
+        "fixture expectations differ (- missing, + extra):\n{report}"
+    );
 }

@@ -2,7 +2,9 @@
 //! acquisition, a numbered label on each step of the leaking path, the fix.
 
 use crate::finding::Finding;
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
 use std::fmt;
 
 pub struct Style {
@@ -17,7 +19,9 @@ struct LeakDiagnostic<'a> {
 
 impl fmt::Debug for LeakDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LeakDiagnostic").field("code", &self.finding.code).finish()
+        f.debug_struct("LeakDiagnostic")
+            .field("code", &self.finding.code)
+            .finish()
     }
 }
 
@@ -31,7 +35,11 @@ impl std::error::Error for LeakDiagnostic<'_> {}
 
 impl Diagnostic for LeakDiagnostic<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(format!("{}({})", self.finding.code, self.finding.code.name())))
+        Some(Box::new(format!(
+            "{}({})",
+            self.finding.code,
+            self.finding.code.name()
+        )))
     }
 
     fn severity(&self) -> Option<miette::Severity> {

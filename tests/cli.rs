@@ -1,0 +1,233 @@
+//! End-to-end tests of the `unclosed` binary: exit codes, discovery, and
+//! per-file errors that never stop the run.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::fs;
+use std::path::Path;
+
+const LEAKY: &str = "def load(path):\n    f = open(path)\n    data = f.read()\n    return data\n";
+const SAFE: &str = "def load(path):\n    with open(path) as f:\n        return f.read()\n";
+
+fn unclosed() -> Command {
+    Command::cargo_bin("unclosed").unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+#[test]
+fn clean_code_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "safe.py", SAFE);
+    unclosed()
+        .args(["check", "--output-format", "concise"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+#[test]
+fn findings_exit_1_with_concise_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "leaky.py", LEAKY);
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "leaky.py"])
+        .assert()
+        .code(1)
+        .stdout(
+            "leaky.py:2:9: UC001 file from `open()` is not released when `load` returns (line 4)\n",
+        );
+}
+
+#[test]
+fn usage_error_exits_2() {
+    unclosed()
+        .args(["check", "--output-format", "yaml"])
+        .assert()
+        .code(2);
+    unclosed().arg("frobnicate").assert().code(2);
+}
+
+#[test]
+fn missing_path_exits_2_and_still_checks_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "leaky.py", LEAKY);
+    unclosed()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--output-format",
+            "concise",
+            "leaky.py",
+            "missing.py",
+        ])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("leaky.py:2:9: UC001"))
+        .stderr(predicate::str::contains(
+            "missing.py: error: no such file or directory",
+        ));
+}
+
+#[test]
+fn directory_walk_honours_gitignore() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), ".gitignore", "generated/\n");
+    write(dir.path(), "app/leaky.py", LEAKY);
+    write(dir.path(), "generated/leaky.py", LEAKY);
+    write(dir.path(), ".venv/lib/leaky.py", LEAKY);
+    write(dir.path(), "notes.txt", LEAKY);
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "."])
+        .assert()
+        .code(1)
+        .stdout("app/leaky.py:2:9: UC001 file from `open()` is not released when `load` returns (line 4)\n");
+}
+
+#[test]
+fn syntax_error_next_to_a_leak_still_reports_the_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "broken.py", "def broken(:\n    return 1\n");
+    let mixed = format!("{LEAKY}\n\ndef also_broken(x:\n    pass\n");
+    write(dir.path(), "mixed.py", &mixed);
+    write(dir.path(), "leaky.py", LEAKY);
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("leaky.py:2:9: UC001"))
+        .stdout(predicate::str::contains("mixed.py:2:9: UC001"))
+        .stderr(predicate::str::contains("broken.py"))
+        .stderr(predicate::str::contains("warning"));
+}
+
+#[test]
+fn deeply_nested_expression_does_not_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = format!(
+        "def build(path):\n    shape = {}{}\n    f = open(path)\n    return shape\n",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    write(dir.path(), "deep.py", &deep);
+    let deep_list = format!(
+        "def nested():\n    return {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    write(dir.path(), "deep_list.py", &deep_list);
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("deep.py:3:9: UC001"));
+}
+
+#[test]
+fn deeply_nested_blocks_are_reported_not_crashed_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut src = String::from("def f(p):\n");
+    for depth in 1..=300 {
+        src.push_str(&format!("{}if p:\n", "    ".repeat(depth)));
+    }
+    src.push_str(&format!("{}h = open(p)\n", "    ".repeat(301)));
+    write(dir.path(), "nested.py", &src);
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "nested.py"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("nested too deeply"));
+}
+
+#[test]
+fn undecodable_and_binary_files_are_errors_but_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("latin.py"), b"x = '\xe9'\n").unwrap();
+    fs::write(dir.path().join("binary.py"), b"\x7fELF\x00\x00\x01").unwrap();
+    fs::write(
+        dir.path().join("declared.py"),
+        b"# -*- coding: latin-1 -*-\ndef f(p):\n    s = '\xe9'\n    return open(p).read()\n",
+    )
+    .unwrap();
+    write(dir.path(), "leaky.py", LEAKY);
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "."])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("leaky.py:2:9: UC001"))
+        .stdout(predicate::str::contains("declared.py:4:12: UC005"))
+        .stderr(predicate::str::contains(
+            "latin.py: error: is not valid UTF-8",
+        ))
+        .stderr(predicate::str::contains(
+            "binary.py: error: contains a NUL byte",
+        ));
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_file_is_an_error_but_the_run_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "secret.py", SAFE);
+    write(dir.path(), "leaky.py", LEAKY);
+    let secret = dir.path().join("secret.py");
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::read(&secret).is_ok() {
+        return; // running as root: permissions do not apply
+    }
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "."])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("leaky.py:2:9: UC001"))
+        .stderr(predicate::str::contains("secret.py: error: cannot be read"));
+}
+
+#[test]
+fn output_does_not_depend_on_thread_count() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let run = |threads: &str| {
+        unclosed()
+            .current_dir(&fixtures)
+            .args(["check", "--threads", threads, "."])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let one = run("1");
+    let four = run("4");
+    assert_eq!(one.status.code(), Some(1));
+    assert_eq!(one.stdout, four.stdout);
+    assert_eq!(one.stderr, four.stderr);
+}
+
+#[test]
+fn incident_fixtures_show_the_leaks_and_not_the_postmortem_snippet() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let out = unclosed()
+        .current_dir(&fixtures)
+        .args(["check", "--output-format", "concise", "incident"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains("postmortem_snippet.py"), "{out}");
+    for code in ["UC001", "UC003", "UC004"] {
+        assert!(out.contains(code), "{code} missing from:\n{out}");
+    }
+}
