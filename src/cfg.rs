@@ -742,3 +742,60 @@ fn handler_catch(clause: Node, source: &str) -> HandlerCatch {
     }
     catch
 }
+
+impl Cfg<'_> {
+    /// The graph as Mermaid flowchart text, for snapshot tests and debugging.
+    pub fn to_mermaid(&self, source: &str) -> String {
+        let mut out = String::from("flowchart TD\n");
+        for (id, node) in self.nodes.iter().enumerate() {
+            let label = match node.syntax {
+                Some(s) => {
+                    let t = text(s, source).lines().next().unwrap_or("").trim().replace('"', "'");
+                    format!("{:?}: {t}", node.kind)
+                }
+                None => format!("{:?}", node.kind),
+            };
+            out.push_str(&format!("    n{id}[\"{label}\"]\n"));
+        }
+        for (id, node) in self.nodes.iter().enumerate() {
+            for (edge, to) in &node.succs {
+                let label = match edge {
+                    Edge::Normal => String::new(),
+                    other => format!("|{other:?}|"),
+                };
+                out.push_str(&format!("    n{id} -->{label} n{to}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Builds the graph of the first function named `name` in `source` and
+/// renders it as Mermaid text.
+pub fn mermaid_for(source: &str, name: &str, catalogue: &crate::rules::Catalogue) -> Option<String> {
+    let tree = crate::syntax::parse(source)?;
+    let imports = crate::syntax::Imports::collect(tree.root_node(), source);
+    let mut found = None;
+    crate::syntax::walk(tree.root_node(), |n| {
+        if found.is_none()
+            && n.kind() == "function_definition"
+            && n.child_by_field_name("name").is_some_and(|x| text(x, source) == name)
+        {
+            found = Some(n);
+        }
+        found.is_none()
+    });
+    let function = found?;
+    let shape = FunctionShape {
+        is_async: function.child(0).is_some_and(|c| c.kind() == "async"),
+        is_context_manager: false,
+    };
+    let cx = FactContext {
+        source,
+        imports: &imports,
+        ownership_functions: &catalogue.ownership.functions,
+        ownership_methods: &catalogue.ownership.methods,
+        yield_transfers: false,
+    };
+    build(function, &shape, &cx).ok().map(|g| g.to_mermaid(source))
+}

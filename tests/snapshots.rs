@@ -1,0 +1,59 @@
+//! Snapshot tests: the rendered diagnostics for the incident fixtures and the
+//! control-flow graphs of small functions. A change in wording or in the
+//! graph shows up as a diff; `cargo insta review` (or `INSTA_UPDATE=always
+//! cargo test`) blesses it.
+
+use std::path::Path;
+use unclosed::analysis::{Options, analyze_source};
+use unclosed::render::human::{Style, render};
+use unclosed::rules::Catalogue;
+
+fn rendered(relative: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    let source = std::fs::read_to_string(path).unwrap();
+    let report = analyze_source(&source, &Catalogue::builtin(), &Options::default());
+    let style = Style {
+        color: false,
+        width: 100,
+    };
+    report
+        .findings
+        .iter()
+        .map(|f| render(relative, &source, f, &style))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn incident_release_on_success_only() {
+    insta::assert_snapshot!(rendered("fixtures/incident/release_on_success_only.py"));
+}
+
+#[test]
+fn incident_release_not_awaited() {
+    insta::assert_snapshot!(rendered("fixtures/incident/release_not_awaited.py"));
+}
+
+#[test]
+fn incident_except_exception() {
+    insta::assert_snapshot!(rendered("fixtures/incident/except_exception.py"));
+}
+
+#[test]
+fn postmortem_snippet_renders_nothing() {
+    assert_eq!(rendered("fixtures/incident/postmortem_snippet.py"), "");
+}
+
+#[test]
+fn cfg_return_in_except_runs_finally() {
+    let source = "def f(pool):\n    conn = pool.acquire()\n    try:\n        work(conn)\n    except ValueError:\n        return None\n    finally:\n        pool.release(conn)\n    return 1\n";
+    let graph = unclosed::cfg::mermaid_for(source, "f", &Catalogue::builtin()).unwrap();
+    insta::assert_snapshot!(graph);
+}
+
+#[test]
+fn cfg_loop_with_break_and_else() {
+    let source = "def f(items):\n    for item in items:\n        if item:\n            break\n        use(item)\n    else:\n        done()\n    return 2\n";
+    let graph = unclosed::cfg::mermaid_for(source, "f", &Catalogue::builtin()).unwrap();
+    insta::assert_snapshot!(graph);
+}
