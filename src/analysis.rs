@@ -32,7 +32,22 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
     let ownership_functions = &catalogue.ownership.functions;
     let ownership_methods = &catalogue.ownership.methods;
     let mut broken_functions = 0;
-    for func in collect_functions(root, source) {
+    let mut units = collect_functions(root, source);
+    if options.include_module_level {
+        // Module-level code runs like the body of a function called on import.
+        units.insert(
+            0,
+            FunctionNode {
+                node: root,
+                name: "<module>".into(),
+                decorators: Vec::new(),
+            },
+        );
+    }
+    for func in units {
+        if func.node.kind() == "module" && func.node.has_error() {
+            continue; // reported below as a file-level syntax error
+        }
         if func.node.has_error() {
             broken_functions += 1;
             let (line, _) = line_col(source, func.node.start_byte());
@@ -90,7 +105,6 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
                 .into(),
         });
     }
-    let _ = options.include_module_level;
     report.findings.sort_by(|a, b| {
         (a.span.start, a.code, &a.message).cmp(&(b.span.start, b.code, &b.message))
     });

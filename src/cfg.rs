@@ -170,7 +170,13 @@ pub fn build<'t>(
     let error_exit = b.node(Kind::ErrorExit, None, Facts::default());
     let cancel_exit = b.node(Kind::CancelExit, None, Facts::default());
     b.exits = Some((normal_exit, error_exit, cancel_exit));
-    let end = match function.child_by_field_name("body") {
+    // A module's statements are its own children; a function's are in `body`.
+    let body = if function.kind() == "module" {
+        Some(function)
+    } else {
+        function.child_by_field_name("body")
+    };
+    let end = match body {
         Some(body) => b.block(body, vec![(entry, Edge::Normal)]),
         None => vec![(entry, Edge::Normal)],
     };
@@ -750,7 +756,12 @@ impl Cfg<'_> {
         for (id, node) in self.nodes.iter().enumerate() {
             let label = match node.syntax {
                 Some(s) => {
-                    let t = text(s, source).lines().next().unwrap_or("").trim().replace('"', "'");
+                    let t = text(s, source)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .replace('"', "'");
                     format!("{:?}: {t}", node.kind)
                 }
                 None => format!("{:?}", node.kind),
@@ -772,14 +783,19 @@ impl Cfg<'_> {
 
 /// Builds the graph of the first function named `name` in `source` and
 /// renders it as Mermaid text.
-pub fn mermaid_for(source: &str, name: &str, catalogue: &crate::rules::Catalogue) -> Option<String> {
+pub fn mermaid_for(
+    source: &str,
+    name: &str,
+    catalogue: &crate::rules::Catalogue,
+) -> Option<String> {
     let tree = crate::syntax::parse(source)?;
     let imports = crate::syntax::Imports::collect(tree.root_node(), source);
     let mut found = None;
     crate::syntax::walk(tree.root_node(), |n| {
         if found.is_none()
             && n.kind() == "function_definition"
-            && n.child_by_field_name("name").is_some_and(|x| text(x, source) == name)
+            && n.child_by_field_name("name")
+                .is_some_and(|x| text(x, source) == name)
         {
             found = Some(n);
         }
@@ -797,5 +813,7 @@ pub fn mermaid_for(source: &str, name: &str, catalogue: &crate::rules::Catalogue
         ownership_methods: &catalogue.ownership.methods,
         yield_transfers: false,
     };
-    build(function, &shape, &cx).ok().map(|g| g.to_mermaid(source))
+    build(function, &shape, &cx)
+        .ok()
+        .map(|g| g.to_mermaid(source))
 }

@@ -231,3 +231,30 @@ fn incident_fixtures_show_the_leaks_and_not_the_postmortem_snippet() {
         assert!(out.contains(code), "{code} missing from:\n{out}");
     }
 }
+
+#[test]
+fn module_level_code_is_analysed_only_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "settings.py",
+        "import sqlite3\n\nCACHE = sqlite3.connect('cache.db')\nrows = CACHE.execute('select 1').fetchall()\n",
+    );
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "settings.py"])
+        .assert()
+        .code(0);
+    unclosed()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--output-format",
+            "concise",
+            "--include-module-level",
+            "settings.py",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("settings.py:3:9: UC001"));
+}
