@@ -2,7 +2,39 @@
 //! that is retired stays here, marked as such, so old suppressions keep their
 //! meaning.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// The documentation of every code, embedded from `rules/codes.toml`.
+const CODES_TOML: &str = include_str!("../rules/codes.toml");
+
+/// One code's documentation: the single source for `unclosed rule`, the docs
+/// page and the SARIF rule help.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CodeDoc {
+    pub id: String,
+    pub name: String,
+    pub summary: String,
+    pub why: String,
+    pub example: String,
+    pub fix: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodesFile {
+    code: Vec<CodeDoc>,
+}
+
+fn docs() -> &'static [CodeDoc] {
+    static DOCS: OnceLock<Vec<CodeDoc>> = OnceLock::new();
+    DOCS.get_or_init(|| {
+        toml::from_str::<CodesFile>(CODES_TOML)
+            .expect("rules/codes.toml is validated by tests")
+            .code
+    })
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Code {
@@ -57,28 +89,16 @@ impl Code {
         }
     }
 
+    /// The code's documentation from `rules/codes.toml`.
+    pub fn doc(self) -> &'static CodeDoc {
+        docs()
+            .iter()
+            .find(|d| d.id == self.id())
+            .expect("every code is documented (tested)")
+    }
+
     pub fn summary(self) -> &'static str {
-        match self {
-            Code::UnreleasedOnReturn => {
-                "a return, fall-through or break reaches the end of the function with the resource held"
-            }
-            Code::UnreleasedOnException => {
-                "an exception raised after the acquisition leaves the function with the resource held"
-            }
-            Code::ReleaseNotAwaited => "the release is a coroutine and is called without `await`",
-            Code::UnreleasedOnCancellation => {
-                "the release runs only in `except Exception` handlers, which cancellation skips"
-            }
-            Code::ResourceDiscarded => {
-                "the acquired resource is never bound, so nothing can release it"
-            }
-            Code::ResourceOverwritten => {
-                "the variable holding an unreleased resource is reassigned"
-            }
-            Code::UnprotectedYield => {
-                "a context-manager generator yields the resource outside `try/finally`"
-            }
-        }
+        &self.doc().summary
     }
 
     pub fn parse(text: &str) -> Option<Code> {
@@ -104,5 +124,22 @@ impl Code {
 impl std::fmt::Display for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.id())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_documented_once_under_its_own_name() {
+        assert_eq!(docs().len(), Code::ALL.len(), "one entry per code");
+        for code in Code::ALL {
+            let doc = code.doc();
+            assert_eq!(doc.name, code.name(), "{code}");
+            for (field, text) in [("summary", &doc.summary), ("why", &doc.why), ("example", &doc.example), ("fix", &doc.fix)] {
+                assert!(!text.trim().is_empty(), "{code}: empty {field}");
+            }
+        }
     }
 }
