@@ -255,7 +255,8 @@ enum Escape {
 
 enum Effect<'a, 't> {
     None,
-    Released,
+    /// Released (at this call or `with`), or handed to a new owner (`None`).
+    Released(Option<Node<'t>>),
     Overwritten,
     UnawaitedRelease(&'a CallFact<'t>),
 }
@@ -435,10 +436,16 @@ impl<'a> FunctionContext<'a> {
         }
         let mut escapes: Vec<Escape> = Vec::new();
         let mut unawaited: Option<(NodeId, &CallFact)> = None;
+        let mut released_at: Option<Node> = None;
         while let Some(id) = queue.pop_front() {
             let node = &graph.nodes[id];
             match self.effect(node, acq, &names) {
-                Effect::Released => continue,
+                Effect::Released(at) => {
+                    if let Some(at) = at {
+                        released_at.get_or_insert(at);
+                    }
+                    continue;
+                }
                 Effect::Overwritten => {
                     escapes.push(Escape::Overwrite(id));
                     continue;
@@ -471,7 +478,14 @@ impl<'a> FunctionContext<'a> {
         if escapes.is_empty() {
             return None;
         }
-        Some(self.report(graph, acq, &parent, &escapes, unawaited))
+        let mut finding = self.report(graph, acq, &parent, &escapes, unawaited);
+        finding.skipped_release = released_at.map(|n| {
+            self.step(
+                n,
+                "released here on other paths, but not on this one".to_string(),
+            )
+        });
+        Some(finding)
     }
 
     /// What a node does to the tracked obligation.
@@ -484,32 +498,23 @@ impl<'a> FunctionContext<'a> {
         let release = &acq.rule.release;
         let facts = &node.facts;
         let mut unawaited = None;
+        let takes_it = |call: &CallFact| call.name_args.iter().any(|a| names.contains(a));
         for call in &facts.calls {
-            let Some(method) = &call.method else {
-                if call
-                    .resolved
-                    .as_ref()
-                    .is_some_and(|r| release.functions.contains(r))
-                    && call.name_args.iter().any(|a| names.contains(a))
-                {
-                    return Effect::Released;
-                }
-                continue;
-            };
+            let method_in =
+                |list: &[String]| call.method.as_ref().is_some_and(|m| list.contains(m));
             let releases = match &acq.holder {
                 Holder::Value { .. } => {
-                    (release.methods.contains(method)
+                    (method_in(&release.methods)
                         && call.receiver.as_ref().is_some_and(|r| names.contains(r)))
-                        || (release.receiver_methods.contains(method)
-                            && call.name_args.iter().any(|a| names.contains(a)))
+                        || (method_in(&release.receiver_methods) && takes_it(call))
                         || (call
                             .resolved
                             .as_ref()
                             .is_some_and(|r| release.functions.contains(r))
-                            && call.name_args.iter().any(|a| names.contains(a)))
+                            && takes_it(call))
                 }
                 Holder::Receiver { receiver, .. } => {
-                    release.methods.contains(method) && call.receiver.as_ref() == Some(receiver)
+                    method_in(&release.methods) && call.receiver.as_ref() == Some(receiver)
                 }
             };
             if !releases {
@@ -524,14 +529,14 @@ impl<'a> FunctionContext<'a> {
                 unawaited.get_or_insert(call);
                 continue;
             }
-            return Effect::Released;
+            return Effect::Released(Some(call.node));
         }
         if let Holder::Value { var } = &acq.holder {
             if acq.rule.with_releases && facts.managed.iter().any(|m| names.contains(m)) {
-                return Effect::Released;
+                return Effect::Released(node.syntax);
             }
             if facts.escapes.iter().any(|e| names.contains(e)) {
-                return Effect::Released;
+                return Effect::Released(None);
             }
             // Rebinding the only name that holds it drops the resource.
             if facts.binds.contains(var) && names.len() == 1 {
@@ -651,6 +656,7 @@ impl<'a> FunctionContext<'a> {
             help,
             steps,
             also,
+            skipped_release: None,
         }
     }
 

@@ -137,7 +137,12 @@ mod tests {
         for code in Code::ALL {
             let doc = code.doc();
             assert_eq!(doc.name, code.name(), "{code}");
-            for (field, text) in [("summary", &doc.summary), ("why", &doc.why), ("example", &doc.example), ("fix", &doc.fix)] {
+            for (field, text) in [
+                ("summary", &doc.summary),
+                ("why", &doc.why),
+                ("example", &doc.example),
+                ("fix", &doc.fix),
+            ] {
                 assert!(!text.trim().is_empty(), "{code}: empty {field}");
             }
         }

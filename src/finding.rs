@@ -42,6 +42,9 @@ pub struct Finding {
     pub steps: Vec<Step>,
     /// Other ways the same acquisition leaks, less certain than `message`.
     pub also: Vec<String>,
+    /// Where the resource is released on other paths: the release the leaking
+    /// path skips (absent when nothing ever releases it).
+    pub skipped_release: Option<Step>,
 }
 
 /// Something the analysis could not do on part of a file.

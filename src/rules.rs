@@ -225,6 +225,9 @@ mod tests {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
                 let name = format!("rules/{}", path.file_name().unwrap().to_string_lossy());
+                if name == "rules/codes.toml" {
+                    continue; // code documentation, embedded by `codes.rs`
+                }
                 assert!(
                     BUILTIN_RULE_FILES.iter().any(|(n, _)| *n == name),
                     "{name} is not listed in BUILTIN_RULE_FILES"

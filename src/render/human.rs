@@ -68,7 +68,11 @@ impl Diagnostic for LeakDiagnostic<'_> {
                 LabeledSpan::new_with_span(Some(label), (step.span.start, len))
             }
         });
-        Some(Box::new(labels))
+        let skipped = self.finding.skipped_release.iter().map(|step| {
+            let len = step.span.end.saturating_sub(step.span.start);
+            LabeledSpan::new_with_span(Some(step.message.clone()), (step.span.start, len))
+        });
+        Some(Box::new(labels.chain(skipped)))
     }
 }
 
