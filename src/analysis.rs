@@ -31,6 +31,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
     let imports = Imports::collect(root, source);
     let ownership_functions = &catalogue.ownership.functions;
     let ownership_methods = &catalogue.ownership.methods;
+    let origins = origins(root, source, &imports, catalogue);
     let mut broken_functions = 0;
     let mut units = collect_functions(root, source);
     if options.include_module_level {
@@ -77,6 +78,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
         };
         let func_ctx = FunctionContext {
             source,
+            origins: &origins,
             name: &func.name,
             catalogue,
             shape: &shape,
@@ -109,6 +111,78 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
         (a.span.start, a.code, &a.message).cmp(&(b.span.start, b.code, &b.message))
     });
     report
+}
+
+/// Where names and attributes got their values, file-wide and
+/// flow-insensitive: `pool = ThreadedConnectionPool(...)` makes `pool` a
+/// `psycopg2-pool`, so `pool.getconn()` matches the rule that names it.
+/// Annotated parameters count too (`session: aiohttp.ClientSession`). Two
+/// rounds follow one level of chaining (a session, then its response).
+fn origins(
+    root: Node,
+    source: &str,
+    imports: &Imports,
+    catalogue: &Catalogue,
+) -> HashMap<String, String> {
+    let cx = FactContext {
+        source,
+        imports,
+        ownership_functions: &catalogue.ownership.functions,
+        ownership_methods: &catalogue.ownership.methods,
+        yield_transfers: false,
+    };
+    let mut sites = Vec::new();
+    let mut origins: HashMap<String, String> = HashMap::new();
+    syntax::walk(root, |n| {
+        match n.kind() {
+            "assignment" | "with_item" => sites.push(crate::facts::Facts::of(n, Use::Other, &cx)),
+            "typed_parameter" | "typed_default_parameter" => {
+                let name = n.named_child(0).filter(|c| c.kind() == "identifier");
+                let annotation = n.child_by_field_name("type").and_then(|t| t.named_child(0));
+                if let (Some(name), Some(ty)) = (name, annotation)
+                    && let Some(dotted) = syntax::dotted_name(ty, source)
+                {
+                    let qualified = imports.resolve(&dotted);
+                    if let Some(rule) = catalogue
+                        .resources
+                        .iter()
+                        .find(|r| r.acquire.calls.contains(&qualified))
+                    {
+                        origins.insert(text(name, source).to_string(), rule.id.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+        true
+    });
+    for _round in 0..2 {
+        let ctx = FunctionContext {
+            source,
+            origins: &origins,
+            name: "",
+            catalogue,
+            shape: &FunctionShape {
+                is_async: false,
+                is_context_manager: false,
+            },
+            captured: HashSet::new(),
+        };
+        let mut found = Vec::new();
+        for facts in &sites {
+            for call in &facts.calls {
+                let target = match &call.usage {
+                    Use::Bound(t) | Use::Stored(t) | Use::WithItem(Some(t)) => t,
+                    _ => continue,
+                };
+                if let Some(rule) = ctx.rule_for(call, &HashSet::new()) {
+                    found.push((target.clone(), rule.id.clone()));
+                }
+            }
+        }
+        origins.extend(found);
+    }
+    origins
 }
 
 struct FunctionNode<'t> {
@@ -213,6 +287,8 @@ fn first_error_line(root: Node, source: &str) -> Option<usize> {
 
 struct FunctionContext<'a> {
     source: &'a str,
+    /// Receiver text to the id of the resource it holds, file-wide.
+    origins: &'a HashMap<String, String>,
     name: &'a str,
     catalogue: &'a Catalogue,
     shape: &'a FunctionShape,
@@ -314,6 +390,73 @@ impl<'a> FunctionContext<'a> {
         out
     }
 
+    /// The catalogue entry a call acquires, if any. A rule that names the
+    /// receiver's origin (`from`) beats a lock-like receiver, which beats a
+    /// method matched on any receiver.
+    fn rule_for(
+        &self,
+        call: &CallFact,
+        releases_on_receiver: &HashSet<String>,
+    ) -> Option<&'a Resource> {
+        let origin = call.receiver.as_ref().and_then(|r| self.origins.get(r));
+        let mut best: Option<(u8, &Resource)> = None;
+        for rule in &self.catalogue.resources {
+            let acquire = &rule.acquire;
+            if !acquire
+                .requires
+                .iter()
+                .all(|req| call.keywords.iter().any(|k| keyword_matches(k, req)))
+            {
+                continue;
+            }
+            let by_call = call
+                .resolved
+                .as_ref()
+                .is_some_and(|q| acquire.calls.contains(q));
+            let by_method = call
+                .method
+                .as_ref()
+                .is_some_and(|m| acquire.methods.contains(m));
+            let rank = if by_call {
+                0
+            } else if !by_method {
+                continue;
+            } else if !acquire.from.is_empty() {
+                if origin.is_some_and(|o| acquire.from.contains(o)) {
+                    0
+                } else {
+                    continue;
+                }
+            } else if acquire.obligation == Obligation::Receiver {
+                let Some(receiver) = &call.receiver else {
+                    continue;
+                };
+                let last = receiver
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(receiver)
+                    .to_lowercase();
+                let lock_like = acquire
+                    .receiver_hints
+                    .iter()
+                    .any(|h| last.contains(h.as_str()))
+                    || releases_on_receiver.contains(receiver);
+                if !lock_like {
+                    continue;
+                }
+                1
+            } else if origin.is_none() {
+                2
+            } else {
+                3 // the receiver is a known resource no specific rule covers
+            };
+            if best.is_none_or(|(r, _)| rank < r) {
+                best = Some((rank, rule));
+            }
+        }
+        best.map(|(_, rule)| rule)
+    }
+
     fn acquisition<'t, 'c>(
         &self,
         node: NodeId,
@@ -323,83 +466,42 @@ impl<'a> FunctionContext<'a> {
     where
         'a: 'c,
     {
-        let matches = |r: &Resource| {
-            call.resolved
-                .as_ref()
-                .is_some_and(|q| r.acquire.calls.contains(q))
-                || call
-                    .method
-                    .as_ref()
-                    .is_some_and(|m| r.acquire.methods.contains(m))
+        let rule = self.rule_for(call, releases_on_receiver)?;
+        let tracked = |holder: Holder, held_edge: Option<Edge>| {
+            Some(Found::Tracked(Acquisition {
+                node,
+                call,
+                rule,
+                holder,
+                held_edge,
+            }))
         };
-        // Receiver-style first: `lock.acquire()` as a statement or a test.
-        for rule in self
-            .catalogue
-            .resources
-            .iter()
-            .filter(|r| r.acquire.obligation == Obligation::Receiver)
-        {
-            if !matches(rule) {
-                continue;
-            }
-            let Some(receiver) = &call.receiver else {
-                continue;
-            };
-            let last = receiver
-                .rsplit('.')
-                .next()
-                .unwrap_or(receiver)
-                .to_lowercase();
-            let lock_like = rule
-                .acquire
-                .receiver_hints
-                .iter()
-                .any(|h| last.contains(h.as_str()))
-                || releases_on_receiver.contains(receiver);
-            if !lock_like {
-                continue;
-            }
+        if rule.acquire.obligation == Obligation::Receiver {
+            let receiver = call.receiver.clone()?;
             let (result, held_edge) = match &call.usage {
                 Use::Discarded => (None, None),
                 Use::Bound(v) => (Some(v.clone()), None),
                 Use::Condition { negated } => {
                     (None, Some(if *negated { Edge::False } else { Edge::True }))
                 }
-                _ => continue,
+                _ => return None,
             };
-            return Some(Found::Tracked(Acquisition {
-                node,
-                call,
-                rule,
-                holder: Holder::Receiver {
-                    receiver: receiver.clone(),
-                    result,
-                },
-                held_edge,
-            }));
+            return tracked(Holder::Receiver { receiver, result }, held_edge);
         }
-        let rule = self
-            .catalogue
-            .resources
-            .iter()
-            .find(|r| r.acquire.obligation == Obligation::Value && matches(r))?;
-        let tracked = |var: &String| {
-            Some(Found::Tracked(Acquisition {
-                node,
-                call,
-                rule,
-                holder: Holder::Value { var: var.clone() },
-                held_edge: None,
-            }))
-        };
-        match &call.usage {
-            Use::Bound(var) => tracked(var),
-            Use::WithItem(alias) if !rule.with_releases => match alias {
-                Some(var) => tracked(var),
+        let value = |var: &String| tracked(Holder::Value { var: var.clone() }, None);
+        match (&call.usage, rule.acquire.element) {
+            (Use::Bound(var), None) => value(var),
+            (Use::Unpacked(names), Some(i)) => {
+                names.get(i).cloned().flatten().and_then(|v| value(&v))
+            }
+            (Use::WithItem(alias), None) if !rule.with_releases => match alias {
+                Some(var) => value(var),
                 None => Some(Found::Discarded(call, rule)),
             },
-            Use::Receiver(attr) if rule.release.methods.contains(attr) => None,
-            Use::Discarded | Use::Receiver(_) | Use::Argument => Some(Found::Discarded(call, rule)),
+            (Use::Receiver(attr), _) if rule.release.methods.contains(attr) => None,
+            (Use::Discarded | Use::Receiver(_) | Use::Argument, _) => {
+                Some(Found::Discarded(call, rule))
+            }
             _ => None,
         }
     }
@@ -1010,6 +1112,12 @@ fn alias_closure(var: &str, aliases: &[(String, String)]) -> HashSet<String> {
             return names;
         }
     }
+}
+
+/// `stream=True` matches the requirement `stream=True` (spaces ignored).
+fn keyword_matches(written: &str, required: &str) -> bool {
+    let compact: String = required.chars().filter(|c| !c.is_whitespace()).collect();
+    written == compact
 }
 
 fn span_of(node: Node) -> Span {

@@ -13,8 +13,12 @@ pub enum Use {
     Discarded,
     /// Assigned to a plain name.
     Bound(String),
-    /// Stored on an attribute or into a subscript: it outlives the call.
-    Stored,
+    /// Stored on an attribute or into a subscript (the target's compact
+    /// text): it outlives the call.
+    Stored(String),
+    /// Unpacked into names by position: `reader, writer = ...` (`None` for a
+    /// target that is not a plain name).
+    Unpacked(Vec<Option<String>>),
     Returned,
     Yielded,
     /// Element of a container literal whose value escapes.
@@ -41,7 +45,7 @@ impl Use {
     fn escapes(&self) -> bool {
         matches!(
             self,
-            Use::Stored
+            Use::Stored(_)
                 | Use::Returned
                 | Use::EscapingContainer
                 | Use::OwnershipArgument
@@ -62,6 +66,8 @@ pub struct CallFact<'t> {
     pub receiver: Option<String>,
     /// Plain-name positional or keyword arguments.
     pub name_args: Vec<String>,
+    /// Keyword arguments as compact text: `stream=True`.
+    pub keywords: Vec<String>,
     pub awaited: bool,
     pub usage: Use,
 }
@@ -275,7 +281,7 @@ impl<'t> Facts<'t> {
             Some(l) if matches!(l.kind(), "attribute" | "subscript") => {
                 // The target's own sub-expressions are evaluated, not stored to.
                 stack.push((l, Use::Other, false));
-                Use::Stored
+                Use::Stored(compact_text(l, src))
             }
             Some(l) => {
                 crate::syntax::walk(l, |n| {
@@ -284,7 +290,12 @@ impl<'t> Facts<'t> {
                     }
                     !matches!(n.kind(), "attribute" | "subscript")
                 });
-                Use::Other
+                let mut cursor = l.walk();
+                let names = l
+                    .named_children(&mut cursor)
+                    .map(|e| (e.kind() == "identifier").then(|| text(e, src).to_string()))
+                    .collect();
+                Use::Unpacked(names)
             }
             None => Use::Other,
         };
@@ -332,9 +343,13 @@ impl<'t> Facts<'t> {
             Use::Argument
         };
         let mut name_args = Vec::new();
+        let mut keywords = Vec::new();
         if let Some(args) = node.child_by_field_name("arguments") {
             let mut cursor = args.walk();
             for arg in args.named_children(&mut cursor) {
+                if arg.kind() == "keyword_argument" {
+                    keywords.push(compact_text(arg, src));
+                }
                 let value = if arg.kind() == "keyword_argument" {
                     arg.child_by_field_name("value")
                 } else {
@@ -366,6 +381,7 @@ impl<'t> Facts<'t> {
             method,
             receiver,
             name_args,
+            keywords,
             awaited,
             usage,
         });

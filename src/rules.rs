@@ -37,10 +37,21 @@ pub struct RuleFile {
 pub struct Resource {
     /// Stable identifier, e.g. `sqlite3-connection`.
     pub id: String,
+    /// Human name for listings and docs: "sqlite3 connection".
+    pub name: String,
     /// What the resource is called in messages: "connection", "file".
     pub noun: String,
     /// One sentence for the docs: what this entry matches.
     pub summary: String,
+    /// Why a leak of this resource hurts (docs).
+    #[serde(default)]
+    pub why: Option<String>,
+    /// A leaking example (docs).
+    #[serde(default)]
+    pub example: Option<String>,
+    /// The fixed example (docs).
+    #[serde(default)]
+    pub fix: Option<String>,
     /// Where the library documents the release behaviour this entry encodes.
     #[serde(default)]
     pub reference: Option<String>,
@@ -60,10 +71,22 @@ pub struct Acquire {
     /// `psycopg2.connect` matches `pg.connect()` after `import psycopg2 as pg`.
     #[serde(default)]
     pub calls: Vec<String>,
-    /// Method names that acquire on any receiver: `acquire` matches
-    /// `db_pool.acquire()`.
+    /// Method names that acquire: `acquire` matches `db_pool.acquire()`.
     #[serde(default)]
     pub methods: Vec<String>,
+    /// For `methods`: ids of resources the receiver must come from
+    /// (`pool.getconn()` where `pool = ThreadedConnectionPool(...)`). Empty:
+    /// any receiver whose origin is not known to be something else.
+    #[serde(default)]
+    pub from: Vec<String>,
+    /// Keyword arguments that must be present, as written: `stream=True`
+    /// (`requests.get(url, stream=True)` holds the connection until closed).
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// When the call returns a tuple: the position of the resource in it
+    /// (`fd, path = tempfile.mkstemp()` is element 0).
+    #[serde(default)]
+    pub element: Option<usize>,
     /// `value`: the returned object must be released. `receiver`: the call
     /// puts the obligation on its receiver (`lock.acquire()` / `lock.release()`).
     #[serde(default)]
@@ -166,6 +189,7 @@ impl Catalogue {
             }
         }
         catalogue.validate()?;
+        catalogue.validate_references()?;
         Ok(catalogue)
     }
 
@@ -178,6 +202,36 @@ impl Catalogue {
             };
             if !seen.insert(r.id.as_str()) {
                 return Err(fail("duplicate id".into()));
+            }
+            for pattern in r.acquire.calls.iter().chain(&r.release.functions) {
+                if !is_dotted_name(pattern) {
+                    return Err(fail(format!(
+                        "`{pattern}` cannot match any call: write a dotted name such as `payments.db.connect`"
+                    )));
+                }
+            }
+            for method in r
+                .acquire
+                .methods
+                .iter()
+                .chain(&r.release.methods)
+                .chain(&r.release.receiver_methods)
+            {
+                if !is_identifier(method) {
+                    return Err(fail(format!(
+                        "`{method}` cannot match any method: write the bare method name, such as `acquire`"
+                    )));
+                }
+            }
+            for req in &r.acquire.requires {
+                let ok = req
+                    .split_once('=')
+                    .is_some_and(|(k, v)| is_identifier(k.trim()) && !v.trim().is_empty());
+                if !ok {
+                    return Err(fail(format!(
+                        "`{req}` is not a keyword argument such as `stream=True`"
+                    )));
+                }
             }
             if r.acquire.calls.is_empty() && r.acquire.methods.is_empty() {
                 return Err(fail("`acquire` names no call and no method".into()));
@@ -197,9 +251,34 @@ impl Catalogue {
         Ok(())
     }
 
+    /// Checks `from` references, which may point to entries in other files.
+    pub fn validate_references(&self) -> Result<(), RuleError> {
+        for r in &self.resources {
+            for origin in &r.acquire.from {
+                if self.get(origin).is_none() {
+                    return Err(RuleError {
+                        file: format!("resource `{}`", r.id),
+                        message: format!("`from` names `{origin}`, which is not a resource id"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn get(&self, id: &str) -> Option<&Resource> {
         self.resources.iter().find(|r| r.id == id)
     }
+}
+
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+pub fn is_dotted_name(s: &str) -> bool {
+    !s.is_empty() && s.split('.').all(is_identifier)
 }
 
 #[cfg(test)]
