@@ -118,12 +118,20 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
 /// `psycopg2-pool`, so `pool.getconn()` matches the rule that names it.
 /// Annotated parameters count too (`session: aiohttp.ClientSession`). Two
 /// rounds follow one level of chaining (a session, then its response).
+#[derive(Debug, Clone, Default)]
+struct Origin {
+    /// The catalogue entry the value is an acquisition of.
+    resource: Option<String>,
+    /// The qualified callable that made it (or the annotated type).
+    call: Option<String>,
+}
+
 fn origins(
     root: Node,
     source: &str,
     imports: &Imports,
     catalogue: &Catalogue,
-) -> HashMap<String, String> {
+) -> HashMap<String, Origin> {
     let cx = FactContext {
         source,
         imports,
@@ -132,7 +140,7 @@ fn origins(
         yield_transfers: false,
     };
     let mut sites = Vec::new();
-    let mut origins: HashMap<String, String> = HashMap::new();
+    let mut origins: HashMap<String, Origin> = HashMap::new();
     syntax::walk(root, |n| {
         match n.kind() {
             "assignment" | "with_item" => sites.push(crate::facts::Facts::of(n, Use::Other, &cx)),
@@ -143,13 +151,16 @@ fn origins(
                     && let Some(dotted) = syntax::dotted_name(ty, source)
                 {
                     let qualified = imports.resolve(&dotted);
-                    if let Some(rule) = catalogue
+                    let resource = catalogue
                         .resources
                         .iter()
                         .find(|r| r.acquire.calls.contains(&qualified))
-                    {
-                        origins.insert(text(name, source).to_string(), rule.id.clone());
-                    }
+                        .map(|r| r.id.clone());
+                    let origin = Origin {
+                        resource,
+                        call: Some(qualified),
+                    };
+                    origins.insert(text(name, source).to_string(), origin);
                 }
             }
             _ => {}
@@ -175,8 +186,12 @@ fn origins(
                     Use::Bound(t) | Use::Stored(t) | Use::WithItem(Some(t)) => t,
                     _ => continue,
                 };
-                if let Some(rule) = ctx.rule_for(call, &HashSet::new()) {
-                    found.push((target.clone(), rule.id.clone()));
+                let origin = Origin {
+                    resource: ctx.rule_for(call, &HashSet::new()).map(|r| r.id.clone()),
+                    call: call.resolved.clone(),
+                };
+                if origin.resource.is_some() || origin.call.is_some() {
+                    found.push((target.clone(), origin));
                 }
             }
         }
@@ -287,8 +302,8 @@ fn first_error_line(root: Node, source: &str) -> Option<usize> {
 
 struct FunctionContext<'a> {
     source: &'a str,
-    /// Receiver text to the id of the resource it holds, file-wide.
-    origins: &'a HashMap<String, String>,
+    /// Receiver text to where its value came from, file-wide.
+    origins: &'a HashMap<String, Origin>,
     name: &'a str,
     catalogue: &'a Catalogue,
     shape: &'a FunctionShape,
@@ -399,6 +414,8 @@ impl<'a> FunctionContext<'a> {
         releases_on_receiver: &HashSet<String>,
     ) -> Option<&'a Resource> {
         let origin = call.receiver.as_ref().and_then(|r| self.origins.get(r));
+        let origin_resource = origin.and_then(|o| o.resource.as_ref());
+        let origin_call = origin.and_then(|o| o.call.as_ref());
         let mut best: Option<(u8, &Resource)> = None;
         for rule in &self.catalogue.resources {
             let acquire = &rule.acquire;
@@ -421,12 +438,13 @@ impl<'a> FunctionContext<'a> {
                 0
             } else if !by_method {
                 continue;
-            } else if !acquire.from.is_empty() {
-                if origin.is_some_and(|o| acquire.from.contains(o)) {
-                    0
-                } else {
+            } else if !acquire.from.is_empty() || !acquire.from_calls.is_empty() {
+                let from_resource = origin_resource.is_some_and(|o| acquire.from.contains(o));
+                let from_call = origin_call.is_some_and(|c| acquire.from_calls.contains(c));
+                if !(from_resource || from_call) {
                     continue;
                 }
+                0
             } else if acquire.obligation == Obligation::Receiver {
                 let Some(receiver) = &call.receiver else {
                     continue;
@@ -445,7 +463,7 @@ impl<'a> FunctionContext<'a> {
                     continue;
                 }
                 1
-            } else if origin.is_none() {
+            } else if origin_resource.is_none() {
                 2
             } else {
                 3 // the receiver is a known resource no specific rule covers

@@ -79,6 +79,11 @@ pub struct Acquire {
     /// any receiver whose origin is not known to be something else.
     #[serde(default)]
     pub from: Vec<String>,
+    /// For `methods`: qualified constructors the receiver must come from,
+    /// for receivers that are not resources themselves (`threading.Lock`,
+    /// `psycopg2.pool.ThreadedConnectionPool`).
+    #[serde(default)]
+    pub from_calls: Vec<String>,
     /// Keyword arguments that must be present, as written: `stream=True`
     /// (`requests.get(url, stream=True)` holds the connection until closed).
     #[serde(default)]
@@ -203,7 +208,7 @@ impl Catalogue {
             if !seen.insert(r.id.as_str()) {
                 return Err(fail("duplicate id".into()));
             }
-            for pattern in r.acquire.calls.iter().chain(&r.release.functions) {
+            for pattern in r.acquire.calls.iter().chain(&r.release.functions).chain(&r.acquire.from_calls) {
                 if !is_dotted_name(pattern) {
                     return Err(fail(format!(
                         "`{pattern}` cannot match any call: write a dotted name such as `payments.db.connect`"
