@@ -1,14 +1,15 @@
-//! The command line: parses arguments, runs discovery and the checks, prints,
-//! and maps the outcome to an exit status.
+//! The command line: parses arguments, resolves configuration, runs
+//! discovery and the checks, prints, and maps the outcome to an exit status.
 
-use crate::analysis::Options;
+use crate::codes::Code;
+use crate::config::{ConfigError, Resolver};
 use crate::discover::discover;
+use crate::docs;
 use crate::render::{self, display_path};
-use crate::rules::Catalogue;
-use crate::runner::check_files;
+use crate::runner::{FileResult, Job, check_jobs};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Exit statuses; each means one thing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +18,8 @@ pub enum ExitStatus {
     Clean = 0,
     /// Everything was checked and something leaks.
     Findings = 1,
-    /// Bad usage, or a file could not be checked: a gate must not pass on
-    /// code it did not read.
+    /// Bad usage or configuration, or a file could not be checked: a gate
+    /// must not pass on code it did not read.
     Error = 2,
 }
 
@@ -37,6 +38,32 @@ pub struct Cli {
 pub enum Command {
     /// Check Python files and directories for leaked resources.
     Check(CheckArgs),
+    /// List the finding codes.
+    Rules,
+    /// Show the documentation of a code (`UC003`) or of a resource id (`sqlite3-connection`).
+    Rule {
+        id: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List the resource catalogue: built-in entries plus those configured.
+    Resources {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Print the rules documentation (docs/rules.md) as Markdown.
+    Docs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// Use this configuration file (`pyproject.toml` with `[tool.unclosed]`,
+    /// or `unclosed.toml`) for every file, instead of the nearest one.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ignore all configuration files.
+    #[arg(long, conflicts_with = "config")]
+    pub isolated: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,12 +75,17 @@ pub struct CheckArgs {
     /// How findings are printed.
     #[arg(long, value_enum, default_value_t = OutputFormat::Full)]
     pub output_format: OutputFormat,
+    /// Write the findings to this file instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
     /// Number of threads (default: one per core). Output is the same for any value.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Also analyse module-level code.
+    /// Also analyse module-level code (overrides `include-module-level`).
     #[arg(long)]
     pub include_module_level: bool,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,110 +94,228 @@ pub enum OutputFormat {
     Full,
     /// One line per finding: `path:line:col: CODE message`.
     Concise,
+    /// One JSON document (schema in docs/json-output.md).
+    Json,
+    /// One JSON object per finding per line.
+    JsonLines,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
 }
 
 pub fn run(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Check(args) => check(args),
+        Command::Rules => print_out(&docs::codes_table()),
+        Command::Rule { id, config } => rule(&id, &config),
+        Command::Resources { config } => match catalogue_settings(&config) {
+            Ok(settings) => print_out(&docs::resources_table(&settings.catalogue)),
+            Err(e) => config_failure(&e),
+        },
+        Command::Docs => print_out(&docs::rules_markdown(&crate::rules::Catalogue::builtin())),
     }
 }
 
+/// The settings that apply in the current directory.
+fn catalogue_settings(
+    args: &ConfigArgs,
+) -> Result<std::sync::Arc<crate::config::Settings>, ConfigError> {
+    let mut resolver = Resolver::new(args.config.as_deref(), args.isolated)?;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    resolver.settings_for(&cwd.join("__unclosed__.py"))
+}
+
+fn rule(id: &str, config: &ConfigArgs) -> ExitStatus {
+    if let Some(code) = Code::parse(&id.to_uppercase()) {
+        return print_out(&docs::code_markdown(code));
+    }
+    let settings = match catalogue_settings(config) {
+        Ok(s) => s,
+        Err(e) => return config_failure(&e),
+    };
+    match settings.catalogue.get(id) {
+        Some(resource) => print_out(&docs::resource_markdown(resource)),
+        None => {
+            eprintln!(
+                "unclosed: error: `{id}` is neither a code (UC001-UC007) nor a resource id; `unclosed rules` and `unclosed resources` list them"
+            );
+            ExitStatus::Error
+        }
+    }
+}
+
+fn print_out(text: &str) -> ExitStatus {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("unclosed: error: cannot write output: {e}");
+            ExitStatus::Error
+        }
+        _ => ExitStatus::Clean,
+    }
+}
+
+fn config_failure(error: &ConfigError) -> ExitStatus {
+    let handler = miette::GraphicalReportHandler::new_themed(if stderr_color() {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    })
+    .with_width(100);
+    let mut out = String::new();
+    if handler.render_report(&mut out, error).is_err() {
+        out = format!("{error}\n");
+    }
+    eprint!("{out}");
+    ExitStatus::Error
+}
+
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+fn stderr_color() -> bool {
+    std::io::stderr().is_terminal() && !no_color()
+}
+
 fn check(args: CheckArgs) -> ExitStatus {
-    let catalogue = Catalogue::builtin();
-    let options = Options {
-        include_module_level: args.include_module_level,
+    let mut resolver = match Resolver::new(args.config.config.as_deref(), args.config.isolated) {
+        Ok(r) => r,
+        Err(e) => return config_failure(&e),
     };
     let discovered = discover(&args.paths);
-    let results = match args.threads {
+    let mut jobs = Vec::new();
+    for path in discovered.files {
+        let settings = match resolver.settings_for(&path) {
+            Ok(s) => s,
+            Err(e) => return config_failure(&e),
+        };
+        if !settings.excludes(&path) {
+            jobs.push(Job { path, settings });
+        }
+    }
+    let run = || check_jobs(&jobs, args.include_module_level);
+    let mut results = match args.threads {
         Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
-            Ok(pool) => pool.install(|| check_files(&discovered.files, &catalogue, &options)),
+            Ok(pool) => pool.install(run),
             Err(e) => {
                 eprintln!("unclosed: error: cannot start {n} threads: {e}");
                 return ExitStatus::Error;
             }
         },
-        None => check_files(&discovered.files, &catalogue, &options),
+        None => run(),
     };
+    // Paths that could not be walked are reported like files that could not
+    // be read, in every format.
+    results.extend(discovered.errors.into_iter().map(|e| FileResult {
+        path: e.path,
+        source: None,
+        report: Default::default(),
+        error: Some(e.message),
+    }));
+    results.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let mut had_error = false;
-    let mut stderr = std::io::stderr().lock();
-    for err in &discovered.errors {
-        had_error = true;
-        let _ = writeln!(
-            stderr,
-            "{}: error: {}",
-            display_path(&err.path),
-            err.message
-        );
-    }
-    let style = render::human::Style {
-        color: std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        width: 100,
+    let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
+    let output = match args.output_format {
+        OutputFormat::Full => full(&results, to_terminal && !no_color()),
+        OutputFormat::Concise => concise(&results),
+        OutputFormat::Json => render::json::render(&results),
+        OutputFormat::JsonLines => render::json::render_lines(&results),
+        OutputFormat::Github => render::github::render(&results),
+        OutputFormat::Sarif => render::sarif::render(&results),
     };
-    let mut out = String::new();
-    let mut findings = 0;
-    let mut files_with_findings = 0;
-    for result in &results {
+    if matches!(
+        args.output_format,
+        OutputFormat::Full | OutputFormat::Concise
+    ) {
+        report_problems(&results);
+    }
+    if let Err(status) = write_output(&output, args.output_file.as_deref()) {
+        return status;
+    }
+    if results.iter().any(|r| r.error.is_some()) {
+        ExitStatus::Error
+    } else if results.iter().any(|r| !r.report.findings.is_empty()) {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    }
+}
+
+/// File errors and warnings on stderr, for the formats meant for people;
+/// the machine formats carry them in their own structure.
+fn report_problems(results: &[FileResult]) {
+    let mut stderr = std::io::stderr().lock();
+    for result in results {
         let path = display_path(&result.path);
         if let Some(error) = &result.error {
-            had_error = true;
             let _ = writeln!(stderr, "{path}: error: {error}");
         }
         for warning in &result.report.warnings {
-            match warning.line {
-                Some(line) => {
-                    let _ = writeln!(stderr, "{path}:{line}: warning: {}", warning.message);
-                }
-                None => {
-                    let _ = writeln!(stderr, "{path}: warning: {}", warning.message);
-                }
-            }
+            let _ = match warning.line {
+                Some(line) => writeln!(stderr, "{path}:{line}: warning: {}", warning.message),
+                None => writeln!(stderr, "{path}: warning: {}", warning.message),
+            };
         }
+    }
+}
+
+fn concise(results: &[FileResult]) -> String {
+    let mut out = String::new();
+    for result in results {
+        let path = display_path(&result.path);
+        for finding in &result.report.findings {
+            out.push_str(&render::concise::render(&path, finding));
+        }
+    }
+    out
+}
+
+fn full(results: &[FileResult], color: bool) -> String {
+    let style = render::human::Style { color, width: 100 };
+    let mut out = String::new();
+    let mut findings = 0;
+    let mut files_with_findings = 0;
+    for result in results {
+        let path = display_path(&result.path);
+        let source = result.source.as_deref().unwrap_or("");
         if !result.report.findings.is_empty() {
             files_with_findings += 1;
         }
         for finding in &result.report.findings {
             findings += 1;
-            match args.output_format {
-                OutputFormat::Concise => out.push_str(&render::concise::render(&path, finding)),
-                OutputFormat::Full => {
-                    let source = result.source.as_deref().unwrap_or("");
-                    out.push_str(&render::human::render(&path, source, finding, &style));
-                    out.push('\n');
-                }
-            }
+            out.push_str(&render::human::render(&path, source, finding, &style));
+            out.push('\n');
         }
     }
-    if args.output_format == OutputFormat::Full {
-        let checked = results.iter().filter(|r| r.error.is_none()).count();
-        let files = |n: usize| if n == 1 { "file" } else { "files" };
-        if findings == 0 {
-            out.push_str(&format!(
-                "No leaks found in {checked} {}.\n",
-                files(checked)
-            ));
-        } else {
-            let leaks = if findings == 1 { "leak" } else { "leaks" };
-            out.push_str(&format!(
-                "Found {findings} {leaks} in {files_with_findings} {} ({checked} {} checked).\n",
-                files(files_with_findings),
-                files(checked)
-            ));
-        }
-    }
-    drop(stderr);
-    if let Err(e) = std::io::stdout().lock().write_all(out.as_bytes())
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        eprintln!("unclosed: error: cannot write output: {e}");
-        return ExitStatus::Error;
-    }
-    if had_error {
-        ExitStatus::Error
-    } else if findings > 0 {
-        ExitStatus::Findings
+    let checked = results.iter().filter(|r| r.error.is_none()).count();
+    let files = |n: usize| if n == 1 { "file" } else { "files" };
+    if findings == 0 {
+        out.push_str(&format!(
+            "No leaks found in {checked} {}.\n",
+            files(checked)
+        ));
     } else {
-        ExitStatus::Clean
+        let leaks = if findings == 1 { "leak" } else { "leaks" };
+        out.push_str(&format!(
+            "Found {findings} {leaks} in {files_with_findings} {} ({checked} {} checked).\n",
+            files(files_with_findings),
+            files(checked)
+        ));
+    }
+    out
+}
+
+fn write_output(output: &str, file: Option<&Path>) -> Result<(), ExitStatus> {
+    let result = match file {
+        Some(path) => std::fs::write(path, output),
+        None => std::io::stdout().lock().write_all(output.as_bytes()),
+    };
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("unclosed: error: cannot write output: {e}");
+            Err(ExitStatus::Error)
+        }
+        _ => Ok(()),
     }
 }

@@ -10,11 +10,14 @@ pub mod cfg;
 pub mod codes;
 pub mod facts;
 pub mod finding;
+pub mod fingerprint;
 pub mod rules;
 pub mod source;
 pub mod syntax;
 
 pub mod cli;
+pub mod config;
 pub mod discover;
+pub mod docs;
 pub mod render;
 pub mod runner;

@@ -164,6 +164,8 @@ pub struct Catalogue {
 pub struct RuleError {
     pub file: String,
     pub message: String,
+    /// The offending string as written, so a config file can point at it.
+    pub needle: Option<String>,
 }
 
 impl std::fmt::Display for RuleError {
@@ -186,33 +188,54 @@ impl Catalogue {
             let parsed: RuleFile = toml::from_str(text).map_err(|e| RuleError {
                 file: name.to_string(),
                 message: e.to_string(),
+                needle: None,
             })?;
-            catalogue.resources.extend(parsed.resource);
-            if let Some(own) = parsed.ownership {
-                catalogue.ownership.functions.extend(own.functions);
-                catalogue.ownership.methods.extend(own.methods);
-            }
+            catalogue.add(parsed.resource, parsed.ownership.unwrap_or_default());
         }
         catalogue.validate()?;
-        catalogue.validate_references()?;
         Ok(catalogue)
     }
 
-    fn validate(&self) -> Result<(), RuleError> {
+    /// Adds entries (from a user's configuration); call `validate` after.
+    pub fn add(&mut self, resources: Vec<Resource>, ownership: Ownership) {
+        self.resources.extend(resources);
+        self.ownership.functions.extend(ownership.functions);
+        self.ownership.methods.extend(ownership.methods);
+    }
+
+    /// Checks every entry: unique ids, patterns that can match, `from`
+    /// references that exist.
+    pub fn validate(&self) -> Result<(), RuleError> {
+        self.validate_entries()?;
+        self.validate_references()
+    }
+
+    fn validate_entries(&self) -> Result<(), RuleError> {
         let mut seen = std::collections::HashSet::new();
         for r in &self.resources {
-            let fail = |message: String| RuleError {
+            let fail_at = |message: String, needle: &str| RuleError {
                 file: format!("resource `{}`", r.id),
                 message,
+                needle: Some(needle.to_string()),
             };
+            let fail = |message: String| fail_at(message, &r.id);
             if !seen.insert(r.id.as_str()) {
                 return Err(fail("duplicate id".into()));
             }
-            for pattern in r.acquire.calls.iter().chain(&r.release.functions).chain(&r.acquire.from_calls) {
+            for pattern in r
+                .acquire
+                .calls
+                .iter()
+                .chain(&r.release.functions)
+                .chain(&r.acquire.from_calls)
+            {
                 if !is_dotted_name(pattern) {
-                    return Err(fail(format!(
-                        "`{pattern}` cannot match any call: write a dotted name such as `payments.db.connect`"
-                    )));
+                    return Err(fail_at(
+                        format!(
+                            "`{pattern}` cannot match any call: write a dotted name such as `payments.db.connect`"
+                        ),
+                        pattern,
+                    ));
                 }
             }
             for method in r
@@ -223,9 +246,12 @@ impl Catalogue {
                 .chain(&r.release.receiver_methods)
             {
                 if !is_identifier(method) {
-                    return Err(fail(format!(
-                        "`{method}` cannot match any method: write the bare method name, such as `acquire`"
-                    )));
+                    return Err(fail_at(
+                        format!(
+                            "`{method}` cannot match any method: write the bare method name, such as `acquire`"
+                        ),
+                        method,
+                    ));
                 }
             }
             for req in &r.acquire.requires {
@@ -233,9 +259,10 @@ impl Catalogue {
                     .split_once('=')
                     .is_some_and(|(k, v)| is_identifier(k.trim()) && !v.trim().is_empty());
                 if !ok {
-                    return Err(fail(format!(
-                        "`{req}` is not a keyword argument such as `stream=True`"
-                    )));
+                    return Err(fail_at(
+                        format!("`{req}` is not a keyword argument such as `stream=True`"),
+                        req,
+                    ));
                 }
             }
             if r.acquire.calls.is_empty() && r.acquire.methods.is_empty() {
@@ -264,6 +291,7 @@ impl Catalogue {
                     return Err(RuleError {
                         file: format!("resource `{}`", r.id),
                         message: format!("`from` names `{origin}`, which is not a resource id"),
+                        needle: Some(origin.clone()),
                     });
                 }
             }

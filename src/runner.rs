@@ -4,11 +4,13 @@
 //! the order of the input list, whatever the thread count.
 
 use crate::analysis::{Options, analyze_source};
+use crate::config::Settings;
 use crate::finding::FileReport;
 use crate::rules::Catalogue;
 use crate::source::decode;
 use rayon::prelude::*;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct FileResult {
@@ -24,6 +26,33 @@ pub fn check_files(files: &[PathBuf], catalogue: &Catalogue, options: &Options) 
     files
         .par_iter()
         .map(|path| check_file(path, catalogue, options))
+        .collect()
+}
+
+/// A file with the settings that apply to it.
+pub struct Job {
+    pub path: PathBuf,
+    pub settings: Arc<Settings>,
+}
+
+/// Checks each file under its own settings and keeps only the findings its
+/// settings report (`select`, `ignore`, `per-file-ignores`).
+pub fn check_jobs(jobs: &[Job], force_module_level: bool) -> Vec<FileResult> {
+    jobs.par_iter()
+        .map(|job| {
+            let options = Options {
+                include_module_level: force_module_level || job.settings.include_module_level,
+            };
+            let mut result = check_file(&job.path, &job.settings.catalogue, &options);
+            result
+                .report
+                .findings
+                .retain(|f| job.settings.reports(f.code, &job.path));
+            if result.report.findings.is_empty() {
+                result.source = None;
+            }
+            result
+        })
         .collect()
 }
 

@@ -1,0 +1,472 @@
+//! Project configuration: `[tool.unclosed]` in `pyproject.toml`, or
+//! `unclosed.toml` / `.unclosed.toml`, found by walking up from each checked
+//! file (the nearest wins, as in ruff). A bad file is an error with the exact
+//! span in the TOML, never a panic and never silently ignored.
+
+use crate::codes::Code;
+use crate::rules::{Catalogue, Ownership, Resource, RuleFile};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml::Spanned;
+
+/// Config file names, in the order they win within one directory.
+pub const CONFIG_FILES: &[&str] = &[".unclosed.toml", "unclosed.toml", "pyproject.toml"];
+
+/// The `[tool.unclosed]` table, or the whole of `unclosed.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    /// Codes (or prefixes such as `UC00`, or `ALL`) to report. Default: all.
+    pub select: Option<Vec<Spanned<String>>>,
+    /// Codes added to `select`.
+    #[serde(default)]
+    pub extend_select: Vec<Spanned<String>>,
+    /// Codes never reported.
+    #[serde(default)]
+    pub ignore: Vec<Spanned<String>>,
+    /// Glob patterns (relative to the config file's directory) of files not
+    /// to check.
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub extend_exclude: Vec<Spanned<String>>,
+    /// Glob pattern to codes ignored in the matching files.
+    #[serde(default)]
+    pub per_file_ignores: BTreeMap<String, Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub include_module_level: Option<bool>,
+    /// Resources in the format of `rules/`.
+    #[serde(default)]
+    pub resource: Vec<Resource>,
+    #[serde(default)]
+    pub ownership: Option<Ownership>,
+    /// More rule files, relative to the config file.
+    #[serde(default)]
+    pub extend_rules: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+struct PyProject {
+    tool: Option<PyProjectTools>,
+}
+
+#[derive(Deserialize)]
+struct PyProjectTools {
+    unclosed: Option<ConfigFile>,
+}
+
+/// The settings that apply to one file.
+#[derive(Debug)]
+pub struct Settings {
+    /// The file they came from (`None`: built-in defaults).
+    pub origin: Option<PathBuf>,
+    /// Directory patterns are relative to.
+    pub root: PathBuf,
+    pub catalogue: Arc<Catalogue>,
+    pub enabled: Vec<Code>,
+    pub include_module_level: bool,
+    exclude: GlobSet,
+    per_file_ignores: Vec<(GlobSet, Vec<Code>)>,
+}
+
+impl Settings {
+    pub fn defaults(root: PathBuf) -> Settings {
+        Settings {
+            origin: None,
+            root,
+            catalogue: Arc::new(Catalogue::builtin()),
+            enabled: Code::ALL.to_vec(),
+            include_module_level: false,
+            exclude: GlobSet::empty(),
+            per_file_ignores: Vec::new(),
+        }
+    }
+
+    /// Whether `path` is excluded by `exclude` / `extend-exclude`.
+    pub fn excludes(&self, path: &Path) -> bool {
+        matches_any(&self.exclude, &self.root, path)
+    }
+
+    /// Whether findings of `code` are reported for `path`.
+    pub fn reports(&self, code: Code, path: &Path) -> bool {
+        self.enabled.contains(&code)
+            && !self
+                .per_file_ignores
+                .iter()
+                .any(|(globs, codes)| codes.contains(&code) && matches_any(globs, &self.root, path))
+    }
+}
+
+fn matches_any(globs: &GlobSet, root: &Path, path: &Path) -> bool {
+    if globs.is_empty() {
+        return false;
+    }
+    let absolute = absolute(path);
+    let relative = absolute.strip_prefix(root).unwrap_or(&absolute);
+    globs.is_match(relative) || path.file_name().is_some_and(|name| globs.is_match(name))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A configuration error, pointing into the file that caused it.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    /// The file's text, named by its path, for the snippet.
+    pub source: Box<miette::NamedSource<String>>,
+    pub span: Option<Range<usize>>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl ConfigError {
+    fn new(
+        path: &Path,
+        text: &str,
+        span: Option<Range<usize>>,
+        message: String,
+        help: Option<String>,
+    ) -> ConfigError {
+        ConfigError {
+            path: path.to_path_buf(),
+            source: Box::new(
+                miette::NamedSource::new(crate::render::display_path(path), text.to_string())
+                    .with_language("toml"),
+            ),
+            span,
+            message,
+            help,
+        }
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invalid configuration in {}: {}",
+            self.path.display(),
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl miette::Diagnostic for ConfigError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("unclosed::config"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h.clone()) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.span
+            .as_ref()
+            .map(|_| self.source.as_ref() as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let span = self.span.clone()?;
+        let label = miette::LabeledSpan::new_primary_with_span(Some("here".into()), span);
+        Some(Box::new(std::iter::once(label)))
+    }
+}
+
+/// Finds and loads the settings for each file, caching per directory.
+pub struct Resolver {
+    /// `--config PATH` or `--isolated`: one settings for every file.
+    fixed: Option<Arc<Settings>>,
+    by_dir: HashMap<PathBuf, Arc<Settings>>,
+    defaults: Arc<Settings>,
+}
+
+impl Resolver {
+    /// `config`: an explicit file (`--config`); `isolated`: ignore all files.
+    pub fn new(config: Option<&Path>, isolated: bool) -> Result<Resolver, ConfigError> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let defaults = Arc::new(Settings::defaults(cwd));
+        let fixed = if isolated {
+            Some(defaults.clone())
+        } else if let Some(path) = config {
+            let settings = load(path)?.ok_or_else(|| {
+                let help = "add a `[tool.unclosed]` table, or point --config at an unclosed.toml";
+                let message = "has no [tool.unclosed] table".to_string();
+                ConfigError::new(path, "", None, message, Some(help.into()))
+            })?;
+            Some(Arc::new(settings))
+        } else {
+            None
+        };
+        Ok(Resolver {
+            fixed,
+            by_dir: HashMap::new(),
+            defaults,
+        })
+    }
+
+    /// The settings for `file`: those of the nearest config file above it.
+    pub fn settings_for(&mut self, file: &Path) -> Result<Arc<Settings>, ConfigError> {
+        if let Some(fixed) = &self.fixed {
+            return Ok(fixed.clone());
+        }
+        let start = absolute(file);
+        let mut visited = Vec::new();
+        let mut dir = start.parent();
+        let mut found = None;
+        while let Some(d) = dir {
+            if let Some(s) = self.by_dir.get(d) {
+                found = Some(s.clone());
+                break;
+            }
+            visited.push(d.to_path_buf());
+            if let Some(s) = find_in_dir(d)? {
+                found = Some(Arc::new(s));
+                break;
+            }
+            dir = d.parent();
+        }
+        let settings = found.unwrap_or_else(|| self.defaults.clone());
+        for d in visited {
+            self.by_dir.insert(d, settings.clone());
+        }
+        Ok(settings)
+    }
+}
+
+fn find_in_dir(dir: &Path) -> Result<Option<Settings>, ConfigError> {
+    for name in CONFIG_FILES {
+        let path = dir.join(name);
+        if path.is_file()
+            && let Some(settings) = load(&path)?
+        {
+            return Ok(Some(settings));
+        }
+    }
+    Ok(None)
+}
+
+/// Loads one config file; `None` for a `pyproject.toml` without
+/// `[tool.unclosed]`.
+pub fn load(path: &Path) -> Result<Option<Settings>, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(path, "", None, format!("cannot be read: {e}"), None))?;
+    let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
+    let parsed = if is_pyproject {
+        toml::from_str::<PyProject>(&text).map(|p| p.tool.and_then(|t| t.unclosed))
+    } else {
+        toml::from_str::<ConfigFile>(&text).map(Some)
+    };
+    let file = match parsed {
+        Ok(Some(file)) => file,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(toml_error(path, &text, &e)),
+    };
+    let root = absolute(path)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    settings_from(file, path, &text, root).map(Some)
+}
+
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let message = e.message().trim().to_string();
+    let help = did_you_mean(&message);
+    ConfigError::new(path, text, e.span(), message, help)
+}
+
+/// "unknown field `selct`, expected one of `select`, `ignore`" → "did you
+/// mean `select`?"
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field ")?;
+    let names: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let (unknown, candidates) = names.split_first()?;
+    let best = candidates
+        .iter()
+        .map(|c| (edit_distance(unknown, c), *c))
+        .min()
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))?;
+    Some(format!("did you mean `{}`?", best.1))
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn settings_from(
+    file: ConfigFile,
+    path: &Path,
+    text: &str,
+    root: PathBuf,
+) -> Result<Settings, ConfigError> {
+    let error = |span: Option<Range<usize>>, message: String, help: Option<String>| {
+        ConfigError::new(path, text, span, message, help)
+    };
+    let codes = |list: &[Spanned<String>]| -> Result<Vec<Code>, ConfigError> {
+        let mut out = Vec::new();
+        for item in list {
+            let selector = item.get_ref();
+            let matched = select_codes(selector);
+            if matched.is_empty() {
+                let ids: Vec<&str> = Code::ALL.iter().map(|c| c.id()).collect();
+                let suggestion = ids
+                    .iter()
+                    .min_by_key(|id| edit_distance(selector, id))
+                    .copied();
+                return Err(error(
+                    Some(item.span()),
+                    format!("`{selector}` is not a code, a code prefix or `ALL`"),
+                    suggestion
+                        .map(|s| format!("codes are {}; did you mean `{s}`?", ids.join(", "))),
+                ));
+            }
+            out.extend(matched);
+        }
+        Ok(out)
+    };
+    let mut enabled = match &file.select {
+        Some(list) => codes(list)?,
+        None => Code::ALL.to_vec(),
+    };
+    enabled.extend(codes(&file.extend_select)?);
+    let ignored = codes(&file.ignore)?;
+    enabled.retain(|c| !ignored.contains(c));
+    enabled.sort();
+    enabled.dedup();
+
+    let globs = |list: &[Spanned<String>]| -> Result<GlobSet, ConfigError> {
+        let mut builder = GlobSetBuilder::new();
+        for item in list {
+            let glob = Glob::new(item.get_ref()).map_err(|e| {
+                error(
+                    Some(item.span()),
+                    format!("bad glob pattern: {}", e.kind()),
+                    None,
+                )
+            })?;
+            builder.add(glob);
+        }
+        builder
+            .build()
+            .map_err(|e| error(None, format!("bad glob patterns: {e}"), None))
+    };
+    let exclude_list: Vec<Spanned<String>> = file
+        .exclude
+        .iter()
+        .chain(&file.extend_exclude)
+        .cloned()
+        .collect();
+    let exclude = globs(&exclude_list)?;
+    let mut per_file_ignores = Vec::new();
+    for (pattern, list) in &file.per_file_ignores {
+        let glob = Glob::new(pattern).map_err(|e| {
+            let span = text.find(pattern.as_str()).map(|s| s..s + pattern.len());
+            error(
+                span,
+                format!("bad glob pattern `{pattern}`: {}", e.kind()),
+                None,
+            )
+        })?;
+        let set = GlobSetBuilder::new()
+            .add(glob)
+            .build()
+            .map_err(|e| error(None, format!("bad glob pattern: {e}"), None))?;
+        per_file_ignores.push((set, codes(list)?));
+    }
+
+    let mut catalogue = Catalogue::builtin();
+    catalogue.add(file.resource, file.ownership.unwrap_or_default());
+    for rules_path in &file.extend_rules {
+        let full = root.join(rules_path.get_ref());
+        let rules_text = std::fs::read_to_string(&full).map_err(|e| {
+            error(
+                Some(rules_path.span()),
+                format!("cannot read `{}`: {e}", rules_path.get_ref()),
+                None,
+            )
+        })?;
+        let parsed: RuleFile =
+            toml::from_str(&rules_text).map_err(|e| toml_error(&full, &rules_text, &e))?;
+        catalogue.add(parsed.resource, parsed.ownership.unwrap_or_default());
+    }
+    catalogue.validate().map_err(|e| {
+        let span = e.needle.as_ref().and_then(|needle| {
+            let quoted = format!("\"{needle}\"");
+            text.find(&quoted)
+                .or_else(|| text.find(&format!("'{needle}'")))
+                .map(|start| start..start + quoted.len())
+        });
+        error(span, format!("{}: {}", e.file, e.message), None)
+    })?;
+
+    Ok(Settings {
+        origin: Some(path.to_path_buf()),
+        root,
+        catalogue: Arc::new(catalogue),
+        enabled,
+        include_module_level: file.include_module_level.unwrap_or(false),
+        exclude,
+        per_file_ignores,
+    })
+}
+
+/// `UC001`, a prefix such as `UC00`, or `ALL`.
+fn select_codes(selector: &str) -> Vec<Code> {
+    if selector == "ALL" {
+        return Code::ALL.to_vec();
+    }
+    if selector.len() < 2 {
+        return Vec::new();
+    }
+    Code::ALL
+        .into_iter()
+        .filter(|c| c.id().starts_with(selector))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_nearest_key() {
+        let msg = "unknown field `selct`, expected one of `select`, `extend-select`, `ignore`";
+        assert_eq!(did_you_mean(msg).as_deref(), Some("did you mean `select`?"));
+        let far = "unknown field `zzzzzzzz`, expected one of `select`, `ignore`";
+        assert_eq!(did_you_mean(far), None);
+    }
+
+    #[test]
+    fn selectors_accept_codes_prefixes_and_all() {
+        assert_eq!(select_codes("UC003"), vec![Code::ReleaseNotAwaited]);
+        assert_eq!(select_codes("UC00").len(), 7);
+        assert_eq!(select_codes("ALL").len(), 7);
+        assert!(select_codes("E501").is_empty());
+    }
+}
