@@ -114,6 +114,13 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// A path as shown to the user: relative to the current directory when it is
+/// inside it, as the user would have typed it.
+fn shown(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    crate::render::display_path(path.strip_prefix(&cwd).unwrap_or(path))
+}
+
 /// A configuration error, pointing into the file that caused it.
 #[derive(Debug)]
 pub struct ConfigError {
@@ -136,8 +143,7 @@ impl ConfigError {
         ConfigError {
             path: path.to_path_buf(),
             source: Box::new(
-                miette::NamedSource::new(crate::render::display_path(path), text.to_string())
-                    .with_language("toml"),
+                miette::NamedSource::new(shown(path), text.to_string()).with_language("toml"),
             ),
             span,
             message,
@@ -151,7 +157,7 @@ impl std::fmt::Display for ConfigError {
         write!(
             f,
             "invalid configuration in {}: {}",
-            self.path.display(),
+            shown(&self.path),
             self.message
         )
     }

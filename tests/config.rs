@@ -1,0 +1,195 @@
+//! Configuration end to end: a project with its own resource, the nearest
+//! config winning, and the diagnostics for broken config files.
+
+use assert_cmd::Command;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+fn unclosed() -> Command {
+    Command::cargo_bin("unclosed").unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+fn project() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/projects/payments_service")
+}
+
+/// `path:line CODE` for every `# expect:` comment under `dir`.
+fn expectations(dir: &Path, prefix: &str, out: &mut BTreeSet<String>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("{prefix}{}", path.file_name().unwrap().to_string_lossy());
+        if path.is_dir() {
+            expectations(&path, &format!("{name}/"), out);
+        } else if name.ends_with(".py") {
+            for (i, line) in fs::read_to_string(&path).unwrap().lines().enumerate() {
+                if let Some((_, codes)) = line.split_once("# expect:") {
+                    for code in codes.split([',', ' ']).filter(|c| !c.is_empty()) {
+                        out.insert(format!("{name}:{} {code}", i + 1));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn project_config_adds_a_resource_and_filters_findings() {
+    let mut expected = BTreeSet::new();
+    expectations(&project(), "", &mut expected);
+    assert!(expected.len() >= 2);
+    let out = unclosed()
+        .current_dir(project())
+        .args(["check", "--output-format", "concise", "."])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let actual: BTreeSet<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut parts = l.splitn(4, ':');
+            let (path, line, _col) = (parts.next().unwrap(), parts.next().unwrap(), parts.next());
+            let code = parts.next().unwrap().split_whitespace().next().unwrap();
+            format!("{path}:{line} {code}")
+        })
+        .collect();
+    assert_eq!(actual, expected);
+}
+
+#[test]
+fn isolated_ignores_the_project_config() {
+    unclosed()
+        .current_dir(project())
+        .args(["check", "--isolated", "--output-format", "concise", "."])
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+#[test]
+fn custom_resources_are_listed_and_documented() {
+    unclosed()
+        .current_dir(project())
+        .arg("resources")
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("ledger-session"));
+    unclosed()
+        .current_dir(project())
+        .args(["rule", "ledger-session"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains(
+            "payments.ledger.client.open_session",
+        ));
+    unclosed().args(["rule", "UC003"]).assert().code(0);
+    unclosed().args(["rule", "no-such-thing"]).assert().code(2);
+}
+
+const LEAKY: &str = "def load(path):\n    f = open(path)\n    return f.read()\n";
+
+#[test]
+fn nearest_config_wins_and_explicit_config_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[tool.unclosed]\nignore = [\"UC001\"]\n",
+    );
+    write(dir.path(), "top.py", LEAKY);
+    write(dir.path(), "jobs/unclosed.toml", "select = [\"ALL\"]\n");
+    write(dir.path(), "jobs/nightly.py", LEAKY);
+    // A pyproject.toml without [tool.unclosed] is not a config: keep walking up.
+    write(
+        dir.path(),
+        "jobs/legacy/pyproject.toml",
+        "[project]\nname = \"legacy\"\n",
+    );
+    write(dir.path(), "jobs/legacy/old.py", LEAKY);
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "."])
+        .assert()
+        .code(1)
+        .stdout(
+            "jobs/legacy/old.py:2:9: UC001 file from `open()` is not released when `load` returns (line 3)\n\
+             jobs/nightly.py:2:9: UC001 file from `open()` is not released when `load` returns (line 3)\n",
+        );
+    unclosed()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--output-format",
+            "concise",
+            "--config",
+            "pyproject.toml",
+            ".",
+        ])
+        .assert()
+        .code(0);
+}
+
+/// The rendered diagnostic for a broken config file.
+fn config_error(pyproject: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pyproject.toml", pyproject);
+    write(dir.path(), "app.py", LEAKY);
+    let out = unclosed()
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .args(["check", "app.py"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(
+        out.stdout.is_empty(),
+        "nothing is checked with a broken config"
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn misspelled_key_points_at_it_with_a_suggestion() {
+    insta::assert_snapshot!(config_error("[tool.unclosed]\nselct = [\"UC001\"]\n"));
+}
+
+#[test]
+fn wrong_type_points_at_the_value() {
+    insta::assert_snapshot!(config_error(
+        "[tool.unclosed]\ninclude-module-level = \"yes\"\n"
+    ));
+}
+
+#[test]
+fn malformed_toml_points_at_the_error() {
+    insta::assert_snapshot!(config_error("[tool.unclosed]\nignore = [\"UC001\"\n"));
+}
+
+#[test]
+fn unknown_code_suggests_the_nearest() {
+    insta::assert_snapshot!(config_error("[tool.unclosed]\nignore = [\"UC010\"]\n"));
+}
+
+#[test]
+fn acquire_pattern_that_cannot_match_is_rejected() {
+    insta::assert_snapshot!(config_error(
+        "[tool.unclosed]\n\n[[tool.unclosed.resource]]\nid = \"db\"\nname = \"db\"\nnoun = \"connection\"\nsummary = \"x\"\nacquire = { calls = [\"payments..db.acquire\"] }\nrelease = { methods = [\"close\"] }\n"
+    ));
+}
+
+#[test]
+fn misspelled_resource_key_is_rejected() {
+    insta::assert_snapshot!(config_error(
+        "[tool.unclosed]\n\n[[tool.unclosed.resource]]\nid = \"db\"\nname = \"db\"\nnoun = \"connection\"\nsummary = \"x\"\nacquire = { calls = [\"payments.db.acquire\"] }\nrelase = { methods = [\"close\"] }\n"
+    ));
+}
