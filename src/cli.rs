@@ -1,12 +1,13 @@
 //! The command line: parses arguments, resolves configuration, runs
 //! discovery and the checks, prints, and maps the outcome to an exit status.
 
+use crate::baseline::Baseline;
 use crate::codes::Code;
 use crate::config::{ConfigError, Resolver};
 use crate::discover::discover;
 use crate::docs;
 use crate::render::{self, display_path};
-use crate::runner::{FileResult, Job, check_jobs};
+use crate::runner::{FileResult, Job, RunOptions, check_jobs};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -84,6 +85,31 @@ pub struct CheckArgs {
     /// Also analyse module-level code (overrides `include-module-level`).
     #[arg(long)]
     pub include_module_level: bool,
+    /// Read the source from standard input, checked as if it were this file
+    /// (its configuration and exclusions apply).
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
+    /// Report only findings that are not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings in this baseline file (and exit 0).
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
+    /// Report suppression comments that suppress nothing or name unknown codes.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub warn_unused_suppressions: bool,
+    /// Exit 0 even when leaks are found (errors still exit 2).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Print findings and errors only: no summary, no warnings.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the number of findings per code instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Print the files that would be checked, and exit.
+    #[arg(long)]
+    pub show_files: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
@@ -102,6 +128,8 @@ pub enum OutputFormat {
     Github,
     /// SARIF 2.1.0, for code scanning.
     Sarif,
+    /// GitLab Code Quality report.
+    Gitlab,
 }
 
 pub fn run(cli: Cli) -> ExitStatus {
@@ -183,18 +211,22 @@ fn check(args: CheckArgs) -> ExitStatus {
         Ok(r) => r,
         Err(e) => return config_failure(&e),
     };
-    let discovered = discover(&args.paths);
-    let mut jobs = Vec::new();
-    for path in discovered.files {
-        let settings = match resolver.settings_for(&path) {
-            Ok(s) => s,
-            Err(e) => return config_failure(&e),
-        };
-        if !settings.excludes(&path) {
-            jobs.push(Job { path, settings });
-        }
+    let (jobs, walk_errors) = match collect_jobs(&args, &mut resolver) {
+        Ok(found) => found,
+        Err(status) => return status,
+    };
+    if args.show_files {
+        let listing: String = jobs
+            .iter()
+            .map(|j| format!("{}\n", display_path(&j.path)))
+            .collect();
+        return print_out(&listing);
     }
-    let run = || check_jobs(&jobs, args.include_module_level);
+    let run_options = RunOptions {
+        force_module_level: args.include_module_level,
+        warn_unused_suppressions: args.warn_unused_suppressions,
+    };
+    let run = || check_jobs(&jobs, run_options);
     let mut results = match args.threads {
         Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
             Ok(pool) => pool.install(run),
@@ -207,7 +239,7 @@ fn check(args: CheckArgs) -> ExitStatus {
     };
     // Paths that could not be walked are reported like files that could not
     // be read, in every format.
-    results.extend(discovered.errors.into_iter().map(|e| FileResult {
+    results.extend(walk_errors.into_iter().map(|e| FileResult {
         path: e.path,
         source: None,
         report: Default::default(),
@@ -215,41 +247,148 @@ fn check(args: CheckArgs) -> ExitStatus {
     }));
     results.sort_by(|a, b| a.path.cmp(&b.path));
 
+    if let Some(path) = &args.write_baseline {
+        let baseline = Baseline::from_results(&results);
+        if let Err(status) = write_output(&baseline.to_json(), Some(path)) {
+            return status;
+        }
+        if !args.quiet {
+            eprintln!(
+                "unclosed: wrote {} finding(s) to the baseline {}",
+                baseline.findings.len(),
+                path.display()
+            );
+        }
+        report_problems(&results, args.quiet);
+        return if results.iter().any(|r| r.error.is_some()) {
+            ExitStatus::Error
+        } else {
+            ExitStatus::Clean
+        };
+    }
+    if let Some(path) = &args.baseline {
+        let baseline = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Baseline::parse(&text));
+        match baseline {
+            Ok(b) => {
+                b.filter(&mut results);
+            }
+            Err(e) => {
+                eprintln!(
+                    "unclosed: error: cannot use the baseline {}: {e}",
+                    path.display()
+                );
+                return ExitStatus::Error;
+            }
+        }
+    }
+
     let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
-    let output = match args.output_format {
-        OutputFormat::Full => full(&results, to_terminal && !no_color()),
-        OutputFormat::Concise => concise(&results),
-        OutputFormat::Json => render::json::render(&results),
-        OutputFormat::JsonLines => render::json::render_lines(&results),
-        OutputFormat::Github => render::github::render(&results),
-        OutputFormat::Sarif => render::sarif::render(&results),
+    let output = if args.statistics {
+        statistics(&results)
+    } else {
+        match args.output_format {
+            OutputFormat::Full => full(&results, to_terminal && !no_color(), args.quiet),
+            OutputFormat::Concise => concise(&results),
+            OutputFormat::Json => render::json::render(&results),
+            OutputFormat::JsonLines => render::json::render_lines(&results),
+            OutputFormat::Github => render::github::render(&results),
+            OutputFormat::Sarif => render::sarif::render(&results),
+            OutputFormat::Gitlab => render::gitlab::render(&results),
+        }
     };
-    if matches!(
+    let people_format = matches!(
         args.output_format,
         OutputFormat::Full | OutputFormat::Concise
-    ) {
-        report_problems(&results);
+    );
+    if people_format || args.statistics || args.output_file.is_some() {
+        report_problems(&results, args.quiet);
     }
     if let Err(status) = write_output(&output, args.output_file.as_deref()) {
         return status;
     }
     if results.iter().any(|r| r.error.is_some()) {
         ExitStatus::Error
-    } else if results.iter().any(|r| !r.report.findings.is_empty()) {
+    } else if results.iter().any(|r| !r.report.findings.is_empty()) && !args.exit_zero {
         ExitStatus::Findings
     } else {
         ExitStatus::Clean
     }
 }
 
+/// The files to check with their settings, after exclusions.
+fn collect_jobs(
+    args: &CheckArgs,
+    resolver: &mut Resolver,
+) -> Result<(Vec<Job>, Vec<crate::discover::DiscoveryError>), ExitStatus> {
+    let mut jobs = Vec::new();
+    if let Some(name) = &args.stdin_filename {
+        let mut source = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut source) {
+            eprintln!("unclosed: error: cannot read standard input: {e}");
+            return Err(ExitStatus::Error);
+        }
+        let settings = resolver
+            .settings_for(name)
+            .map_err(|e| config_failure(&e))?;
+        if !settings.excludes(name) {
+            jobs.push(Job {
+                path: name.clone(),
+                settings,
+                stdin: Some(source),
+            });
+        }
+        return Ok((jobs, Vec::new()));
+    }
+    let discovered = discover(&args.paths);
+    for path in discovered.files {
+        let settings = resolver
+            .settings_for(&path)
+            .map_err(|e| config_failure(&e))?;
+        if !settings.excludes(&path) {
+            jobs.push(Job {
+                path,
+                settings,
+                stdin: None,
+            });
+        }
+    }
+    Ok((jobs, discovered.errors))
+}
+
+/// `--statistics`: findings per code, most frequent first.
+fn statistics(results: &[FileResult]) -> String {
+    let mut counts: Vec<(usize, Code)> = Code::ALL
+        .into_iter()
+        .map(|code| {
+            let n = results
+                .iter()
+                .flat_map(|r| &r.report.findings)
+                .filter(|f| f.code == code)
+                .count();
+            (n, code)
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    counts
+        .iter()
+        .map(|(n, code)| format!("{n:>6}  {}  {}\n", code.id(), code.name()))
+        .collect()
+}
+
 /// File errors and warnings on stderr, for the formats meant for people;
 /// the machine formats carry them in their own structure.
-fn report_problems(results: &[FileResult]) {
+fn report_problems(results: &[FileResult], quiet: bool) {
     let mut stderr = std::io::stderr().lock();
     for result in results {
         let path = display_path(&result.path);
         if let Some(error) = &result.error {
             let _ = writeln!(stderr, "{path}: error: {error}");
+        }
+        if quiet {
+            continue;
         }
         for warning in &result.report.warnings {
             let _ = match warning.line {
@@ -271,7 +410,7 @@ fn concise(results: &[FileResult]) -> String {
     out
 }
 
-fn full(results: &[FileResult], color: bool) -> String {
+fn full(results: &[FileResult], color: bool, quiet: bool) -> String {
     let style = render::human::Style { color, width: 100 };
     let mut out = String::new();
     let mut findings = 0;
@@ -287,6 +426,9 @@ fn full(results: &[FileResult], color: bool) -> String {
             out.push_str(&render::human::render(&path, source, finding, &style));
             out.push('\n');
         }
+    }
+    if quiet {
+        return out;
     }
     let checked = results.iter().filter(|r| r.error.is_none()).count();
     let files = |n: usize| if n == 1 { "file" } else { "files" };

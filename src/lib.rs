@@ -15,9 +15,11 @@ pub mod rules;
 pub mod source;
 pub mod syntax;
 
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod docs;
 pub mod render;
 pub mod runner;
+pub mod suppress;

@@ -33,48 +33,78 @@ pub fn check_files(files: &[PathBuf], catalogue: &Catalogue, options: &Options) 
 pub struct Job {
     pub path: PathBuf,
     pub settings: Arc<Settings>,
+    /// Source given on standard input (`--stdin-filename`), instead of
+    /// reading `path`.
+    pub stdin: Option<String>,
 }
 
-/// Checks each file under its own settings and keeps only the findings its
-/// settings report (`select`, `ignore`, `per-file-ignores`).
-pub fn check_jobs(jobs: &[Job], force_module_level: bool) -> Vec<FileResult> {
-    jobs.par_iter()
-        .map(|job| {
-            let options = Options {
-                include_module_level: force_module_level || job.settings.include_module_level,
-            };
-            let mut result = check_file(&job.path, &job.settings.catalogue, &options);
-            result
-                .report
-                .findings
-                .retain(|f| job.settings.reports(f.code, &job.path));
-            if result.report.findings.is_empty() {
-                result.source = None;
-            }
-            result
-        })
-        .collect()
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// `--include-module-level`, over what the config says.
+    pub force_module_level: bool,
+    pub warn_unused_suppressions: bool,
 }
 
-fn check_file(path: &std::path::Path, catalogue: &Catalogue, options: &Options) -> FileResult {
-    let failed = |error: String| FileResult {
+/// Checks each file under its own settings, keeps only the findings its
+/// settings report (`select`, `ignore`, `per-file-ignores`) and that no
+/// inline suppression silences.
+pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
+    jobs.par_iter().map(|job| check_job(job, run)).collect()
+}
+
+fn check_job(job: &Job, run: RunOptions) -> FileResult {
+    let options = Options {
+        include_module_level: run.force_module_level || job.settings.include_module_level,
+    };
+    let source = match &job.stdin {
+        Some(text) => Ok(text.clone()),
+        None => read_source(&job.path),
+    };
+    let source = match source {
+        Ok(s) => s,
+        Err(error) => return failed(&job.path, error),
+    };
+    let mut result = check_source(job.path.clone(), source, &job.settings.catalogue, &options);
+    let Some(source) = result.source.take() else {
+        return result;
+    };
+    let findings = &mut result.report.findings;
+    findings.retain(|f| job.settings.reports(f.code, &job.path));
+    let warnings = crate::suppress::apply(&source, findings, run.warn_unused_suppressions);
+    result.report.warnings.extend(warnings);
+    result.report.warnings.sort_by_key(|w| w.line);
+    if !result.report.findings.is_empty() {
+        result.source = Some(source);
+    }
+    result
+}
+
+fn failed(path: &std::path::Path, error: String) -> FileResult {
+    FileResult {
         path: path.to_path_buf(),
         source: None,
         report: FileReport::default(),
         error: Some(error),
-    };
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return failed(format!("cannot be read: {e}")),
-    };
-    let source = match decode(&bytes) {
-        Ok(s) => s,
-        Err(e) => return failed(e.to_string()),
-    };
-    check_source(path.to_path_buf(), source, catalogue, options)
+    }
 }
 
-/// Analyses source text already in memory (also used for `--stdin-filename`).
+fn read_source(path: &std::path::Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
+    decode(&bytes).map_err(|e| e.to_string())
+}
+
+fn check_file(path: &std::path::Path, catalogue: &Catalogue, options: &Options) -> FileResult {
+    let mut result = match read_source(path) {
+        Ok(source) => check_source(path.to_path_buf(), source, catalogue, options),
+        Err(error) => return failed(path, error),
+    };
+    if result.report.findings.is_empty() {
+        result.source = None;
+    }
+    result
+}
+
+/// Analyses source text already in memory; the result keeps the source.
 pub fn check_source(
     path: PathBuf,
     source: String,
@@ -87,7 +117,7 @@ pub fn check_source(
     match outcome {
         Ok(report) => FileResult {
             path,
-            source: (!report.findings.is_empty()).then_some(source),
+            source: Some(source),
             report,
             error: None,
         },
