@@ -12,10 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    out
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 fn ok(cmd: &mut Command) -> Output {
