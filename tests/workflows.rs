@@ -15,7 +15,14 @@ fn fixtures() -> std::path::PathBuf {
 }
 
 fn stdout_of(args: &[&str]) -> String {
-    let out = unclosed().current_dir(fixtures()).args(args).assert().code(1).get_output().stdout.clone();
+    let out = unclosed()
+        .current_dir(fixtures())
+        .args(args)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     String::from_utf8(out).unwrap()
 }
 
@@ -28,7 +35,10 @@ fn expected_count() -> usize {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "py") {
-                n += fs::read_to_string(&path).unwrap().matches("# expect:").count();
+                n += fs::read_to_string(&path)
+                    .unwrap()
+                    .matches("# expect:")
+                    .count();
             }
         }
     }
@@ -41,7 +51,8 @@ fn every_format_reports_every_fixture_finding() {
     let concise = stdout_of(&["check", "--output-format", "concise", "."]);
     assert_eq!(concise.lines().count(), n);
 
-    let json: serde_json::Value = serde_json::from_str(&stdout_of(&["check", "--output-format", "json", "."])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["check", "--output-format", "json", "."])).unwrap();
     assert_eq!(json["findings"].as_array().unwrap().len(), n);
 
     let lines = stdout_of(&["check", "--output-format", "json-lines", "."]);
@@ -52,15 +63,26 @@ fn every_format_reports_every_fixture_finding() {
     }
 
     let github = stdout_of(&["check", "--output-format", "github", "."]);
-    assert_eq!(github.lines().filter(|l| l.starts_with("::error file=")).count(), n);
+    assert_eq!(
+        github
+            .lines()
+            .filter(|l| l.starts_with("::error file="))
+            .count(),
+        n
+    );
 
-    let sarif: serde_json::Value = serde_json::from_str(&stdout_of(&["check", "--output-format", "sarif", "."])).unwrap();
+    let sarif: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["check", "--output-format", "sarif", "."])).unwrap();
     assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), n);
 
-    let gitlab: serde_json::Value = serde_json::from_str(&stdout_of(&["check", "--output-format", "gitlab", "."])).unwrap();
+    let gitlab: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["check", "--output-format", "gitlab", "."])).unwrap();
     let issues = gitlab.as_array().unwrap();
     assert_eq!(issues.len(), n);
-    let mut prints: Vec<&str> = issues.iter().map(|i| i["fingerprint"].as_str().unwrap()).collect();
+    let mut prints: Vec<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
     prints.sort();
     prints.dedup();
     assert_eq!(prints.len(), n, "GitLab fingerprints are unique");
@@ -81,7 +103,8 @@ fn output_file_takes_the_report_and_stdout_stays_empty() {
         .assert()
         .code(1)
         .stdout("");
-    let sarif: serde_json::Value = serde_json::from_str(&fs::read_to_string(report).unwrap()).unwrap();
+    let sarif: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(report).unwrap()).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
 }
 
@@ -110,12 +133,25 @@ fn suppressions_silence_findings_and_unused_ones_are_reported() {
         .args(["check", "--output-format", "concise", "app.py"])
         .assert()
         .code(1)
-        .stdout("app.py:13:9: UC001 file from `open()` is not released when `d` returns (line 14)\n")
-        .stderr(predicate::str::contains("app.py:13: warning: unused suppression of UC005"))
-        .stderr(predicate::str::contains("app.py:17: warning: `unclosed: ignore[UC009]` names `UC009`"));
+        .stdout(
+            "app.py:13:9: UC001 file from `open()` is not released when `d` returns (line 14)\n",
+        )
+        .stderr(predicate::str::contains(
+            "app.py:13: warning: unused suppression of UC005",
+        ))
+        .stderr(predicate::str::contains(
+            "app.py:17: warning: `unclosed: ignore[UC009]` names `UC009`",
+        ));
     unclosed()
         .current_dir(dir.path())
-        .args(["check", "--output-format", "concise", "--warn-unused-suppressions", "false", "app.py"])
+        .args([
+            "check",
+            "--output-format",
+            "concise",
+            "--warn-unused-suppressions",
+            "false",
+            "app.py",
+        ])
         .assert()
         .code(1)
         .stderr("");
@@ -134,19 +170,39 @@ fn baseline_hides_known_findings_across_edits_and_shows_new_ones() {
     // Lines added above the function move it; the baseline still matches.
     let moved = format!("# Ledger queries.\nimport logging\n\nlog = logging.getLogger()\n{LEDGER}");
     fs::write(dir.path().join("ledger.py"), &moved).unwrap();
-    run(&["check", "--baseline", "unclosed-baseline.json", "--output-format", "concise", "."])
-        .code(0)
-        .stdout("");
+    run(&[
+        "check",
+        "--baseline",
+        "unclosed-baseline.json",
+        "--output-format",
+        "concise",
+        ".",
+    ])
+    .code(0)
+    .stdout("");
 
     // A new leak in another function is reported.
-    let grown = format!("{moved}\n\ndef audit(db):\n    conn = sqlite3.connect(db)\n    conn.execute('vacuum')\n");
+    let grown = format!(
+        "{moved}\n\ndef audit(db):\n    conn = sqlite3.connect(db)\n    conn.execute('vacuum')\n"
+    );
     fs::write(dir.path().join("ledger.py"), grown).unwrap();
-    run(&["check", "--baseline", "unclosed-baseline.json", "--output-format", "concise", "."])
-        .code(1)
-        .stdout(predicate::str::contains("UC001").and(predicate::str::contains("`audit`")))
-        .stdout(predicate::str::contains("`totals`").not());
+    run(&[
+        "check",
+        "--baseline",
+        "unclosed-baseline.json",
+        "--output-format",
+        "concise",
+        ".",
+    ])
+    .code(1)
+    .stdout(predicate::str::contains("UC001").and(predicate::str::contains("`audit`")))
+    .stdout(predicate::str::contains("`totals`").not());
 
-    fs::write(dir.path().join("broken.json"), "{\"version\": 9, \"findings\": []}").unwrap();
+    fs::write(
+        dir.path().join("broken.json"),
+        "{\"version\": 9, \"findings\": []}",
+    )
+    .unwrap();
     run(&["check", "--baseline", "broken.json", "."]).code(2);
 }
 
@@ -159,10 +215,18 @@ fn exit_zero_quiet_statistics_and_show_files() {
         ("unclosed.toml", "exclude = [\"skip/**\"]\n"),
     ]);
     let run = |args: &[&str]| unclosed().current_dir(dir.path()).args(args).assert();
-    run(&["check", "--exit-zero", "."]).code(0).stdout(predicate::str::contains("UC005"));
-    run(&["check", "--quiet", "."]).code(1).stdout(predicate::str::contains("Found").not());
-    run(&["check", "--statistics", "."]).code(1).stdout("     1  UC005  resource-discarded\n");
-    run(&["check", "--show-files", "."]).code(0).stdout("a.py\nb.py\n");
+    run(&["check", "--exit-zero", "."])
+        .code(0)
+        .stdout(predicate::str::contains("UC005"));
+    run(&["check", "--quiet", "."])
+        .code(1)
+        .stdout(predicate::str::contains("Found").not());
+    run(&["check", "--statistics", "."])
+        .code(1)
+        .stdout("     1  UC005  resource-discarded\n");
+    run(&["check", "--show-files", "."])
+        .code(0)
+        .stdout("a.py\nb.py\n");
 }
 
 #[test]
