@@ -1,6 +1,8 @@
 //! The three workflows end to end: every output format on the fixtures,
 //! suppressions, baselines, and the options pre-commit hooks and CI gates use.
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::fs;
@@ -71,8 +73,7 @@ fn every_format_reports_every_fixture_finding() {
         n
     );
 
-    let sarif: serde_json::Value =
-        serde_json::from_str(&stdout_of(&["check", "--output-format", "sarif", "."])).unwrap();
+    let sarif = common::assert_valid_sarif(&stdout_of(&["check", "--output-format", "sarif", "."]));
     assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), n);
 
     let gitlab: serde_json::Value =
@@ -103,8 +104,7 @@ fn output_file_takes_the_report_and_stdout_stays_empty() {
         .assert()
         .code(1)
         .stdout("");
-    let sarif: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(report).unwrap()).unwrap();
+    let sarif = common::assert_valid_sarif(&fs::read_to_string(report).unwrap());
     assert_eq!(sarif["version"], "2.1.0");
 }
 

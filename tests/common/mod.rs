@@ -1,0 +1,32 @@
+//! Helpers shared by the integration tests.
+
+use serde_json::Value;
+use std::path::Path;
+
+/// The official schema, compiled so that it can never reach the network: the
+/// crate is built without its HTTP resolver (`default-features = false`) and
+/// `offline()` refuses any reference outside the document. The schema's own
+/// `$schema` (draft-04's meta-schema) and `id` are handled in memory.
+pub fn sarif_validator() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json"),
+    )
+    .unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    jsonschema::draft4::options()
+        .offline()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the SARIF schema compiles offline")
+}
+
+pub fn assert_valid_sarif(log: &str) -> Value {
+    let value: Value = serde_json::from_str(log).expect("SARIF is JSON");
+    let validator = sarif_validator();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "invalid SARIF:\n{}", errors.join("\n"));
+    value
+}
