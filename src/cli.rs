@@ -174,13 +174,7 @@ fn rule(id: &str, config: &ConfigArgs) -> ExitStatus {
 }
 
 fn print_out(text: &str) -> ExitStatus {
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            eprintln!("unclosed: error: cannot write output: {e}");
-            ExitStatus::Error
-        }
-        _ => ExitStatus::Clean,
-    }
+    write_output(text, None).err().unwrap_or(ExitStatus::Clean)
 }
 
 fn config_failure(error: &ConfigError) -> ExitStatus {
@@ -448,16 +442,19 @@ fn full(results: &[FileResult], color: bool, quiet: bool) -> String {
     out
 }
 
+/// Writes the report. A reader that closed the pipe early (`| head`) got
+/// what it wanted: that ends the run with status 0, like other Unix tools.
 fn write_output(output: &str, file: Option<&Path>) -> Result<(), ExitStatus> {
     let result = match file {
         Some(path) => std::fs::write(path, output),
         None => std::io::stdout().lock().write_all(output.as_bytes()),
     };
     match result {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ExitStatus::Clean),
+        Err(e) => {
             eprintln!("unclosed: error: cannot write output: {e}");
             Err(ExitStatus::Error)
         }
-        _ => Ok(()),
     }
 }

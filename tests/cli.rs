@@ -258,3 +258,20 @@ fn module_level_code_is_analysed_only_on_request() {
         .code(1)
         .stdout(predicate::str::contains("settings.py:3:9: UC001"));
 }
+
+#[test]
+fn a_closed_pipe_ends_the_run_with_status_0() {
+    use std::process::{Command as Std, Stdio};
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    // The full report on the fixtures is far larger than a pipe's buffer, so
+    // the write fails once the reader is gone.
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("unclosed"))
+        .current_dir(&fixtures)
+        .args(["check", "."])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
