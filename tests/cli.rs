@@ -1,23 +1,15 @@
 //! End-to-end tests of the `unclosed` binary: exit codes, discovery, and
 //! per-file errors that never stop the run.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{unclosed, write};
 use predicates::prelude::*;
 use std::fs;
 use std::path::Path;
 
 const LEAKY: &str = "def load(path):\n    f = open(path)\n    data = f.read()\n    return data\n";
 const SAFE: &str = "def load(path):\n    with open(path) as f:\n        return f.read()\n";
-
-fn unclosed() -> Command {
-    Command::cargo_bin("unclosed").unwrap()
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
 
 #[test]
 fn clean_code_exits_0() {

@@ -1,20 +1,12 @@
 //! Configuration end to end: a project with its own resource, the nearest
 //! config winning, and the diagnostics for broken config files.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{unclosed, write};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
-
-fn unclosed() -> Command {
-    Command::cargo_bin("unclosed").unwrap()
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
 
 fn project() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/projects/payments_service")

@@ -3,18 +3,9 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::{fixtures, project, unclosed};
 use predicates::prelude::*;
 use std::fs;
-use std::path::Path;
-
-fn unclosed() -> Command {
-    Command::cargo_bin("unclosed").unwrap()
-}
-
-fn fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
 
 fn stdout_of(args: &[&str]) -> String {
     let out = unclosed()
@@ -106,16 +97,6 @@ fn output_file_takes_the_report_and_stdout_stays_empty() {
         .stdout("");
     let sarif = common::assert_valid_sarif(&fs::read_to_string(report).unwrap());
     assert_eq!(sarif["version"], "2.1.0");
-}
-
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
-    dir
 }
 
 #[test]

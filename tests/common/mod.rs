@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests. Each test crate uses a subset.
+#![allow(dead_code)]
 
 use serde_json::Value;
 use std::path::Path;
@@ -29,4 +30,28 @@ pub fn assert_valid_sarif(log: &str) -> Value {
         .collect();
     assert!(errors.is_empty(), "invalid SARIF:\n{}", errors.join("\n"));
     value
+}
+
+pub fn unclosed() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("unclosed").unwrap()
+}
+
+pub fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Writes `text` to `dir/name`, creating directories.
+pub fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A temporary directory holding these files.
+pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        write(dir.path(), name, text);
+    }
+    dir
 }
