@@ -12,6 +12,11 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         "rules/databases.toml",
         include_str!("../rules/databases.toml"),
     ),
+    ("rules/http.toml", include_str!("../rules/http.toml")),
+    (
+        "rules/messaging.toml",
+        include_str!("../rules/messaging.toml"),
+    ),
     (
         "rules/concurrency.toml",
         include_str!("../rules/concurrency.toml"),
