@@ -73,9 +73,10 @@ pub struct CheckArgs {
     /// honouring `.gitignore`.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// How findings are printed.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Full)]
-    pub output_format: OutputFormat,
+    /// How findings are printed [default: full on a terminal, concise
+    /// otherwise, as in ruff].
+    #[arg(long, value_enum)]
+    pub output_format: Option<OutputFormat>,
     /// Write the findings to this file instead of standard output.
     #[arg(long, value_name = "PATH")]
     pub output_file: Option<PathBuf>,
@@ -279,10 +280,15 @@ fn check(args: CheckArgs) -> ExitStatus {
     }
 
     let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
+    let format = args.output_format.unwrap_or(if to_terminal {
+        OutputFormat::Full
+    } else {
+        OutputFormat::Concise
+    });
     let output = if args.statistics {
         statistics(&results)
     } else {
-        match args.output_format {
+        match format {
             OutputFormat::Full => full(&results, to_terminal && !no_color(), args.quiet),
             OutputFormat::Concise => concise(&results),
             OutputFormat::Json => render::json::render(&results),
@@ -292,10 +298,7 @@ fn check(args: CheckArgs) -> ExitStatus {
             OutputFormat::Gitlab => render::gitlab::render(&results),
         }
     };
-    let people_format = matches!(
-        args.output_format,
-        OutputFormat::Full | OutputFormat::Concise
-    );
+    let people_format = matches!(format, OutputFormat::Full | OutputFormat::Concise);
     if people_format || args.statistics || args.output_file.is_some() {
         report_problems(&results, args.quiet);
     }

@@ -194,7 +194,14 @@ fn output_does_not_depend_on_thread_count() {
     let run = |threads: &str| {
         unclosed()
             .current_dir(&fixtures)
-            .args(["check", "--threads", threads, "."])
+            .args([
+                "check",
+                "--output-format",
+                "full",
+                "--threads",
+                threads,
+                ".",
+            ])
             .env("NO_COLOR", "1")
             .output()
             .unwrap()
@@ -259,11 +266,25 @@ fn a_closed_pipe_ends_the_run_with_status_0() {
     // the write fails once the reader is gone.
     let mut child = Std::new(assert_cmd::cargo::cargo_bin("unclosed"))
         .current_dir(&fixtures)
-        .args(["check", "."])
+        .args(["check", "--output-format", "full", "."])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     drop(child.stdout.take());
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn piped_output_defaults_to_concise() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "leaky.py", LEAKY);
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "leaky.py"])
+        .assert()
+        .code(1)
+        .stdout(
+            "leaky.py:2:9: UC001 file from `open()` is not released when `load` returns (line 4)\n",
+        );
 }

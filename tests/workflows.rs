@@ -79,7 +79,7 @@ fn every_format_reports_every_fixture_finding() {
     prints.dedup();
     assert_eq!(prints.len(), n, "GitLab fingerprints are unique");
 
-    let full = stdout_of(&["check", "."]);
+    let full = stdout_of(&["check", "--output-format", "full", "."]);
     assert!(full.contains(&format!("Found {n} leaks")), "{full}");
 }
 
