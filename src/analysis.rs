@@ -429,7 +429,8 @@ impl<'a> FunctionContext<'a> {
             let by_call = call
                 .resolved
                 .as_ref()
-                .is_some_and(|q| acquire.calls.contains(q));
+                .is_some_and(|q| acquire.calls.contains(q))
+                || self.made_by_factory(call, &acquire.factories);
             let by_method = call
                 .method
                 .as_ref()
@@ -473,6 +474,18 @@ impl<'a> FunctionContext<'a> {
             }
         }
         best.map(|(_, rule)| rule)
+    }
+
+    /// Whether the callee is a name bound to the result of one of
+    /// `factories`: `SessionLocal()` after `SessionLocal = sessionmaker()`.
+    fn made_by_factory(&self, call: &CallFact, factories: &[String]) -> bool {
+        !factories.is_empty()
+            && call
+                .callee
+                .as_ref()
+                .and_then(|c| self.origins.get(c))
+                .and_then(|o| o.call.as_ref())
+                .is_some_and(|made_by| factories.contains(made_by))
     }
 
     fn acquisition<'t, 'c>(

@@ -96,6 +96,11 @@ fn backticked(items: &[String], suffix: &str) -> Vec<String> {
 pub fn acquire_summary(r: &Resource) -> String {
     let a = &r.acquire;
     let mut parts = backticked(&a.calls, "()");
+    parts.extend(
+        a.factories
+            .iter()
+            .map(|f| format!("calling what `{f}()` returned")),
+    );
     for m in &a.methods {
         let receiver = if !a.from.is_empty() || !a.from_calls.is_empty() {
             let origins: Vec<String> = a.from.iter().chain(&a.from_calls).cloned().collect();

@@ -89,6 +89,10 @@ pub struct Acquire {
     /// `psycopg2.pool.ThreadedConnectionPool`).
     #[serde(default)]
     pub from_calls: Vec<String>,
+    /// Qualified factory makers: calling a name that one of them returned
+    /// acquires (`SessionLocal = sessionmaker(...)`, then `SessionLocal()`).
+    #[serde(default)]
+    pub factories: Vec<String>,
     /// Keyword arguments that must be present, as written: `stream=True`
     /// (`requests.get(url, stream=True)` holds the connection until closed).
     #[serde(default)]
@@ -233,6 +237,7 @@ impl Catalogue {
                 .iter()
                 .chain(&r.release.functions)
                 .chain(&r.acquire.from_calls)
+                .chain(&r.acquire.factories)
             {
                 if !is_dotted_name(pattern) {
                     return Err(fail_at(
@@ -270,7 +275,10 @@ impl Catalogue {
                     ));
                 }
             }
-            if r.acquire.calls.is_empty() && r.acquire.methods.is_empty() {
+            if r.acquire.calls.is_empty()
+                && r.acquire.methods.is_empty()
+                && r.acquire.factories.is_empty()
+            {
                 return Err(fail("`acquire` names no call and no method".into()));
             }
             let rel = &r.release;
