@@ -78,7 +78,10 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
         };
         let func_ctx = FunctionContext {
             source,
-            origins: &origins,
+            matcher: Matcher {
+                catalogue,
+                origins: &origins,
+            },
             name: &func.name,
             catalogue,
             shape: &shape,
@@ -168,16 +171,9 @@ fn origins(
         true
     });
     for _round in 0..2 {
-        let ctx = FunctionContext {
-            source,
-            origins: &origins,
-            name: "",
+        let matcher = Matcher {
             catalogue,
-            shape: &FunctionShape {
-                is_async: false,
-                is_context_manager: false,
-            },
-            captured: HashSet::new(),
+            origins: &origins,
         };
         let mut found = Vec::new();
         for facts in &sites {
@@ -187,7 +183,9 @@ fn origins(
                     _ => continue,
                 };
                 let origin = Origin {
-                    resource: ctx.rule_for(call, &HashSet::new()).map(|r| r.id.clone()),
+                    resource: matcher
+                        .rule_for(call, &HashSet::new())
+                        .map(|r| r.id.clone()),
                     call: call.resolved.clone(),
                 };
                 if origin.resource.is_some() || origin.call.is_some() {
@@ -300,10 +298,102 @@ fn first_error_line(root: Node, source: &str) -> Option<usize> {
     line
 }
 
-struct FunctionContext<'a> {
-    source: &'a str,
+/// Decides which catalogue entry, if any, a call acquires.
+#[derive(Clone, Copy)]
+struct Matcher<'a> {
+    catalogue: &'a Catalogue,
     /// Receiver text to where its value came from, file-wide.
     origins: &'a HashMap<String, Origin>,
+}
+
+impl<'a> Matcher<'a> {
+    /// The catalogue entry a call acquires, if any. A rule that names the
+    /// receiver's origin (`from`) beats a lock-like receiver, which beats a
+    /// method matched on any receiver.
+    fn rule_for(
+        &self,
+        call: &CallFact,
+        releases_on_receiver: &HashSet<String>,
+    ) -> Option<&'a Resource> {
+        let origin = call.receiver.as_ref().and_then(|r| self.origins.get(r));
+        let origin_resource = origin.and_then(|o| o.resource.as_ref());
+        let origin_call = origin.and_then(|o| o.call.as_ref());
+        let mut best: Option<(u8, &Resource)> = None;
+        for rule in &self.catalogue.resources {
+            let acquire = &rule.acquire;
+            if !acquire
+                .requires
+                .iter()
+                .all(|req| call.keywords.iter().any(|k| keyword_matches(k, req)))
+            {
+                continue;
+            }
+            let by_call = call
+                .resolved
+                .as_ref()
+                .is_some_and(|q| acquire.calls.contains(q))
+                || self.made_by_factory(call, &acquire.factories);
+            let by_method = call
+                .method
+                .as_ref()
+                .is_some_and(|m| acquire.methods.contains(m));
+            let rank = if by_call {
+                0
+            } else if !by_method {
+                continue;
+            } else if !acquire.from.is_empty() || !acquire.from_calls.is_empty() {
+                let from_resource = origin_resource.is_some_and(|o| acquire.from.contains(o));
+                let from_call = origin_call.is_some_and(|c| acquire.from_calls.contains(c));
+                if !(from_resource || from_call) {
+                    continue;
+                }
+                0
+            } else if acquire.obligation == Obligation::Receiver {
+                let Some(receiver) = &call.receiver else {
+                    continue;
+                };
+                let last = receiver
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(receiver)
+                    .to_lowercase();
+                let lock_like = acquire
+                    .receiver_hints
+                    .iter()
+                    .any(|h| last.contains(h.as_str()))
+                    || releases_on_receiver.contains(receiver);
+                if !lock_like {
+                    continue;
+                }
+                1
+            } else if origin_resource.is_none() {
+                2
+            } else {
+                3 // the receiver is a known resource no specific rule covers
+            };
+            if best.is_none_or(|(r, _)| rank < r) {
+                best = Some((rank, rule));
+            }
+        }
+        best.map(|(_, rule)| rule)
+    }
+
+    /// Whether the callee is a name bound to the result of one of
+    /// `factories`: `SessionLocal()` after `SessionLocal = sessionmaker()`.
+    fn made_by_factory(&self, call: &CallFact, factories: &[String]) -> bool {
+        !factories.is_empty()
+            && call
+                .callee
+                .as_ref()
+                .and_then(|c| self.origins.get(c))
+                .and_then(|o| o.call.as_ref())
+                .is_some_and(|made_by| factories.contains(made_by))
+    }
+}
+
+struct FunctionContext<'a> {
+    source: &'a str,
+    matcher: Matcher<'a>,
     name: &'a str,
     catalogue: &'a Catalogue,
     shape: &'a FunctionShape,
@@ -405,89 +495,6 @@ impl<'a> FunctionContext<'a> {
         out
     }
 
-    /// The catalogue entry a call acquires, if any. A rule that names the
-    /// receiver's origin (`from`) beats a lock-like receiver, which beats a
-    /// method matched on any receiver.
-    fn rule_for(
-        &self,
-        call: &CallFact,
-        releases_on_receiver: &HashSet<String>,
-    ) -> Option<&'a Resource> {
-        let origin = call.receiver.as_ref().and_then(|r| self.origins.get(r));
-        let origin_resource = origin.and_then(|o| o.resource.as_ref());
-        let origin_call = origin.and_then(|o| o.call.as_ref());
-        let mut best: Option<(u8, &Resource)> = None;
-        for rule in &self.catalogue.resources {
-            let acquire = &rule.acquire;
-            if !acquire
-                .requires
-                .iter()
-                .all(|req| call.keywords.iter().any(|k| keyword_matches(k, req)))
-            {
-                continue;
-            }
-            let by_call = call
-                .resolved
-                .as_ref()
-                .is_some_and(|q| acquire.calls.contains(q))
-                || self.made_by_factory(call, &acquire.factories);
-            let by_method = call
-                .method
-                .as_ref()
-                .is_some_and(|m| acquire.methods.contains(m));
-            let rank = if by_call {
-                0
-            } else if !by_method {
-                continue;
-            } else if !acquire.from.is_empty() || !acquire.from_calls.is_empty() {
-                let from_resource = origin_resource.is_some_and(|o| acquire.from.contains(o));
-                let from_call = origin_call.is_some_and(|c| acquire.from_calls.contains(c));
-                if !(from_resource || from_call) {
-                    continue;
-                }
-                0
-            } else if acquire.obligation == Obligation::Receiver {
-                let Some(receiver) = &call.receiver else {
-                    continue;
-                };
-                let last = receiver
-                    .rsplit('.')
-                    .next()
-                    .unwrap_or(receiver)
-                    .to_lowercase();
-                let lock_like = acquire
-                    .receiver_hints
-                    .iter()
-                    .any(|h| last.contains(h.as_str()))
-                    || releases_on_receiver.contains(receiver);
-                if !lock_like {
-                    continue;
-                }
-                1
-            } else if origin_resource.is_none() {
-                2
-            } else {
-                3 // the receiver is a known resource no specific rule covers
-            };
-            if best.is_none_or(|(r, _)| rank < r) {
-                best = Some((rank, rule));
-            }
-        }
-        best.map(|(_, rule)| rule)
-    }
-
-    /// Whether the callee is a name bound to the result of one of
-    /// `factories`: `SessionLocal()` after `SessionLocal = sessionmaker()`.
-    fn made_by_factory(&self, call: &CallFact, factories: &[String]) -> bool {
-        !factories.is_empty()
-            && call
-                .callee
-                .as_ref()
-                .and_then(|c| self.origins.get(c))
-                .and_then(|o| o.call.as_ref())
-                .is_some_and(|made_by| factories.contains(made_by))
-    }
-
     fn acquisition<'t, 'c>(
         &self,
         node: NodeId,
@@ -497,7 +504,7 @@ impl<'a> FunctionContext<'a> {
     where
         'a: 'c,
     {
-        let rule = self.rule_for(call, releases_on_receiver)?;
+        let rule = self.matcher.rule_for(call, releases_on_receiver)?;
         let tracked = |holder: Holder, held_edge: Option<Edge>| {
             Some(Found::Tracked(Acquisition {
                 node,
