@@ -32,6 +32,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
     let ownership_functions = &catalogue.ownership.functions;
     let ownership_methods = &catalogue.ownership.methods;
     let origins = origins(root, source, &imports, catalogue);
+    let released_by_class = self_receivers_released(root, source, catalogue);
     let mut broken_functions = 0;
     let mut units = collect_functions(root, source);
     if options.include_module_level {
@@ -86,6 +87,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             catalogue,
             shape: &shape,
             captured: body.map(|b| captured_names(b, source)).unwrap_or_default(),
+            released_by_class: &released_by_class,
         };
         match cfg::build(func.node, &shape, &cx) {
             Ok(graph) => report.findings.extend(func_ctx.analyze(&graph)),
@@ -196,6 +198,36 @@ fn origins(
         origins.extend(found);
     }
     origins
+}
+
+/// `self.x` receivers on which a receiver-style release (`release()`) is
+/// called anywhere in the file.
+fn self_receivers_released(root: Node, source: &str, catalogue: &Catalogue) -> HashSet<String> {
+    let release_methods: HashSet<&str> = catalogue
+        .resources
+        .iter()
+        .filter(|r| r.acquire.obligation == Obligation::Receiver)
+        .flat_map(|r| r.release.methods.iter().map(String::as_str))
+        .collect();
+    let mut out = HashSet::new();
+    syntax::walk(root, |n| {
+        if n.kind() == "call"
+            && let Some(f) = n.child_by_field_name("function")
+            && f.kind() == "attribute"
+            && let (Some(object), Some(attr)) = (
+                f.child_by_field_name("object"),
+                f.child_by_field_name("attribute"),
+            )
+            && release_methods.contains(text(attr, source))
+        {
+            let receiver = syntax::compact_text(object, source);
+            if receiver.starts_with("self.") {
+                out.insert(receiver);
+            }
+        }
+        true
+    });
+    out
 }
 
 struct FunctionNode<'t> {
@@ -367,6 +399,13 @@ impl<'a> Matcher<'a> {
                 }
                 1
             } else if origin_resource.is_none() {
+                // `x.acquire()` dropped or only tested, on a receiver that is
+                // neither lock-like nor a pool, is a lock's shape on an object
+                // we know nothing about (a counting semaphore, say): neither
+                // a discarded connection nor a lock we can hold it to.
+                if self.lock_shaped_unknown(call) {
+                    continue;
+                }
                 2
             } else {
                 3 // the receiver is a known resource no specific rule covers
@@ -376,6 +415,23 @@ impl<'a> Matcher<'a> {
             }
         }
         best.map(|(_, rule)| rule)
+    }
+
+    fn lock_shaped_unknown(&self, call: &CallFact) -> bool {
+        let dropped_or_tested = matches!(call.usage, Use::Discarded | Use::Condition { .. });
+        let pool_named = call.receiver.as_ref().is_some_and(|r| {
+            r.rsplit('.')
+                .next()
+                .unwrap_or(r)
+                .to_lowercase()
+                .contains("pool")
+        });
+        let lock_method = call.method.as_ref().is_some_and(|m| {
+            self.catalogue.resources.iter().any(|r| {
+                r.acquire.obligation == Obligation::Receiver && r.acquire.methods.contains(m)
+            })
+        });
+        dropped_or_tested && !pool_named && lock_method
     }
 
     /// Whether the callee is a name bound to the result of one of
@@ -398,6 +454,10 @@ struct FunctionContext<'a> {
     catalogue: &'a Catalogue,
     shape: &'a FunctionShape,
     captured: HashSet<String>,
+    /// `self.x` receivers that some method of the file releases: a lock a
+    /// class takes in one method (`__enter__`, `start`) and gives back in
+    /// another is the class's protocol, not a leak of the first method.
+    released_by_class: &'a HashSet<String>,
 }
 
 /// Who must release, and what names refer to the obligation.
@@ -516,6 +576,12 @@ impl<'a> FunctionContext<'a> {
         };
         if rule.acquire.obligation == Obligation::Receiver {
             let receiver = call.receiver.clone()?;
+            if receiver.starts_with("self.")
+                && !releases_on_receiver.contains(&receiver)
+                && self.released_by_class.contains(&receiver)
+            {
+                return None;
+            }
             let (result, held_edge) = match &call.usage {
                 Use::Discarded => (None, None),
                 Use::Bound(v) => (Some(v.clone()), None),
@@ -670,6 +736,13 @@ impl<'a> FunctionContext<'a> {
                 continue;
             }
             return Effect::Released(Some(call.node));
+        }
+        // A lock handed to someone else (`self._waiters.append(waiter)`) is
+        // theirs to release.
+        if let Holder::Receiver { receiver, .. } = &acq.holder
+            && facts.escapes.contains(receiver)
+        {
+            return Effect::Released(None);
         }
         if let Holder::Value { var } = &acq.holder {
             if acq.rule.with_releases && facts.managed.iter().any(|m| names.contains(m)) {

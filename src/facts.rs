@@ -335,10 +335,19 @@ impl<'t> Facts<'t> {
         let is_container_method = method
             .as_deref()
             .is_some_and(|m| CONTAINER_METHODS.contains(&m));
+        // `return _ProxyFile(f)`: a constructor whose result leaves the
+        // function takes what it wraps along (unlike `return json.load(f)`).
+        let is_constructor = callee
+            .as_deref()
+            .and_then(|c| c.rsplit('.').next())
+            .is_some_and(|name| name.starts_with(|c: char| c.is_ascii_uppercase()));
+        let result_escapes = usage.escapes() || (usage == Use::Yielded && cx.yield_transfers);
         let arg_use = if takes_ownership {
             Use::OwnershipArgument
         } else if is_container_method {
             Use::ContainerArgument
+        } else if is_constructor && result_escapes {
+            Use::EscapingContainer
         } else {
             Use::Argument
         };

@@ -112,21 +112,51 @@ impl Imports {
             }
             true
         });
+        // Module-level aliases of imported names: `_allocate_lock =
+        // _thread.allocate_lock` (threading.py), `connect = psycopg2.connect`.
+        let mut cursor = root.walk();
+        for stmt in root.named_children(&mut cursor) {
+            let Some(assign) = stmt
+                .named_child(0)
+                .filter(|a| stmt.kind() == "expression_statement" && a.kind() == "assignment")
+            else {
+                continue;
+            };
+            let (Some(left), Some(right)) = (
+                assign.child_by_field_name("left"),
+                assign.child_by_field_name("right"),
+            ) else {
+                continue;
+            };
+            if left.kind() != "identifier" {
+                continue;
+            }
+            if let Some(dotted) = dotted_name(right, source) {
+                let resolved = resolve_in(&names, &dotted);
+                if resolved != dotted || dotted.contains('.') {
+                    names.insert(text(left, source).to_string(), resolved);
+                }
+            }
+        }
         Imports { names }
     }
 
     /// Resolves a dotted callee through the imports: `pg.connect` to
     /// `psycopg2.connect`. Names that were not imported stay as written.
     pub fn resolve(&self, dotted: &str) -> String {
-        let (head, rest) = match dotted.split_once('.') {
-            Some((h, r)) => (h, Some(r)),
-            None => (dotted, None),
-        };
-        match (self.names.get(head), rest) {
-            (Some(q), Some(r)) => format!("{q}.{r}"),
-            (Some(q), None) => q.clone(),
-            (None, _) => dotted.to_string(),
-        }
+        resolve_in(&self.names, dotted)
+    }
+}
+
+fn resolve_in(names: &HashMap<String, String>, dotted: &str) -> String {
+    let (head, rest) = match dotted.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (dotted, None),
+    };
+    match (names.get(head), rest) {
+        (Some(q), Some(r)) => format!("{q}.{r}"),
+        (Some(q), None) => q.clone(),
+        (None, _) => dotted.to_string(),
     }
 }
 
@@ -180,6 +210,18 @@ mod tests {
         assert_eq!(imports.resolve("socket"), "socket.socket");
         assert_eq!(imports.resolve("os.path.join"), "os.path.join");
         assert_eq!(imports.resolve("open"), "open");
+    }
+
+    #[test]
+    fn module_level_aliases_resolve() {
+        let src = "import _thread
+_allocate_lock = _thread.allocate_lock
+x = 1
+";
+        let tree = parse(src).unwrap();
+        let imports = Imports::collect(tree.root_node(), src);
+        assert_eq!(imports.resolve("_allocate_lock"), "_thread.allocate_lock");
+        assert_eq!(imports.resolve("x"), "x");
     }
 
     #[test]
