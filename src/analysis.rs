@@ -32,7 +32,6 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
     let ownership_functions = &catalogue.ownership.functions;
     let ownership_methods = &catalogue.ownership.methods;
     let origins = origins(root, source, &imports, catalogue);
-    let released_by_class = self_receivers_released(root, source, catalogue);
     let mut broken_functions = 0;
     let mut units = collect_functions(root, source);
     if options.include_module_level {
@@ -87,7 +86,6 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             catalogue,
             shape: &shape,
             captured: body.map(|b| captured_names(b, source)).unwrap_or_default(),
-            released_by_class: &released_by_class,
         };
         match cfg::build(func.node, &shape, &cx) {
             Ok(graph) => report.findings.extend(func_ctx.analyze(&graph)),
@@ -198,36 +196,6 @@ fn origins(
         origins.extend(found);
     }
     origins
-}
-
-/// `self.x` receivers on which a receiver-style release (`release()`) is
-/// called anywhere in the file.
-fn self_receivers_released(root: Node, source: &str, catalogue: &Catalogue) -> HashSet<String> {
-    let release_methods: HashSet<&str> = catalogue
-        .resources
-        .iter()
-        .filter(|r| r.acquire.obligation == Obligation::Receiver)
-        .flat_map(|r| r.release.methods.iter().map(String::as_str))
-        .collect();
-    let mut out = HashSet::new();
-    syntax::walk(root, |n| {
-        if n.kind() == "call"
-            && let Some(f) = n.child_by_field_name("function")
-            && f.kind() == "attribute"
-            && let (Some(object), Some(attr)) = (
-                f.child_by_field_name("object"),
-                f.child_by_field_name("attribute"),
-            )
-            && release_methods.contains(text(attr, source))
-        {
-            let receiver = syntax::compact_text(object, source);
-            if receiver.starts_with("self.") {
-                out.insert(receiver);
-            }
-        }
-        true
-    });
-    out
 }
 
 struct FunctionNode<'t> {
@@ -418,7 +386,22 @@ impl<'a> Matcher<'a> {
     }
 
     fn lock_shaped_unknown(&self, call: &CallFact) -> bool {
-        let dropped_or_tested = matches!(call.usage, Use::Discarded | Use::Condition { .. });
+        // `acquire(False)`, `acquire(timeout=1)`, `acquire(blocking=False)`
+        // are a lock's signature, whatever the result is bound to.
+        let lock_arguments = call
+            .keywords
+            .iter()
+            .any(|k| k.starts_with("timeout=") || k.starts_with("blocking="))
+            || call
+                .node
+                .child_by_field_name("arguments")
+                .is_some_and(|args| {
+                    let mut cursor = args.walk();
+                    args.named_children(&mut cursor)
+                        .any(|a| matches!(a.kind(), "true" | "false"))
+                });
+        let dropped_or_tested =
+            lock_arguments || matches!(call.usage, Use::Discarded | Use::Condition { .. });
         let pool_named = call.receiver.as_ref().is_some_and(|r| {
             r.rsplit('.')
                 .next()
@@ -454,10 +437,6 @@ struct FunctionContext<'a> {
     catalogue: &'a Catalogue,
     shape: &'a FunctionShape,
     captured: HashSet<String>,
-    /// `self.x` receivers that some method of the file releases: a lock a
-    /// class takes in one method (`__enter__`, `start`) and gives back in
-    /// another is the class's protocol, not a leak of the first method.
-    released_by_class: &'a HashSet<String>,
 }
 
 /// Who must release, and what names refer to the obligation.
@@ -505,6 +484,13 @@ enum Effect<'a, 't> {
 impl<'a> FunctionContext<'a> {
     fn analyze<'t>(&self, graph: &'a Cfg<'t>) -> Vec<Finding> {
         let releases_on_receiver = self.receivers_released(graph);
+        // Names whose value is handed on somewhere in the function: a lock
+        // appended to a waiters list is released by whoever pops it.
+        let handed_on: HashSet<&str> = graph
+            .nodes
+            .iter()
+            .flat_map(|n| n.facts.escapes.iter().map(String::as_str))
+            .collect();
         let aliases: Vec<(String, String)> = graph
             .nodes
             .iter()
@@ -513,7 +499,7 @@ impl<'a> FunctionContext<'a> {
         let mut findings = Vec::new();
         for (id, node) in graph.nodes.iter().enumerate() {
             for call in &node.facts.calls {
-                match self.acquisition(id, call, &releases_on_receiver) {
+                match self.acquisition(id, call, &releases_on_receiver, &handed_on) {
                     Some(Found::Tracked(acq)) => {
                         if let Some(f) = self.track(graph, &acq, &aliases) {
                             findings.push(f);
@@ -560,6 +546,7 @@ impl<'a> FunctionContext<'a> {
         node: NodeId,
         call: &'c CallFact<'t>,
         releases_on_receiver: &HashSet<String>,
+        handed_on: &HashSet<&str>,
     ) -> Option<Found<'t, 'c>>
     where
         'a: 'c,
@@ -576,10 +563,15 @@ impl<'a> FunctionContext<'a> {
         };
         if rule.acquire.obligation == Obligation::Receiver {
             let receiver = call.receiver.clone()?;
-            if receiver.starts_with("self.")
-                && !releases_on_receiver.contains(&receiver)
-                && self.released_by_class.contains(&receiver)
-            {
+            // An attribute lock this function never releases is released by
+            // other code on purpose (`__enter__`/`__exit__`, a counting
+            // semaphore a worker gives back): the protocol is the object's,
+            // not this function's. For those, the bug worth reporting is a
+            // release this function writes but skips on some path.
+            if receiver.contains('.') && !releases_on_receiver.contains(&receiver) {
+                return None;
+            }
+            if handed_on.contains(receiver.as_str()) {
                 return None;
             }
             let (result, held_edge) = match &call.usage {
@@ -736,13 +728,6 @@ impl<'a> FunctionContext<'a> {
                 continue;
             }
             return Effect::Released(Some(call.node));
-        }
-        // A lock handed to someone else (`self._waiters.append(waiter)`) is
-        // theirs to release.
-        if let Holder::Receiver { receiver, .. } = &acq.holder
-            && facts.escapes.contains(receiver)
-        {
-            return Effect::Released(None);
         }
         if let Holder::Value { var } = &acq.holder {
             if acq.rule.with_releases && facts.managed.iter().any(|m| names.contains(m)) {
