@@ -253,7 +253,7 @@ impl<'t> Builder<'t, '_> {
     fn raises(&mut self, id: NodeId) {
         let f = &self.nodes[id].facts;
         let yields_in_cm = f.has_yield && self.shape.is_context_manager;
-        let error = !f.calls.is_empty() || yields_in_cm;
+        let error = f.calls.iter().any(|c| c.may_raise()) || yields_in_cm;
         let cancel = self.shape.is_async && (f.has_await || yields_in_cm);
         if error {
             self.raise_from(id, Exc::Error);

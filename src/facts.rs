@@ -73,6 +73,23 @@ pub struct CallFact<'t> {
 }
 
 impl CallFact<'_> {
+    /// Whether the call counts as a place an exception can come from.
+    /// Logging calls do not: the logging module reports its own errors
+    /// instead of raising, and treating `log.info()` between an acquisition
+    /// and its hand-over as a leak is noise.
+    pub fn may_raise(&self) -> bool {
+        let logger = self.receiver.as_deref().is_some_and(|r| {
+            let last = r
+                .rsplit('.')
+                .next()
+                .unwrap_or(r)
+                .trim_start_matches('_')
+                .to_ascii_lowercase();
+            matches!(last.as_str(), "log" | "logger" | "logging")
+        });
+        !logger || self.awaited
+    }
+
     /// The callee as shown in messages: `db_pool.acquire()`.
     pub fn display(&self, source: &str) -> String {
         match &self.callee {
@@ -340,7 +357,10 @@ impl<'t> Facts<'t> {
         let is_constructor = callee
             .as_deref()
             .and_then(|c| c.rsplit('.').next())
-            .is_some_and(|name| name.starts_with(|c: char| c.is_ascii_uppercase()));
+            .is_some_and(|name| {
+                name.trim_start_matches('_')
+                    .starts_with(|c: char| c.is_ascii_uppercase())
+            });
         let result_escapes = usage.escapes() || (usage == Use::Yielded && cx.yield_transfers);
         let arg_use = if takes_ownership {
             Use::OwnershipArgument
