@@ -5,9 +5,9 @@
 use crate::cfg::{self, BuildError, Cfg, Edge, Exc, FunctionShape, Kind, NodeId};
 use crate::codes::Code;
 use crate::facts::{CallFact, FactContext, Use};
-use crate::finding::{FileReport, Finding, Position, Span, Step, Warning};
+use crate::finding::{FileReport, Finding, Span, Step, Warning};
 use crate::rules::{Awaited, Catalogue, Obligation, Resource};
-use crate::syntax::{self, Imports, is_nested_scope, line_col, text};
+use crate::syntax::{self, Imports, is_nested_scope, text};
 use std::collections::{HashMap, HashSet, VecDeque};
 use tree_sitter::Node;
 
@@ -51,7 +51,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
         }
         if func.node.has_error() {
             broken_functions += 1;
-            let (line, _) = line_col(source, func.node.start_byte());
+            let line = start_line(func.node);
             report.warnings.push(Warning {
                 line: Some(line),
                 message: format!("syntax error in `{}`: the function was skipped", func.name),
@@ -90,7 +90,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
         match cfg::build(func.node, &shape, &cx) {
             Ok(graph) => report.findings.extend(func_ctx.analyze(&graph)),
             Err(e) => {
-                let (line, _) = line_col(source, func.node.start_byte());
+                let line = start_line(func.node);
                 let why = match e {
                     BuildError::TooDeep => "its blocks are nested too deeply",
                     BuildError::TooLarge => "its control flow is too large",
@@ -103,7 +103,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
         }
     }
     if root.has_error() && broken_functions == 0 {
-        let line = first_error_line(root, source);
+        let line = first_error_line(root);
         report.warnings.push(Warning {
             line,
             message: "syntax error outside any function: the functions that parsed were analysed"
@@ -283,14 +283,14 @@ fn captured_names(body: Node, source: &str) -> HashSet<String> {
     names
 }
 
-fn first_error_line(root: Node, source: &str) -> Option<usize> {
+fn first_error_line(root: Node) -> Option<usize> {
     let mut line = None;
     syntax::walk(root, |n| {
         if line.is_some() {
             return false;
         }
         if n.is_error() || n.is_missing() {
-            line = Some(line_col(source, n.start_byte()).0);
+            line = Some(start_line(n));
             return false;
         }
         n.has_error()
@@ -796,7 +796,7 @@ impl<'a> FunctionContext<'a> {
         let mut also: Vec<String> = Vec::new();
         let (code, message, mut path_steps, help) = if let Some((node, call)) = unawaited {
             let release = call_text(call, self.source);
-            let line = self.line(call.node.start_byte());
+            let line = start_line(call.node);
             let mut steps = self.path_steps(graph, acq, parent, node);
             steps.push(self.step(
                 call.node,
@@ -848,8 +848,8 @@ impl<'a> FunctionContext<'a> {
             resource: rule.id.clone(),
             function: self.name.to_string(),
             span,
-            start: self.position(span.start),
-            end: self.position(span.end),
+            start: syntax::start_position(call.node, self.source),
+            end: syntax::end_position(call.node, self.source),
             message,
             help,
             steps,
@@ -959,7 +959,7 @@ impl<'a> FunctionContext<'a> {
         let (code, summary) = match escape {
             Escape::Overwrite(id) => {
                 let node = &graph.nodes[id];
-                let line = self.line(node.syntax.map_or(0, |s| s.start_byte()));
+                let line = node.syntax.map_or(0, start_line);
                 let var = match &acq.holder {
                     Holder::Value { var } => var.clone(),
                     Holder::Receiver { receiver, .. } => receiver.clone(),
@@ -979,8 +979,7 @@ impl<'a> FunctionContext<'a> {
                 let returned = chain.iter().rev().find(|(_, e)| *e == Edge::Return);
                 match returned {
                     Some((ret, _)) => {
-                        let line =
-                            self.line(graph.nodes[*ret].syntax.map_or(0, |s| s.start_byte()));
+                        let line = graph.nodes[*ret].syntax.map_or(0, start_line);
                         (
                             Code::UnreleasedOnReturn,
                             format!("is not released when `{fname}` returns (line {line})"),
@@ -1016,9 +1015,7 @@ impl<'a> FunctionContext<'a> {
                 let at_yield = raiser_node.is_some_and(|n| {
                     n.facts.has_yield && self.shape.is_context_manager && n.kind != Kind::Raise
                 });
-                let line = raiser_node
-                    .and_then(|n| n.syntax)
-                    .map_or(0, |s| self.line(s.start_byte()));
+                let line = raiser_node.and_then(|n| n.syntax).map_or(0, start_line);
                 let what = raiser_node
                     .map_or_else(|| "an exception".to_string(), |n| self.raiser_text(n, exc));
                 if at_yield {
@@ -1153,18 +1150,9 @@ impl<'a> FunctionContext<'a> {
         let span = span_of(node);
         Step {
             span,
-            start: self.position(span.start),
+            start: syntax::start_position(node, self.source),
             message,
         }
-    }
-
-    fn position(&self, offset: usize) -> Position {
-        let (line, column) = line_col(self.source, offset);
-        Position { line, column }
-    }
-
-    fn line(&self, offset: usize) -> usize {
-        line_col(self.source, offset).0
     }
 }
 
@@ -1214,6 +1202,10 @@ fn alias_closure(var: &str, aliases: &[(String, String)]) -> HashSet<String> {
 fn keyword_matches(written: &str, required: &str) -> bool {
     let compact: String = required.chars().filter(|c| !c.is_whitespace()).collect();
     written == compact
+}
+
+fn start_line(node: Node) -> usize {
+    node.start_position().row + 1
 }
 
 fn span_of(node: Node) -> Span {

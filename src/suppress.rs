@@ -6,7 +6,7 @@
 
 use crate::codes::Code;
 use crate::finding::{Finding, Warning};
-use crate::syntax::{self, line_col, text};
+use crate::syntax::{self, text};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Suppression {
@@ -97,7 +97,7 @@ fn collect(source: &str) -> Vec<Suppression> {
     syntax::walk(tree.root_node(), |node| {
         if node.kind() == "comment" {
             let comment = text(node, source);
-            let line = line_col(source, node.start_byte()).0;
+            let line = node.start_position().row + 1;
             out.extend(parse_comment(comment, line));
         }
         true

@@ -2,6 +2,7 @@
 //! walks (deeply nested input must never overflow the stack) and import
 //! resolution.
 
+use crate::finding::Position;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use tree_sitter::{Node, Parser, Tree};
@@ -187,13 +188,22 @@ fn import_one(node: Node, module: Option<&str>, source: &str, names: &mut HashMa
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..offset];
-    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = source[line_start..offset].chars().count() + 1;
-    (line, col)
+/// 1-based line and column (in characters) where `node` starts. Cheap:
+/// tree-sitter knows the row and the byte column.
+pub fn start_position(node: Node, source: &str) -> Position {
+    char_position(source, node.start_byte(), node.start_position())
+}
+
+pub fn end_position(node: Node, source: &str) -> Position {
+    char_position(source, node.end_byte(), node.end_position())
+}
+
+fn char_position(source: &str, byte: usize, point: tree_sitter::Point) -> Position {
+    let line_start = byte - point.column;
+    Position {
+        line: point.row + 1,
+        column: source[line_start..byte].chars().count() + 1,
+    }
 }
 
 #[cfg(test)]
@@ -225,9 +235,15 @@ x = 1
     }
 
     #[test]
-    fn line_col_counts_characters() {
+    fn positions_count_characters() {
         let src = "a\né = open(p)\n";
+        let tree = parse(src).unwrap();
         let off = src.find("open").unwrap();
-        assert_eq!(line_col(src, off), (2, 5));
+        let node = tree
+            .root_node()
+            .descendant_for_byte_range(off, off + 4)
+            .unwrap();
+        assert_eq!(start_position(node, src), Position { line: 2, column: 5 });
+        assert_eq!(end_position(node, src), Position { line: 2, column: 9 });
     }
 }
