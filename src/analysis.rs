@@ -9,6 +9,7 @@ use crate::finding::{FileReport, Finding, Span, Step, Warning};
 use crate::rules::{Awaited, Catalogue, Obligation, Resource};
 use crate::syntax::{self, Imports, is_nested_scope, text};
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::rc::Rc;
 use tree_sitter::Node;
 
 #[derive(Debug, Clone, Default)]
@@ -64,7 +65,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             .iter()
             .any(|d| d.trim_end_matches("()").ends_with("contextmanager"));
         let body = func.node.child_by_field_name("body");
-        let generator = body.is_some_and(|b| contains_own(b, "yield"));
+        let (generator, captured) = body.map(|b| scan_body(b, source)).unwrap_or_default();
         let shape = FunctionShape {
             is_async,
             is_context_manager,
@@ -85,7 +86,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             name: &func.name,
             catalogue,
             shape: &shape,
-            captured: body.map(|b| captured_names(b, source)).unwrap_or_default(),
+            captured,
         };
         match cfg::build(func.node, &shape, &cx) {
             Ok(graph) => report.findings.extend(func_ctx.analyze(&graph)),
@@ -144,9 +145,14 @@ fn origins(
     };
     let mut sites = Vec::new();
     let mut origins: HashMap<String, Origin> = HashMap::new();
+    // Assignments, `with` items and parameters are all at statement level, so
+    // the walk stays off expressions.
     syntax::walk(root, |n| {
         match n.kind() {
-            "assignment" | "with_item" => sites.push(crate::facts::Facts::of(n, Use::Other, &cx)),
+            "assignment" | "with_item" => {
+                sites.push(crate::facts::Facts::of(n, Use::Other, &cx));
+                return false;
+            }
             "typed_parameter" | "typed_default_parameter" => {
                 let name = n.named_child(0).filter(|c| c.kind() == "identifier");
                 let annotation = n.child_by_field_name("type").and_then(|t| t.named_child(0));
@@ -165,10 +171,15 @@ fn origins(
                     };
                     origins.insert(text(name, source).to_string(), origin);
                 }
+                return false;
             }
             _ => {}
         }
-        true
+        syntax::holds_statements(n.kind())
+            || matches!(
+                n.kind(),
+                "expression_statement" | "with_clause" | "parameters"
+            )
     });
     for _round in 0..2 {
         let matcher = Matcher {
@@ -207,7 +218,8 @@ struct FunctionNode<'t> {
 /// Every `def` and `async def` in the file, with its qualified name.
 fn collect_functions<'t>(root: Node<'t>, source: &str) -> Vec<FunctionNode<'t>> {
     let mut out = Vec::new();
-    let mut stack: Vec<(Node<'t>, String, Vec<String>)> = vec![(root, String::new(), Vec::new())];
+    // Prefixes are shared between siblings, so an `Rc` rather than a copy each.
+    let mut stack: Vec<(Node<'t>, Rc<str>, Vec<String>)> = vec![(root, Rc::from(""), Vec::new())];
     while let Some((node, prefix, decorators)) = stack.pop() {
         let mut child_prefix = prefix.clone();
         let mut child_decorators = Vec::new();
@@ -217,14 +229,14 @@ fn collect_functions<'t>(root: Node<'t>, source: &str) -> Vec<FunctionNode<'t>> 
                     .child_by_field_name("name")
                     .map_or("<unknown>", |n| text(n, source));
                 let qualified = format!("{prefix}{name}");
+                child_prefix = Rc::from(format!("{qualified}."));
                 if node.kind() == "function_definition" {
                     out.push(FunctionNode {
                         node,
-                        name: qualified.clone(),
+                        name: qualified,
                         decorators,
                     });
                 }
-                child_prefix = format!("{qualified}.");
             }
             "decorated_definition" => {
                 let mut cursor = node.walk();
@@ -236,51 +248,47 @@ fn collect_functions<'t>(root: Node<'t>, source: &str) -> Vec<FunctionNode<'t>> 
             }
             _ => {}
         }
+        let first = stack.len();
         let mut cursor = node.walk();
-        let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
-        for child in children.into_iter().rev() {
-            let decs =
-                if child.kind() == "function_definition" || child.kind() == "class_definition" {
-                    std::mem::take(&mut child_decorators)
-                } else {
-                    Vec::new()
-                };
+        for child in node.named_children(&mut cursor) {
+            // Definitions are statements: expressions never hold one (a
+            // lambda is not analysed), so the walk stays off them.
+            if !syntax::holds_statements(child.kind()) {
+                continue;
+            }
+            let decs = if matches!(child.kind(), "function_definition" | "class_definition") {
+                std::mem::take(&mut child_decorators)
+            } else {
+                Vec::new()
+            };
             stack.push((child, child_prefix.clone(), decs));
         }
+        stack[first..].reverse();
     }
     out.sort_by_key(|f| f.node.start_byte());
     out
 }
 
-/// Whether `kind` occurs in `node` outside nested scopes.
-fn contains_own(node: Node, kind: &str) -> bool {
-    let mut found = false;
-    syntax::walk(node, |n| {
-        if n.kind() == kind {
-            found = true;
-        }
-        !found && !is_nested_scope(n.kind())
-    });
-    found
-}
-
-/// Names used inside nested functions and lambdas: a resource captured by a
-/// closure is owned by whoever holds the closure.
-fn captured_names(body: Node, source: &str) -> HashSet<String> {
-    let mut names = HashSet::new();
+/// What the analysis needs to know of a body up front: whether it yields
+/// (a generator), and the names used inside its nested functions and lambdas
+/// (a resource captured by a closure is owned by whoever holds the closure).
+fn scan_body(body: Node, source: &str) -> (bool, HashSet<String>) {
+    let mut yields = false;
+    let mut captured = HashSet::new();
     syntax::walk(body, |n| {
         if is_nested_scope(n.kind()) {
             syntax::walk(n, |inner| {
                 if inner.kind() == "identifier" {
-                    names.insert(text(inner, source).to_string());
+                    captured.insert(text(inner, source).to_string());
                 }
                 true
             });
             return false;
         }
+        yields |= n.kind() == "yield";
         true
     });
-    names
+    (yields, captured)
 }
 
 fn first_error_line(root: Node) -> Option<usize> {

@@ -423,13 +423,15 @@ fn push_children<'t>(
     awaited: bool,
     stack: &mut Vec<(Node<'t>, Use, bool)>,
 ) {
+    let first = stack.len();
     let mut cursor = node.walk();
-    let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
-    for child in children.into_iter().rev() {
+    for child in node.named_children(&mut cursor) {
         if child.kind() != "comment" {
             stack.push((child, usage.clone(), awaited));
         }
     }
+    // Popped in source order.
+    stack[first..].reverse();
 }
 
 fn first_identifier(node: Node, source: &str) -> Option<String> {

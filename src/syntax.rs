@@ -66,16 +66,53 @@ pub fn is_nested_scope(kind: &str) -> bool {
     )
 }
 
-/// Pre-order walk of `root` and its descendants, without recursion.
+/// Node kinds whose children can be statements. Definitions, imports and
+/// assignments are statements, so walks that look for them descend only
+/// into these.
+pub fn holds_statements(kind: &str) -> bool {
+    matches!(
+        kind,
+        "module"
+            | "block"
+            | "function_definition"
+            | "class_definition"
+            | "decorated_definition"
+            | "if_statement"
+            | "elif_clause"
+            | "else_clause"
+            | "for_statement"
+            | "while_statement"
+            | "try_statement"
+            | "except_clause"
+            | "except_group_clause"
+            | "finally_clause"
+            | "with_statement"
+            | "match_statement"
+            | "case_clause"
+            | "ERROR"
+    )
+}
+
+/// Pre-order walk of `root` and its descendants, without recursion or
+/// allocation; `visit` returns whether to descend into the node's children.
 pub fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        if !visit(node) {
+    // A cursor made at `root` never moves above or beside it.
+    let mut cursor = root.walk();
+    let mut descend = visit(root);
+    loop {
+        if descend && cursor.goto_first_child() {
+            descend = visit(cursor.node());
             continue;
         }
-        let mut cursor = node.walk();
-        let children: Vec<Node<'t>> = node.children(&mut cursor).collect();
-        stack.extend(children.into_iter().rev());
+        loop {
+            if cursor.goto_next_sibling() {
+                descend = visit(cursor.node());
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
     }
 }
 
@@ -109,9 +146,9 @@ impl Imports {
                         }
                     }
                 }
-                _ => {}
+                _ => return holds_statements(node.kind()),
             }
-            true
+            false
         });
         // Module-level aliases of imported names: `_allocate_lock =
         // _thread.allocate_lock` (threading.py), `connect = psycopg2.connect`.
