@@ -1,0 +1,234 @@
+//! Which catalogue entry a call acquires: qualified calls through imports,
+//! methods through where their receiver came from, lock-like receivers.
+
+use super::*;
+
+/// Where names and attributes got their values, file-wide and
+/// flow-insensitive: `pool = ThreadedConnectionPool(...)` makes `pool` a
+/// `psycopg2-pool`, so `pool.getconn()` matches the rule that names it.
+/// Annotated parameters count too (`session: aiohttp.ClientSession`). Two
+/// rounds follow one level of chaining (a session, then its response).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Origin {
+    /// The catalogue entry the value is an acquisition of.
+    resource: Option<String>,
+    /// The qualified callable that made it (or the annotated type).
+    call: Option<String>,
+}
+
+pub(super) fn origins(
+    root: Node,
+    source: &str,
+    imports: &Imports,
+    catalogue: &Catalogue,
+) -> HashMap<String, Origin> {
+    let cx = FactContext {
+        source,
+        imports,
+        ownership_functions: &catalogue.ownership.functions,
+        ownership_methods: &catalogue.ownership.methods,
+        yield_transfers: false,
+    };
+    let mut sites = Vec::new();
+    let mut origins: HashMap<String, Origin> = HashMap::new();
+    // Assignments, `with` items and parameters are all at statement level, so
+    // the walk stays off expressions.
+    syntax::walk(root, |n| {
+        match n.kind() {
+            "assignment" | "with_item" => {
+                sites.push(crate::facts::Facts::of(n, Use::Other, &cx));
+                return false;
+            }
+            "typed_parameter" | "typed_default_parameter" => {
+                let name = n.named_child(0).filter(|c| c.kind() == "identifier");
+                let annotation = n.child_by_field_name("type").and_then(|t| t.named_child(0));
+                if let (Some(name), Some(ty)) = (name, annotation)
+                    && let Some(dotted) = syntax::dotted_name(ty, source)
+                {
+                    let qualified = imports.resolve(&dotted);
+                    let resource = catalogue
+                        .resources
+                        .iter()
+                        .find(|r| r.acquire.calls.contains(&qualified))
+                        .map(|r| r.id.clone());
+                    let origin = Origin {
+                        resource,
+                        call: Some(qualified),
+                    };
+                    origins.insert(text(name, source).to_string(), origin);
+                }
+                return false;
+            }
+            _ => {}
+        }
+        syntax::holds_statements(n.kind())
+            || matches!(
+                n.kind(),
+                "expression_statement" | "with_clause" | "parameters"
+            )
+    });
+    for _round in 0..2 {
+        let matcher = Matcher {
+            catalogue,
+            origins: &origins,
+        };
+        let mut found = Vec::new();
+        for facts in &sites {
+            for call in &facts.calls {
+                let target = match &call.usage {
+                    Use::Bound(t) | Use::Stored(t) | Use::WithItem(Some(t)) => t,
+                    _ => continue,
+                };
+                let origin = Origin {
+                    resource: matcher
+                        .rule_for(call, &HashSet::new())
+                        .map(|r| r.id.clone()),
+                    call: call.resolved.clone(),
+                };
+                if origin.resource.is_some() || origin.call.is_some() {
+                    found.push((target.clone(), origin));
+                }
+            }
+        }
+        origins.extend(found);
+    }
+    origins
+}
+
+/// Decides which catalogue entry, if any, a call acquires.
+#[derive(Clone, Copy)]
+pub(super) struct Matcher<'a> {
+    pub(super) catalogue: &'a Catalogue,
+    /// Receiver text to where its value came from, file-wide.
+    pub(super) origins: &'a HashMap<String, Origin>,
+}
+
+impl<'a> Matcher<'a> {
+    /// The catalogue entry a call acquires, if any. A rule that names the
+    /// receiver's origin (`from`) beats a lock-like receiver, which beats a
+    /// method matched on any receiver.
+    pub(super) fn rule_for(
+        &self,
+        call: &CallFact,
+        releases_on_receiver: &HashSet<String>,
+    ) -> Option<&'a Resource> {
+        let origin = call.receiver.as_ref().and_then(|r| self.origins.get(r));
+        let origin_resource = origin.and_then(|o| o.resource.as_ref());
+        let origin_call = origin.and_then(|o| o.call.as_ref());
+        let mut best: Option<(u8, &Resource)> = None;
+        for rule in &self.catalogue.resources {
+            let acquire = &rule.acquire;
+            if !acquire
+                .requires
+                .iter()
+                .all(|req| call.keywords.iter().any(|k| keyword_matches(k, req)))
+            {
+                continue;
+            }
+            let by_call = call
+                .resolved
+                .as_ref()
+                .is_some_and(|q| acquire.calls.contains(q))
+                || self.made_by_factory(call, &acquire.factories);
+            let by_method = call
+                .method
+                .as_ref()
+                .is_some_and(|m| acquire.methods.contains(m));
+            let rank = if by_call {
+                0
+            } else if !by_method {
+                continue;
+            } else if !acquire.from.is_empty() || !acquire.from_calls.is_empty() {
+                let from_resource = origin_resource.is_some_and(|o| acquire.from.contains(o));
+                let from_call = origin_call.is_some_and(|c| acquire.from_calls.contains(c));
+                if !(from_resource || from_call) {
+                    continue;
+                }
+                0
+            } else if acquire.obligation == Obligation::Receiver {
+                let Some(receiver) = &call.receiver else {
+                    continue;
+                };
+                let last = receiver
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(receiver)
+                    .to_lowercase();
+                let lock_like = acquire
+                    .receiver_hints
+                    .iter()
+                    .any(|h| last.contains(h.as_str()))
+                    || releases_on_receiver.contains(receiver);
+                if !lock_like {
+                    continue;
+                }
+                1
+            } else if origin_resource.is_none() {
+                // `x.acquire()` dropped or only tested, on a receiver that is
+                // neither lock-like nor a pool, is a lock's shape on an object
+                // we know nothing about (a counting semaphore, say): neither
+                // a discarded connection nor a lock we can hold it to.
+                if self.lock_shaped_unknown(call) {
+                    continue;
+                }
+                2
+            } else {
+                3 // the receiver is a known resource no specific rule covers
+            };
+            if best.is_none_or(|(r, _)| rank < r) {
+                best = Some((rank, rule));
+            }
+        }
+        best.map(|(_, rule)| rule)
+    }
+
+    fn lock_shaped_unknown(&self, call: &CallFact) -> bool {
+        // `acquire(False)`, `acquire(timeout=1)`, `acquire(blocking=False)`
+        // are a lock's signature, whatever the result is bound to.
+        let lock_arguments = call
+            .keywords
+            .iter()
+            .any(|k| k.starts_with("timeout=") || k.starts_with("blocking="))
+            || call
+                .node
+                .child_by_field_name("arguments")
+                .is_some_and(|args| {
+                    let mut cursor = args.walk();
+                    args.named_children(&mut cursor)
+                        .any(|a| matches!(a.kind(), "true" | "false"))
+                });
+        let dropped_or_tested =
+            lock_arguments || matches!(call.usage, Use::Discarded | Use::Condition { .. });
+        let pool_named = call.receiver.as_ref().is_some_and(|r| {
+            r.rsplit('.')
+                .next()
+                .unwrap_or(r)
+                .to_lowercase()
+                .contains("pool")
+        });
+        let lock_method = call.method.as_ref().is_some_and(|m| {
+            self.catalogue.resources.iter().any(|r| {
+                r.acquire.obligation == Obligation::Receiver && r.acquire.methods.contains(m)
+            })
+        });
+        dropped_or_tested && !pool_named && lock_method
+    }
+
+    /// Whether the callee is a name bound to the result of one of
+    /// `factories`: `SessionLocal()` after `SessionLocal = sessionmaker()`.
+    fn made_by_factory(&self, call: &CallFact, factories: &[String]) -> bool {
+        !factories.is_empty()
+            && call
+                .callee
+                .as_ref()
+                .and_then(|c| self.origins.get(c))
+                .and_then(|o| o.call.as_ref())
+                .is_some_and(|made_by| factories.contains(made_by))
+    }
+}
+
+/// `stream=True` matches the requirement `stream=True` (spaces ignored).
+fn keyword_matches(written: &str, required: &str) -> bool {
+    let compact: String = required.chars().filter(|c| !c.is_whitespace()).collect();
+    written == compact
+}
