@@ -135,8 +135,12 @@ enum FrameKind<'t> {
     Finally {
         body: Node<'t>,
     },
+    /// A `with` that may swallow the body's exception; `always` for test
+    /// assertions (`pytest.raises`), where any other exception fails the
+    /// test anyway and is no path worth reporting.
     Suppress {
         after: NodeId,
+        always: bool,
     },
 }
 
@@ -338,13 +342,15 @@ impl<'t> Builder<'t, '_> {
                     }
                     return entry;
                 }
-                FrameKind::Suppress { after } => {
+                FrameKind::Suppress { after, always } => {
                     if jump == Jump::Raise(Exc::Error) {
-                        let after = *after;
+                        let (after, always) = (*after, *always);
                         let dispatch = self.node(Kind::Join, None, Facts::default());
                         self.link(dispatch, Edge::Normal, after);
-                        let onward = self.target(jump, i);
-                        self.link(dispatch, Edge::Normal, onward);
+                        if !always {
+                            let onward = self.target(jump, i);
+                            self.link(dispatch, Edge::Normal, onward);
+                        }
                         return dispatch;
                     }
                 }
@@ -628,6 +634,7 @@ impl<'t> Builder<'t, '_> {
 
     fn with_statement(&mut self, stmt: Node<'t>, mut pending: Pending) -> Pending {
         let mut suppress = false;
+        let mut suppress_always = false;
         let clause = stmt
             .named_children(&mut stmt.walk())
             .find(|c| c.kind() == "with_clause");
@@ -641,19 +648,31 @@ impl<'t> Builder<'t, '_> {
                 let mut facts = self.facts(item, Use::Other);
                 // `async with` awaits `__aenter__`.
                 facts.has_await |= is_async(stmt);
-                suppress |= facts.calls.iter().any(|c| {
-                    c.resolved
-                        .as_deref()
-                        .is_some_and(|r| r == "contextlib.suppress" || r == "suppress")
-                });
+                let mut only_swallowers = !facts.calls.is_empty();
+                for call in &facts.calls {
+                    match swallows_exceptions(call) {
+                        Some(always) => {
+                            suppress = true;
+                            suppress_always |= always;
+                        }
+                        None => only_swallowers = false,
+                    }
+                }
                 let id = self.step(Kind::Eval, item, facts, pending);
-                self.raises(id);
+                // Making a `suppress(...)` or `pytest.raises(...)` context
+                // does not fail in practice: no exception edge for it.
+                if !only_swallowers {
+                    self.raises(id);
+                }
                 pending = vec![(id, Edge::Normal)];
             }
         }
         let after = self.node(Kind::Join, None, Facts::default());
         if suppress {
-            self.push_frame(FrameKind::Suppress { after });
+            self.push_frame(FrameKind::Suppress {
+                after,
+                always: suppress_always,
+            });
         }
         let end = match stmt.child_by_field_name("body") {
             Some(body) => self.block(body, pending),
@@ -699,6 +718,26 @@ impl<'t> Builder<'t, '_> {
         }
         out.extend(next);
         out
+    }
+}
+
+/// Context managers whose `with` body may end in an exception that the
+/// `with` swallows: `Some(false)` for `contextlib.suppress` (it may not be
+/// the suppressed type), `Some(true)` for the assertions of tests
+/// (`pytest.raises`, `self.assertRaises`), where the exception is the point.
+fn swallows_exceptions(call: &crate::facts::CallFact) -> Option<bool> {
+    let resolved = call.resolved.as_deref().unwrap_or("");
+    let test_assertion = matches!(resolved, "pytest.raises")
+        || call
+            .method
+            .as_deref()
+            .is_some_and(|m| matches!(m, "assertRaises" | "assertRaisesRegex"));
+    if test_assertion {
+        Some(true)
+    } else if matches!(resolved, "contextlib.suppress" | "suppress") {
+        Some(false)
+    } else {
+        None
     }
 }
 
