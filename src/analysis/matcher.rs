@@ -11,7 +11,7 @@ use super::*;
 #[derive(Debug, Clone, Default)]
 pub(super) struct Origin {
     /// The catalogue entry the value is an acquisition of.
-    resource: Option<String>,
+    pub(super) resource: Option<String>,
     /// The qualified callable that made it (or the annotated type).
     call: Option<String>,
 }

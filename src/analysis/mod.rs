@@ -252,6 +252,9 @@ struct Acquisition<'t, 'a> {
     holder: Holder,
     /// For `if lock.acquire(...)`: the edge on which the lock is held.
     held_edge: Option<Edge>,
+    /// A resource taken from another one (`resp = await session.get(url)`):
+    /// the receiver and its entry. Releasing the parent releases the child.
+    parent: Option<(&'a str, &'a Resource)>,
 }
 
 enum Found<'t, 'a> {
@@ -345,6 +348,13 @@ impl<'a> FunctionContext<'a> {
         'a: 'c,
     {
         let rule = self.matcher.rule_for(call, releases_on_receiver)?;
+        let parent = call.receiver.as_deref().and_then(|receiver| {
+            let origin = self.matcher.origins.get(receiver)?.resource.as_ref()?;
+            if !rule.acquire.from.contains(origin) {
+                return None;
+            }
+            Some((receiver, self.catalogue.get(origin)?))
+        });
         let tracked = |holder: Holder, held_edge: Option<Edge>| {
             Some(Found::Tracked(Acquisition {
                 node,
@@ -352,6 +362,7 @@ impl<'a> FunctionContext<'a> {
                 rule,
                 holder,
                 held_edge,
+                parent,
             }))
         };
         if rule.acquire.obligation == Obligation::Receiver {
@@ -491,6 +502,16 @@ impl<'a> FunctionContext<'a> {
         let mut unawaited = None;
         let takes_it = |call: &CallFact| call.name_args.iter().any(|a| names.contains(a));
         for call in &facts.calls {
+            // `await session.close()` releases the responses it handed out.
+            if let Some((receiver, parent)) = acq.parent
+                && call.receiver.as_deref() == Some(receiver)
+                && call
+                    .method
+                    .as_ref()
+                    .is_some_and(|m| parent.release.methods.contains(m))
+            {
+                return Effect::Released(Some(call.node));
+            }
             let method_in =
                 |list: &[String]| call.method.as_ref().is_some_and(|m| list.contains(m));
             let releases = match &acq.holder {
