@@ -136,8 +136,8 @@ enum FrameKind<'t> {
         body: Node<'t>,
     },
     /// A `with` that may swallow the body's exception; `always` for test
-    /// assertions (`pytest.raises`), where any other exception fails the
-    /// test anyway and is no path worth reporting.
+    /// assertions (`pytest.raises`), where any other exception or a
+    /// cancellation fails the test anyway and is no path worth reporting.
     Suppress {
         after: NodeId,
         always: bool,
@@ -343,6 +343,11 @@ impl<'t> Builder<'t, '_> {
                     return entry;
                 }
                 FrameKind::Suppress { after, always } => {
+                    if *always && jump == Jump::Raise(Exc::Cancel) {
+                        // A test cancelled inside `pytest.raises` fails as a
+                        // whole: a dead end, not a leak worth reporting.
+                        return self.node(Kind::Join, None, Facts::default());
+                    }
                     if jump == Jump::Raise(Exc::Error) {
                         let (after, always) = (*after, *always);
                         let dispatch = self.node(Kind::Join, None, Facts::default());
