@@ -43,18 +43,24 @@ pub fn compact_text(node: Node, source: &str) -> String {
 
 /// `a`, `a.b.c` for identifiers and attribute chains of identifiers.
 pub fn dotted_name(node: Node, source: &str) -> Option<String> {
-    match node.kind() {
-        "identifier" => Some(text(node, source).to_string()),
-        "attribute" => {
-            let object = node.child_by_field_name("object")?;
-            let attr = node.child_by_field_name("attribute")?;
-            let mut base = dotted_name(object, source)?;
-            base.push('.');
-            base.push_str(text(attr, source));
-            Some(base)
+    // Iterative: an attribute chain can be thousands of links long.
+    let mut parts = Vec::new();
+    let mut current = node;
+    loop {
+        match current.kind() {
+            "identifier" => {
+                parts.push(text(current, source));
+                break;
+            }
+            "attribute" => {
+                parts.push(text(current.child_by_field_name("attribute")?, source));
+                current = current.child_by_field_name("object")?;
+            }
+            _ => return None,
         }
-        _ => None,
     }
+    parts.reverse();
+    Some(parts.join("."))
 }
 
 /// Node kinds that open a new scope: their bodies do not run where they are

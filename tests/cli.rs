@@ -116,6 +116,11 @@ fn deeply_nested_expression_does_not_crash() {
         "]".repeat(5000)
     );
     write(dir.path(), "deep_list.py", &deep_list);
+    let chain = format!(
+        "def chain(p):\n    return settings{}.open(p)\n",
+        ".child".repeat(50_000)
+    );
+    write(dir.path(), "long_chain.py", &chain);
     unclosed()
         .current_dir(dir.path())
         .args(["check", "--output-format", "concise", "."])
