@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{unclosed, write};
+use common::{check_concise, unclosed, write};
 use predicates::prelude::*;
 use std::fs;
 use std::path::Path;
@@ -27,14 +27,9 @@ fn clean_code_exits_0() {
 fn findings_exit_1_with_concise_lines() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "leaky.py", LEAKY);
-    unclosed()
-        .current_dir(dir.path())
-        .args(["check", "--output-format", "concise", "leaky.py"])
-        .assert()
-        .code(1)
-        .stdout(
-            "leaky.py:2:9: UC001 file from `open()` is not released when `load` returns (line 4)\n",
-        );
+    check_concise(dir.path(), &["leaky.py"]).code(1).stdout(
+        "leaky.py:2:9: UC001 file from `open()` is not released when `load` returns (line 4)\n",
+    );
 }
 
 #[test]
@@ -50,16 +45,7 @@ fn usage_error_exits_2() {
 fn missing_path_exits_2_and_still_checks_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "leaky.py", LEAKY);
-    unclosed()
-        .current_dir(dir.path())
-        .args([
-            "check",
-            "--output-format",
-            "concise",
-            "leaky.py",
-            "missing.py",
-        ])
-        .assert()
+    check_concise(dir.path(), &["leaky.py", "missing.py"])
         .code(2)
         .stdout(predicate::str::contains("leaky.py:2:9: UC001"))
         .stderr(predicate::str::contains(
@@ -75,12 +61,9 @@ fn directory_walk_honours_gitignore() {
     write(dir.path(), "generated/leaky.py", LEAKY);
     write(dir.path(), ".venv/lib/leaky.py", LEAKY);
     write(dir.path(), "notes.txt", LEAKY);
-    unclosed()
-        .current_dir(dir.path())
-        .args(["check", "--output-format", "concise", "."])
-        .assert()
-        .code(1)
-        .stdout("app/leaky.py:2:9: UC001 file from `open()` is not released when `load` returns (line 4)\n");
+    check_concise(dir.path(), &["."]).code(1).stdout(
+        "app/leaky.py:2:9: UC001 file from `open()` is not released when `load` returns (line 4)\n",
+    );
 }
 
 #[test]
@@ -90,10 +73,7 @@ fn syntax_error_next_to_a_leak_still_reports_the_leak() {
     let mixed = format!("{LEAKY}\n\ndef also_broken(x:\n    pass\n");
     write(dir.path(), "mixed.py", &mixed);
     write(dir.path(), "leaky.py", LEAKY);
-    unclosed()
-        .current_dir(dir.path())
-        .args(["check", "--output-format", "concise", "."])
-        .assert()
+    check_concise(dir.path(), &["."])
         .code(1)
         .stdout(predicate::str::contains("leaky.py:2:9: UC001"))
         .stdout(predicate::str::contains("mixed.py:2:9: UC001"))
@@ -121,10 +101,7 @@ fn deeply_nested_expression_does_not_crash() {
         ".child".repeat(50_000)
     );
     write(dir.path(), "long_chain.py", &chain);
-    unclosed()
-        .current_dir(dir.path())
-        .args(["check", "--output-format", "concise", "."])
-        .assert()
+    check_concise(dir.path(), &["."])
         .code(1)
         .stdout(predicate::str::contains("deep.py:3:9: UC001"));
 }
@@ -157,10 +134,7 @@ fn undecodable_and_binary_files_are_errors_but_the_run_goes_on() {
     )
     .unwrap();
     write(dir.path(), "leaky.py", LEAKY);
-    unclosed()
-        .current_dir(dir.path())
-        .args(["check", "--output-format", "concise", "."])
-        .assert()
+    check_concise(dir.path(), &["."])
         .code(2)
         .stdout(predicate::str::contains("leaky.py:2:9: UC001"))
         .stdout(predicate::str::contains("declared.py:4:12: UC005"))
@@ -184,10 +158,7 @@ fn unreadable_file_is_an_error_but_the_run_goes_on() {
     if fs::read(&secret).is_ok() {
         return; // running as root: permissions do not apply
     }
-    unclosed()
-        .current_dir(dir.path())
-        .args(["check", "--output-format", "concise", "."])
-        .assert()
+    check_concise(dir.path(), &["."])
         .code(2)
         .stdout(predicate::str::contains("leaky.py:2:9: UC001"))
         .stderr(predicate::str::contains("secret.py: error: cannot be read"));
@@ -221,10 +192,7 @@ fn output_does_not_depend_on_thread_count() {
 #[test]
 fn incident_fixtures_show_the_leaks_and_not_the_postmortem_snippet() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let out = unclosed()
-        .current_dir(&fixtures)
-        .args(["check", "--output-format", "concise", "incident"])
-        .assert()
+    let out = check_concise(&fixtures, &["incident"])
         .code(1)
         .get_output()
         .stdout
@@ -244,21 +212,8 @@ fn module_level_code_is_analysed_only_on_request() {
         "settings.py",
         "import sqlite3\n\nCACHE = sqlite3.connect('cache.db')\nrows = CACHE.execute('select 1').fetchall()\n",
     );
-    unclosed()
-        .current_dir(dir.path())
-        .args(["check", "--output-format", "concise", "settings.py"])
-        .assert()
-        .code(0);
-    unclosed()
-        .current_dir(dir.path())
-        .args([
-            "check",
-            "--output-format",
-            "concise",
-            "--include-module-level",
-            "settings.py",
-        ])
-        .assert()
+    check_concise(dir.path(), &["settings.py"]).code(0);
+    check_concise(dir.path(), &["--include-module-level", "settings.py"])
         .code(1)
         .stdout(predicate::str::contains("settings.py:3:9: UC001"));
 }

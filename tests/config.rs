@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{unclosed, write};
+use common::{check_concise, unclosed, write};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
@@ -36,10 +36,7 @@ fn project_config_adds_a_resource_and_filters_findings() {
     let mut expected = BTreeSet::new();
     expectations(&project(), "", &mut expected);
     assert!(expected.len() >= 2);
-    let out = unclosed()
-        .current_dir(project())
-        .args(["check", "--output-format", "concise", "."])
-        .assert()
+    let out = check_concise(&project(), &["."])
         .code(1)
         .get_output()
         .stdout
@@ -107,27 +104,13 @@ fn nearest_config_wins_and_explicit_config_overrides() {
         "[project]\nname = \"legacy\"\n",
     );
     write(dir.path(), "jobs/legacy/old.py", LEAKY);
-    unclosed()
-        .current_dir(dir.path())
-        .args(["check", "--output-format", "concise", "."])
-        .assert()
+    check_concise(dir.path(), &["."])
         .code(1)
         .stdout(
             "jobs/legacy/old.py:2:9: UC001 file from `open()` is not released when `load` returns (line 3)\n\
              jobs/nightly.py:2:9: UC001 file from `open()` is not released when `load` returns (line 3)\n",
         );
-    unclosed()
-        .current_dir(dir.path())
-        .args([
-            "check",
-            "--output-format",
-            "concise",
-            "--config",
-            "pyproject.toml",
-            ".",
-        ])
-        .assert()
-        .code(0);
+    check_concise(dir.path(), &["--config", "pyproject.toml", "."]).code(0);
 }
 
 /// The rendered diagnostic for a broken config file.

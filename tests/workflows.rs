@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixtures, project, unclosed};
+use common::{check_concise, fixtures, project, unclosed};
 use predicates::prelude::*;
 use std::fs;
 
@@ -109,10 +109,7 @@ fn suppressions_silence_findings_and_unused_ones_are_reported() {
          def d(p):\n    f = open(p)  # noqa: UC005, E501\n    return f.read()\n\n\
          def e(p):\n    with open(p) as f:  # unclosed: ignore[UC009]\n        return f.read()\n",
     )]);
-    unclosed()
-        .current_dir(dir.path())
-        .args(["check", "--output-format", "concise", "app.py"])
-        .assert()
+    check_concise(dir.path(), &["app.py"])
         .code(1)
         .stdout(
             "app.py:13:9: UC001 file from `open()` is not released when `d` returns (line 14)\n",
@@ -123,19 +120,12 @@ fn suppressions_silence_findings_and_unused_ones_are_reported() {
         .stderr(predicate::str::contains(
             "app.py:17: warning: `unclosed: ignore[UC009]` names `UC009`",
         ));
-    unclosed()
-        .current_dir(dir.path())
-        .args([
-            "check",
-            "--output-format",
-            "concise",
-            "--warn-unused-suppressions",
-            "false",
-            "app.py",
-        ])
-        .assert()
-        .code(1)
-        .stderr("");
+    check_concise(
+        dir.path(),
+        &["--warn-unused-suppressions", "false", "app.py"],
+    )
+    .code(1)
+    .stderr("");
 }
 
 const LEDGER: &str = "import sqlite3\n\n\ndef totals(db):\n    conn = sqlite3.connect(db)\n    return conn.execute('select 1').fetchall()\n";

@@ -40,6 +40,15 @@ pub fn fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
+/// `unclosed check --output-format concise ARGS...`, run in `dir`.
+pub fn check_concise(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    unclosed()
+        .current_dir(dir)
+        .args(["check", "--output-format", "concise"])
+        .args(args)
+        .assert()
+}
+
 /// Writes `text` to `dir/name`, creating directories.
 pub fn write(dir: &Path, name: &str, text: &str) {
     let path = dir.join(name);
