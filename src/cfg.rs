@@ -12,14 +12,41 @@ use tree_sitter::Node;
 
 pub type NodeId = usize;
 
-/// Two kinds of exception matter: ordinary ones (`Exception` subclasses) and
-/// cancellation (`asyncio.CancelledError`, a `BaseException`, raised at an
-/// `await`), which `except Exception` does not catch.
+/// The kinds of exception that matter: ordinary ones (`Exception`
+/// subclasses), the `OSError` of socket and file calls (which `except
+/// OSError:` certainly catches), and cancellation (`asyncio.CancelledError`,
+/// a `BaseException`, raised at an `await`), which `except Exception` does
+/// not catch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Exc {
     Error,
+    OsError,
     Cancel,
 }
+
+impl Exc {
+    /// Whether it is an error rather than a cancellation.
+    pub fn is_error(self) -> bool {
+        self != Exc::Cancel
+    }
+}
+
+/// What a call may do instead of returning, as far as leaking paths care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Raises {
+    /// Does not raise in practice (`range()`, `sock.settimeout()`).
+    Never,
+    /// Raises only `OSError` (`sock.connect()`, `os.open()`).
+    OsError,
+    /// May raise anything.
+    Any,
+    /// Never comes back: the process ends (`sys.exit()`) or the test
+    /// stops (`pytest.fail()`).
+    Ends,
+}
+
+/// Tells the graph builder what each call may raise.
+pub type RaiseModel<'m> = &'m dyn Fn(&crate::facts::CallFact) -> Raises;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Edge {
@@ -112,6 +139,7 @@ enum Catches {
 #[derive(Clone, Copy, Debug)]
 struct HandlerCatch {
     error: Catches,
+    os_error: Catches,
     cancel: Catches,
 }
 
@@ -119,6 +147,7 @@ impl HandlerCatch {
     fn of(self, exc: Exc) -> Catches {
         match exc {
             Exc::Error => self.error,
+            Exc::OsError => self.os_error,
             Exc::Cancel => self.cancel,
         }
     }
@@ -155,9 +184,11 @@ pub fn build<'t>(
     function: Node<'t>,
     shape: &FunctionShape,
     cx: &FactContext,
+    raises: RaiseModel,
 ) -> Result<Cfg<'t>, BuildError> {
     let mut b = Builder {
         cx,
+        raise_model: raises,
         shape,
         nodes: Vec::new(),
         frames: Vec::new(),
@@ -199,6 +230,7 @@ pub fn build<'t>(
 
 struct Builder<'t, 'c> {
     cx: &'c FactContext<'c>,
+    raise_model: RaiseModel<'c>,
     shape: &'c FunctionShape,
     nodes: Vec<CfgNode<'t>>,
     frames: Vec<Frame<'t>>,
@@ -257,14 +289,38 @@ impl<'t> Builder<'t, '_> {
     fn raises(&mut self, id: NodeId) {
         let f = &self.nodes[id].facts;
         let yields_in_cm = f.has_yield && self.shape.is_context_manager;
-        let error = f.calls.iter().any(|c| c.may_raise()) || yields_in_cm;
+        let worst = f
+            .calls
+            .iter()
+            .map(|c| match (self.raise_model)(c) {
+                Raises::Ends => Raises::Never, // handled by `ends`
+                r => r,
+            })
+            .max()
+            .unwrap_or(Raises::Never);
+        let error = match worst {
+            _ if yields_in_cm => Some(Exc::Error),
+            Raises::Any => Some(Exc::Error),
+            Raises::OsError => Some(Exc::OsError),
+            Raises::Never | Raises::Ends => None,
+        };
         let cancel = self.shape.is_async && (f.has_await || yields_in_cm);
-        if error {
-            self.raise_from(id, Exc::Error);
+        if let Some(exc) = error {
+            self.raise_from(id, exc);
         }
         if cancel {
             self.raise_from(id, Exc::Cancel);
         }
+    }
+
+    /// Whether the statement's own call never comes back (`sys.exit(1)`,
+    /// `pytest.fail(...)`): nothing after it is a path.
+    fn ends(&self, id: NodeId) -> bool {
+        self.nodes[id]
+            .facts
+            .calls
+            .iter()
+            .any(|c| c.usage == Use::Discarded && (self.raise_model)(c) == Raises::Ends)
     }
 
     fn raise_from(&mut self, id: NodeId, exc: Exc) {
@@ -348,7 +404,7 @@ impl<'t> Builder<'t, '_> {
                         // whole: a dead end, not a leak worth reporting.
                         return self.node(Kind::Join, None, Facts::default());
                     }
-                    if jump == Jump::Raise(Exc::Error) {
+                    if matches!(jump, Jump::Raise(e) if e.is_error()) {
                         let (after, always) = (*after, *always);
                         let dispatch = self.node(Kind::Join, None, Facts::default());
                         self.link(dispatch, Edge::Normal, after);
@@ -363,7 +419,7 @@ impl<'t> Builder<'t, '_> {
         }
         let (normal, error, cancel) = self.exits.expect("exits are made first");
         match jump {
-            Jump::Raise(Exc::Error) => error,
+            Jump::Raise(Exc::Error | Exc::OsError) => error,
             Jump::Raise(Exc::Cancel) => cancel,
             // `break`/`continue` outside a loop is a syntax error tree-sitter
             // accepts; treat it as leaving the function.
@@ -457,6 +513,9 @@ impl<'t> Builder<'t, '_> {
             _ => {
                 let facts = self.facts(stmt, Use::Other);
                 let id = self.step(Kind::Eval, stmt, facts, pending);
+                if self.ends(id) {
+                    return Vec::new();
+                }
                 self.raises(id);
                 vec![(id, Edge::Normal)]
             }
@@ -757,11 +816,13 @@ fn handler_catch(clause: Node, source: &str) -> HandlerCatch {
         // bare `except:`
         return HandlerCatch {
             error: Catches::Definitely,
+            os_error: Catches::Definitely,
             cancel: Catches::Definitely,
         };
     };
     let mut catch = HandlerCatch {
         error: Catches::No,
+        os_error: Catches::No,
         cancel: Catches::No,
     };
     let mut names = Vec::new();
@@ -776,21 +837,63 @@ fn handler_catch(clause: Node, source: &str) -> HandlerCatch {
             }
             false
         }
+        // `except OSError as e`: the alias is no type.
+        "as_pattern_target" => false,
         _ => true,
     });
     for name in names {
-        let (error, cancel) = match name.as_str() {
-            "BaseException" => (Catches::Definitely, Catches::Definitely),
-            "Exception" => (Catches::Definitely, Catches::No),
-            "CancelledError" | "KeyboardInterrupt" | "SystemExit" | "GeneratorExit" => {
-                (Catches::No, Catches::Definitely)
+        let (error, os_error, cancel) = match name.as_str() {
+            "BaseException" => (
+                Catches::Definitely,
+                Catches::Definitely,
+                Catches::Definitely,
+            ),
+            "Exception" => (Catches::Definitely, Catches::Definitely, Catches::No),
+            // `socket.error`, `select.error` and `IOError` are `OSError`.
+            "OSError" | "IOError" | "EnvironmentError" | "error" => {
+                (Catches::Maybe, Catches::Definitely, Catches::No)
             }
-            _ => (Catches::Maybe, Catches::No),
+            "CancelledError" | "KeyboardInterrupt" | "SystemExit" | "GeneratorExit" => {
+                (Catches::No, Catches::No, Catches::Definitely)
+            }
+            n if is_os_error_subclass(n) => (Catches::Maybe, Catches::Maybe, Catches::No),
+            _ => (Catches::Maybe, Catches::No, Catches::No),
         };
         catch.error = catch.error.max(error);
+        catch.os_error = catch.os_error.max(os_error);
         catch.cancel = catch.cancel.max(cancel);
     }
     catch
+}
+
+/// Subclasses of `OSError` a handler may name: they catch some socket and
+/// file errors, not all.
+fn is_os_error_subclass(name: &str) -> bool {
+    matches!(
+        name,
+        "ConnectionError"
+            | "ConnectionResetError"
+            | "ConnectionRefusedError"
+            | "ConnectionAbortedError"
+            | "BrokenPipeError"
+            | "TimeoutError"
+            | "timeout"
+            | "gaierror"
+            | "herror"
+            | "SSLError"
+            | "SSLEOFError"
+            | "CertificateError"
+            | "SSLCertVerificationError"
+            | "FileNotFoundError"
+            | "FileExistsError"
+            | "PermissionError"
+            | "IsADirectoryError"
+            | "NotADirectoryError"
+            | "InterruptedError"
+            | "BlockingIOError"
+            | "ChildProcessError"
+            | "ProcessLookupError"
+    )
 }
 
 impl Cfg<'_> {
@@ -853,11 +956,12 @@ pub fn mermaid_for(
     let cx = FactContext {
         source,
         imports: &imports,
-        ownership_functions: &catalogue.ownership.functions,
-        ownership_methods: &catalogue.ownership.methods,
+        catalogue,
         yield_transfers: false,
     };
-    build(function, &shape, &cx)
-        .ok()
-        .map(|g| g.to_mermaid(source))
+    build(function, &shape, &cx, &|call| {
+        crate::raising::classify(call, &catalogue.calls, None)
+    })
+    .ok()
+    .map(|g| g.to_mermaid(source))
 }

@@ -4,7 +4,7 @@
 //! span in the TOML, never a panic and never silently ignored.
 
 use crate::codes::Code;
-use crate::rules::{Catalogue, Ownership, Resource, RuleFile};
+use crate::rules::{Calls, Catalogue, Ownership, Resource, RuleFile};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -44,6 +44,9 @@ pub struct ConfigFile {
     pub resource: Vec<Resource>,
     #[serde(default)]
     pub ownership: Option<Ownership>,
+    /// How ordinary calls behave, in the format of `rules/calls.toml`.
+    #[serde(default)]
+    pub calls: Option<Calls>,
     /// More rule files, relative to the config file.
     #[serde(default)]
     pub extend_rules: Vec<Spanned<String>>,
@@ -407,7 +410,11 @@ fn settings_from(
     }
 
     let mut catalogue = Catalogue::builtin();
-    catalogue.add(file.resource, file.ownership.unwrap_or_default());
+    catalogue.add(
+        file.resource,
+        file.ownership.unwrap_or_default(),
+        file.calls.unwrap_or_default(),
+    );
     for rules_path in &file.extend_rules {
         let full = root.join(rules_path.get_ref());
         let rules_text = std::fs::read_to_string(&full).map_err(|e| {
@@ -419,7 +426,11 @@ fn settings_from(
         })?;
         let parsed: RuleFile =
             toml::from_str(&rules_text).map_err(|e| toml_error(&full, &rules_text, &e))?;
-        catalogue.add(parsed.resource, parsed.ownership.unwrap_or_default());
+        catalogue.add(
+            parsed.resource,
+            parsed.ownership.unwrap_or_default(),
+            parsed.calls.unwrap_or_default(),
+        );
     }
     catalogue.validate().map_err(|e| {
         let span = e.needle.as_ref().and_then(|needle| {

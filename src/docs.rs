@@ -3,7 +3,7 @@
 //! `rules/codes.toml` and the resource catalogue, so they cannot disagree.
 
 use crate::codes::Code;
-use crate::rules::{Awaited, Catalogue, Obligation, Resource};
+use crate::rules::{Awaited, CallList, Catalogue, Obligation, Resource, Unless};
 
 /// `docs/rules.md`.
 pub fn rules_markdown(catalogue: &Catalogue) -> String {
@@ -40,6 +40,9 @@ pub fn rules_markdown(catalogue: &Catalogue) -> String {
         out.push_str(&format!("\n### {}\n\n", r.id));
         out.push_str(&resource_markdown(r));
     }
+    out.push_str("\n## Calls\n\n");
+    out.push_str(calls_markdown(catalogue).trim_end());
+    out.push('\n');
     out
 }
 
@@ -68,6 +71,27 @@ pub fn resource_markdown(r: &Resource) -> String {
         rel = release_summary(r),
         with = if r.with_releases { "yes" } else { "no" },
     );
+    if let Some(lazy) = &r.lazy {
+        let live = backticked(&lazy.live, "").join(", ");
+        out.push_str(&format!("- Holds nothing until used: live after {live}"));
+        if !lazy.idle.is_empty() {
+            let idle = backticked(&lazy.idle, "()").join(", ");
+            out.push_str(&format!("; given back (still usable) by {idle}"));
+        }
+        out.push('\n');
+    }
+    if r.acquire.requires_await {
+        out.push_str("- Acquired only when the call is awaited (or entered with `async with`)\n");
+    }
+    for unless in &r.acquire.unless {
+        out.push_str(&format!("- Not acquired when {}\n", unless_summary(unless)));
+    }
+    if !r.identity_methods.is_empty() {
+        out.push_str(&format!(
+            "- Returned unchanged by {}: the obligation follows the result\n",
+            backticked(&r.identity_methods, "()").join(", ")
+        ));
+    }
     if let Some(reference) = &r.reference {
         out.push_str(&format!("- Reference: <{reference}>\n"));
     }
@@ -85,6 +109,106 @@ pub fn resource_markdown(r: &Resource) -> String {
             "\n#### Fixed\n\n```python\n{}\n```\n",
             fix.trim_matches('\n')
         ));
+    }
+    out
+}
+
+fn unless_summary(u: &Unless) -> String {
+    let which = match (&u.keyword, u.position) {
+        (Some(k), Some(p)) => format!("the argument `{k}=` (or positional argument {p})"),
+        (Some(k), None) => format!("the argument `{k}=`"),
+        (None, Some(p)) => format!("positional argument {p}"),
+        (None, None) => "an argument".to_string(),
+    };
+    let mut what = Vec::new();
+    if !u.made_by.is_empty() {
+        what.push(format!(
+            "is made by {}",
+            backticked(&u.made_by, "()").join(" / ")
+        ));
+    }
+    if !u.resources.is_empty() {
+        what.push(format!(
+            "holds {}",
+            backticked(&u.resources, "").join(" / ")
+        ));
+    }
+    if !u.names.is_empty() {
+        what.push(format!("is named {}", backticked(&u.names, "").join(" / ")));
+    }
+    format!("{which} {}", what.join(", or "))
+}
+
+/// The `[calls]` and `[ownership]` tables, as Markdown.
+pub fn calls_markdown(catalogue: &Catalogue) -> String {
+    let c = &catalogue.calls;
+    let o = &catalogue.ownership;
+    let list = |l: &CallList| {
+        let mut parts = backticked(&l.functions, "()");
+        parts.extend(l.methods.iter().map(|m| format!("`.{m}()`")));
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        }
+    };
+    let mut out = String::from(
+        "How ordinary calls behave where it matters to a leaking path \
+         (`rules/calls.toml` and `rules/ownership.toml`).\n\n",
+    );
+    let os = {
+        let mut parts = backticked(&c.os_error.functions, "()");
+        parts.extend(c.os_error.methods.iter().map(|m| format!("`.{m}()`")));
+        format!(
+            "{} (the methods on {})",
+            parts.join(", "),
+            backticked(&c.os_error.receivers, "").join(", ")
+        )
+    };
+    let ownership = {
+        let mut parts = backticked(&o.functions, "()");
+        parts.extend(o.methods.iter().map(|m| format!("`.{m}()`")));
+        parts.extend(o.keywords.iter().map(|k| format!("`{k}=`")));
+        parts.join(", ")
+    };
+    for (title, what, items) in [
+        (
+            "Never raise",
+            "A path that needs one of these to raise is not a leak path.",
+            list(&c.never_raise),
+        ),
+        (
+            "End the path",
+            "The process ends or the test stops: nothing after them leaks.",
+            list(&c.ends),
+        ),
+        (
+            "Raise only `OSError`",
+            "An `except OSError:` (or `socket.error`, `IOError`) catches what they raise.",
+            os,
+        ),
+        (
+            "Await what they are given",
+            "A release passed to them runs: `await asyncio.wait_for(pool.release(conn), 1)`.",
+            list(&c.awaiting),
+        ),
+        (
+            "Only borrow",
+            "A resource made inside their arguments is left open (UC005); one passed to any other call may have been handed over.",
+            list(&c.borrowing),
+        ),
+        (
+            "Return their argument",
+            "The obligation follows the result: `cast(T, open(p))`.",
+            list(&c.identity),
+        ),
+        (
+            "Take ownership",
+            "The resource passed to them is theirs to release.",
+            ownership,
+        ),
+    ] {
+        out.push_str(&format!("### {title}\n\n{what}\n\n{items}\n\n"));
     }
     out
 }

@@ -3,6 +3,7 @@
 //! creates and names whose value escapes the function. Computed once per CFG
 //! node by a single top-down walk, so the analysis never climbs parents.
 
+use crate::rules::Catalogue;
 use crate::syntax::{Imports, compact_text, dotted_name, is_nested_scope, text};
 use tree_sitter::Node;
 
@@ -27,7 +28,13 @@ pub enum Use {
     OwnershipArgument,
     /// Argument of `append`/`add`/... on a container: it outlives the call.
     ContainerArgument,
-    /// Argument of an ordinary call: a borrow.
+    /// Argument of a constructor whose result is bound to this name
+    /// (`stream = IOStream(sock)`): the new object owns what it wraps.
+    WrappedBy(String),
+    /// Argument of a call known only to use it (`json.load(f)`): a borrow.
+    BorrowedArgument,
+    /// Argument of any other call: a borrow, unless the callee keeps it,
+    /// which this file cannot tell.
     Argument,
     /// Object of an attribute access, with the attribute: `open(p).read()`.
     Receiver(String),
@@ -73,12 +80,10 @@ pub struct CallFact<'t> {
 }
 
 impl CallFact<'_> {
-    /// Whether the call counts as a place an exception can come from.
-    /// Logging calls do not: the logging module reports its own errors
-    /// instead of raising, and treating `log.info()` between an acquisition
-    /// and its hand-over as a leak is noise.
-    pub fn may_raise(&self) -> bool {
-        let logger = self.receiver.as_deref().is_some_and(|r| {
+    /// Whether the receiver is a logger (`log`, `self._logger`, `logging`):
+    /// the logging module reports its own errors instead of raising.
+    pub fn on_logger(&self) -> bool {
+        self.receiver.as_deref().is_some_and(|r| {
             let last = r
                 .rsplit('.')
                 .next()
@@ -86,8 +91,7 @@ impl CallFact<'_> {
                 .trim_start_matches('_')
                 .to_ascii_lowercase();
             matches!(last.as_str(), "log" | "logger" | "logging")
-        });
-        !logger || self.awaited
+        })
     }
 
     /// The callee as shown in messages: `db_pool.acquire()`.
@@ -120,8 +124,18 @@ pub struct Facts<'t> {
     pub has_yield: bool,
     /// Names rebound here.
     pub binds: Vec<String>,
+    /// Attributes and subscripts assigned here (compact text: `self._locked`).
+    pub stores: Vec<String>,
     /// `new = old` between plain names.
     pub aliases: Vec<(String, String)>,
+    /// `new = Wrapper(old)`: the object bound to `new` owns `old`.
+    pub wraps: Vec<(String, String)>,
+    /// Names rebound to a value made from themselves: `sock = wrap(sock)`.
+    /// The new value carries the old one's obligation; nothing is lost.
+    pub rebound_from_self: Vec<String>,
+    /// Attributes read on plain names: `conn.default_channel` is
+    /// (`conn`, `default_channel`). Calls are in `calls`.
+    pub attribute_reads: Vec<(String, String)>,
     /// Names whose value leaves the function's responsibility here.
     pub escapes: Vec<String>,
     /// Names used directly as `with` items: `with conn:`.
@@ -133,8 +147,8 @@ pub struct Facts<'t> {
 pub struct FactContext<'a> {
     pub source: &'a str,
     pub imports: &'a Imports,
-    pub ownership_functions: &'a [String],
-    pub ownership_methods: &'a [String],
+    /// Ownership-taking, borrowing, awaiting and identity calls.
+    pub catalogue: &'a Catalogue,
     /// In a plain generator, `yield x` hands `x` to the consumer.
     pub yield_transfers: bool,
 }
@@ -183,6 +197,7 @@ impl<'t> Facts<'t> {
                 let name = text(node, src).to_string();
                 match &usage {
                     Use::Bound(new) => self.aliases.push((new.clone(), name)),
+                    Use::WrappedBy(new) => self.wraps.push((new.clone(), name)),
                     Use::Yielded if cx.yield_transfers => self.escapes.push(name),
                     Use::WithItem(_) => self.managed.push(name),
                     u if u.escapes() => self.escapes.push(name),
@@ -204,7 +219,10 @@ impl<'t> Facts<'t> {
                 let escaping = usage.escapes()
                     || matches!(usage, Use::Bound(_))
                     || (usage == Use::Yielded && cx.yield_transfers);
-                let inner = if escaping {
+                let inner = if let Use::WrappedBy(_) = usage {
+                    // `Thread(target=f, args=(conn,))`: the new object holds it.
+                    usage
+                } else if escaping {
                     Use::EscapingContainer
                 } else {
                     Use::Other
@@ -226,6 +244,13 @@ impl<'t> Facts<'t> {
             }
             "assignment" => self.assignment(node, cx, stack),
             "augmented_assignment" => {
+                if let Some(left) = node.child_by_field_name("left") {
+                    match left.kind() {
+                        "identifier" => self.binds.push(text(left, src).to_string()),
+                        "attribute" | "subscript" => self.stores.push(compact_text(left, src)),
+                        _ => {}
+                    }
+                }
                 if let Some(right) = node.child_by_field_name("right") {
                     stack.push((right, Use::Other, false));
                 }
@@ -245,6 +270,11 @@ impl<'t> Facts<'t> {
                     let attr = node
                         .child_by_field_name("attribute")
                         .map_or("", |a| text(a, src));
+                    if object.kind() == "identifier" && !matches!(text(object, src), "self" | "cls")
+                    {
+                        self.attribute_reads
+                            .push((text(object, src).to_string(), attr.to_string()));
+                    }
                     stack.push((object, Use::Receiver(attr.to_string()), false));
                 }
             }
@@ -298,7 +328,9 @@ impl<'t> Facts<'t> {
             Some(l) if matches!(l.kind(), "attribute" | "subscript") => {
                 // The target's own sub-expressions are evaluated, not stored to.
                 stack.push((l, Use::Other, false));
-                Use::Stored(compact_text(l, src))
+                let target = compact_text(l, src);
+                self.stores.push(target.clone());
+                Use::Stored(target)
             }
             Some(l) => {
                 crate::syntax::walk(l, |n| {
@@ -342,65 +374,121 @@ impl<'t> Facts<'t> {
             ),
             _ => (None, None),
         };
+        let calls = &cx.catalogue.calls;
+        let ownership = &cx.catalogue.ownership;
         let takes_ownership = resolved.as_deref().is_some_and(|r| {
-            cx.ownership_functions
+            ownership
+                .functions
                 .iter()
                 .any(|f| f == r || f.rsplit('.').next() == Some(r))
         }) || method
             .as_deref()
-            .is_some_and(|m| cx.ownership_methods.iter().any(|o| o == m));
+            .is_some_and(|m| ownership.methods.iter().any(|o| o == m));
         let is_container_method = method
             .as_deref()
             .is_some_and(|m| CONTAINER_METHODS.contains(&m));
-        // `return _ProxyFile(f)`: a constructor whose result leaves the
-        // function takes what it wraps along (unlike `return json.load(f)`).
-        let is_constructor = callee
+        let known = |list: &crate::rules::CallList| {
+            resolved.as_deref().is_some_and(|r| list.has_function(r))
+                || method.as_deref().is_some_and(|m| list.has_method(m))
+        };
+        let borrows = known(&calls.borrowing);
+        let awaits_arguments = known(&calls.awaiting);
+        let identity = resolved
             .as_deref()
-            .and_then(|c| c.rsplit('.').next())
-            .is_some_and(|name| {
-                name.trim_start_matches('_')
-                    .starts_with(|c: char| c.is_ascii_uppercase())
-            });
+            .is_some_and(|r| calls.identity.has_function(r));
+        let is_constructor = !borrows && is_constructor(function, callee.as_deref(), src);
         let result_escapes = usage.escapes() || (usage == Use::Yielded && cx.yield_transfers);
         let arg_use = if takes_ownership {
             Use::OwnershipArgument
         } else if is_container_method {
             Use::ContainerArgument
-        } else if is_constructor && result_escapes {
-            Use::EscapingContainer
+        } else if is_constructor {
+            // `return _ProxyFile(f)`, `stream = IOStream(sock)`: the new object
+            // owns what it wraps, and goes where the result goes. A result
+            // used in place (`Thread(args=(conn,)).start()`) takes it along
+            // where this function cannot follow.
+            match &usage {
+                _ if result_escapes => Use::EscapingContainer,
+                Use::Bound(new) => Use::WrappedBy(new.clone()),
+                _ => Use::OwnershipArgument,
+            }
+        } else if borrows {
+            Use::BorrowedArgument
         } else {
             Use::Argument
+        };
+        // `sock = ssl_wrap_socket(sock, ...)`: the new value owns the old one.
+        let rebinding = match &usage {
+            Use::Bound(new) => Some(new.as_str()),
+            _ => None,
         };
         let mut name_args = Vec::new();
         let mut keywords = Vec::new();
         if let Some(args) = node.child_by_field_name("arguments") {
             let mut cursor = args.walk();
+            let positional: Vec<Node> = args
+                .named_children(&mut cursor)
+                .filter(|a| !matches!(a.kind(), "keyword_argument" | "comment"))
+                .collect();
+            let passed_through = if identity {
+                positional.last().copied()
+            } else {
+                None
+            };
+            let mut cursor = args.walk();
             for arg in args.named_children(&mut cursor) {
-                if arg.kind() == "keyword_argument" {
-                    keywords.push(compact_text(arg, src));
-                }
+                let mut this_use = arg_use.clone();
                 let value = if arg.kind() == "keyword_argument" {
+                    keywords.push(compact_text(arg, src));
+                    let name = arg.child_by_field_name("name").map(|n| text(n, src));
+                    if name.is_some_and(|n| ownership.keywords.iter().any(|k| k == n)) {
+                        this_use = Use::OwnershipArgument;
+                    }
                     arg.child_by_field_name("value")
                 } else {
+                    if passed_through == Some(arg) {
+                        // `cast(T, x)` is `x`.
+                        this_use = usage.clone();
+                    }
                     Some(arg)
                 };
-                if let Some(v) = value {
-                    if v.kind() == "identifier" {
-                        name_args.push(text(v, src).to_string());
+                let Some(v) = value else { continue };
+                if v.kind() == "identifier" {
+                    let name = text(v, src).to_string();
+                    if rebinding == Some(name.as_str()) && !self.rebound_from_self.contains(&name) {
+                        self.rebound_from_self.push(name.clone());
                     }
-                    // `stack.callback(conn.close)` hands over `conn`.
-                    if takes_ownership
-                        && v.kind() == "attribute"
-                        && let Some(obj) = v.child_by_field_name("object")
-                        && obj.kind() == "identifier"
-                    {
-                        self.escapes.push(text(obj, src).to_string());
-                    }
-                    stack.push((v, arg_use.clone(), false));
+                    name_args.push(name);
                 }
+                // `stack.callback(conn.close)` hands over `conn`.
+                if takes_ownership
+                    && v.kind() == "attribute"
+                    && let Some(obj) = v.child_by_field_name("object")
+                    && obj.kind() == "identifier"
+                {
+                    self.escapes.push(text(obj, src).to_string());
+                }
+                // `asyncio.wait_for(pool.release(conn), 1)` runs the release.
+                let awaited_inside = awaits_arguments && v.kind() == "call";
+                stack.push((v, this_use, awaited_inside));
             }
         }
-        if let Some(f) = function {
+        // `conn.execution_options(...)` is `conn`: the receiver takes the
+        // call's place.
+        let identity_method = method.as_deref().is_some_and(|m| {
+            cx.catalogue
+                .resources
+                .iter()
+                .any(|r| r.identity_methods.iter().any(|i| i == m))
+        });
+        if identity_method
+            && let Some(object) = function.and_then(|f| f.child_by_field_name("object"))
+        {
+            stack.push((object, usage.clone(), awaited));
+            if object.kind() == "identifier" && rebinding == Some(text(object, src)) {
+                self.rebound_from_self.push(text(object, src).to_string());
+            }
+        } else if let Some(f) = function {
             stack.push((f, Use::Other, false));
         }
         self.calls.push(CallFact {
@@ -415,6 +503,25 @@ impl<'t> Facts<'t> {
             usage,
         });
     }
+}
+
+/// Whether a call makes a new object: a class by its conventional name
+/// (`IOStream(...)`, `_Wrapper(...)`), or the class at hand (`cls(...)`,
+/// `type(self)(...)`, `self.__class__(...)`).
+fn is_constructor(function: Option<Node>, callee: Option<&str>, source: &str) -> bool {
+    if let Some(callee) = callee {
+        let last = callee.rsplit('.').next().unwrap_or(callee);
+        return last == "cls"
+            || last == "__class__"
+            || last
+                .trim_start_matches('_')
+                .starts_with(|c: char| c.is_ascii_uppercase());
+    }
+    function.is_some_and(|f| {
+        f.kind() == "call"
+            && f.child_by_field_name("function")
+                .is_some_and(|g| text(g, source) == "type")
+    })
 }
 
 fn push_children<'t>(

@@ -11,6 +11,7 @@ pub mod codes;
 pub mod facts;
 pub mod finding;
 pub mod fingerprint;
+pub mod raising;
 pub mod rules;
 pub mod source;
 pub mod syntax;

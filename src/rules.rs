@@ -25,6 +25,7 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         "rules/ownership.toml",
         include_str!("../rules/ownership.toml"),
     ),
+    ("rules/calls.toml", include_str!("../rules/calls.toml")),
 ];
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -34,6 +35,8 @@ pub struct RuleFile {
     pub resource: Vec<Resource>,
     #[serde(default)]
     pub ownership: Option<Ownership>,
+    #[serde(default)]
+    pub calls: Option<Calls>,
 }
 
 /// One kind of resource: how it is acquired and how it is released.
@@ -67,6 +70,49 @@ pub struct Resource {
     /// context managers that only end a transaction: `false`.
     #[serde(default)]
     pub with_releases: bool,
+    /// Resources that hold nothing until used: a SQLAlchemy `Session`
+    /// checks a connection out at its first statement and gives it back at
+    /// `commit()`. Only a path on which it is live leaks.
+    #[serde(default)]
+    pub lazy: Option<Lazy>,
+    /// Methods that return the resource itself (`conn.execution_options()`):
+    /// the obligation follows the result.
+    #[serde(default)]
+    pub identity_methods: Vec<String>,
+}
+
+/// When a lazy resource holds something.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Lazy {
+    /// Methods (or attributes) that make it hold the resource: `execute`.
+    #[serde(default)]
+    pub live: Vec<String>,
+    /// Methods that give the resource back while the object stays usable:
+    /// `commit`, `rollback`.
+    #[serde(default)]
+    pub idle: Vec<String>,
+}
+
+/// An argument that makes a matching call acquire nothing.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Unless {
+    /// The keyword argument looked at: `transport`.
+    #[serde(default)]
+    pub keyword: Option<String>,
+    /// The positional argument looked at (0-based), when not given by keyword.
+    #[serde(default)]
+    pub position: Option<usize>,
+    /// The argument is a call to one of these, or a name bound to one.
+    #[serde(default)]
+    pub made_by: Vec<String>,
+    /// The argument holds one of these resources (by id).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// The argument is a plain name (or attribute) ending in one of these.
+    #[serde(default)]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -110,6 +156,14 @@ pub struct Acquire {
     /// is also recognised when the same receiver is released in the function.
     #[serde(default)]
     pub receiver_hints: Vec<String>,
+    /// Arguments that make the call acquire nothing: an `httpx.Client` with
+    /// `transport=httpx.MockTransport(...)` holds no socket.
+    #[serde(default)]
+    pub unless: Vec<Unless>,
+    /// The call acquires only when awaited: `session.get(url)` without
+    /// `await` returns a request that holds nothing until awaited.
+    #[serde(default)]
+    pub requires_await: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -160,6 +214,94 @@ pub struct Ownership {
     /// Method names on any receiver: `enter_context`, `callback`.
     #[serde(default)]
     pub methods: Vec<String>,
+    /// Keyword arguments that hand the resource over, whatever the call:
+    /// `loop.create_server(sock=sock)`.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+/// Functions (qualified, through imports) and methods (any receiver; a
+/// trailing `*` matches a prefix: `assert*`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CallList {
+    #[serde(default)]
+    pub functions: Vec<String>,
+    #[serde(default)]
+    pub methods: Vec<String>,
+}
+
+impl CallList {
+    fn extend(&mut self, other: CallList) {
+        self.functions.extend(other.functions);
+        self.methods.extend(other.methods);
+    }
+
+    pub fn has_function(&self, qualified: &str) -> bool {
+        self.functions.iter().any(|f| f == qualified)
+    }
+
+    pub fn has_method(&self, method: &str) -> bool {
+        self.methods.iter().any(|m| match m.strip_suffix('*') {
+            Some(prefix) => method.starts_with(prefix),
+            None => m == method,
+        })
+    }
+}
+
+/// Calls that raise only `OSError` (and its subclasses): an `except OSError:`
+/// that releases covers them.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OsErrorCalls {
+    #[serde(default)]
+    pub functions: Vec<String>,
+    /// Methods that raise only `OSError` when called on one of `receivers`.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Resource ids whose `methods` raise only `OSError`: `socket`.
+    #[serde(default)]
+    pub receivers: Vec<String>,
+}
+
+/// How ordinary calls behave, where it matters to a leaking path.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Calls {
+    /// Calls that do not raise in practice: `range()`, `os.path.join()`,
+    /// `sock.settimeout()`, logging, test assertions.
+    #[serde(default)]
+    pub never_raise: CallList,
+    /// Calls after which no leak matters: the process ends (`sys.exit()`)
+    /// or the test stops (`pytest.fail()`).
+    #[serde(default)]
+    pub ends: CallList,
+    #[serde(default)]
+    pub os_error: OsErrorCalls,
+    /// Calls that await or schedule a coroutine passed to them:
+    /// `asyncio.wait_for(pool.release(conn), 1)` releases.
+    #[serde(default)]
+    pub awaiting: CallList,
+    /// Calls that only use a resource passed to them and keep nothing:
+    /// `json.load(open(p))` leaks the file.
+    #[serde(default)]
+    pub borrowing: CallList,
+    /// Calls that return their (last positional) argument: `typing.cast`.
+    #[serde(default)]
+    pub identity: CallList,
+}
+
+impl Calls {
+    fn extend(&mut self, other: Calls) {
+        self.never_raise.extend(other.never_raise);
+        self.ends.extend(other.ends);
+        self.os_error.functions.extend(other.os_error.functions);
+        self.os_error.methods.extend(other.os_error.methods);
+        self.os_error.receivers.extend(other.os_error.receivers);
+        self.awaiting.extend(other.awaiting);
+        self.borrowing.extend(other.borrowing);
+        self.identity.extend(other.identity);
+    }
 }
 
 /// Everything the analysis knows about resources.
@@ -167,6 +309,7 @@ pub struct Ownership {
 pub struct Catalogue {
     pub resources: Vec<Resource>,
     pub ownership: Ownership,
+    pub calls: Calls,
 }
 
 #[derive(Debug)]
@@ -199,17 +342,23 @@ impl Catalogue {
                 message: e.to_string(),
                 needle: None,
             })?;
-            catalogue.add(parsed.resource, parsed.ownership.unwrap_or_default());
+            catalogue.add(
+                parsed.resource,
+                parsed.ownership.unwrap_or_default(),
+                parsed.calls.unwrap_or_default(),
+            );
         }
         catalogue.validate()?;
         Ok(catalogue)
     }
 
     /// Adds entries (from a user's configuration); call `validate` after.
-    pub fn add(&mut self, resources: Vec<Resource>, ownership: Ownership) {
+    pub fn add(&mut self, resources: Vec<Resource>, ownership: Ownership, calls: Calls) {
         self.resources.extend(resources);
         self.ownership.functions.extend(ownership.functions);
         self.ownership.methods.extend(ownership.methods);
+        self.ownership.keywords.extend(ownership.keywords);
+        self.calls.extend(calls);
     }
 
     /// Checks every entry: unique ids, patterns that can match, `from`
@@ -238,6 +387,7 @@ impl Catalogue {
                 .chain(&r.release.functions)
                 .chain(&r.acquire.from_calls)
                 .chain(&r.acquire.factories)
+                .chain(r.acquire.unless.iter().flat_map(|u| &u.made_by))
             {
                 if !is_dotted_name(pattern) {
                     return Err(fail_at(
@@ -248,12 +398,21 @@ impl Catalogue {
                     ));
                 }
             }
+            // `read()`: a release only when called without arguments.
+            let release_methods = r
+                .release
+                .methods
+                .iter()
+                .map(|m| m.strip_suffix("()").unwrap_or(m));
             for method in r
                 .acquire
                 .methods
                 .iter()
-                .chain(&r.release.methods)
                 .chain(&r.release.receiver_methods)
+                .chain(&r.identity_methods)
+                .chain(r.lazy.iter().flat_map(|l| l.live.iter().chain(&l.idle)))
+                .map(String::as_str)
+                .chain(release_methods)
             {
                 if !is_identifier(method) {
                     return Err(fail_at(
@@ -272,6 +431,13 @@ impl Catalogue {
                     return Err(fail_at(
                         format!("`{req}` is not a keyword argument such as `stream=True`"),
                         req,
+                    ));
+                }
+            }
+            for unless in &r.acquire.unless {
+                if unless.keyword.is_none() && unless.position.is_none() {
+                    return Err(fail(
+                        "an `unless` entry names neither a `keyword` nor a `position`".into(),
                     ));
                 }
             }
@@ -298,8 +464,10 @@ impl Catalogue {
 
     /// Checks `from` references, which may point to entries in other files.
     pub fn validate_references(&self) -> Result<(), RuleError> {
+        self.validate_calls()?;
         for r in &self.resources {
-            for origin in &r.acquire.from {
+            let unless_ids = r.acquire.unless.iter().flat_map(|u| &u.resources);
+            for origin in r.acquire.from.iter().chain(unless_ids) {
                 if self.get(origin).is_none() {
                     return Err(RuleError {
                         file: format!("resource `{}`", r.id),
@@ -307,6 +475,59 @@ impl Catalogue {
                         needle: Some(origin.clone()),
                     });
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks `[calls]` and `[ownership]`: dotted functions, method names
+    /// (a trailing `*` allowed), resource ids that exist.
+    fn validate_calls(&self) -> Result<(), RuleError> {
+        let c = &self.calls;
+        let fail = |message: String, needle: &str| RuleError {
+            file: "[calls]".into(),
+            message,
+            needle: Some(needle.to_string()),
+        };
+        let lists = [
+            &c.never_raise,
+            &c.ends,
+            &c.awaiting,
+            &c.borrowing,
+            &c.identity,
+        ];
+        let functions = lists
+            .iter()
+            .flat_map(|l| &l.functions)
+            .chain(&c.os_error.functions)
+            .chain(&self.ownership.functions);
+        for f in functions {
+            if !is_dotted_name(f) {
+                return Err(fail(
+                    format!("`{f}` cannot match any call: write a dotted name such as `json.load`"),
+                    f,
+                ));
+            }
+        }
+        let methods = lists
+            .iter()
+            .flat_map(|l| &l.methods)
+            .chain(&c.os_error.methods)
+            .chain(&self.ownership.methods)
+            .chain(&self.ownership.keywords);
+        for m in methods {
+            if !is_identifier(m.strip_suffix('*').unwrap_or(m)) {
+                return Err(fail(
+                    format!(
+                        "`{m}` cannot match any method: write a bare name such as `close`, or a prefix such as `assert*`"
+                    ),
+                    m,
+                ));
+            }
+        }
+        for id in &c.os_error.receivers {
+            if self.get(id).is_none() {
+                return Err(fail(format!("`{id}` is not a resource id"), id));
             }
         }
         Ok(())

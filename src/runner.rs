@@ -55,6 +55,7 @@ pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
 fn check_job(job: &Job, run: RunOptions) -> FileResult {
     let options = Options {
         include_module_level: run.force_module_level || job.settings.include_module_level,
+        ..Options::default()
     };
     let source = match &job.stdin {
         Some(text) => Ok(text.clone()),

@@ -1,7 +1,9 @@
 //! Turning a leaking path into a finding: the message that names the
 //! resource and the escape, the numbered steps, the help line.
 
+use super::search::{Escape, Explored};
 use super::*;
+use crate::rules::Awaited;
 
 impl FunctionContext<'_> {
     fn subject(&self, acq_call: &CallFact, rule: &Resource, holder: Option<&Holder>) -> String {
@@ -11,30 +13,34 @@ impl FunctionContext<'_> {
         }
     }
 
+    /// The finding for an explored acquisition: the most convincing leaking
+    /// path as its message and steps, one `also` line per other exit that
+    /// leaks. `None` when no path leaks.
     pub(super) fn report<'t>(
         &self,
         graph: &Cfg<'t>,
         acq: &Acquisition<'t, '_>,
-        parent: &HashMap<NodeId, (NodeId, Edge)>,
-        escapes: &[Escape],
-        unawaited: Option<(NodeId, &CallFact)>,
-    ) -> Finding {
+        names: &HashSet<String>,
+        explored: &Explored<'_, 't>,
+    ) -> Option<Finding> {
+        let mut leaks = self.leaks(graph, acq, names, explored);
+        if leaks.is_empty() {
+            return None;
+        }
+        leaks.sort_by_key(|l| (l.code.certainty_rank(), l.chain.len()));
         let subject = self.subject(acq.call, acq.rule, Some(&acq.holder));
-        let mut leaks: Vec<Leak> = escapes
-            .iter()
-            .map(|e| self.classify(graph, acq, parent, *e))
-            .collect();
-        leaks.sort_by_key(|l| (l.code.certainty_rank(), l.path.len()));
-        leaks.dedup_by_key(|l| l.code);
         let mut also: Vec<String> = Vec::new();
-        let (code, message, mut path_steps, help) = if let Some((node, call)) = unawaited {
+        let (code, message, mut path_steps, help) = if let Some((state, call)) = explored.unawaited
+        {
             let release = call_text(call, self.source);
             let line = start_line(call.node);
-            let mut steps = self.path_steps(graph, acq, parent, node);
+            let chain = state_chain(explored, state);
+            let mut steps = self.path_steps(graph, acq, names, &chain);
             steps.push(self.step(
                 call.node,
                 format!("`{release}` is called without `await`: the release never runs"),
             ));
+            // The other exits leak because of it: nothing more to say.
             (
                 Code::ReleaseNotAwaited,
                 format!("{subject} is never released: `{release}` is not awaited (line {line})"),
@@ -45,13 +51,17 @@ impl FunctionContext<'_> {
             let best = leaks.remove(0);
             also.extend(leaks.iter().map(|l| l.summary.clone()));
             let help = self.help(best.code, acq);
+            let mut steps = self.path_steps(graph, acq, names, &best.chain);
+            steps.extend(best.last_step);
             (
                 best.code,
                 format!("{subject} {}", best.summary),
-                best.path,
+                steps,
                 help,
             )
         };
+        let mut seen = HashSet::new();
+        also.retain(|a| seen.insert(a.clone()));
         let mut steps = vec![self.step(acq.call.node, format!("{} acquired here", acq.rule.noun))];
         steps.append(&mut path_steps);
         const MAX_STEPS: usize = 12;
@@ -61,7 +71,231 @@ impl FunctionContext<'_> {
             steps.truncate(1);
             steps.extend(tail);
         }
-        self.finding(code, acq.call, acq.rule, message, help, steps, also)
+        let mut finding = self.finding(code, acq.call, acq.rule, message, help, steps, also);
+        finding.skipped_release = explored.released_at.map(|n| {
+            self.step(
+                n,
+                "released here on other paths, but not on this one".to_string(),
+            )
+        });
+        Some(finding)
+    }
+
+    /// Every distinct way the resource leaves the function held: each
+    /// `return`, the fall-through end, each reassignment, and (outside test
+    /// code) the likeliest exception and cancellation.
+    fn leaks(
+        &self,
+        graph: &Cfg,
+        acq: &Acquisition,
+        names: &HashSet<String>,
+        explored: &Explored,
+    ) -> Vec<Leak> {
+        let fname = self.name.rsplit('.').next().unwrap_or(self.name);
+        let exits = |kind: Kind| -> Vec<usize> {
+            explored
+                .escapes
+                .iter()
+                .filter(|(s, e)| {
+                    *e == Escape::Exit && graph.nodes[explored.states[*s].node].kind == kind
+                })
+                .map(|(s, _)| *s)
+                .collect()
+        };
+        let mut out = Vec::new();
+
+        // Reassignments, one per place.
+        let mut overwrites_seen = HashSet::new();
+        for &(state, escape) in &explored.escapes {
+            if escape != Escape::Overwrite {
+                continue;
+            }
+            let node = &graph.nodes[explored.states[state].node];
+            let Some(syntax) = node.syntax else { continue };
+            if !overwrites_seen.insert(syntax.start_byte()) {
+                continue;
+            }
+            let var = match &acq.holder {
+                Holder::Value { var } => var.clone(),
+                Holder::Receiver { receiver, .. } => receiver.clone(),
+            };
+            let line = start_line(syntax);
+            out.push(Leak {
+                code: Code::ResourceOverwritten,
+                summary: format!("is lost when `{var}` is reassigned (line {line})"),
+                chain: state_chain(explored, state),
+                last_step: Some(self.step(
+                    syntax,
+                    format!("`{var}` is reassigned here while still holding it"),
+                )),
+            });
+        }
+
+        // Returns, one per `return` statement, and the fall-through end.
+        let normal = exits(Kind::NormalExit);
+        if !normal.is_empty() {
+            let toward = ways_toward(explored, &normal, |_| true);
+            let mut returns_seen = HashSet::new();
+            for &(from, edge, to) in &explored.transitions {
+                if edge != Edge::Return || !toward.reached[to] {
+                    continue;
+                }
+                let node = &graph.nodes[explored.states[from].node];
+                let Some(syntax) = node.syntax else { continue };
+                if !returns_seen.insert(syntax.start_byte()) {
+                    continue;
+                }
+                let mut chain = state_chain(explored, from);
+                chain.push((explored.states[from].node, edge));
+                chain.extend(forward_chain(explored, &toward, to));
+                let line = start_line(syntax);
+                out.push(Leak {
+                    code: Code::UnreleasedOnReturn,
+                    summary: format!("is not released when `{fname}` returns (line {line})"),
+                    chain,
+                    last_step: None,
+                });
+            }
+            let without_return = ways_toward(explored, &normal, |e| e != Edge::Return);
+            if without_return.reached[0] {
+                let chain = forward_chain(explored, &without_return, 0);
+                let last = chain.iter().rev().find_map(|(n, _)| graph.nodes[*n].syntax);
+                out.push(Leak {
+                    code: Code::UnreleasedOnReturn,
+                    summary: format!("is not released when `{fname}` ends"),
+                    last_step: last.map(|s| {
+                        self.step(s, format!("`{fname}` ends after this without releasing it"))
+                    }),
+                    chain,
+                });
+            }
+        }
+
+        // An exception in test code is a failing test: no leak worth a finding.
+        if self.test_code {
+            return out;
+        }
+        for (kind, exc_matches) in [
+            (Kind::ErrorExit, Exc::is_error as fn(Exc) -> bool),
+            (Kind::CancelExit, (|e| e == Exc::Cancel) as fn(Exc) -> bool),
+        ] {
+            let ends = exits(kind);
+            if ends.is_empty() {
+                continue;
+            }
+            let toward = ways_toward(explored, &ends, |_| true);
+            // The likeliest raiser of each kind (plain raise or the yield of
+            // a context manager), then the earliest.
+            let mut best: HashMap<bool, (u8, usize, usize, Exc)> = HashMap::new();
+            for (i, &(from, edge, to)) in explored.transitions.iter().enumerate() {
+                let Edge::Raise(exc) = edge else { continue };
+                if !exc_matches(exc) || !toward.reached[to] {
+                    continue;
+                }
+                let node = &graph.nodes[explored.states[from].node];
+                let at_yield = node.facts.has_yield
+                    && self.shape.is_context_manager
+                    && node.kind != Kind::Raise;
+                let score = self.raiser_score(node, exc, names);
+                let entry = best.entry(at_yield).or_insert((score, from, i, exc));
+                if score > entry.0 {
+                    *entry = (score, from, i, exc);
+                }
+            }
+            let mut found: Vec<(bool, (u8, usize, usize, Exc))> = best.into_iter().collect();
+            found.sort_by_key(|(y, _)| *y);
+            for (at_yield, (_, from, i, exc)) in found {
+                let (_, edge, to) = explored.transitions[i];
+                let node = &graph.nodes[explored.states[from].node];
+                let mut chain = state_chain(explored, from);
+                chain.push((explored.states[from].node, edge));
+                chain.extend(forward_chain(explored, &toward, to));
+                let line = node.syntax.map_or(0, start_line);
+                let what = self.raiser_text(node, exc, names);
+                let (code, summary) = if at_yield {
+                    (
+                        Code::UnprotectedYield,
+                        format!(
+                            "is yielded outside `try/finally`: an exception in the caller's `with` block skips the release (line {line})"
+                        ),
+                    )
+                } else if exc == Exc::Cancel {
+                    (
+                        Code::UnreleasedOnCancellation,
+                        format!("is not released when {what} is cancelled (line {line})"),
+                    )
+                } else {
+                    let verb = if node.kind == Kind::Raise {
+                        "propagates"
+                    } else {
+                        "raises"
+                    };
+                    (
+                        Code::UnreleasedOnException,
+                        format!("is not released when {what} {verb} (line {line})"),
+                    )
+                };
+                out.push(Leak {
+                    code,
+                    summary,
+                    chain,
+                    last_step: None,
+                });
+            }
+        }
+        out
+    }
+
+    /// How believable it is that this node raises: an explicit `raise`
+    /// first, then a call on the resource itself, an `await`, any other
+    /// call that may raise.
+    fn raiser_score(&self, node: &cfg::CfgNode, exc: Exc, names: &HashSet<String>) -> u8 {
+        if node.kind == Kind::Raise {
+            return 6;
+        }
+        match self.likeliest_raiser(node, exc, names) {
+            Some(call) if self.touches(call, names) => 5,
+            Some(call) if call.awaited => 4,
+            Some(_) => 3,
+            None => 1,
+        }
+    }
+
+    fn touches(&self, call: &CallFact, names: &HashSet<String>) -> bool {
+        call.receiver.as_ref().is_some_and(|r| names.contains(r))
+            || call.name_args.iter().any(|a| names.contains(a))
+    }
+
+    /// The call of `node` most likely to raise `exc`.
+    fn likeliest_raiser<'c, 't>(
+        &self,
+        node: &'c cfg::CfgNode<'t>,
+        exc: Exc,
+        names: &HashSet<String>,
+    ) -> Option<&'c CallFact<'t>> {
+        let calls = &node.facts.calls;
+        if exc == Exc::Cancel {
+            return calls.iter().find(|c| c.awaited);
+        }
+        let raising: Vec<&CallFact> = calls
+            .iter()
+            .filter(|c| !matches!(self.raise_class(c), cfg::Raises::Never | cfg::Raises::Ends))
+            .collect();
+        raising
+            .iter()
+            .find(|c| self.touches(c, names))
+            .or_else(|| raising.iter().find(|c| c.awaited))
+            .or_else(|| raising.first())
+            .copied()
+    }
+
+    fn raise_class(&self, call: &CallFact) -> cfg::Raises {
+        let receiver_resource = call
+            .receiver
+            .as_deref()
+            .and_then(|r| self.matcher.origins.get(r))
+            .and_then(|o| o.resource.as_deref());
+        crate::raising::classify(call, &self.catalogue.calls, receiver_resource)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -176,144 +410,30 @@ impl FunctionContext<'_> {
         }
     }
 
-    fn classify<'t>(
-        &self,
-        graph: &Cfg<'t>,
-        acq: &Acquisition<'t, '_>,
-        parent: &HashMap<NodeId, (NodeId, Edge)>,
-        escape: Escape,
-    ) -> Leak {
-        let target = match escape {
-            Escape::Exit(id) | Escape::Overwrite(id) => id,
-        };
-        let chain = chain_to(parent, acq.node, target);
-        let mut path = self.path_steps(graph, acq, parent, target);
-        let fname = self.name.rsplit('.').next().unwrap_or(self.name);
-        let (code, summary) = match escape {
-            Escape::Overwrite(id) => {
-                let node = &graph.nodes[id];
-                let line = node.syntax.map_or(0, start_line);
-                let var = match &acq.holder {
-                    Holder::Value { var } => var.clone(),
-                    Holder::Receiver { receiver, .. } => receiver.clone(),
-                };
-                if let Some(s) = node.syntax {
-                    path.push(self.step(
-                        s,
-                        format!("`{var}` is reassigned here while still holding it"),
-                    ));
-                }
-                (
-                    Code::ResourceOverwritten,
-                    format!("is lost when `{var}` is reassigned (line {line})"),
-                )
-            }
-            Escape::Exit(id) if graph.nodes[id].kind == Kind::NormalExit => {
-                let returned = chain.iter().rev().find(|(_, e)| *e == Edge::Return);
-                match returned {
-                    Some((ret, _)) => {
-                        let line = graph.nodes[*ret].syntax.map_or(0, start_line);
-                        (
-                            Code::UnreleasedOnReturn,
-                            format!("is not released when `{fname}` returns (line {line})"),
-                        )
-                    }
-                    None => {
-                        let last = chain.iter().rev().find_map(|(n, _)| graph.nodes[*n].syntax);
-                        if let Some(s) = last {
-                            path.push(self.step(
-                                s,
-                                format!("`{fname}` ends after this without releasing it"),
-                            ));
-                        }
-                        (
-                            Code::UnreleasedOnReturn,
-                            format!("is not released when `{fname}` ends"),
-                        )
-                    }
-                }
-            }
-            Escape::Exit(id) => {
-                let exc = if graph.nodes[id].kind == Kind::CancelExit {
-                    Exc::Cancel
-                } else {
-                    Exc::Error
-                };
-                let raiser = chain
-                    .iter()
-                    .rev()
-                    .find(|(_, e)| *e == Edge::Raise(exc))
-                    .map(|(n, _)| *n);
-                let raiser_node = raiser.map(|n| &graph.nodes[n]);
-                let at_yield = raiser_node.is_some_and(|n| {
-                    n.facts.has_yield && self.shape.is_context_manager && n.kind != Kind::Raise
-                });
-                let line = raiser_node.and_then(|n| n.syntax).map_or(0, start_line);
-                let what = raiser_node
-                    .map_or_else(|| "an exception".to_string(), |n| self.raiser_text(n, exc));
-                if at_yield {
-                    (
-                        Code::UnprotectedYield,
-                        format!(
-                            "is yielded outside `try/finally`: an exception in the caller's `with` block skips the release (line {line})"
-                        ),
-                    )
-                } else if exc == Exc::Cancel {
-                    (
-                        Code::UnreleasedOnCancellation,
-                        format!("is not released when {what} is cancelled (line {line})"),
-                    )
-                } else {
-                    let verb = if raiser_node.is_some_and(|n| n.kind == Kind::Raise) {
-                        "propagates"
-                    } else {
-                        "raises"
-                    };
-                    (
-                        Code::UnreleasedOnException,
-                        format!("is not released when {what} {verb} (line {line})"),
-                    )
-                }
-            }
-        };
-        Leak {
-            code,
-            summary,
-            path,
-        }
-    }
-
     /// What raised, for messages: "`validate_payment()`", "the `raise`".
-    fn raiser_text(&self, node: &cfg::CfgNode, exc: Exc) -> String {
+    fn raiser_text(&self, node: &cfg::CfgNode, exc: Exc, names: &HashSet<String>) -> String {
         if node.kind == Kind::Raise {
             return "the `raise`".into();
         }
-        if node.syntax.is_some_and(|s| s.kind() == "assert_statement") {
-            return "the `assert`".into();
-        }
-        let call = match exc {
-            Exc::Cancel => node.facts.calls.iter().find(|c| c.awaited),
-            Exc::Error => node.facts.calls.first(),
-        };
-        match (call, exc) {
+        match (self.likeliest_raiser(node, exc, names), exc) {
             (Some(c), Exc::Cancel) => format!("`await {}`", c.display(self.source)),
-            (Some(c), Exc::Error) => format!("`{}`", c.display(self.source)),
+            (Some(c), _) => format!("`{}`", c.display(self.source)),
             (None, Exc::Cancel) => "an `await`".into(),
-            (None, Exc::Error) => "a call".into(),
+            (None, _) => "a call".into(),
         }
     }
 
-    /// The labelled steps of the path from the acquisition to `target`.
+    /// The labelled steps of a path: the (node, edge taken) pairs after the
+    /// acquisition.
     fn path_steps(
         &self,
         graph: &Cfg,
         acq: &Acquisition,
-        parent: &HashMap<NodeId, (NodeId, Edge)>,
-        target: NodeId,
+        names: &HashSet<String>,
+        chain: &[(NodeId, Edge)],
     ) -> Vec<Step> {
-        let chain = chain_to(parent, acq.node, target);
         let mut steps = Vec::new();
-        for &(id, edge) in &chain {
+        for &(id, edge) in chain {
             if id == acq.node {
                 continue;
             }
@@ -349,24 +469,21 @@ impl FunctionContext<'_> {
                     if node.facts.has_yield && self.shape.is_context_manager {
                         "the caller's `with` block raises into this `yield`".to_string()
                     } else if exc == Exc::Cancel {
-                        format!("{} may be cancelled here", self.raiser_text(node, exc))
+                        format!(
+                            "{} may be cancelled here",
+                            self.raiser_text(node, exc, names)
+                        )
                     } else {
-                        format!("{} may raise here", self.raiser_text(node, exc))
+                        format!("{} may raise here", self.raiser_text(node, exc, names))
                     }
                 }
                 _ => continue,
             };
             let span_node = match (node.kind, edge) {
                 (Kind::Handler, _) => syntax,
-                (_, Edge::Raise(Exc::Cancel)) => node
-                    .facts
-                    .calls
-                    .iter()
-                    .find(|c| c.awaited)
+                (Kind::Eval | Kind::Cond, Edge::Raise(exc)) => self
+                    .likeliest_raiser(node, exc, names)
                     .map_or(syntax, |c| c.node),
-                (Kind::Eval | Kind::Cond, Edge::Raise(Exc::Error)) => {
-                    node.facts.calls.first().map_or(syntax, |c| c.node)
-                }
                 _ => syntax,
             };
             let mut step = self.step(span_node, message);
@@ -389,10 +506,75 @@ impl FunctionContext<'_> {
     }
 }
 
+/// One way the resource leaves the function held.
 struct Leak {
     code: Code,
+    /// What happens, after the subject: "is not released when ...".
     summary: String,
-    path: Vec<Step>,
+    /// The path from the acquisition: (node, edge taken) pairs.
+    chain: Vec<(NodeId, Edge)>,
+    /// A closing step the path itself does not show (the reassignment, the
+    /// end of the function).
+    last_step: Option<Step>,
+}
+
+/// The (node, edge) pairs that first reached `state` from the acquisition.
+fn state_chain(explored: &Explored, state: usize) -> Vec<(NodeId, Edge)> {
+    let mut chain = Vec::new();
+    let mut current = state;
+    while let Some((prev, edge)) = explored.parent[current] {
+        chain.push((explored.states[prev].node, edge));
+        current = prev;
+    }
+    chain.reverse();
+    chain
+}
+
+/// For each state, whether one of some target states can be reached from
+/// it, and the next transition on a shortest way there.
+struct Toward {
+    next: Vec<Option<(Edge, usize)>>,
+    reached: Vec<bool>,
+}
+
+/// The ways toward `targets` using only edges `allowed` accepts (a backward
+/// breadth-first search).
+fn ways_toward(explored: &Explored, targets: &[usize], allowed: impl Fn(Edge) -> bool) -> Toward {
+    let n = explored.states.len();
+    let mut into: Vec<Vec<(usize, Edge)>> = vec![Vec::new(); n];
+    for &(from, edge, to) in &explored.transitions {
+        if allowed(edge) {
+            into[to].push((from, edge));
+        }
+    }
+    let mut next: Vec<Option<(Edge, usize)>> = vec![None; n];
+    let mut reached = vec![false; n];
+    let mut queue = std::collections::VecDeque::new();
+    for &t in targets {
+        reached[t] = true;
+        queue.push_back(t);
+    }
+    while let Some(s) = queue.pop_front() {
+        for &(from, edge) in &into[s] {
+            if !reached[from] {
+                reached[from] = true;
+                next[from] = Some((edge, s));
+                queue.push_back(from);
+            }
+        }
+    }
+    Toward { next, reached }
+}
+
+/// The (node, edge) pairs from `state` to the target `toward` leads to.
+fn forward_chain(explored: &Explored, toward: &Toward, state: usize) -> Vec<(NodeId, Edge)> {
+    let mut chain = Vec::new();
+    let mut current = state;
+    while let Some((edge, to)) = toward.next[current] {
+        chain.push((explored.states[current].node, edge));
+        current = to;
+    }
+    chain
 }
 
 /// The call as written, on one line: `db_pool.release(conn)`.

@@ -13,7 +13,7 @@ pub(super) struct Origin {
     /// The catalogue entry the value is an acquisition of.
     pub(super) resource: Option<String>,
     /// The qualified callable that made it (or the annotated type).
-    call: Option<String>,
+    pub(super) call: Option<String>,
 }
 
 pub(super) fn origins(
@@ -25,8 +25,7 @@ pub(super) fn origins(
     let cx = FactContext {
         source,
         imports,
-        ownership_functions: &catalogue.ownership.functions,
-        ownership_methods: &catalogue.ownership.methods,
+        catalogue,
         yield_transfers: false,
     };
     let mut sites = Vec::new();

@@ -6,18 +6,21 @@
 //! acquisition through the graph; `explain` turns a leaking path into a
 //! finding (message, steps, help).
 
+mod conditions;
 mod explain;
 mod matcher;
+mod search;
 
+use conditions::Conditions;
 use matcher::{Matcher, origins};
 
 use crate::cfg::{self, BuildError, Cfg, Edge, Exc, FunctionShape, Kind, NodeId};
 use crate::codes::Code;
 use crate::facts::{CallFact, FactContext, Use};
 use crate::finding::{FileReport, Finding, Span, Step, Warning};
-use crate::rules::{Awaited, Catalogue, Obligation, Resource};
+use crate::rules::{Catalogue, Obligation, Resource, Unless};
 use crate::syntax::{self, Imports, is_nested_scope, text};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use tree_sitter::Node;
 
@@ -25,6 +28,9 @@ use tree_sitter::Node;
 pub struct Options {
     /// Also analyse module-level code as if it were a function.
     pub include_module_level: bool,
+    /// The file is test code: an exception there is a failing test, which
+    /// the test runner reports, so only paths that complete count as leaks.
+    pub test_code: bool,
 }
 
 /// Analyses one file's source.
@@ -39,9 +45,15 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
     };
     let root = tree.root_node();
     let imports = Imports::collect(root, source);
-    let ownership_functions = &catalogue.ownership.functions;
-    let ownership_methods = &catalogue.ownership.methods;
     let origins = origins(root, source, &imports, catalogue);
+    let raise_model = |call: &CallFact| {
+        let receiver_resource = call
+            .receiver
+            .as_deref()
+            .and_then(|r| origins.get(r))
+            .and_then(|o| o.resource.as_deref());
+        crate::raising::classify(call, &catalogue.calls, receiver_resource)
+    };
     let mut broken_functions = 0;
     let mut units = collect_functions(root, source);
     if options.include_module_level {
@@ -82,12 +94,12 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
         let cx = FactContext {
             source,
             imports: &imports,
-            ownership_functions,
-            ownership_methods,
+            catalogue,
             yield_transfers: generator && !is_context_manager,
         };
         let func_ctx = FunctionContext {
             source,
+            imports: &imports,
             matcher: Matcher {
                 catalogue,
                 origins: &origins,
@@ -96,8 +108,10 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             catalogue,
             shape: &shape,
             captured,
+            params: parameter_names(func.node, source),
+            test_code: options.test_code,
         };
-        match cfg::build(func.node, &shape, &cx) {
+        match cfg::build(func.node, &shape, &cx, &raise_model) {
             Ok(graph) => report.findings.extend(func_ctx.analyze(&graph)),
             Err(e) => {
                 let line = start_line(func.node);
@@ -208,6 +222,27 @@ fn scan_body(body: Node, source: &str) -> (bool, HashSet<String>) {
     (yields, captured)
 }
 
+fn parameter_names(function: Node, source: &str) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let Some(params) = function.child_by_field_name("parameters") else {
+        return out;
+    };
+    let mut cursor = params.walk();
+    for p in params.named_children(&mut cursor) {
+        let name = match p.kind() {
+            "identifier" => Some(p),
+            _ => p
+                .child_by_field_name("name")
+                .or_else(|| p.named_child(0))
+                .filter(|n| n.kind() == "identifier"),
+        };
+        if let Some(n) = name {
+            out.insert(text(n, source).to_string());
+        }
+    }
+    out
+}
+
 fn first_error_line(root: Node) -> Option<usize> {
     let mut line = None;
     syntax::walk(root, |n| {
@@ -225,11 +260,15 @@ fn first_error_line(root: Node) -> Option<usize> {
 
 struct FunctionContext<'a> {
     source: &'a str,
+    imports: &'a Imports,
     matcher: Matcher<'a>,
     name: &'a str,
     catalogue: &'a Catalogue,
     shape: &'a FunctionShape,
     captured: HashSet<String>,
+    /// The function's parameter names.
+    params: HashSet<String>,
+    test_code: bool,
 }
 
 /// Who must release, and what names refer to the obligation.
@@ -255,26 +294,15 @@ struct Acquisition<'t, 'a> {
     /// A resource taken from another one (`resp = await session.get(url)`):
     /// the receiver and its entry. Releasing the parent releases the child.
     parent: Option<(&'a str, &'a Resource)>,
+    /// Made inside a constructor's arguments (`stream = IOStream(socket())`):
+    /// `var` is the new object, which owns the resource; it is followed only
+    /// when this function releases it somewhere, and otherwise owns it.
+    wrapped: bool,
 }
 
 enum Found<'t, 'a> {
     Tracked(Acquisition<'t, 'a>),
     Discarded(&'a CallFact<'t>, &'a Resource),
-}
-
-/// How a path that still holds the resource ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Escape {
-    Exit(NodeId),
-    Overwrite(NodeId),
-}
-
-enum Effect<'a, 't> {
-    None,
-    /// Released (at this call or `with`), or handed to a new owner (`None`).
-    Released(Option<Node<'t>>),
-    Overwritten,
-    UnawaitedRelease(&'a CallFact<'t>),
 }
 
 impl<'a> FunctionContext<'a> {
@@ -287,22 +315,33 @@ impl<'a> FunctionContext<'a> {
             .iter()
             .flat_map(|n| n.facts.escapes.iter().map(String::as_str))
             .collect();
-        let aliases: Vec<(String, String)> = graph
-            .nodes
-            .iter()
-            .flat_map(|n| n.facts.aliases.iter().cloned())
-            .collect();
         let mut findings = Vec::new();
+        let mut tracked = Vec::new();
         for (id, node) in graph.nodes.iter().enumerate() {
             for call in &node.facts.calls {
-                match self.acquisition(id, call, &releases_on_receiver, &handed_on) {
-                    Some(Found::Tracked(acq)) => {
-                        if let Some(f) = self.track(graph, &acq, &aliases) {
-                            findings.push(f);
-                        }
-                    }
+                match self.acquisition(graph, id, call, &releases_on_receiver, &handed_on) {
+                    Some(Found::Tracked(acq)) => tracked.push(acq),
                     Some(Found::Discarded(call, rule)) => findings.push(self.discarded(call, rule)),
                     None => {}
+                }
+            }
+        }
+        if !tracked.is_empty() {
+            let guards: Vec<Vec<(Node, bool)>> = tracked
+                .iter()
+                .map(|a| guards_of(a.call.node, self.source))
+                .collect();
+            let guard_tests: Vec<Node> = guards.iter().flatten().map(|(n, _)| *n).collect();
+            let conditions = Conditions::build(graph, &guard_tests, self.source);
+            let known_before = conditions.known_before(graph);
+            let links = links(graph);
+            for (acq, guards) in tracked.iter().zip(&guards) {
+                let mut before = known_before[acq.node];
+                for &(test, branch) in guards {
+                    conditions.learn_guard(&mut before, test, self.source, branch);
+                }
+                if let Some(f) = self.track(graph, acq, &links, &conditions, before) {
+                    findings.push(f);
                 }
             }
         }
@@ -339,6 +378,7 @@ impl<'a> FunctionContext<'a> {
 
     fn acquisition<'t, 'c>(
         &self,
+        graph: &Cfg<'t>,
         node: NodeId,
         call: &'c CallFact<'t>,
         releases_on_receiver: &HashSet<String>,
@@ -348,14 +388,22 @@ impl<'a> FunctionContext<'a> {
         'a: 'c,
     {
         let rule = self.matcher.rule_for(call, releases_on_receiver)?;
+        let acquire = &rule.acquire;
+        // `session.get(url)` without `await` is a request not yet made.
+        if acquire.requires_await && !call.awaited && !matches!(call.usage, Use::WithItem(_)) {
+            return None;
+        }
+        if acquire.unless.iter().any(|u| self.unless_matches(call, u)) {
+            return None;
+        }
         let parent = call.receiver.as_deref().and_then(|receiver| {
             let origin = self.matcher.origins.get(receiver)?.resource.as_ref()?;
-            if !rule.acquire.from.contains(origin) {
+            if !acquire.from.contains(origin) {
                 return None;
             }
             Some((receiver, self.catalogue.get(origin)?))
         });
-        let tracked = |holder: Holder, held_edge: Option<Edge>| {
+        let tracked = |holder: Holder, held_edge: Option<Edge>, wrapped: bool| {
             Some(Found::Tracked(Acquisition {
                 node,
                 call,
@@ -363,16 +411,25 @@ impl<'a> FunctionContext<'a> {
                 holder,
                 held_edge,
                 parent,
+                wrapped,
             }))
         };
-        if rule.acquire.obligation == Obligation::Receiver {
+        if acquire.obligation == Obligation::Receiver {
             let receiver = call.receiver.clone()?;
-            // An attribute lock this function never releases is released by
-            // other code on purpose (`__enter__`/`__exit__`, a counting
-            // semaphore a worker gives back): the protocol is the object's,
-            // not this function's. For those, the bug worth reporting is a
-            // release this function writes but skips on some path.
-            if receiver.contains('.') && !releases_on_receiver.contains(&receiver) {
+            // A lock this function never releases is, when it is an
+            // attribute or a parameter, released by other code on purpose
+            // (`__enter__`/`__exit__`, a counting semaphore a worker gives
+            // back, a lock the caller passed in): the protocol is not this
+            // function's; when it is made here and never shared, nobody else
+            // can wait on it. For those, the bug worth reporting is a release
+            // this function writes but skips on some path. A module's lock
+            // taken and never given back stays reported.
+            let made_here = graph
+                .nodes
+                .iter()
+                .any(|n| n.facts.binds.contains(&receiver));
+            let protocol = receiver.contains('.') || self.params.contains(&receiver) || made_here;
+            if protocol && !releases_on_receiver.contains(&receiver) {
                 return None;
             }
             if handed_on.contains(receiver.as_str()) {
@@ -386,11 +443,19 @@ impl<'a> FunctionContext<'a> {
                 }
                 _ => return None,
             };
-            return tracked(Holder::Receiver { receiver, result }, held_edge);
+            return tracked(Holder::Receiver { receiver, result }, held_edge, false);
         }
-        let value = |var: &String| tracked(Holder::Value { var: var.clone() }, None);
-        match (&call.usage, rule.acquire.element) {
+        // An `x.acquire()` known only by its shape is a pool connection when
+        // the receiver is named like one or the function gives the value
+        // back somewhere; otherwise it may be anything (a quota, a
+        // semaphore count, a Deferred).
+        if !self.has_evidence(graph, call, rule) {
+            return None;
+        }
+        let value = |var: &String| tracked(Holder::Value { var: var.clone() }, None, false);
+        match (&call.usage, acquire.element) {
             (Use::Bound(var), None) => value(var),
+            (Use::WrappedBy(var), None) => tracked(Holder::Value { var: var.clone() }, None, true),
             (Use::Unpacked(names), Some(i)) => {
                 names.get(i).cloned().flatten().and_then(|v| value(&v))
             }
@@ -398,12 +463,108 @@ impl<'a> FunctionContext<'a> {
                 Some(var) => value(var),
                 None => Some(Found::Discarded(call, rule)),
             },
-            (Use::Receiver(attr), _) if rule.release.methods.contains(attr) => None,
-            (Use::Discarded | Use::Receiver(_) | Use::Argument, _) => {
+            (Use::Receiver(attr), _)
+                if rule
+                    .release
+                    .methods
+                    .iter()
+                    .any(|m| m.strip_suffix("()").unwrap_or(m) == attr) =>
+            {
+                None
+            }
+            // `Connection(url).as_uri()` uses nothing of a lazy resource.
+            (Use::Receiver(attr), _)
+                if rule.lazy.as_ref().is_some_and(|l| !l.live.contains(attr)) =>
+            {
+                None
+            }
+            (Use::Discarded | Use::Receiver(_) | Use::BorrowedArgument, _) => {
                 Some(Found::Discarded(call, rule))
             }
             _ => None,
         }
+    }
+
+    /// Whether an argument of `call` makes it acquire nothing.
+    fn unless_matches(&self, call: &CallFact, unless: &Unless) -> bool {
+        let Some(args) = call.node.child_by_field_name("arguments") else {
+            return false;
+        };
+        let mut cursor = args.walk();
+        let all: Vec<Node> = args.named_children(&mut cursor).collect();
+        let by_keyword = unless.keyword.as_deref().and_then(|k| {
+            all.iter().find_map(|a| {
+                (a.kind() == "keyword_argument"
+                    && a.child_by_field_name("name")
+                        .is_some_and(|n| text(n, self.source) == k))
+                .then(|| a.child_by_field_name("value"))
+                .flatten()
+            })
+        });
+        let by_position = unless.position.and_then(|p| {
+            all.iter()
+                .filter(|a| !matches!(a.kind(), "keyword_argument" | "comment"))
+                .nth(p)
+                .copied()
+        });
+        let Some(arg) = by_keyword.or(by_position) else {
+            return false;
+        };
+        let dotted = syntax::dotted_name(arg, self.source);
+        let origin = dotted.as_deref().and_then(|d| self.matcher.origins.get(d));
+        let made_by = match arg.kind() {
+            "call" => arg
+                .child_by_field_name("function")
+                .and_then(|f| syntax::dotted_name(f, self.source))
+                .map(|f| self.imports.resolve(&f)),
+            _ => origin.and_then(|o| o.call.clone()),
+        };
+        made_by.is_some_and(|m| unless.made_by.contains(&m))
+            || origin
+                .and_then(|o| o.resource.as_ref())
+                .is_some_and(|r| unless.resources.contains(r))
+            || dotted.as_deref().is_some_and(|d| {
+                let last = d.rsplit('.').next().unwrap_or(d);
+                unless.names.iter().any(|n| n == last)
+            })
+    }
+
+    /// For a value rule with `receiver-hints` (an `acquire()` known only by
+    /// its shape): the receiver is named like a pool, or this function
+    /// releases the value somewhere.
+    fn has_evidence(&self, graph: &Cfg, call: &CallFact, rule: &Resource) -> bool {
+        let acquire = &rule.acquire;
+        let by_shape_only = !acquire.receiver_hints.is_empty()
+            && acquire.from.is_empty()
+            && acquire.from_calls.is_empty()
+            && !call
+                .resolved
+                .as_ref()
+                .is_some_and(|r| acquire.calls.contains(r));
+        if !by_shape_only {
+            return true;
+        }
+        let named_like = call.receiver.as_deref().is_some_and(|r| {
+            let last = r.rsplit('.').next().unwrap_or(r).to_lowercase();
+            acquire
+                .receiver_hints
+                .iter()
+                .any(|h| last.contains(h.as_str()))
+        });
+        if named_like {
+            return true;
+        }
+        let var = match &call.usage {
+            Use::Bound(v) => v,
+            _ => return false,
+        };
+        let names = HashSet::from([var.clone()]);
+        let holder = Holder::Value { var: var.clone() };
+        graph
+            .nodes
+            .iter()
+            .flat_map(|n| &n.facts.calls)
+            .any(|c| search::releases(c, rule, &holder, &names))
     }
 
     /// Follows one acquisition through the graph.
@@ -411,10 +572,12 @@ impl<'a> FunctionContext<'a> {
         &self,
         graph: &Cfg<'t>,
         acq: &Acquisition<'t, '_>,
-        aliases: &[(String, String)],
+        links: &Links,
+        conditions: &Conditions,
+        before: conditions::Knowledge,
     ) -> Option<Finding> {
         let names = match &acq.holder {
-            Holder::Value { var } => alias_closure(var, aliases),
+            Holder::Value { var } => self.holder_names(graph, acq, var, links),
             Holder::Receiver { result, .. } => result.iter().cloned().collect(),
         };
         if let Holder::Value { .. } = acq.holder
@@ -422,204 +585,115 @@ impl<'a> FunctionContext<'a> {
         {
             return None; // a closure owns it now
         }
-        let mut parent: HashMap<NodeId, (NodeId, Edge)> = HashMap::new();
-        let mut queue = VecDeque::new();
-        for &(edge, next) in &graph.nodes[acq.node].succs {
-            if matches!(edge, Edge::Raise(_)) {
-                continue; // the acquiring call's own exception leaks nothing
-            }
-            if acq.held_edge.is_some_and(|held| held != edge) {
-                continue;
-            }
-            if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(next) {
-                e.insert((acq.node, edge));
-                queue.push_back(next);
-            }
+        if acq.wrapped && !self.released_somewhere(graph, acq, &names) {
+            return None; // the wrapper owns it, and nothing here closes the wrapper
         }
-        let mut escapes: Vec<Escape> = Vec::new();
-        let mut unawaited: Option<(NodeId, &CallFact)> = None;
-        let mut released_at: Option<Node> = None;
-        while let Some(id) = queue.pop_front() {
-            let node = &graph.nodes[id];
-            match self.effect(node, acq, &names) {
-                Effect::Released(at) => {
-                    if let Some(at) = at {
-                        released_at.get_or_insert(at);
+        let explored = self.search(graph, acq, &names, conditions, before);
+        self.report(graph, acq, &names, &explored)
+    }
+
+    /// The names that refer to the obligation: `var`, its aliases, and the
+    /// wrappers made from it that this function releases (`reader =
+    /// Reader(f)`, then `reader.close()`): releasing them releases it.
+    fn holder_names(
+        &self,
+        graph: &Cfg,
+        acq: &Acquisition,
+        var: &str,
+        links: &Links,
+    ) -> HashSet<String> {
+        let mut names: HashSet<String> = HashSet::from([var.to_string()]);
+        loop {
+            let before = names.len();
+            for (new, old) in &links.aliases {
+                if names.contains(old) {
+                    names.insert(new.clone());
+                }
+            }
+            for (new, old) in &links.wraps {
+                if names.contains(old) && !names.contains(new) {
+                    let probe = HashSet::from([new.clone()]);
+                    if self.released_somewhere(graph, acq, &probe) {
+                        names.insert(new.clone());
                     }
-                    continue;
-                }
-                Effect::Overwritten => {
-                    escapes.push(Escape::Overwrite(id));
-                    continue;
-                }
-                Effect::UnawaitedRelease(call) => {
-                    unawaited.get_or_insert((id, call));
-                }
-                Effect::None => {}
-            }
-            if matches!(
-                node.kind,
-                Kind::NormalExit | Kind::ErrorExit | Kind::CancelExit
-            ) {
-                escapes.push(Escape::Exit(id));
-                continue;
-            }
-            for &(edge, next) in &node.succs {
-                if self.empty_on(node, edge, &acq.holder, &names) {
-                    continue;
-                }
-                if next == acq.node && matches!(acq.holder, Holder::Receiver { .. }) {
-                    continue; // re-acquiring a held lock is not a leak of this one
-                }
-                if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(next) {
-                    e.insert((id, edge));
-                    queue.push_back(next);
                 }
             }
-        }
-        if escapes.is_empty() {
-            return None;
-        }
-        let mut finding = self.report(graph, acq, &parent, &escapes, unawaited);
-        finding.skipped_release = released_at.map(|n| {
-            self.step(
-                n,
-                "released here on other paths, but not on this one".to_string(),
-            )
-        });
-        Some(finding)
-    }
-
-    /// What a node does to the tracked obligation.
-    fn effect<'t, 'c>(
-        &self,
-        node: &'c cfg::CfgNode<'t>,
-        acq: &Acquisition<'t, '_>,
-        names: &HashSet<String>,
-    ) -> Effect<'c, 't> {
-        let release = &acq.rule.release;
-        let facts = &node.facts;
-        let mut unawaited = None;
-        let takes_it = |call: &CallFact| call.name_args.iter().any(|a| names.contains(a));
-        for call in &facts.calls {
-            // `await session.close()` releases the responses it handed out.
-            if let Some((receiver, parent)) = acq.parent
-                && call.receiver.as_deref() == Some(receiver)
-                && call
-                    .method
-                    .as_ref()
-                    .is_some_and(|m| parent.release.methods.contains(m))
-            {
-                return Effect::Released(Some(call.node));
+            if names.len() == before {
+                return names;
             }
-            let method_in =
-                |list: &[String]| call.method.as_ref().is_some_and(|m| list.contains(m));
-            let releases = match &acq.holder {
-                Holder::Value { .. } => {
-                    (method_in(&release.methods)
-                        && call.receiver.as_ref().is_some_and(|r| names.contains(r)))
-                        || (method_in(&release.receiver_methods) && takes_it(call))
-                        || (call
-                            .resolved
-                            .as_ref()
-                            .is_some_and(|r| release.functions.contains(r))
-                            && takes_it(call))
-                }
-                Holder::Receiver { receiver, .. } => {
-                    method_in(&release.methods) && call.receiver.as_ref() == Some(receiver)
-                }
-            };
-            if !releases {
-                continue;
-            }
-            let must_await = match release.awaited {
-                Awaited::Never => false,
-                Awaited::Always => true,
-                Awaited::LikeAcquire => acq.call.awaited,
-            };
-            if must_await && !call.awaited {
-                unawaited.get_or_insert(call);
-                continue;
-            }
-            return Effect::Released(Some(call.node));
-        }
-        if let Holder::Value { var } = &acq.holder {
-            if acq.rule.with_releases && facts.managed.iter().any(|m| names.contains(m)) {
-                return Effect::Released(node.syntax);
-            }
-            if facts.escapes.iter().any(|e| names.contains(e)) {
-                return Effect::Released(None);
-            }
-            // Rebinding the only name that holds it drops the resource.
-            if facts.binds.contains(var) && names.len() == 1 {
-                return Effect::Overwritten;
-            }
-        }
-        match unawaited {
-            Some(call) => Effect::UnawaitedRelease(call),
-            None => Effect::None,
         }
     }
 
-    /// Whether the edge leaves a test that proves nothing is held:
-    /// `if conn is None:` (true branch), `if not acquired:`.
-    fn empty_on(
-        &self,
-        node: &cfg::CfgNode,
-        edge: Edge,
-        holder: &Holder,
-        names: &HashSet<String>,
-    ) -> bool {
-        let Some(test) = &node.facts.test else {
-            return false;
-        };
-        let relevant = match holder {
-            Holder::Value { .. } => names.contains(&test.name),
-            Holder::Receiver { result, .. } => result.as_ref() == Some(&test.name),
-        };
-        relevant
-            && match edge {
-                Edge::True => test.empty_when,
-                Edge::False => !test.empty_when,
-                _ => false,
-            }
+    /// Whether something in the function releases `names` the way the
+    /// resource is released (or enters them in a releasing `with`).
+    fn released_somewhere(&self, graph: &Cfg, acq: &Acquisition, names: &HashSet<String>) -> bool {
+        graph.nodes.iter().any(|n| {
+            n.facts
+                .calls
+                .iter()
+                .any(|c| search::releases(c, acq.rule, &acq.holder_for(names), names))
+                || (acq.rule.with_releases && n.facts.managed.iter().any(|m| names.contains(m)))
+        })
     }
 }
 
-/// The (node, edge taken) pairs from `start` to `target`, in order.
-fn chain_to(
-    parent: &HashMap<NodeId, (NodeId, Edge)>,
-    start: NodeId,
-    target: NodeId,
-) -> Vec<(NodeId, Edge)> {
-    let mut chain = Vec::new();
-    let mut current = target;
-    let mut guard = 0;
-    while let Some(&(prev, edge)) = parent.get(&current) {
-        chain.push((prev, edge));
-        if prev == start || guard > parent.len() {
+impl Acquisition<'_, '_> {
+    /// The holder to test releases of `names` against: a value holder
+    /// whatever `names` is, or this acquisition's receiver holder.
+    fn holder_for(&self, names: &HashSet<String>) -> Holder {
+        match &self.holder {
+            Holder::Value { .. } => Holder::Value {
+                var: names.iter().next().cloned().unwrap_or_default(),
+            },
+            receiver => receiver.clone(),
+        }
+    }
+}
+
+/// Name links collected over the whole function.
+struct Links {
+    /// `new = old`.
+    aliases: Vec<(String, String)>,
+    /// `new = Wrapper(old)`.
+    wraps: Vec<(String, String)>,
+}
+
+fn links(graph: &Cfg) -> Links {
+    let mut out = Links {
+        aliases: Vec::new(),
+        wraps: Vec::new(),
+    };
+    for n in &graph.nodes {
+        out.aliases.extend(n.facts.aliases.iter().cloned());
+        out.wraps.extend(n.facts.wraps.iter().cloned());
+    }
+    out
+}
+
+/// The tests of the conditional expressions an acquisition sits in, with the
+/// branch it is on: `pool.getconn() if pooled else connect()` holds the pool
+/// connection only where `pooled` is true.
+fn guards_of<'t>(call: Node<'t>, _source: &str) -> Vec<(Node<'t>, bool)> {
+    let mut out = Vec::new();
+    let mut child = call;
+    while let Some(parent) = child.parent() {
+        if parent.kind() == "conditional_expression" {
+            let mut cursor = parent.walk();
+            let parts: Vec<Node> = parent.named_children(&mut cursor).collect();
+            if let [body, test, otherwise] = parts.as_slice() {
+                if *body == child {
+                    out.push((*test, true));
+                } else if *otherwise == child {
+                    out.push((*test, false));
+                }
+            }
+        }
+        if parent.kind().ends_with("statement") || is_nested_scope(parent.kind()) {
             break;
         }
-        current = prev;
-        guard += 1;
+        child = parent;
     }
-    chain.reverse();
-    chain
-}
-
-fn alias_closure(var: &str, aliases: &[(String, String)]) -> HashSet<String> {
-    let mut names: HashSet<String> = HashSet::from([var.to_string()]);
-    loop {
-        let before = names.len();
-        for (new, old) in aliases {
-            if names.contains(old) {
-                names.insert(new.clone());
-            }
-        }
-        if names.len() == before {
-            return names;
-        }
-    }
+    out
 }
 
 fn start_line(node: Node) -> usize {

@@ -1,0 +1,638 @@
+//! Correlated conditions: a small, bounded path-sensitivity. A path that
+//! contradicts an earlier test of the same unchanged flag or condition is
+//! infeasible:
+//!
+//! ```python
+//! close = True                  # `close` is known true from here
+//! try: ...
+//! finally:
+//!     if close: f.close()       # so the false branch is no path
+//! ```
+//!
+//! Each function gets a table of *atoms*: names, attributes and pure
+//! conditions (`owned`, `self._locked`, `conn is None`, `isinstance(x, T)`)
+//! that are tested twice, or tested and assigned. A path carries what it
+//! knows of each atom (true, false or nothing) in two bit sets; assigning a
+//! name the atom reads forgets it. At most 64 atoms are tracked, so the
+//! knowledge of a path is two `u64`s and the search stays cheap.
+
+use crate::cfg::{Cfg, Edge, Kind, NodeId};
+use crate::syntax::{compact_text, dotted_name, text};
+use std::collections::HashMap;
+use tree_sitter::Node;
+
+const MAX_ATOMS: usize = 64;
+
+/// What a path knows: `known` marks the atoms with a value, `value` holds it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(super) struct Knowledge {
+    known: u64,
+    value: u64,
+}
+
+impl Knowledge {
+    fn get(self, atom: usize) -> Option<bool> {
+        let bit = 1u64 << atom;
+        (self.known & bit != 0).then_some(self.value & bit != 0)
+    }
+
+    fn set(&mut self, atom: usize, value: bool) {
+        let bit = 1u64 << atom;
+        self.known |= bit;
+        if value {
+            self.value |= bit;
+        } else {
+            self.value &= !bit;
+        }
+    }
+
+    fn forget(&mut self, atoms: u64) {
+        self.known &= !atoms;
+        self.value &= !atoms;
+    }
+
+    /// What both know.
+    fn meet(self, other: Knowledge) -> Knowledge {
+        let known = self.known & other.known & !(self.value ^ other.value);
+        Knowledge {
+            known,
+            value: self.value & known,
+        }
+    }
+}
+
+/// A condition over atoms.
+#[derive(Debug, Clone)]
+enum Expr {
+    Atom(usize),
+    Const(bool),
+    Not(Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Unknown,
+}
+
+#[derive(Debug)]
+struct Atom {
+    /// The dotted names the atom reads: assigning one forgets the atom.
+    reads: Vec<String>,
+    /// For `x` its `x is None`, and the other way round: knowing one says
+    /// something of the other.
+    truthy_of: Option<usize>,
+    none_of: Option<usize>,
+}
+
+/// What one graph node does to the knowledge of a path.
+#[derive(Debug, Default, Clone)]
+struct NodeEffect {
+    test: Option<Expr>,
+    forgets: u64,
+    /// `flag = True`, `conn = None`: atom and value.
+    sets: Vec<(usize, bool)>,
+    /// `new = old`: the new atom takes the old one's value.
+    copies: Vec<(usize, usize)>,
+}
+
+pub(super) struct Conditions {
+    atoms: Vec<Atom>,
+    /// Atom ids by their canonical text: `conn`, `conn is None`.
+    ids: HashMap<String, usize>,
+    nodes: Vec<NodeEffect>,
+}
+
+/// A value an assignment gives a name, as far as truth goes.
+#[derive(Clone, Copy)]
+enum Literal {
+    None,
+    Truthy,
+    Falsy,
+}
+
+impl Conditions {
+    /// The atoms of `graph`'s conditions (and of the conditional
+    /// expressions in `guards`), and what each node does to them.
+    pub(super) fn build(graph: &Cfg, guards: &[Node], source: &str) -> Conditions {
+        let mut c = Conditions {
+            atoms: Vec::new(),
+            ids: HashMap::new(),
+            nodes: vec![NodeEffect::default(); graph.nodes.len()],
+        };
+        // Which texts are worth an atom: tested twice, or tested and
+        // assigned in this function.
+        let mut tested: HashMap<String, usize> = HashMap::new();
+        let mut assigned: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let tests: Vec<(NodeId, Node)> = graph
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.kind == Kind::Cond)
+            .filter_map(|(id, n)| {
+                n.syntax
+                    .filter(|s| is_if_or_while_test(*s))
+                    .map(|s| (id, s))
+            })
+            .collect();
+        for &(_, cond) in &tests {
+            count_atoms(cond, source, &mut tested);
+        }
+        for &cond in guards {
+            count_atoms(cond, source, &mut tested);
+        }
+        for node in &graph.nodes {
+            assigned.extend(node.facts.binds.iter().map(String::as_str));
+            assigned.extend(node.facts.stores.iter().map(String::as_str));
+        }
+        let worth = |canonical: &str, reads: &[String]| {
+            tested.get(canonical).copied().unwrap_or(0) >= 2
+                || reads.iter().any(|r| assigned.contains(r.as_str()))
+        };
+        for &(id, cond) in &tests {
+            let expr = c.parse(cond, source, &worth);
+            c.nodes[id].test = Some(expr);
+        }
+        for &cond in guards {
+            c.parse(cond, source, &worth);
+        }
+        if c.atoms.is_empty() {
+            return c;
+        }
+        for (id, node) in graph.nodes.iter().enumerate() {
+            let facts = &node.facts;
+            let mut forgets = 0u64;
+            for (i, atom) in c.atoms.iter().enumerate() {
+                let hit = atom.reads.iter().any(|r| {
+                    facts.binds.iter().any(|b| reads_name(r, b))
+                        || facts.stores.iter().any(|s| reads_name(r, s))
+                });
+                if hit {
+                    forgets |= 1 << i;
+                }
+            }
+            let mut sets = Vec::new();
+            if let Some(syntax) = node.syntax
+                && node.kind == Kind::Eval
+            {
+                literal_assignments(syntax, source, &mut |target, lit| {
+                    c.literal_sets(target, lit, &mut sets)
+                });
+            }
+            let mut copies = Vec::new();
+            for (new, old) in &facts.aliases {
+                let pairs = [
+                    (new.clone(), old.clone()),
+                    (format!("{new} is None"), format!("{old} is None")),
+                ];
+                for (n, o) in pairs {
+                    if let (Some(&n), Some(&o)) = (c.ids.get(&n), c.ids.get(&o)) {
+                        copies.push((n, o));
+                    }
+                }
+            }
+            c.nodes[id].forgets = forgets;
+            c.nodes[id].sets = sets;
+            c.nodes[id].copies = copies;
+        }
+        c
+    }
+
+    fn literal_sets(&self, target: &str, lit: Literal, out: &mut Vec<(usize, bool)>) {
+        let truthy = self.ids.get(target).copied();
+        let none = self.ids.get(&format!("{target} is None")).copied();
+        let (t, n) = match lit {
+            Literal::None => (Some(false), Some(true)),
+            Literal::Truthy => (Some(true), Some(false)),
+            Literal::Falsy => (Some(false), Some(false)),
+        };
+        if let (Some(a), Some(v)) = (truthy, t) {
+            out.push((a, v));
+        }
+        if let (Some(a), Some(v)) = (none, n) {
+            out.push((a, v));
+        }
+    }
+
+    /// What every path from the function's entry knows on reaching each
+    /// node (a forward analysis that keeps what all incoming paths agree on).
+    pub(super) fn known_before(&self, graph: &Cfg) -> Vec<Knowledge> {
+        let n = graph.nodes.len();
+        if self.atoms.is_empty() {
+            return vec![Knowledge::default(); n];
+        }
+        let mut before: Vec<Option<Knowledge>> = vec![None; n];
+        let mut queued = vec![false; n];
+        before[graph.entry] = Some(Knowledge::default());
+        let mut work = std::collections::VecDeque::from([graph.entry]);
+        while let Some(id) = work.pop_front() {
+            queued[id] = false;
+            let Some(k) = before[id] else { continue };
+            for &(edge, next) in &graph.nodes[id].succs {
+                let Some(after) = self.step(id, edge, k) else {
+                    continue;
+                };
+                let merged = match before[next] {
+                    Some(old) => old.meet(after),
+                    None => after,
+                };
+                if before[next] != Some(merged) {
+                    before[next] = Some(merged);
+                    if !queued[next] {
+                        queued[next] = true;
+                        work.push_back(next);
+                    }
+                }
+            }
+        }
+        before.into_iter().map(Option::unwrap_or_default).collect()
+    }
+
+    /// Whether any atom is tracked: without one the search need not carry
+    /// knowledge at all.
+    pub(super) fn is_empty(&self) -> bool {
+        self.atoms.is_empty()
+    }
+
+    /// Knowledge that `name` holds a live object (just acquired): truthy and
+    /// not `None`.
+    pub(super) fn holds_object(&self, knowledge: &mut Knowledge, name: &str) {
+        if let Some(&a) = self.ids.get(name) {
+            self.learn_atom(knowledge, a, true);
+        }
+        if let Some(&a) = self.ids.get(&format!("{name} is None")) {
+            self.learn_atom(knowledge, a, false);
+        }
+    }
+
+    /// Knowledge from taking `branch` of the conditional expression whose
+    /// test is `cond` (`pool.getconn() if pooled else connect()`).
+    pub(super) fn learn_guard(
+        &self,
+        knowledge: &mut Knowledge,
+        cond: Node,
+        source: &str,
+        branch: bool,
+    ) {
+        let expr = self.lookup(cond, source);
+        self.learn(knowledge, &expr, branch);
+    }
+
+    /// The knowledge after `node`, leaving by `edge`; `None` when the edge
+    /// contradicts what the path knows.
+    pub(super) fn step(&self, node: NodeId, edge: Edge, before: Knowledge) -> Option<Knowledge> {
+        let effect = &self.nodes[node];
+        let mut k = before;
+        if let Some(test) = &effect.test {
+            let taken = match edge {
+                Edge::True => Some(true),
+                Edge::False => Some(false),
+                _ => None,
+            };
+            if let Some(taken) = taken {
+                if eval(test, k).is_some_and(|v| v != taken) {
+                    return None;
+                }
+                self.learn(&mut k, test, taken);
+            }
+            return Some(k);
+        }
+        k.forget(effect.forgets);
+        if matches!(edge, Edge::Raise(_)) {
+            // The assignment may not have happened.
+            return Some(k);
+        }
+        for &(new, old) in &effect.copies {
+            match before.get(old) {
+                Some(v) => k.set(new, v),
+                None => k.forget(1 << new),
+            }
+        }
+        for &(atom, value) in &effect.sets {
+            k.set(atom, value);
+        }
+        Some(k)
+    }
+
+    fn learn(&self, k: &mut Knowledge, expr: &Expr, value: bool) {
+        match expr {
+            Expr::Atom(a) => self.learn_atom(k, *a, value),
+            Expr::Not(inner) => self.learn(k, inner, !value),
+            Expr::And(parts) if value => parts.iter().for_each(|p| self.learn(k, p, true)),
+            Expr::Or(parts) if !value => parts.iter().for_each(|p| self.learn(k, p, false)),
+            _ => {}
+        }
+    }
+
+    fn learn_atom(&self, k: &mut Knowledge, atom: usize, value: bool) {
+        k.set(atom, value);
+        let a = &self.atoms[atom];
+        // `x` true means `x is None` false; `x is None` true means `x` false.
+        if let Some(none) = a.none_of
+            && value
+        {
+            k.set(none, false);
+        }
+        if let Some(truthy) = a.truthy_of
+            && value
+        {
+            k.set(truthy, false);
+        }
+    }
+
+    /// The expression of `cond` over the atoms already known, without
+    /// adding any.
+    fn lookup(&self, cond: Node, source: &str) -> Expr {
+        parse_expr(cond, source, 0, &mut |candidate| {
+            self.ids
+                .get(&candidate.canonical)
+                .map_or(Expr::Unknown, |&id| Expr::Atom(id))
+        })
+    }
+
+    /// Adds the atoms of `cond` that are `worth` tracking, then returns its
+    /// expression.
+    fn parse(&mut self, cond: Node, source: &str, worth: &dyn Fn(&str, &[String]) -> bool) -> Expr {
+        let mut found = Vec::new();
+        parse_expr(cond, source, 0, &mut |candidate| {
+            found.push(candidate);
+            Expr::Unknown
+        });
+        for candidate in found {
+            if self.atoms.len() >= MAX_ATOMS {
+                break;
+            }
+            if self.ids.contains_key(&candidate.canonical)
+                || !worth(&candidate.canonical, &candidate.reads)
+            {
+                continue;
+            }
+            let id = self.atoms.len();
+            self.atoms.push(Atom {
+                reads: candidate.reads,
+                truthy_of: None,
+                none_of: None,
+            });
+            // Pair `x is None` with `x` when both are atoms.
+            let (truthy_text, none_text) = match candidate.none_test_of {
+                Some(name) => (name, candidate.canonical.clone()),
+                None => (
+                    candidate.canonical.clone(),
+                    format!("{} is None", candidate.canonical),
+                ),
+            };
+            self.ids.insert(candidate.canonical, id);
+            if let (Some(&t), Some(&n)) = (self.ids.get(&truthy_text), self.ids.get(&none_text)) {
+                self.atoms[t].none_of = Some(n);
+                self.atoms[n].truthy_of = Some(t);
+            }
+        }
+        self.lookup(cond, source)
+    }
+}
+
+/// A possible atom met while reading a condition.
+struct Candidate {
+    /// `conn`, `conn is None`, `self.mode=="w"`.
+    canonical: String,
+    reads: Vec<String>,
+    /// For `x is None`: `x`.
+    none_test_of: Option<String>,
+}
+
+/// Turns each candidate atom into an expression (an atom id, or unknown).
+type AtomOf<'a> = dyn FnMut(Candidate) -> Expr + 'a;
+
+const MAX_EXPR_DEPTH: usize = 16;
+
+fn parse_expr(node: Node, source: &str, depth: usize, atom: &mut AtomOf) -> Expr {
+    if depth > MAX_EXPR_DEPTH {
+        return Expr::Unknown;
+    }
+    match node.kind() {
+        "parenthesized_expression" => node
+            .named_child(0)
+            .map_or(Expr::Unknown, |n| parse_expr(n, source, depth + 1, atom)),
+        "not_operator" => node
+            .child_by_field_name("argument")
+            .map_or(Expr::Unknown, |n| {
+                Expr::Not(Box::new(parse_expr(n, source, depth + 1, atom)))
+            }),
+        "boolean_operator" => {
+            let (Some(l), Some(r)) = (
+                node.child_by_field_name("left"),
+                node.child_by_field_name("right"),
+            ) else {
+                return Expr::Unknown;
+            };
+            let op = node
+                .child_by_field_name("operator")
+                .map_or("", |o| o.kind());
+            let parts = vec![
+                parse_expr(l, source, depth + 1, atom),
+                parse_expr(r, source, depth + 1, atom),
+            ];
+            if op == "and" {
+                Expr::And(parts)
+            } else {
+                Expr::Or(parts)
+            }
+        }
+        "true" => Expr::Const(true),
+        "false" => Expr::Const(false),
+        "identifier" | "attribute" => match dotted_name(node, source) {
+            Some(name) => atom(Candidate {
+                canonical: name.clone(),
+                reads: vec![name],
+                none_test_of: None,
+            }),
+            None => Expr::Unknown,
+        },
+        "comparison_operator" => {
+            if let Some((name, is_none)) = none_test(node, source) {
+                let e = atom(Candidate {
+                    canonical: format!("{name} is None"),
+                    reads: vec![name.clone()],
+                    none_test_of: Some(name),
+                });
+                return if is_none { e } else { Expr::Not(Box::new(e)) };
+            }
+            pure_atom(node, source, atom)
+        }
+        "call" => pure_atom(node, source, atom),
+        _ => Expr::Unknown,
+    }
+}
+
+/// A condition with no effects (`self.mode == "w"`, `isinstance(x, T)`) is
+/// an atom of its own: testing it twice gives the same answer while what it
+/// reads is unchanged.
+fn pure_atom(node: Node, source: &str, atom: &mut AtomOf) -> Expr {
+    let mut pure = true;
+    let mut reads = Vec::new();
+    crate::syntax::walk(node, |n| {
+        match n.kind() {
+            "call" => {
+                let f = n.child_by_field_name("function").map(|f| text(f, source));
+                if !matches!(
+                    f,
+                    Some("isinstance" | "hasattr" | "callable" | "issubclass")
+                ) {
+                    pure = false;
+                }
+                if let Some(args) = n.child_by_field_name("arguments") {
+                    crate::syntax::walk(args, |a| {
+                        if let Some(d) = matches!(a.kind(), "identifier" | "attribute")
+                            .then(|| dotted_name(a, source))
+                            .flatten()
+                        {
+                            reads.push(d);
+                            return false;
+                        }
+                        true
+                    });
+                }
+                return false;
+            }
+            "identifier" | "attribute" => {
+                if let Some(d) = dotted_name(n, source) {
+                    reads.push(d);
+                    return false;
+                }
+            }
+            "lambda" | "await" | "named_expression" | "subscript" => pure = false,
+            _ => {}
+        }
+        pure
+    });
+    if !pure || reads.is_empty() {
+        return Expr::Unknown;
+    }
+    atom(Candidate {
+        canonical: compact_text(node, source),
+        reads,
+        none_test_of: None,
+    })
+}
+
+/// `x is None` (true) / `x is not None` (false), with `==`/`!=` too.
+fn none_test(node: Node, source: &str) -> Option<(String, bool)> {
+    if node.named_child_count() != 2 {
+        return None;
+    }
+    let left = node.named_child(0)?;
+    let right = node.named_child(1)?;
+    if right.kind() != "none" {
+        return None;
+    }
+    let name = dotted_name(left, source)?;
+    let mut cursor = node.walk();
+    let op: Vec<&str> = node
+        .children(&mut cursor)
+        .filter(|c| !c.is_named())
+        .map(|c| c.kind())
+        .collect();
+    match op.as_slice() {
+        ["is"] | ["=="] => Some((name, true)),
+        ["is", "not"] | ["is not"] | ["!="] => Some((name, false)),
+        _ => None,
+    }
+}
+
+/// Counts how often each candidate atom text is tested.
+fn count_atoms(cond: Node, source: &str, counts: &mut HashMap<String, usize>) {
+    parse_expr(cond, source, 0, &mut |candidate| {
+        *counts.entry(candidate.canonical).or_default() += 1;
+        Expr::Unknown
+    });
+}
+
+fn eval(expr: &Expr, k: Knowledge) -> Option<bool> {
+    match expr {
+        Expr::Atom(a) => k.get(*a),
+        Expr::Const(v) => Some(*v),
+        Expr::Not(inner) => eval(inner, k).map(|v| !v),
+        Expr::And(parts) => {
+            let mut all = Some(true);
+            for p in parts {
+                match eval(p, k) {
+                    Some(false) => return Some(false),
+                    None => all = None,
+                    Some(true) => {}
+                }
+            }
+            all
+        }
+        Expr::Or(parts) => {
+            let mut any = Some(false);
+            for p in parts {
+                match eval(p, k) {
+                    Some(true) => return Some(true),
+                    None => any = None,
+                    Some(false) => {}
+                }
+            }
+            any
+        }
+        Expr::Unknown => None,
+    }
+}
+
+/// Whether assigning `target` changes what `read` reads: `x` changes `x`
+/// and `x.y`; `self.a` changes `self.a` and `self.a.b`, not `self.ab`.
+fn reads_name(read: &str, target: &str) -> bool {
+    read == target
+        || read
+            .strip_prefix(target)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// The test of an `if`, `elif` or `while` (not a `case` pattern).
+fn is_if_or_while_test(node: Node) -> bool {
+    node.parent().is_some_and(|p| {
+        matches!(p.kind(), "if_statement" | "elif_clause" | "while_statement")
+            && p.child_by_field_name("condition") == Some(node)
+    })
+}
+
+/// Calls `found(target, literal)` for `target = True` / `None` / `0` and
+/// the like in an expression statement (chained and tuple targets
+/// included: `a = b = None`).
+fn literal_assignments(stmt: Node, source: &str, found: &mut dyn FnMut(&str, Literal)) {
+    let Some(mut assign) = stmt.named_child(0) else {
+        return;
+    };
+    if stmt.kind() != "expression_statement" {
+        return;
+    }
+    let mut targets = Vec::new();
+    // `a = b = None` nests the second assignment as the right side.
+    let value = loop {
+        if assign.kind() != "assignment" {
+            return;
+        }
+        if let Some(left) = assign.child_by_field_name("left") {
+            targets.push(left);
+        }
+        match assign.child_by_field_name("right") {
+            Some(r) if r.kind() == "assignment" => assign = r,
+            Some(r) => break r,
+            None => return,
+        }
+    };
+    let lit = match value.kind() {
+        "none" => Literal::None,
+        "true" => Literal::Truthy,
+        "false" => Literal::Falsy,
+        "integer" => {
+            if text(value, source) == "0" {
+                Literal::Falsy
+            } else {
+                Literal::Truthy
+            }
+        }
+        _ => return,
+    };
+    for t in targets {
+        if let Some(name) = dotted_name(t, source) {
+            found(&name, lit);
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! Following one acquisition through the graph: a breadth-first search over
+//! (node, what the path knows, whether a lazy resource is live) for the ways
+//! the resource leaves the function still held. The explored states and
+//! transitions are kept, so that `explain` can pick the most convincing
+//! leaking path for each exit and show it step by step.
+
+use super::conditions::{Conditions, Knowledge};
+use super::{Acquisition, FunctionContext, Holder};
+use crate::cfg::{Cfg, CfgNode, Edge, Kind, NodeId};
+use crate::facts::CallFact;
+use crate::rules::{Awaited, Resource};
+use std::collections::{HashMap, HashSet, VecDeque};
+use tree_sitter::Node;
+
+/// Path-sensitive states explored per acquisition before the search gives up
+/// on correlating conditions and runs again without (a handful of flags in
+/// a long function would otherwise multiply the states).
+const STATE_BUDGET_PER_NODE: usize = 16;
+const STATE_BUDGET_MIN: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) struct State {
+    pub(super) node: NodeId,
+    knowledge: Knowledge,
+    /// For lazy resources: whether it holds something now. Always true for
+    /// the others.
+    live: bool,
+}
+
+/// How a path that still holds the resource ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Escape {
+    /// At the normal, error or cancellation exit of the function.
+    Exit,
+    /// The only name that holds it is rebound at this state's node.
+    Overwrite,
+}
+
+pub(super) struct Explored<'c, 't> {
+    pub(super) states: Vec<State>,
+    /// How each state was first reached: (previous state, edge taken).
+    pub(super) parent: Vec<Option<(usize, Edge)>>,
+    /// Every transition explored: (from, edge, to).
+    pub(super) transitions: Vec<(usize, Edge, usize)>,
+    pub(super) escapes: Vec<(usize, Escape)>,
+    /// The first release reached that is a coroutine never awaited.
+    pub(super) unawaited: Option<(usize, &'c CallFact<'t>)>,
+    /// Where the resource is released on the paths that do release it.
+    pub(super) released_at: Option<Node<'t>>,
+}
+
+enum Effect<'c, 't> {
+    None,
+    /// Released (at this call or `with`), or handed to a new owner (`None`).
+    Released(Option<Node<'t>>),
+    Overwritten,
+    UnawaitedRelease(&'c CallFact<'t>),
+}
+
+impl FunctionContext<'_> {
+    /// Searches from the acquisition. `before` is what every path knows on
+    /// reaching it; right after it, the names that hold the resource are
+    /// known to hold an object (`if conn is None:` is then false).
+    pub(super) fn search<'c, 't>(
+        &self,
+        graph: &'c Cfg<'t>,
+        acq: &Acquisition<'t, '_>,
+        names: &HashSet<String>,
+        conditions: &Conditions,
+        before: Knowledge,
+    ) -> Explored<'c, 't> {
+        let sensitive = !conditions.is_empty();
+        let budget = (graph.nodes.len() * STATE_BUDGET_PER_NODE).max(STATE_BUDGET_MIN);
+        if sensitive
+            && let Some(done) = self.explore(graph, acq, names, Some(conditions), before, budget)
+        {
+            return done;
+        }
+        self.explore(graph, acq, names, None, Knowledge::default(), usize::MAX)
+            .expect("an insensitive search has no budget")
+    }
+
+    fn explore<'c, 't>(
+        &self,
+        graph: &'c Cfg<'t>,
+        acq: &Acquisition<'t, '_>,
+        names: &HashSet<String>,
+        conditions: Option<&Conditions>,
+        start: Knowledge,
+        budget: usize,
+    ) -> Option<Explored<'c, 't>> {
+        let held_names: Vec<&str> = match &acq.holder {
+            Holder::Value { var } => vec![var.as_str()],
+            Holder::Receiver { result, .. } => result.iter().map(String::as_str).collect(),
+        };
+        let mut out = Explored {
+            states: Vec::new(),
+            parent: Vec::new(),
+            transitions: Vec::new(),
+            escapes: Vec::new(),
+            unawaited: None,
+            released_at: None,
+        };
+        let mut index: HashMap<State, usize> = HashMap::new();
+        let mut queue = VecDeque::new();
+        let lazy = acq.rule.lazy.is_some();
+        let origin = State {
+            node: acq.node,
+            knowledge: start,
+            // A lazy resource holds nothing until used.
+            live: !lazy,
+        };
+        // The origin is not indexed: coming back to the acquisition (the next
+        // turn of a loop) is a new state, where the name is rebound.
+        out.states.push(origin);
+        out.parent.push(None);
+        queue.push_back(0);
+        while let Some(current) = queue.pop_front() {
+            let state = out.states[current];
+            let node = &graph.nodes[state.node];
+            let at_start = current == 0;
+            if !at_start {
+                match self.effect(node, acq, names) {
+                    Effect::Released(at) => {
+                        if let Some(at) = at {
+                            out.released_at.get_or_insert(at);
+                        }
+                        continue;
+                    }
+                    Effect::Overwritten if state.live => {
+                        out.escapes.push((current, Escape::Overwrite));
+                        continue;
+                    }
+                    Effect::Overwritten => continue, // an idle lazy object: nothing is lost
+                    Effect::UnawaitedRelease(call) => {
+                        out.unawaited.get_or_insert((current, call));
+                    }
+                    Effect::None => {}
+                }
+                if matches!(
+                    node.kind,
+                    Kind::NormalExit | Kind::ErrorExit | Kind::CancelExit
+                ) {
+                    if state.live {
+                        out.escapes.push((current, Escape::Exit));
+                    }
+                    continue;
+                }
+            }
+            for &(edge, next) in &node.succs {
+                if at_start {
+                    if matches!(edge, Edge::Raise(_)) {
+                        continue; // the acquiring call's own exception leaks nothing
+                    }
+                    if acq.held_edge.is_some_and(|held| held != edge) {
+                        continue;
+                    }
+                }
+                if next == acq.node && matches!(acq.holder, Holder::Receiver { .. }) {
+                    continue; // re-acquiring a held lock is not a leak of this one
+                }
+                let knowledge = match conditions {
+                    Some(c) => match c.step(state.node, edge, state.knowledge) {
+                        Some(mut k) => {
+                            if at_start {
+                                for name in &held_names {
+                                    c.holds_object(&mut k, name);
+                                }
+                            }
+                            k
+                        }
+                        None => continue, // contradicts what the path knows
+                    },
+                    None => state.knowledge,
+                };
+                let live = if lazy {
+                    self.live_after(node, acq.rule, names, state.live, edge)
+                } else {
+                    true
+                };
+                let target = State {
+                    node: next,
+                    knowledge,
+                    live,
+                };
+                let id = match index.get(&target) {
+                    Some(&id) => id,
+                    None => {
+                        if out.states.len() >= budget {
+                            return None;
+                        }
+                        let id = out.states.len();
+                        out.states.push(target);
+                        out.parent.push(Some((current, edge)));
+                        index.insert(target, id);
+                        queue.push_back(id);
+                        id
+                    }
+                };
+                out.transitions.push((current, edge, id));
+            }
+        }
+        Some(out)
+    }
+
+    /// Whether a lazy resource holds something after `node`: a call such as
+    /// `session.execute()` makes it live, `session.commit()` gives it back.
+    fn live_after(
+        &self,
+        node: &CfgNode,
+        rule: &Resource,
+        names: &HashSet<String>,
+        live: bool,
+        edge: Edge,
+    ) -> bool {
+        let Some(lazy) = &rule.lazy else { return true };
+        let mut now = live;
+        let on_names =
+            |receiver: &Option<String>| receiver.as_ref().is_some_and(|r| names.contains(r));
+        for call in &node.facts.calls {
+            let Some(method) = &call.method else { continue };
+            if !on_names(&call.receiver) {
+                continue;
+            }
+            if lazy.live.contains(method) {
+                now = true;
+            } else if lazy.idle.contains(method) && !matches!(edge, Edge::Raise(_)) {
+                // A failed `commit()` still holds the connection.
+                now = false;
+            }
+        }
+        let read_live = node
+            .facts
+            .attribute_reads
+            .iter()
+            .any(|(obj, attr)| names.contains(obj) && lazy.live.contains(attr));
+        now || read_live
+    }
+
+    /// What a node does to the tracked obligation.
+    fn effect<'c, 't>(
+        &self,
+        node: &'c CfgNode<'t>,
+        acq: &Acquisition<'t, '_>,
+        names: &HashSet<String>,
+    ) -> Effect<'c, 't> {
+        let release = &acq.rule.release;
+        let facts = &node.facts;
+        let mut unawaited = None;
+        for call in &facts.calls {
+            // `await session.close()` releases the responses it handed out.
+            if let Some((receiver, parent)) = acq.parent
+                && call.receiver.as_deref() == Some(receiver)
+                && call
+                    .method
+                    .as_ref()
+                    .is_some_and(|m| parent.release.methods.contains(m))
+            {
+                return Effect::Released(Some(call.node));
+            }
+            if !releases(call, acq.rule, &acq.holder, names) {
+                continue;
+            }
+            let must_await = match release.awaited {
+                Awaited::Never => false,
+                Awaited::Always => true,
+                Awaited::LikeAcquire => acq.call.awaited,
+            };
+            if must_await && !call.awaited {
+                unawaited.get_or_insert(call);
+                continue;
+            }
+            return Effect::Released(Some(call.node));
+        }
+        if let Holder::Value { var } = &acq.holder {
+            if acq.rule.with_releases && facts.managed.iter().any(|m| names.contains(m)) {
+                return Effect::Released(node.syntax);
+            }
+            if facts.escapes.iter().any(|e| names.contains(e)) {
+                return Effect::Released(None);
+            }
+            // `stream = Wrapper(sock)` with nothing that closes `stream`
+            // here: the new object owns it.
+            if facts
+                .wraps
+                .iter()
+                .any(|(new, old)| names.contains(old) && !names.contains(new))
+            {
+                return Effect::Released(None);
+            }
+            // Rebinding the only name that holds it drops the resource,
+            // unless the new value is made from the old (`sock = wrap(sock)`).
+            if facts.binds.contains(var)
+                && names.len() == 1
+                && !facts.rebound_from_self.contains(var)
+            {
+                return Effect::Overwritten;
+            }
+        }
+        match unawaited {
+            Some(call) => Effect::UnawaitedRelease(call),
+            None => Effect::None,
+        }
+    }
+}
+
+/// Whether `call` releases the obligation held by `holder` (under `names`).
+pub(super) fn releases(
+    call: &CallFact,
+    rule: &Resource,
+    holder: &Holder,
+    names: &HashSet<String>,
+) -> bool {
+    let release = &rule.release;
+    let method_in = |list: &[String]| {
+        call.method
+            .as_ref()
+            .is_some_and(|m| list.iter().any(|r| release_method_matches(r, m, call)))
+    };
+    let takes_it = || call.name_args.iter().any(|a| names.contains(a));
+    match holder {
+        Holder::Value { .. } => {
+            (method_in(&release.methods)
+                && call.receiver.as_ref().is_some_and(|r| names.contains(r)))
+                || (method_in(&release.receiver_methods) && takes_it())
+                || (call
+                    .resolved
+                    .as_ref()
+                    .is_some_and(|r| release.functions.contains(r))
+                    && takes_it())
+        }
+        Holder::Receiver { receiver, .. } => {
+            method_in(&release.methods) && call.receiver.as_ref() == Some(receiver)
+        }
+    }
+}
+
+/// `read` matches any `x.read(...)`; `read()` only a call without
+/// arguments (reading to the end releases, `read(64)` does not).
+pub(super) fn release_method_matches(pattern: &str, method: &str, call: &CallFact) -> bool {
+    match pattern.strip_suffix("()") {
+        Some(bare) => bare == method && super::arg_count(call.node) == 0,
+        None => pattern == method,
+    }
+}
