@@ -3,7 +3,7 @@
 
 use crate::baseline::Baseline;
 use crate::codes::Code;
-use crate::config::{ConfigError, Resolver};
+use crate::config::{ConfigError, Resolver, TestsPolicy};
 use crate::discover::discover;
 use crate::docs;
 use crate::render::{self, display_path};
@@ -86,6 +86,12 @@ pub struct CheckArgs {
     /// Also analyse module-level code (overrides `include-module-level`).
     #[arg(long)]
     pub include_module_level: bool,
+    /// Test code (`test_*.py`, `*_test.py`, `conftest.py`, `tests/`,
+    /// `test/`): not checked, checked like the rest, or checked and
+    /// reported apart without failing the run [default: the `tests`
+    /// setting, else exclude].
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub tests: Option<TestsPolicy>,
     /// Read the source from standard input, checked as if it were this file
     /// (its configuration and exclusions apply).
     #[arg(long, value_name = "NAME")]
@@ -206,7 +212,7 @@ fn check(args: CheckArgs) -> ExitStatus {
         Ok(r) => r,
         Err(e) => return config_failure(&e),
     };
-    let (jobs, walk_errors) = match collect_jobs(&args, &mut resolver) {
+    let (jobs, walk_errors, skipped_tests) = match collect_jobs(&args, &mut resolver) {
         Ok(found) => found,
         Err(status) => return status,
     };
@@ -239,6 +245,8 @@ fn check(args: CheckArgs) -> ExitStatus {
         source: None,
         report: Default::default(),
         error: Some(e.message),
+        test_code: false,
+        gates: true,
     }));
     results.sort_by(|a, b| a.path.cmp(&b.path));
 
@@ -289,7 +297,12 @@ fn check(args: CheckArgs) -> ExitStatus {
         statistics(&results)
     } else {
         match format {
-            OutputFormat::Full => full(&results, to_terminal && !no_color(), args.quiet),
+            OutputFormat::Full => full(
+                &results,
+                to_terminal && !no_color(),
+                args.quiet,
+                skipped_tests,
+            ),
             OutputFormat::Concise => concise(&results),
             OutputFormat::Json => render::json::render(&results),
             OutputFormat::JsonLines => render::json::render_lines(&results),
@@ -307,19 +320,44 @@ fn check(args: CheckArgs) -> ExitStatus {
     }
     if results.iter().any(|r| r.error.is_some()) {
         ExitStatus::Error
-    } else if results.iter().any(|r| !r.report.findings.is_empty()) && !args.exit_zero {
+    } else if results
+        .iter()
+        .any(|r| r.gates && !r.report.findings.is_empty())
+        && !args.exit_zero
+    {
         ExitStatus::Findings
     } else {
         ExitStatus::Clean
     }
 }
 
-/// The files to check with their settings, after exclusions.
+/// The files to check with their settings, after exclusions, the walk's
+/// errors, and how many test files `--tests exclude` left out.
 fn collect_jobs(
     args: &CheckArgs,
     resolver: &mut Resolver,
-) -> Result<(Vec<Job>, Vec<crate::discover::DiscoveryError>), ExitStatus> {
+) -> Result<(Vec<Job>, Vec<crate::discover::DiscoveryError>, usize), ExitStatus> {
     let mut jobs = Vec::new();
+    let mut skipped_tests = 0;
+    // `None`: excluded; otherwise the job with its test classification.
+    let mut job = |path: PathBuf, settings: std::sync::Arc<crate::config::Settings>, stdin| {
+        if settings.excludes(&path) {
+            return None;
+        }
+        let test_code = settings.is_test_file(&path);
+        let policy = args.tests.unwrap_or(settings.tests);
+        if test_code && policy == TestsPolicy::Exclude {
+            skipped_tests += 1;
+            return None;
+        }
+        Some(Job {
+            path,
+            settings,
+            stdin,
+            test_code,
+            gates: !test_code || policy == TestsPolicy::Include,
+        })
+    };
     if let Some(name) = &args.stdin_filename {
         let mut source = String::new();
         if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut source) {
@@ -329,29 +367,17 @@ fn collect_jobs(
         let settings = resolver
             .settings_for(name)
             .map_err(|e| config_failure(&e))?;
-        if !settings.excludes(name) {
-            jobs.push(Job {
-                path: name.clone(),
-                settings,
-                stdin: Some(source),
-            });
-        }
-        return Ok((jobs, Vec::new()));
+        jobs.extend(job(name.clone(), settings, Some(source)));
+        return Ok((jobs, Vec::new(), skipped_tests));
     }
     let discovered = discover(&args.paths);
     for path in discovered.files {
         let settings = resolver
             .settings_for(&path)
             .map_err(|e| config_failure(&e))?;
-        if !settings.excludes(&path) {
-            jobs.push(Job {
-                path,
-                settings,
-                stdin: None,
-            });
-        }
+        jobs.extend(job(path, settings, None));
     }
-    Ok((jobs, discovered.errors))
+    Ok((jobs, discovered.errors, skipped_tests))
 }
 
 /// `--statistics`: findings per code, most frequent first.
@@ -407,11 +433,12 @@ fn concise(results: &[FileResult]) -> String {
     out
 }
 
-fn full(results: &[FileResult], color: bool, quiet: bool) -> String {
+fn full(results: &[FileResult], color: bool, quiet: bool, skipped_tests: usize) -> String {
     let style = render::human::Style { color, width: 100 };
     let mut out = String::new();
     let mut findings = 0;
     let mut files_with_findings = 0;
+    let mut not_gating = 0;
     for result in results {
         let path = display_path(&result.path);
         let source = result.source.as_deref().unwrap_or("");
@@ -420,12 +447,32 @@ fn full(results: &[FileResult], color: bool, quiet: bool) -> String {
         }
         for finding in &result.report.findings {
             findings += 1;
-            out.push_str(&render::human::render(&path, source, finding, &style));
+            if !result.gates {
+                not_gating += 1;
+            }
+            out.push_str(&render::human::render(
+                &path,
+                source,
+                finding,
+                &style,
+                result.gates,
+            ));
             out.push('\n');
         }
     }
     if quiet {
         return out;
+    }
+    if not_gating > 0 {
+        out.push_str(&format!(
+            "{not_gating} of the findings are in test code and do not fail the run (--tests separate).\n"
+        ));
+    }
+    if skipped_tests > 0 {
+        let files = if skipped_tests == 1 { "file" } else { "files" };
+        out.push_str(&format!(
+            "{skipped_tests} test {files} not checked (--tests include or separate checks them).\n"
+        ));
     }
     let checked = results.iter().filter(|r| r.error.is_none()).count();
     let files = |n: usize| if n == 1 { "file" } else { "files" };

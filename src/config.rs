@@ -39,6 +39,9 @@ pub struct ConfigFile {
     pub per_file_ignores: BTreeMap<String, Vec<Spanned<String>>>,
     #[serde(default)]
     pub include_module_level: Option<bool>,
+    /// What to do with test code: `exclude` (default), `include`, `separate`.
+    #[serde(default)]
+    pub tests: Option<TestsPolicy>,
     /// Resources in the format of `rules/`.
     #[serde(default)]
     pub resource: Vec<Resource>,
@@ -62,6 +65,41 @@ struct PyProjectTools {
     unclosed: Option<ConfigFile>,
 }
 
+/// What a run does with test code (files pytest would collect: `test_*.py`,
+/// `*_test.py`, `conftest.py`, and everything under a `tests/` or `test/`
+/// directory).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestsPolicy {
+    /// Test code is not checked: a gate on a service blocks leaks in what
+    /// ships. The summary says how many test files were skipped.
+    #[default]
+    Exclude,
+    /// Test code is checked, and its findings fail the run like any other.
+    Include,
+    /// Test code is checked and its findings reported, marked as test code;
+    /// they do not fail the run.
+    Separate,
+}
+
+/// Whether `relative` (a path below the project root) is test code, as
+/// pytest finds it: `test_*.py`, `*_test.py`, `conftest.py`, or any file
+/// under a directory named `tests` or `test`.
+pub fn is_test_path(relative: &Path) -> bool {
+    let name = relative
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".py").unwrap_or(&name);
+    if stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest" {
+        return true;
+    }
+    let parent = relative.parent().unwrap_or(Path::new(""));
+    parent
+        .components()
+        .any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "test")))
+}
+
 /// The settings that apply to one file.
 #[derive(Debug)]
 pub struct Settings {
@@ -72,6 +110,7 @@ pub struct Settings {
     pub catalogue: Arc<Catalogue>,
     pub enabled: Vec<Code>,
     pub include_module_level: bool,
+    pub tests: TestsPolicy,
     exclude: GlobSet,
     per_file_ignores: Vec<(GlobSet, Vec<Code>)>,
 }
@@ -84,6 +123,7 @@ impl Settings {
             catalogue: Arc::new(Catalogue::builtin()),
             enabled: Code::ALL.to_vec(),
             include_module_level: false,
+            tests: TestsPolicy::default(),
             exclude: GlobSet::empty(),
             per_file_ignores: Vec::new(),
         }
@@ -92,6 +132,16 @@ impl Settings {
     /// Whether `path` is excluded by `exclude` / `extend-exclude`.
     pub fn excludes(&self, path: &Path) -> bool {
         matches_any(&self.exclude, &self.root, path)
+    }
+
+    /// Whether `path` is test code, judged from below the project root (a
+    /// `test/` directory above the project does not make it test code).
+    pub fn is_test_file(&self, path: &Path) -> bool {
+        let absolute = absolute(path);
+        match absolute.strip_prefix(&self.root) {
+            Ok(relative) => is_test_path(relative),
+            Err(_) => is_test_path(path),
+        }
     }
 
     /// Whether findings of `code` are reported for `path`.
@@ -448,6 +498,7 @@ fn settings_from(
         catalogue: Arc::new(catalogue),
         enabled,
         include_module_level: file.include_module_level.unwrap_or(false),
+        tests: file.tests.unwrap_or_default(),
         exclude,
         per_file_ignores,
     })

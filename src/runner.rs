@@ -20,6 +20,11 @@ pub struct FileResult {
     pub report: FileReport,
     /// Why the file could not be checked.
     pub error: Option<String>,
+    /// Test code (see `Job::test_code`).
+    pub test_code: bool,
+    /// Whether its findings make the run fail (test code under `--tests
+    /// separate` does not).
+    pub gates: bool,
 }
 
 pub fn check_files(files: &[PathBuf], catalogue: &Catalogue, options: &Options) -> Vec<FileResult> {
@@ -36,6 +41,11 @@ pub struct Job {
     /// Source given on standard input (`--stdin-filename`), instead of
     /// reading `path`.
     pub stdin: Option<String>,
+    /// Test code: checked with test semantics (an exception is a failing
+    /// test), and its findings fail the run only when `gates` is set.
+    pub test_code: bool,
+    /// Whether this file's findings make the run fail.
+    pub gates: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -55,7 +65,7 @@ pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
 fn check_job(job: &Job, run: RunOptions) -> FileResult {
     let options = Options {
         include_module_level: run.force_module_level || job.settings.include_module_level,
-        ..Options::default()
+        test_code: job.test_code,
     };
     let source = match &job.stdin {
         Some(text) => Ok(text.clone()),
@@ -66,6 +76,8 @@ fn check_job(job: &Job, run: RunOptions) -> FileResult {
         Err(error) => return failed(&job.path, error),
     };
     let mut result = check_source(job.path.clone(), source, &job.settings.catalogue, &options);
+    result.test_code = job.test_code;
+    result.gates = job.gates;
     let Some(source) = result.source.take() else {
         return result;
     };
@@ -86,6 +98,8 @@ fn failed(path: &std::path::Path, error: String) -> FileResult {
         source: None,
         report: FileReport::default(),
         error: Some(error),
+        test_code: false,
+        gates: true,
     }
 }
 
@@ -121,6 +135,8 @@ pub fn check_source(
             source: Some(source),
             report,
             error: None,
+            test_code: options.test_code,
+            gates: true,
         },
         Err(panic) => {
             let why = panic
@@ -135,6 +151,8 @@ pub fn check_source(
                 error: Some(format!(
                     "internal error while analysing (please report it): {why}"
                 )),
+                test_code: options.test_code,
+                gates: true,
             }
         }
     }

@@ -38,6 +38,8 @@ fn failed(path: &str, error: &str) -> FileResult {
         source: None,
         report: FileReport::default(),
         error: Some(error.into()),
+        test_code: false,
+        gates: true,
     }
 }
 
@@ -50,6 +52,8 @@ fn warned(path: &str, warnings: Vec<Warning>) -> FileResult {
             warnings,
         },
         error: None,
+        test_code: false,
+        gates: true,
     }
 }
 
@@ -246,6 +250,8 @@ fn github_annotations_escape_properties_and_messages() {
                 }],
             },
             error: None,
+            test_code: false,
+            gates: true,
         },
     ];
     assert_eq!(

@@ -19,7 +19,7 @@ fn rendered(relative: &str) -> String {
     report
         .findings
         .iter()
-        .map(|f| render(relative, &source, f, &style))
+        .map(|f| render(relative, &source, f, &style, true))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -41,9 +41,11 @@ pub fn render(results: &[FileResult]) -> String {
         }
         for f in &result.report.findings {
             let title = escape_property(&format!("{} {}", f.code.id(), f.code.name()));
+            // Test code under `--tests separate`: a notice, never blocking.
+            let command = if result.gates { "error" } else { "notice" };
             let _ = writeln!(
                 out,
-                "::error file={file},line={},col={},endLine={},endColumn={},title={title}::{}",
+                "::{command} file={file},line={},col={},endLine={},endColumn={},title={title}::{}",
                 f.start.line,
                 f.start.column,
                 f.end.line,

@@ -15,6 +15,9 @@ pub struct Style {
 struct LeakDiagnostic<'a> {
     finding: &'a Finding,
     source: NamedSource<String>,
+    /// Whether the finding fails the run; test code under `--tests
+    /// separate` is shown as a warning.
+    gates: bool,
 }
 
 impl fmt::Debug for LeakDiagnostic<'_> {
@@ -43,7 +46,11 @@ impl Diagnostic for LeakDiagnostic<'_> {
     }
 
     fn severity(&self) -> Option<miette::Severity> {
-        Some(miette::Severity::Error)
+        Some(if self.gates {
+            miette::Severity::Error
+        } else {
+            miette::Severity::Warning
+        })
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
@@ -76,7 +83,7 @@ impl Diagnostic for LeakDiagnostic<'_> {
     }
 }
 
-pub fn render(path: &str, source: &str, finding: &Finding, style: &Style) -> String {
+pub fn render(path: &str, source: &str, finding: &Finding, style: &Style, gates: bool) -> String {
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
@@ -90,6 +97,7 @@ pub fn render(path: &str, source: &str, finding: &Finding, style: &Style) -> Str
     let diagnostic = LeakDiagnostic {
         finding,
         source: NamedSource::new(path, source.to_string()).with_language("python"),
+        gates,
     };
     let mut out = String::new();
     if handler.render_report(&mut out, &diagnostic).is_err() {

@@ -47,6 +47,11 @@ struct JsonFinding<'a> {
     steps: Vec<JsonStep<'a>>,
     also: &'a [String],
     skipped_release: Option<JsonStep<'a>>,
+    /// In test code (pytest's file patterns, `tests/`, `test/`).
+    test: bool,
+    /// Whether the finding fails the run (not for test code under `--tests
+    /// separate`).
+    gates: bool,
 }
 
 #[derive(Serialize)]
@@ -103,7 +108,10 @@ fn findings(results: &[FileResult]) -> Vec<JsonFinding<'_>> {
         let source = result.source.as_deref().unwrap_or_default();
         let findings = &result.report.findings;
         for (finding, fingerprint) in findings.iter().zip(fingerprints(&path, findings, source)) {
-            out.push(json_finding(path.clone(), finding, fingerprint));
+            let mut f = json_finding(path.clone(), finding, fingerprint);
+            f.test = result.test_code;
+            f.gates = result.gates;
+            out.push(f);
         }
     }
     out
@@ -124,6 +132,8 @@ fn json_finding(path: String, finding: &Finding, fingerprint: String) -> JsonFin
         steps: finding.steps.iter().map(JsonStep::from).collect(),
         also: &finding.also,
         skipped_release: finding.skipped_release.as_ref().map(JsonStep::from),
+        test: false,
+        gates: true,
     }
 }
 

@@ -261,7 +261,12 @@ pub fn render(results: &[FileResult]) -> String {
         let findings = &file.report.findings;
         let fps = fingerprints(&path, findings, source.unwrap_or_default());
         for (finding, fp) in findings.iter().zip(&fps) {
-            sarif_results.push(sarif_result(&artifact, source, finding, fp));
+            let mut r = sarif_result(&artifact, source, finding, fp);
+            if !file.gates {
+                // Test code under `--tests separate`: shown, never blocking.
+                r["level"] = json!("note");
+            }
+            sarif_results.push(r);
         }
     }
     let version = env!("CARGO_PKG_VERSION");

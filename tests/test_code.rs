@@ -1,0 +1,158 @@
+//! The test-code policy: test files (as pytest finds them) are skipped by
+//! default, checked like the rest with `--tests include`, and reported apart
+//! without failing the run with `--tests separate`. In test code an
+//! exception is a failing test, so only paths that complete are leaks.
+
+mod common;
+
+use common::{check_concise, project, unclosed};
+use predicates::prelude::*;
+
+const SERVICE: &str = "\
+def read_config(path):
+    f = open(path)
+    return f.read()
+";
+
+const TEST_LEAKS: &str = "\
+def test_reads_config(tmp_path):
+    f = open(tmp_path / 'config.ini')
+    assert f.read() == ''
+";
+
+/// Leaks only if `f.read()` raises, that is only in a failing test.
+const TEST_LEAKS_ONLY_WHEN_FAILING: &str = "\
+def test_reads_and_closes(tmp_path):
+    f = open(tmp_path / 'config.ini')
+    data = f.read()
+    f.close()
+    assert data == ''
+";
+
+#[test]
+fn test_files_are_skipped_by_default_and_counted() {
+    let dir = project(&[
+        ("app/config.py", SERVICE),
+        ("tests/test_config.py", TEST_LEAKS),
+        ("app/config_test.py", TEST_LEAKS),
+        ("conftest.py", TEST_LEAKS),
+    ]);
+    check_concise(dir.path(), &["."])
+        .code(1)
+        .stdout(predicate::str::contains("app/config.py:2:9: UC001"))
+        .stdout(predicate::str::contains("test").not());
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "full", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "3 test files not checked (--tests include or separate checks them).",
+        ));
+    check_concise(dir.path(), &["--show-files", "."])
+        .code(0)
+        .stdout("app/config.py\n");
+}
+
+#[test]
+fn a_test_directory_above_the_project_does_not_make_it_test_code() {
+    let dir = project(&[
+        ("test/service/pyproject.toml", "[tool.unclosed]\n"),
+        ("test/service/app.py", SERVICE),
+    ]);
+    check_concise(&dir.path().join("test/service"), &["."])
+        .code(1)
+        .stdout(predicate::str::contains("app.py:2:9: UC001"));
+}
+
+#[test]
+fn include_checks_test_code_and_fails_on_it() {
+    let dir = project(&[("tests/test_config.py", TEST_LEAKS)]);
+    check_concise(dir.path(), &["--tests", "include", "."])
+        .code(1)
+        .stdout(predicate::str::contains("tests/test_config.py:2:9: UC001"));
+}
+
+#[test]
+fn separate_reports_test_code_without_failing() {
+    let dir = project(&[("tests/test_config.py", TEST_LEAKS)]);
+    check_concise(dir.path(), &["--tests", "separate", "."])
+        .code(0)
+        .stdout(predicate::str::contains("tests/test_config.py:2:9: UC001"));
+    let out = unclosed()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--tests",
+            "separate",
+            "--output-format",
+            "json",
+            ".",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let finding = &json["findings"][0];
+    assert_eq!(finding["test"], true);
+    assert_eq!(finding["gates"], false);
+    let sarif = unclosed()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--tests",
+            "separate",
+            "--output-format",
+            "sarif",
+            ".",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let sarif = common::assert_valid_sarif(&String::from_utf8(sarif).unwrap());
+    assert_eq!(sarif["runs"][0]["results"][0]["level"], "note");
+}
+
+#[test]
+fn production_findings_still_fail_under_separate() {
+    let dir = project(&[
+        ("app/config.py", SERVICE),
+        ("tests/test_config.py", TEST_LEAKS),
+    ]);
+    check_concise(dir.path(), &["--tests", "separate", "."])
+        .code(1)
+        .stdout(predicate::str::contains("app/config.py:2:9: UC001"))
+        .stdout(predicate::str::contains("tests/test_config.py:2:9: UC001"));
+}
+
+#[test]
+fn the_policy_can_be_configured() {
+    let dir = project(&[
+        ("pyproject.toml", "[tool.unclosed]\ntests = \"include\"\n"),
+        ("tests/test_config.py", TEST_LEAKS),
+    ]);
+    check_concise(dir.path(), &["."])
+        .code(1)
+        .stdout(predicate::str::contains("tests/test_config.py:2:9: UC001"));
+    // The command line wins over the file.
+    check_concise(dir.path(), &["--tests", "exclude", "."])
+        .code(0)
+        .stdout("");
+}
+
+#[test]
+fn in_test_code_a_leak_that_needs_an_exception_is_a_failing_test() {
+    let dir = project(&[("tests/test_config.py", TEST_LEAKS_ONLY_WHEN_FAILING)]);
+    check_concise(dir.path(), &["--tests", "include", "."])
+        .code(0)
+        .stdout("");
+    // The same code outside the tests leaks when `read()` raises.
+    let dir = project(&[("app/reader.py", TEST_LEAKS_ONLY_WHEN_FAILING)]);
+    check_concise(dir.path(), &["."])
+        .code(1)
+        .stdout(predicate::str::contains("UC002"));
+}
