@@ -136,15 +136,17 @@ enum Catches {
     Definitely,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct HandlerCatch {
     error: Catches,
     os_error: Catches,
     cancel: Catches,
+    /// The exception class names the clause lists (empty: bare `except:`).
+    names: Vec<String>,
 }
 
 impl HandlerCatch {
-    fn of(self, exc: Exc) -> Catches {
+    fn of(&self, exc: Exc) -> Catches {
         match exc {
             Exc::Error => self.error,
             Exc::OsError => self.os_error,
@@ -352,6 +354,45 @@ impl<'t> Builder<'t, '_> {
         t
     }
 
+    /// Where a `raise` of the class `class` goes when it leaves the
+    /// innermost `depth` frames: handlers are matched by name up to the
+    /// first `finally` (or `with` that may swallow it), from where it goes
+    /// on as any exception.
+    fn class_target(&mut self, class: &str, depth: usize) -> NodeId {
+        for i in (0..depth).rev() {
+            match &self.frames[i].kind {
+                FrameKind::Loop { .. } => continue,
+                FrameKind::Handlers { handlers } => {
+                    let handlers = handlers.clone();
+                    let dispatch = self.node(Kind::Join, None, Facts::default());
+                    let mut caught = false;
+                    for (handler, catch) in handlers {
+                        let c = catches_class(&catch.names, class);
+                        if c == Catches::No {
+                            continue;
+                        }
+                        self.link(dispatch, Edge::Normal, handler);
+                        let kinds = self.handler_kinds.entry(handler).or_default();
+                        if !kinds.contains(&Exc::Error) {
+                            kinds.push(Exc::Error);
+                        }
+                        if c == Catches::Definitely {
+                            caught = true;
+                            break;
+                        }
+                    }
+                    if !caught {
+                        let onward = self.class_target(class, i);
+                        self.link(dispatch, Edge::Normal, onward);
+                    }
+                    return dispatch;
+                }
+                _ => return self.target(Jump::Raise(Exc::Error), i + 1),
+            }
+        }
+        self.target(Jump::Raise(Exc::Error), 0)
+    }
+
     fn compute_target(&mut self, jump: Jump, depth: usize) -> NodeId {
         for i in (0..depth).rev() {
             match &self.frames[i].kind {
@@ -486,16 +527,22 @@ impl<'t> Builder<'t, '_> {
             "raise_statement" => {
                 let facts = self.facts(stmt, Use::Other);
                 let id = self.step(Kind::Raise, stmt, facts, pending);
-                let kinds = if stmt.named_child_count() == 0 {
-                    self.reraise
+                if stmt.named_child_count() == 0 {
+                    let kinds = self
+                        .reraise
                         .last()
                         .cloned()
-                        .unwrap_or_else(|| vec![Exc::Error])
+                        .unwrap_or_else(|| vec![Exc::Error]);
+                    for exc in kinds {
+                        self.raise_from(id, exc);
+                    }
+                } else if let Some(class) = raised_class(stmt, self.cx.source) {
+                    // `raise TimeoutError(...)`: the handlers it meets are
+                    // known to catch it or not.
+                    let target = self.class_target(&class, self.frames.len());
+                    self.link(id, Edge::Raise(Exc::Error), target);
                 } else {
-                    vec![Exc::Error]
-                };
-                for exc in kinds {
-                    self.raise_from(id, exc);
+                    self.raise_from(id, Exc::Error);
                 }
                 Vec::new()
             }
@@ -805,6 +852,21 @@ fn swallows_exceptions(call: &crate::facts::CallFact) -> Option<bool> {
     }
 }
 
+/// The class a `raise` names: `TimeoutError` for `raise TimeoutError("x")`
+/// or `raise socket.timeout`; `None` for `raise err` (a variable).
+fn raised_class(stmt: Node, source: &str) -> Option<String> {
+    let expr = stmt.named_child(0)?;
+    let callee = if expr.kind() == "call" {
+        expr.child_by_field_name("function")?
+    } else {
+        expr
+    };
+    let dotted = crate::syntax::dotted_name(callee, source)?;
+    let last = dotted.rsplit('.').next()?;
+    last.starts_with(|c: char| c.is_ascii_uppercase())
+        .then(|| last.to_string())
+}
+
 fn is_async(stmt: Node) -> bool {
     let mut cursor = stmt.walk();
     stmt.children(&mut cursor).any(|c| c.kind() == "async")
@@ -818,12 +880,14 @@ fn handler_catch(clause: Node, source: &str) -> HandlerCatch {
             error: Catches::Definitely,
             os_error: Catches::Definitely,
             cancel: Catches::Definitely,
+            names: Vec::new(),
         };
     };
     let mut catch = HandlerCatch {
         error: Catches::No,
         os_error: Catches::No,
         cancel: Catches::No,
+        names: Vec::new(),
     };
     let mut names = Vec::new();
     crate::syntax::walk(value, |n| match n.kind() {
@@ -841,7 +905,7 @@ fn handler_catch(clause: Node, source: &str) -> HandlerCatch {
         "as_pattern_target" => false,
         _ => true,
     });
-    for name in names {
+    for name in &names {
         let (error, os_error, cancel) = match name.as_str() {
             "BaseException" => (
                 Catches::Definitely,
@@ -863,7 +927,73 @@ fn handler_catch(clause: Node, source: &str) -> HandlerCatch {
         catch.os_error = catch.os_error.max(os_error);
         catch.cancel = catch.cancel.max(cancel);
     }
+    catch.names = names;
     catch
+}
+
+/// The builtin exception class `name` derives from, for the ones a handler
+/// commonly names.
+fn builtin_parent(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "Exception" | "KeyboardInterrupt" | "SystemExit" | "GeneratorExit" | "CancelledError" => {
+            "BaseException"
+        }
+        "ArithmeticError" | "AssertionError" | "AttributeError" | "BufferError" | "EOFError"
+        | "ImportError" | "LookupError" | "MemoryError" | "NameError" | "OSError"
+        | "ReferenceError" | "RuntimeError" | "StopIteration" | "StopAsyncIteration"
+        | "SyntaxError" | "SystemError" | "TypeError" | "ValueError" | "Warning" => "Exception",
+        "ZeroDivisionError" | "OverflowError" | "FloatingPointError" => "ArithmeticError",
+        "ModuleNotFoundError" => "ImportError",
+        "IndexError" | "KeyError" => "LookupError",
+        "UnboundLocalError" => "NameError",
+        "BlockingIOError" | "ChildProcessError" | "ConnectionError" | "FileExistsError"
+        | "FileNotFoundError" | "InterruptedError" | "IsADirectoryError" | "NotADirectoryError"
+        | "PermissionError" | "ProcessLookupError" | "TimeoutError" => "OSError",
+        "BrokenPipeError"
+        | "ConnectionAbortedError"
+        | "ConnectionRefusedError"
+        | "ConnectionResetError" => "ConnectionError",
+        "NotImplementedError" | "RecursionError" => "RuntimeError",
+        "UnicodeError" => "ValueError",
+        "UnicodeDecodeError" | "UnicodeEncodeError" => "UnicodeError",
+        _ => return None,
+    })
+}
+
+/// Whether a handler naming `names` catches a `raise Class(...)` of the
+/// class `class`. Builtin classes have a known ancestry; a class of the
+/// program's own may derive from anything but `BaseException`'s other
+/// children, so naming it or `Exception` catches it and other names may.
+fn catches_class(names: &[String], class: &str) -> Catches {
+    if names.is_empty() {
+        return Catches::Definitely; // bare `except:`
+    }
+    let canonical = |n: &str| match n {
+        "IOError" | "EnvironmentError" | "error" => "OSError".to_string(),
+        other => other.to_string(),
+    };
+    let mut ancestry = vec![canonical(class)];
+    while let Some(parent) = builtin_parent(ancestry.last().map_or("", String::as_str)) {
+        ancestry.push(parent.to_string());
+    }
+    let builtin = ancestry.len() > 1 || class == "BaseException";
+    let mut best = Catches::No;
+    for name in names.iter().map(|n| canonical(n)) {
+        let c = if ancestry.contains(&name) || (!builtin && name == "Exception") {
+            Catches::Definitely
+        } else if builtin
+            || name == "BaseException"
+            || builtin_parent(&name) == Some("BaseException")
+        {
+            // Nothing of the program's derives from a builtin it is not
+            // named after; `KeyboardInterrupt` and the like catch no `Exception`.
+            Catches::No
+        } else {
+            Catches::Maybe
+        };
+        best = best.max(c);
+    }
+    best
 }
 
 /// Subclasses of `OSError` a handler may name: they catch some socket and

@@ -231,6 +231,11 @@ pub fn acquire_summary(r: &Resource) -> String {
             format!(" on a receiver from {}", origins.join(" / "))
         } else if a.obligation == Obligation::Receiver {
             " on a lock-like receiver".to_string()
+        } else if !a.receiver_hints.is_empty() {
+            format!(
+                " on a receiver named like {} or whose result this function releases",
+                backticked(&a.receiver_hints, "").join(" / ")
+            )
         } else {
             " on any receiver".to_string()
         };

@@ -32,7 +32,8 @@ pub enum Use {
     /// (`stream = IOStream(sock)`): the new object owns what it wraps.
     WrappedBy(String),
     /// Argument of a call known only to use it (`json.load(f)`): a borrow.
-    BorrowedArgument,
+    /// Holds the callee as written.
+    BorrowedArgument(String),
     /// Argument of any other call: a borrow, unless the callee keeps it,
     /// which this file cannot tell.
     Argument,
@@ -413,7 +414,7 @@ impl<'t> Facts<'t> {
                 _ => Use::OwnershipArgument,
             }
         } else if borrows {
-            Use::BorrowedArgument
+            Use::BorrowedArgument(callee.clone().unwrap_or_default())
         } else {
             Use::Argument
         };
@@ -502,6 +503,17 @@ impl<'t> Facts<'t> {
             awaited,
             usage,
         });
+    }
+}
+
+impl CallFact<'_> {
+    /// Whether the call makes a new object (`IOStream(sock)`, `cls(sock)`).
+    pub fn is_constructor(&self, source: &str) -> bool {
+        is_constructor(
+            self.node.child_by_field_name("function"),
+            self.callee.as_deref(),
+            source,
+        )
     }
 }
 

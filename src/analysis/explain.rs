@@ -183,7 +183,10 @@ impl FunctionContext<'_> {
             if ends.is_empty() {
                 continue;
             }
-            let toward = ways_toward(explored, &ends, |_| true);
+            // The exception that leaves the function is the last one raised
+            // on the path: from there on only handlers and `finally` bodies
+            // run, with no further raise.
+            let toward = ways_toward(explored, &ends, |e| !matches!(e, Edge::Raise(_)));
             // The likeliest raiser of each kind (plain raise or the yield of
             // a context manager), then the earliest.
             let mut best: HashMap<bool, (u8, usize, usize, Exc)> = HashMap::new();
@@ -254,6 +257,8 @@ impl FunctionContext<'_> {
             return 6;
         }
         match self.likeliest_raiser(node, exc, names) {
+            // Making an object rarely fails; using one does.
+            Some(call) if call.is_constructor(self.source) => 2,
             Some(call) if self.touches(call, names) => 5,
             Some(call) if call.awaited => 4,
             Some(_) => 3,
@@ -277,25 +282,35 @@ impl FunctionContext<'_> {
         if exc == Exc::Cancel {
             return calls.iter().find(|c| c.awaited);
         }
-        let raising: Vec<&CallFact> = calls
+        // On an ordinary-error edge, a call that raises only `OSError` is
+        // not what got past the handlers.
+        let wanted = |r: cfg::Raises| match exc {
+            Exc::Error => r == cfg::Raises::Any,
+            _ => matches!(r, cfg::Raises::Any | cfg::Raises::OsError),
+        };
+        let mut raising: Vec<&CallFact> = calls
             .iter()
-            .filter(|c| !matches!(self.raise_class(c), cfg::Raises::Never | cfg::Raises::Ends))
+            .filter(|c| wanted(self.raise_class(c)))
             .collect();
+        if raising.is_empty() {
+            raising = calls
+                .iter()
+                .filter(|c| !matches!(self.raise_class(c), cfg::Raises::Never | cfg::Raises::Ends))
+                .collect();
+        }
+        let plain = |c: &&&CallFact| !c.is_constructor(self.source);
         raising
             .iter()
+            .filter(plain)
             .find(|c| self.touches(c, names))
-            .or_else(|| raising.iter().find(|c| c.awaited))
+            .or_else(|| raising.iter().filter(plain).find(|c| c.awaited))
+            .or_else(|| raising.iter().find(plain))
             .or_else(|| raising.first())
             .copied()
     }
 
     fn raise_class(&self, call: &CallFact) -> cfg::Raises {
-        let receiver_resource = call
-            .receiver
-            .as_deref()
-            .and_then(|r| self.matcher.origins.get(r))
-            .and_then(|o| o.resource.as_deref());
-        crate::raising::classify(call, &self.catalogue.calls, receiver_resource)
+        self.matcher.raises(call)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -327,8 +342,13 @@ impl FunctionContext<'_> {
 
     pub(super) fn discarded(&self, call: &CallFact, rule: &Resource) -> Finding {
         let subject = self.subject(call, rule, None);
+        let borrowed;
         let how = match &call.usage {
-            Use::Argument => "is passed to a call and then dropped",
+            Use::BorrowedArgument(callee) => {
+                borrowed =
+                    format!("is passed to `{callee}()`, which only uses it, and then dropped");
+                borrowed.as_str()
+            }
             Use::Receiver(_) => "is used once and dropped",
             Use::WithItem(_) => "is entered without `as`, and its `with` does not release it",
             _ => "is never bound to a name",

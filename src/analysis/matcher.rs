@@ -16,12 +16,53 @@ pub(super) struct Origin {
     pub(super) call: Option<String>,
 }
 
+/// Where values came from: within each function first (a name bound there),
+/// then file-wide (module globals, and attributes set in any method).
+#[derive(Debug, Default)]
+pub(super) struct Origins {
+    file: HashMap<String, Origin>,
+    /// By (start byte of the enclosing function, name).
+    local: HashMap<(usize, String), Origin>,
+}
+
+/// The function a name is looked up from: its start byte.
+pub(super) const MODULE: usize = usize::MAX;
+
+impl Origins {
+    /// The origin of `name` as seen from the function starting at `function`.
+    pub(super) fn get(&self, function: usize, name: &str) -> Option<&Origin> {
+        self.local
+            .get(&(function, name.to_string()))
+            .or_else(|| self.file.get(name))
+    }
+
+    fn insert(&mut self, function: usize, name: String, origin: Origin) {
+        if function != MODULE {
+            self.local.insert((function, name.clone()), origin.clone());
+        }
+        self.file.insert(name, origin);
+    }
+}
+
+/// The start byte of the function `node` is in, or `MODULE`.
+pub(super) fn enclosing_function(node: Node) -> usize {
+    let mut current = node.parent();
+    while let Some(n) = current {
+        match n.kind() {
+            "function_definition" => return n.start_byte(),
+            "class_definition" | "lambda" => return MODULE,
+            _ => current = n.parent(),
+        }
+    }
+    MODULE
+}
+
 pub(super) fn origins(
     root: Node,
     source: &str,
     imports: &Imports,
     catalogue: &Catalogue,
-) -> HashMap<String, Origin> {
+) -> Origins {
     let cx = FactContext {
         source,
         imports,
@@ -29,13 +70,16 @@ pub(super) fn origins(
         yield_transfers: false,
     };
     let mut sites = Vec::new();
-    let mut origins: HashMap<String, Origin> = HashMap::new();
+    let mut origins = Origins::default();
     // Assignments, `with` items and parameters are all at statement level, so
     // the walk stays off expressions.
     syntax::walk(root, |n| {
         match n.kind() {
             "assignment" | "with_item" => {
-                sites.push(crate::facts::Facts::of(n, Use::Other, &cx));
+                sites.push((
+                    enclosing_function(n),
+                    crate::facts::Facts::of(n, Use::Other, &cx),
+                ));
                 return false;
             }
             "typed_parameter" | "typed_default_parameter" => {
@@ -54,7 +98,11 @@ pub(super) fn origins(
                         resource,
                         call: Some(qualified),
                     };
-                    origins.insert(text(name, source).to_string(), origin);
+                    origins.insert(
+                        enclosing_function(n),
+                        text(name, source).to_string(),
+                        origin,
+                    );
                 }
                 return false;
             }
@@ -67,12 +115,13 @@ pub(super) fn origins(
             )
     });
     for _round in 0..2 {
-        let matcher = Matcher {
-            catalogue,
-            origins: &origins,
-        };
         let mut found = Vec::new();
-        for facts in &sites {
+        for (function, facts) in &sites {
+            let matcher = Matcher {
+                catalogue,
+                origins: &origins,
+                function: *function,
+            };
             for call in &facts.calls {
                 let target = match &call.usage {
                     Use::Bound(t) | Use::Stored(t) | Use::WithItem(Some(t)) => t,
@@ -85,11 +134,13 @@ pub(super) fn origins(
                     call: call.resolved.clone(),
                 };
                 if origin.resource.is_some() || origin.call.is_some() {
-                    found.push((target.clone(), origin));
+                    found.push((*function, target.clone(), origin));
                 }
             }
         }
-        origins.extend(found);
+        for (function, target, origin) in found {
+            origins.insert(function, target, origin);
+        }
     }
     origins
 }
@@ -98,8 +149,27 @@ pub(super) fn origins(
 #[derive(Clone, Copy)]
 pub(super) struct Matcher<'a> {
     pub(super) catalogue: &'a Catalogue,
-    /// Receiver text to where its value came from, file-wide.
-    pub(super) origins: &'a HashMap<String, Origin>,
+    /// Receiver text to where its value came from.
+    pub(super) origins: &'a Origins,
+    /// The function being analysed (its start byte), for local origins.
+    pub(super) function: usize,
+}
+
+impl Matcher<'_> {
+    /// What `call` may raise, knowing what its receiver holds.
+    pub(super) fn raises(&self, call: &CallFact) -> crate::cfg::Raises {
+        let receiver_resource = call
+            .receiver
+            .as_deref()
+            .and_then(|r| self.origin(r))
+            .and_then(|o| o.resource.as_deref());
+        crate::raising::classify(call, &self.catalogue.calls, receiver_resource)
+    }
+
+    /// Where `name`'s value came from, as seen from this function.
+    pub(super) fn origin(&self, name: &str) -> Option<&Origin> {
+        self.origins.get(self.function, name)
+    }
 }
 
 impl<'a> Matcher<'a> {
@@ -111,7 +181,7 @@ impl<'a> Matcher<'a> {
         call: &CallFact,
         releases_on_receiver: &HashSet<String>,
     ) -> Option<&'a Resource> {
-        let origin = call.receiver.as_ref().and_then(|r| self.origins.get(r));
+        let origin = call.receiver.as_ref().and_then(|r| self.origin(r));
         let origin_resource = origin.and_then(|o| o.resource.as_ref());
         let origin_call = origin.and_then(|o| o.call.as_ref());
         let mut best: Option<(u8, &Resource)> = None;
@@ -220,7 +290,7 @@ impl<'a> Matcher<'a> {
             && call
                 .callee
                 .as_ref()
-                .and_then(|c| self.origins.get(c))
+                .and_then(|c| self.origin(c))
                 .and_then(|o| o.call.as_ref())
                 .is_some_and(|made_by| factories.contains(made_by))
     }

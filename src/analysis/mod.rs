@@ -46,14 +46,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
     let root = tree.root_node();
     let imports = Imports::collect(root, source);
     let origins = origins(root, source, &imports, catalogue);
-    let raise_model = |call: &CallFact| {
-        let receiver_resource = call
-            .receiver
-            .as_deref()
-            .and_then(|r| origins.get(r))
-            .and_then(|o| o.resource.as_deref());
-        crate::raising::classify(call, &catalogue.calls, receiver_resource)
-    };
+
     let mut broken_functions = 0;
     let mut units = collect_functions(root, source);
     if options.include_module_level {
@@ -97,13 +90,16 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             catalogue,
             yield_transfers: generator && !is_context_manager,
         };
+        let matcher = Matcher {
+            catalogue,
+            origins: &origins,
+            function: func.node.start_byte(),
+        };
+        let raise_model = |call: &CallFact| matcher.raises(call);
         let func_ctx = FunctionContext {
             source,
             imports: &imports,
-            matcher: Matcher {
-                catalogue,
-                origins: &origins,
-            },
+            matcher,
             name: &func.name,
             catalogue,
             shape: &shape,
@@ -397,7 +393,7 @@ impl<'a> FunctionContext<'a> {
             return None;
         }
         let parent = call.receiver.as_deref().and_then(|receiver| {
-            let origin = self.matcher.origins.get(receiver)?.resource.as_ref()?;
+            let origin = self.matcher.origin(receiver)?.resource.as_ref()?;
             if !acquire.from.contains(origin) {
                 return None;
             }
@@ -478,7 +474,7 @@ impl<'a> FunctionContext<'a> {
             {
                 None
             }
-            (Use::Discarded | Use::Receiver(_) | Use::BorrowedArgument, _) => {
+            (Use::Discarded | Use::Receiver(_) | Use::BorrowedArgument(_), _) => {
                 Some(Found::Discarded(call, rule))
             }
             _ => None,
@@ -511,7 +507,7 @@ impl<'a> FunctionContext<'a> {
             return false;
         };
         let dotted = syntax::dotted_name(arg, self.source);
-        let origin = dotted.as_deref().and_then(|d| self.matcher.origins.get(d));
+        let origin = dotted.as_deref().and_then(|d| self.matcher.origin(d));
         let made_by = match arg.kind() {
             "call" => arg
                 .child_by_field_name("function")
