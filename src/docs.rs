@@ -165,6 +165,16 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             backticked(&c.os_error.receivers, "").join(", ")
         )
     };
+    let quiet_on = format!(
+        "{} (on {})",
+        c.never_raise_on
+            .methods
+            .iter()
+            .map(|m| format!("`.{m}()`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        backticked(&c.never_raise_on.receivers, "").join(", ")
+    );
     let ownership = {
         let mut parts = backticked(&o.functions, "()");
         parts.extend(o.methods.iter().map(|m| format!("`.{m}()`")));
@@ -176,6 +186,11 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             "Never raise",
             "A path that needs one of these to raise is not a leak path.",
             list(&c.never_raise),
+        ),
+        (
+            "Never raise on some resources",
+            "The same, for these methods on these resources only.",
+            quiet_on,
         ),
         (
             "End the path",

@@ -21,7 +21,10 @@ pub fn classify(call: &CallFact, calls: &Calls, receiver_resource: Option<&str>)
     if call.awaited {
         return Raises::Any;
     }
-    if in_list(&calls.never_raise) || call.on_logger() {
+    if in_list(&calls.never_raise)
+        || call.on_logger()
+        || method.is_some_and(|m| calls.never_raise_on.has(m, receiver_resource))
+    {
         return Raises::Never;
     }
     let os = &calls.os_error;

@@ -264,6 +264,24 @@ pub struct OsErrorCalls {
     pub receivers: Vec<String>,
 }
 
+/// Methods that behave some way only on the resources named in `receivers`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReceiverCalls {
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Resource ids: `socket`.
+    #[serde(default)]
+    pub receivers: Vec<String>,
+}
+
+impl ReceiverCalls {
+    pub fn has(&self, method: &str, receiver_resource: Option<&str>) -> bool {
+        self.methods.iter().any(|m| m == method)
+            && receiver_resource.is_some_and(|id| self.receivers.iter().any(|r| r == id))
+    }
+}
+
 /// How ordinary calls behave, where it matters to a leaking path.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -272,6 +290,10 @@ pub struct Calls {
     /// `sock.settimeout()`, logging, test assertions.
     #[serde(default)]
     pub never_raise: CallList,
+    /// Methods that do not raise on some resources: a socket's `close()`
+    /// (a file's may, flushing its buffer).
+    #[serde(default)]
+    pub never_raise_on: ReceiverCalls,
     /// Calls after which no leak matters: the process ends (`sys.exit()`)
     /// or the test stops (`pytest.fail()`).
     #[serde(default)]
@@ -294,6 +316,12 @@ pub struct Calls {
 impl Calls {
     fn extend(&mut self, other: Calls) {
         self.never_raise.extend(other.never_raise);
+        self.never_raise_on
+            .methods
+            .extend(other.never_raise_on.methods);
+        self.never_raise_on
+            .receivers
+            .extend(other.never_raise_on.receivers);
         self.ends.extend(other.ends);
         self.os_error.functions.extend(other.os_error.functions);
         self.os_error.methods.extend(other.os_error.methods);
@@ -513,6 +541,7 @@ impl Catalogue {
             .iter()
             .flat_map(|l| &l.methods)
             .chain(&c.os_error.methods)
+            .chain(&c.never_raise_on.methods)
             .chain(&self.ownership.methods)
             .chain(&self.ownership.keywords);
         for m in methods {
@@ -525,7 +554,12 @@ impl Catalogue {
                 ));
             }
         }
-        for id in &c.os_error.receivers {
+        for id in c
+            .os_error
+            .receivers
+            .iter()
+            .chain(&c.never_raise_on.receivers)
+        {
             if self.get(id).is_none() {
                 return Err(fail(format!("`{id}` is not a resource id"), id));
             }

@@ -585,6 +585,15 @@ impl<'a> FunctionContext<'a> {
             return None; // the wrapper owns it, and nothing here closes the wrapper
         }
         let explored = self.search(graph, acq, &names, conditions, before);
+        // A lock the function releases, but never after this acquisition, is
+        // one it gives back before taking again (a condition variable's
+        // `wait`) or a count it adjusts: the caller's protocol, not a leak.
+        if matches!(acq.holder, Holder::Receiver { .. })
+            && explored.released_at.is_none()
+            && self.released_somewhere(graph, acq, &names)
+        {
+            return None;
+        }
         self.report(graph, acq, &names, &explored)
     }
 
