@@ -3,7 +3,7 @@
 
 use crate::baseline::Baseline;
 use crate::codes::Code;
-use crate::config::{ConfigError, Resolver, TestsPolicy};
+use crate::config::{CodeKind, ConfigError, Resolver, TestsPolicy};
 use crate::discover::discover;
 use crate::docs;
 use crate::render::{self, display_path};
@@ -86,10 +86,10 @@ pub struct CheckArgs {
     /// Also analyse module-level code (overrides `include-module-level`).
     #[arg(long)]
     pub include_module_level: bool,
-    /// Test code (`test_*.py`, `*_test.py`, `conftest.py`, `tests/`,
-    /// `test/`): not checked, checked like the rest, or checked and
-    /// reported apart without failing the run [default: the `tests`
-    /// setting, else exclude].
+    /// Test and example code (`test_*.py`, `*_test.py`, `conftest.py`,
+    /// `tests/`, `test/`; `examples/`, `docs/`, `benchmarks/`, `setup.py`):
+    /// not checked, checked like the rest, or checked and reported apart
+    /// without failing the run [default: the `tests` setting, else exclude].
     #[arg(long, value_enum, value_name = "POLICY")]
     pub tests: Option<TestsPolicy>,
     /// Read the source from standard input, checked as if it were this file
@@ -245,7 +245,7 @@ fn check(args: CheckArgs) -> ExitStatus {
         source: None,
         report: Default::default(),
         error: Some(e.message),
-        test_code: false,
+        kind: CodeKind::Production,
         gates: true,
     }));
     results.sort_by(|a, b| a.path.cmp(&b.path));
@@ -344,9 +344,10 @@ fn collect_jobs(
         if settings.excludes(&path) {
             return None;
         }
-        let test_code = settings.is_test_file(&path);
+        let kind = settings.code_kind(&path);
+        let shipped = kind == CodeKind::Production;
         let policy = args.tests.unwrap_or(settings.tests);
-        if test_code && policy == TestsPolicy::Exclude {
+        if !shipped && policy == TestsPolicy::Exclude {
             skipped_tests += 1;
             return None;
         }
@@ -354,8 +355,8 @@ fn collect_jobs(
             path,
             settings,
             stdin,
-            test_code,
-            gates: !test_code || policy == TestsPolicy::Include,
+            kind,
+            gates: shipped || policy == TestsPolicy::Include,
         })
     };
     if let Some(name) = &args.stdin_filename {
@@ -465,13 +466,13 @@ fn full(results: &[FileResult], color: bool, quiet: bool, skipped_tests: usize) 
     }
     if not_gating > 0 {
         out.push_str(&format!(
-            "{not_gating} of the findings are in test code and do not fail the run (--tests separate).\n"
+            "{not_gating} of the findings are in test or example code and do not fail the run (--tests separate).\n"
         ));
     }
     if skipped_tests > 0 {
         let files = if skipped_tests == 1 { "file" } else { "files" };
         out.push_str(&format!(
-            "{skipped_tests} test {files} not checked (--tests include or separate checks them).\n"
+            "{skipped_tests} test or example {files} not checked (--tests include or separate checks them).\n"
         ));
     }
     let checked = results.iter().filter(|r| r.error.is_none()).count();

@@ -39,7 +39,8 @@ pub struct ConfigFile {
     pub per_file_ignores: BTreeMap<String, Vec<Spanned<String>>>,
     #[serde(default)]
     pub include_module_level: Option<bool>,
-    /// What to do with test code: `exclude` (default), `include`, `separate`.
+    /// What to do with test and example code: `exclude` (default),
+    /// `include`, `separate`.
     #[serde(default)]
     pub tests: Option<TestsPolicy>,
     /// Resources in the format of `rules/`.
@@ -65,39 +66,69 @@ struct PyProjectTools {
     unclosed: Option<ConfigFile>,
 }
 
-/// What a run does with test code (files pytest would collect: `test_*.py`,
-/// `*_test.py`, `conftest.py`, and everything under a `tests/` or `test/`
-/// directory).
+/// What a run does with code that does not ship: tests (the files pytest
+/// would collect: `test_*.py`, `*_test.py`, `conftest.py`, and everything
+/// under a `tests/` or `test/` directory) and examples (`examples/`,
+/// `docs/`, `benchmarks/`, `setup.py`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum TestsPolicy {
-    /// Test code is not checked: a gate on a service blocks leaks in what
-    /// ships. The summary says how many test files were skipped.
+    /// Not checked: a gate on a service blocks leaks in what ships. The
+    /// summary says how many files were skipped.
     #[default]
     Exclude,
-    /// Test code is checked, and its findings fail the run like any other.
+    /// Checked, and its findings fail the run like any other.
     Include,
-    /// Test code is checked and its findings reported, marked as test code;
-    /// they do not fail the run.
+    /// Checked and reported, marked as test or example code; its findings
+    /// do not fail the run.
     Separate,
 }
 
-/// Whether `relative` (a path below the project root) is test code, as
-/// pytest finds it: `test_*.py`, `*_test.py`, `conftest.py`, or any file
-/// under a directory named `tests` or `test`.
-pub fn is_test_path(relative: &Path) -> bool {
+/// What a file is, as far as the gate cares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CodeKind {
+    #[default]
+    Production,
+    /// Run by a test runner: an exception there is a failing test.
+    Test,
+    /// Examples, documentation, benchmarks, build scripts: not shipped.
+    Example,
+}
+
+/// What `relative` (a path below the project root) is: test code as pytest
+/// finds it (`test_*.py`, `*_test.py`, `conftest.py`, anything under
+/// `tests/` or `test/`), example code (anything under `examples/`,
+/// `example/`, `docs/`, `doc/`, `benchmarks/`, `benchmark/`, and
+/// `setup.py`), or production code.
+pub fn code_kind(relative: &Path) -> CodeKind {
     let name = relative
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let stem = name.strip_suffix(".py").unwrap_or(&name);
     if stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest" {
-        return true;
+        return CodeKind::Test;
     }
     let parent = relative.parent().unwrap_or(Path::new(""));
-    parent
+    let dirs: Vec<&str> = parent
         .components()
-        .any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "test")))
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    if dirs.iter().any(|d| matches!(*d, "tests" | "test")) {
+        CodeKind::Test
+    } else if stem == "setup"
+        || dirs.iter().any(|d| {
+            matches!(
+                *d,
+                "examples" | "example" | "docs" | "doc" | "benchmarks" | "benchmark"
+            )
+        })
+    {
+        CodeKind::Example
+    } else {
+        CodeKind::Production
+    }
 }
 
 /// The settings that apply to one file.
@@ -134,13 +165,13 @@ impl Settings {
         matches_any(&self.exclude, &self.root, path)
     }
 
-    /// Whether `path` is test code, judged from below the project root (a
-    /// `test/` directory above the project does not make it test code).
-    pub fn is_test_file(&self, path: &Path) -> bool {
+    /// What `path` is, judged from below the project root (a `test/`
+    /// directory above the project does not make it test code).
+    pub fn code_kind(&self, path: &Path) -> CodeKind {
         let absolute = absolute(path);
         match absolute.strip_prefix(&self.root) {
-            Ok(relative) => is_test_path(relative),
-            Err(_) => is_test_path(path),
+            Ok(relative) => code_kind(relative),
+            Err(_) => code_kind(path),
         }
     }
 

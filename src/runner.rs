@@ -4,7 +4,7 @@
 //! the order of the input list, whatever the thread count.
 
 use crate::analysis::{Options, analyze_source};
-use crate::config::Settings;
+use crate::config::{CodeKind, Settings};
 use crate::finding::FileReport;
 use crate::rules::Catalogue;
 use crate::source::decode;
@@ -20,8 +20,8 @@ pub struct FileResult {
     pub report: FileReport,
     /// Why the file could not be checked.
     pub error: Option<String>,
-    /// Test code (see `Job::test_code`).
-    pub test_code: bool,
+    /// Production, test or example code.
+    pub kind: CodeKind,
     /// Whether its findings make the run fail (test code under `--tests
     /// separate` does not).
     pub gates: bool,
@@ -41,9 +41,9 @@ pub struct Job {
     /// Source given on standard input (`--stdin-filename`), instead of
     /// reading `path`.
     pub stdin: Option<String>,
-    /// Test code: checked with test semantics (an exception is a failing
-    /// test), and its findings fail the run only when `gates` is set.
-    pub test_code: bool,
+    /// Production, test or example code; test code is checked with test
+    /// semantics (an exception is a failing test).
+    pub kind: CodeKind,
     /// Whether this file's findings make the run fail.
     pub gates: bool,
 }
@@ -65,7 +65,7 @@ pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
 fn check_job(job: &Job, run: RunOptions) -> FileResult {
     let options = Options {
         include_module_level: run.force_module_level || job.settings.include_module_level,
-        test_code: job.test_code,
+        test_code: job.kind == CodeKind::Test,
     };
     let source = match &job.stdin {
         Some(text) => Ok(text.clone()),
@@ -76,7 +76,7 @@ fn check_job(job: &Job, run: RunOptions) -> FileResult {
         Err(error) => return failed(&job.path, error),
     };
     let mut result = check_source(job.path.clone(), source, &job.settings.catalogue, &options);
-    result.test_code = job.test_code;
+    result.kind = job.kind;
     result.gates = job.gates;
     let Some(source) = result.source.take() else {
         return result;
@@ -98,7 +98,7 @@ fn failed(path: &std::path::Path, error: String) -> FileResult {
         source: None,
         report: FileReport::default(),
         error: Some(error),
-        test_code: false,
+        kind: CodeKind::Production,
         gates: true,
     }
 }
@@ -135,7 +135,7 @@ pub fn check_source(
             source: Some(source),
             report,
             error: None,
-            test_code: options.test_code,
+            kind: CodeKind::Production,
             gates: true,
         },
         Err(panic) => {
@@ -151,7 +151,7 @@ pub fn check_source(
                 error: Some(format!(
                     "internal error while analysing (please report it): {why}"
                 )),
-                test_code: options.test_code,
+                kind: CodeKind::Production,
                 gates: true,
             }
         }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use unclosed::analysis::{Options, analyze_source};
-use unclosed::config::is_test_path;
+use unclosed::config::{CodeKind, code_kind};
 use unclosed::rules::Catalogue;
 
 fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -53,7 +53,7 @@ fn fixtures_match_inline_expectations() {
         // Test files (fixtures/tests/) are analysed as the CLI analyses test
         // code: an exception there is a failing test, not a leak.
         let options = Options {
-            test_code: is_test_path(relative),
+            test_code: code_kind(relative) == CodeKind::Test,
             ..Options::default()
         };
         let result = analyze_source(&source, &catalogue, &options);

@@ -38,7 +38,7 @@ fn failed(path: &str, error: &str) -> FileResult {
         source: None,
         report: FileReport::default(),
         error: Some(error.into()),
-        test_code: false,
+        kind: unclosed::config::CodeKind::Production,
         gates: true,
     }
 }
@@ -52,7 +52,7 @@ fn warned(path: &str, warnings: Vec<Warning>) -> FileResult {
             warnings,
         },
         error: None,
-        test_code: false,
+        kind: unclosed::config::CodeKind::Production,
         gates: true,
     }
 }
@@ -250,7 +250,7 @@ fn github_annotations_escape_properties_and_messages() {
                 }],
             },
             error: None,
-            test_code: false,
+            kind: unclosed::config::CodeKind::Production,
             gates: true,
         },
     ];

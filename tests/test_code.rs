@@ -47,11 +47,46 @@ fn test_files_are_skipped_by_default_and_counted() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "3 test files not checked (--tests include or separate checks them).",
+            "3 test or example files not checked (--tests include or separate checks them).",
         ));
     check_concise(dir.path(), &["--show-files", "."])
         .code(0)
         .stdout("app/config.py\n");
+}
+
+#[test]
+fn example_code_is_skipped_by_default_and_checked_as_production_on_request() {
+    let dir = project(&[
+        ("examples/quickstart.py", TEST_LEAKS_ONLY_WHEN_FAILING),
+        ("docs/conf_helper.py", SERVICE),
+        ("setup.py", SERVICE),
+    ]);
+    check_concise(dir.path(), &["."]).code(0).stdout("");
+    // Unlike test code, an exception in an example is a real path.
+    check_concise(dir.path(), &["--tests", "include", "."])
+        .code(1)
+        .stdout(predicate::str::contains(
+            "examples/quickstart.py:2:9: UC002",
+        ))
+        .stdout(predicate::str::contains("docs/conf_helper.py:2:9: UC001"))
+        .stdout(predicate::str::contains("setup.py:2:9: UC001"));
+    let out = unclosed()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--tests",
+            "separate",
+            "--output-format",
+            "json",
+            ".",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["findings"][0]["code_kind"], "example");
 }
 
 #[test]
@@ -96,7 +131,7 @@ fn separate_reports_test_code_without_failing() {
         .clone();
     let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let finding = &json["findings"][0];
-    assert_eq!(finding["test"], true);
+    assert_eq!(finding["code_kind"], "test");
     assert_eq!(finding["gates"], false);
     let sarif = unclosed()
         .current_dir(dir.path())

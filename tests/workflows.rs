@@ -6,7 +6,7 @@ mod common;
 use common::{check_concise, fixtures, project, unclosed};
 use predicates::prelude::*;
 use std::fs;
-use unclosed::config::is_test_path;
+use unclosed::config::{CodeKind, code_kind};
 
 fn stdout_of(args: &[&str]) -> String {
     let out = unclosed()
@@ -29,8 +29,8 @@ fn expected_count() -> usize {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "py")
-                // Test code is not checked by default.
-                && !is_test_path(path.strip_prefix(fixtures()).unwrap())
+                // Test and example code is not checked by default.
+                && code_kind(path.strip_prefix(fixtures()).unwrap()) == CodeKind::Production
             {
                 n += fs::read_to_string(&path)
                     .unwrap()

@@ -6,6 +6,7 @@
 //! order is the order written here whatever serde_json features other crates
 //! switch on.
 
+use crate::config::CodeKind;
 use crate::finding::{Finding, Position, Step};
 use crate::fingerprint::fingerprints;
 use crate::render::display_path;
@@ -47,8 +48,8 @@ struct JsonFinding<'a> {
     steps: Vec<JsonStep<'a>>,
     also: &'a [String],
     skipped_release: Option<JsonStep<'a>>,
-    /// In test code (pytest's file patterns, `tests/`, `test/`).
-    test: bool,
+    /// `production`, `test` or `example` code.
+    code_kind: CodeKind,
     /// Whether the finding fails the run (not for test code under `--tests
     /// separate`).
     gates: bool,
@@ -109,7 +110,7 @@ fn findings(results: &[FileResult]) -> Vec<JsonFinding<'_>> {
         let findings = &result.report.findings;
         for (finding, fingerprint) in findings.iter().zip(fingerprints(&path, findings, source)) {
             let mut f = json_finding(path.clone(), finding, fingerprint);
-            f.test = result.test_code;
+            f.code_kind = result.kind;
             f.gates = result.gates;
             out.push(f);
         }
@@ -132,7 +133,7 @@ fn json_finding(path: String, finding: &Finding, fingerprint: String) -> JsonFin
         steps: finding.steps.iter().map(JsonStep::from).collect(),
         also: &finding.also,
         skipped_release: finding.skipped_release.as_ref().map(JsonStep::from),
-        test: false,
+        code_kind: CodeKind::Production,
         gates: true,
     }
 }
