@@ -184,7 +184,7 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
     for (title, what, items) in [
         (
             "Never raise",
-            "A path that needs one of these to raise is not a leak path.",
+            "A path that needs one of these to raise is not a leak path. Constructors (`Reader(f)`, `cls(sock)`, a class by its capitalised name) count as not raising too.",
             list(&c.never_raise),
         ),
         (

@@ -78,6 +78,8 @@ pub struct CallFact<'t> {
     pub keywords: Vec<String>,
     pub awaited: bool,
     pub usage: Use,
+    /// Whether the call makes a new object (`IOStream(sock)`, `cls(sock)`).
+    pub constructor: bool,
 }
 
 impl CallFact<'_> {
@@ -397,7 +399,8 @@ impl<'t> Facts<'t> {
         let identity = resolved
             .as_deref()
             .is_some_and(|r| calls.identity.has_function(r));
-        let is_constructor = !borrows && is_constructor(function, callee.as_deref(), src);
+        let constructor = is_constructor(function, callee.as_deref(), src);
+        let is_constructor = !borrows && constructor;
         let result_escapes = usage.escapes() || (usage == Use::Yielded && cx.yield_transfers);
         let arg_use = if takes_ownership {
             Use::OwnershipArgument
@@ -502,18 +505,8 @@ impl<'t> Facts<'t> {
             keywords,
             awaited,
             usage,
+            constructor,
         });
-    }
-}
-
-impl CallFact<'_> {
-    /// Whether the call makes a new object (`IOStream(sock)`, `cls(sock)`).
-    pub fn is_constructor(&self, source: &str) -> bool {
-        is_constructor(
-            self.node.child_by_field_name("function"),
-            self.callee.as_deref(),
-            source,
-        )
     }
 }
 

@@ -21,7 +21,10 @@ pub fn classify(call: &CallFact, calls: &Calls, receiver_resource: Option<&str>)
     if call.awaited {
         return Raises::Any;
     }
-    if in_list(&calls.never_raise)
+    // Making an object (`Reader(f)`, `cls(sock)`) stores what it is given;
+    // a constructor that fails is not how resources leak in practice.
+    if call.constructor
+        || in_list(&calls.never_raise)
         || call.on_logger()
         || method.is_some_and(|m| calls.never_raise_on.has(m, receiver_resource))
     {

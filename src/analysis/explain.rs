@@ -258,7 +258,7 @@ impl FunctionContext<'_> {
         }
         match self.likeliest_raiser(node, exc, names) {
             // Making an object rarely fails; using one does.
-            Some(call) if call.is_constructor(self.source) => 2,
+            Some(call) if call.constructor => 2,
             Some(call) if self.touches(call, names) => 5,
             Some(call) if call.awaited => 4,
             Some(_) => 3,
@@ -298,7 +298,7 @@ impl FunctionContext<'_> {
                 .filter(|c| !matches!(self.raise_class(c), cfg::Raises::Never | cfg::Raises::Ends))
                 .collect();
         }
-        let plain = |c: &&&CallFact| !c.is_constructor(self.source);
+        let plain = |c: &&&CallFact| !c.constructor;
         raising
             .iter()
             .filter(plain)
