@@ -98,6 +98,8 @@ pub struct Cfg<'t> {
     pub normal_exit: NodeId,
     pub error_exit: NodeId,
     pub cancel_exit: NodeId,
+    /// The kinds of exception that can leave the function (uncaught).
+    pub escaping: Vec<Exc>,
 }
 
 /// Why a function's graph was not built.
@@ -201,6 +203,7 @@ pub fn build<'t>(
         depth: 0,
         error: None,
         exits: None,
+        escaping: Vec::new(),
     };
     let entry = b.node(Kind::Entry, None, Facts::default());
     let normal_exit = b.node(Kind::NormalExit, None, Facts::default());
@@ -227,6 +230,7 @@ pub fn build<'t>(
         normal_exit,
         error_exit,
         cancel_exit,
+        escaping: b.escaping,
     })
 }
 
@@ -248,6 +252,8 @@ struct Builder<'t, 'c> {
     error: Option<BuildError>,
     /// Normal, error and cancellation exits.
     exits: Option<(NodeId, NodeId, NodeId)>,
+    /// The kinds of exception that leave the function.
+    escaping: Vec<Exc>,
 }
 
 impl<'t> Builder<'t, '_> {
@@ -387,10 +393,10 @@ impl<'t> Builder<'t, '_> {
                     }
                     return dispatch;
                 }
-                _ => return self.target(Jump::Raise(Exc::Error), i + 1),
+                _ => return self.target(Jump::Raise(class_exc(class)), i + 1),
             }
         }
-        self.target(Jump::Raise(Exc::Error), 0)
+        self.target(Jump::Raise(class_exc(class)), 0)
     }
 
     fn compute_target(&mut self, jump: Jump, depth: usize) -> NodeId {
@@ -459,6 +465,11 @@ impl<'t> Builder<'t, '_> {
             }
         }
         let (normal, error, cancel) = self.exits.expect("exits are made first");
+        if let Jump::Raise(exc) = jump
+            && !self.escaping.contains(&exc)
+        {
+            self.escaping.push(exc);
+        }
         match jump {
             Jump::Raise(Exc::Error | Exc::OsError) => error,
             Jump::Raise(Exc::Cancel) => cancel,
@@ -958,6 +969,24 @@ fn builtin_parent(name: &str) -> Option<&'static str> {
         "UnicodeDecodeError" | "UnicodeEncodeError" => "UnicodeError",
         _ => return None,
     })
+}
+
+/// The kind of a raised class: `OSError` and its builtin subclasses
+/// (`TimeoutError`, `ConnectionError`) are what `except OSError:` catches.
+fn class_exc(class: &str) -> Exc {
+    let mut name = match class {
+        "IOError" | "EnvironmentError" => "OSError",
+        other => other,
+    };
+    loop {
+        if name == "OSError" {
+            return Exc::OsError;
+        }
+        match builtin_parent(name) {
+            Some(parent) => name = parent,
+            None => return Exc::Error,
+        }
+    }
 }
 
 /// Whether a handler naming `names` catches a `raise Class(...)` of the

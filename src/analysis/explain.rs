@@ -310,7 +310,7 @@ impl FunctionContext<'_> {
     }
 
     fn raise_class(&self, call: &CallFact) -> cfg::Raises {
-        self.matcher.raises(call)
+        (self.raises)(call)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -10,6 +10,7 @@ mod conditions;
 mod explain;
 mod matcher;
 mod search;
+mod summaries;
 
 use conditions::Conditions;
 use matcher::{Matcher, origins};
@@ -53,14 +54,11 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
         // Module-level code runs like the body of a function called on import.
         units.insert(
             0,
-            FunctionNode {
-                node: root,
-                name: "<module>".into(),
-                decorators: Vec::new(),
-            },
+            FunctionNode::new(root, "<module>".into(), Vec::new(), source),
         );
     }
-    for func in units {
+    let summaries = summaries::Summaries::new(source, &imports, catalogue, &origins, &units);
+    for (index, func) in units.iter().enumerate() {
         if func.node.kind() == "module" && func.node.has_error() {
             continue; // reported below as a file-level syntax error
         }
@@ -73,37 +71,22 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             });
             continue;
         }
-        let is_async = func.node.child(0).is_some_and(|c| c.kind() == "async");
-        let is_context_manager = func
-            .decorators
-            .iter()
-            .any(|d| d.trim_end_matches("()").ends_with("contextmanager"));
-        let body = func.node.child_by_field_name("body");
-        let (generator, captured) = body.map(|b| scan_body(b, source)).unwrap_or_default();
-        let shape = FunctionShape {
-            is_async,
-            is_context_manager,
-        };
-        let cx = FactContext {
-            source,
-            imports: &imports,
-            catalogue,
-            yield_transfers: generator && !is_context_manager,
-        };
+        let (shape, cx) = function_setup(func, source, &imports, catalogue);
         let matcher = Matcher {
             catalogue,
             origins: &origins,
             function: func.node.start_byte(),
         };
-        let raise_model = |call: &CallFact| matcher.raises(call);
+        let raise_model = |call: &CallFact| summaries.raises(index, call);
         let func_ctx = FunctionContext {
             source,
             imports: &imports,
             matcher,
+            raises: &raise_model,
             name: &func.name,
             catalogue,
             shape: &shape,
-            captured,
+            captured: func.captured.clone(),
             params: parameter_names(func.node, source),
             test_code: options.test_code,
         };
@@ -140,6 +123,58 @@ struct FunctionNode<'t> {
     node: Node<'t>,
     name: String,
     decorators: Vec<String>,
+    is_async: bool,
+    /// Whether its body yields.
+    generator: bool,
+    /// Names used inside its nested functions and lambdas.
+    captured: HashSet<String>,
+}
+
+impl<'t> FunctionNode<'t> {
+    fn new(node: Node<'t>, name: String, decorators: Vec<String>, source: &str) -> Self {
+        let body = if node.kind() == "module" {
+            Some(node)
+        } else {
+            node.child_by_field_name("body")
+        };
+        let (generator, captured) = body.map(|b| scan_body(b, source)).unwrap_or_default();
+        FunctionNode {
+            is_async: node.child(0).is_some_and(|c| c.kind() == "async"),
+            node,
+            name,
+            decorators,
+            generator,
+            captured,
+        }
+    }
+
+    fn is_context_manager(&self) -> bool {
+        self.decorators
+            .iter()
+            .any(|d| d.trim_end_matches("()").ends_with("contextmanager"))
+    }
+}
+
+/// How a function's graph is built: its shape and what its statements' facts
+/// need to know.
+fn function_setup<'a>(
+    func: &FunctionNode,
+    source: &'a str,
+    imports: &'a Imports,
+    catalogue: &'a Catalogue,
+) -> (FunctionShape, FactContext<'a>) {
+    let is_context_manager = func.is_context_manager();
+    let shape = FunctionShape {
+        is_async: func.is_async,
+        is_context_manager,
+    };
+    let cx = FactContext {
+        source,
+        imports,
+        catalogue,
+        yield_transfers: func.generator && !is_context_manager,
+    };
+    (shape, cx)
 }
 
 /// Every `def` and `async def` in the file, with its qualified name.
@@ -158,11 +193,7 @@ fn collect_functions<'t>(root: Node<'t>, source: &str) -> Vec<FunctionNode<'t>> 
                 let qualified = format!("{prefix}{name}");
                 child_prefix = Rc::from(format!("{qualified}."));
                 if node.kind() == "function_definition" {
-                    out.push(FunctionNode {
-                        node,
-                        name: qualified,
-                        decorators,
-                    });
+                    out.push(FunctionNode::new(node, qualified, decorators, source));
                 }
             }
             "decorated_definition" => {
@@ -258,6 +289,8 @@ struct FunctionContext<'a> {
     source: &'a str,
     imports: &'a Imports,
     matcher: Matcher<'a>,
+    /// What each call may raise (helpers of the file by their summary).
+    raises: &'a dyn Fn(&CallFact) -> cfg::Raises,
     name: &'a str,
     catalogue: &'a Catalogue,
     shape: &'a FunctionShape,
