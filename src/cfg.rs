@@ -1117,6 +1117,7 @@ pub fn mermaid_for(
         imports: &imports,
         catalogue,
         yield_transfers: false,
+        parameters: None,
     };
     build(function, &shape, &cx, &|call| {
         crate::raising::classify(call, &catalogue.calls, None)

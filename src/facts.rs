@@ -154,6 +154,9 @@ pub struct FactContext<'a> {
     pub catalogue: &'a Catalogue,
     /// In a plain generator, `yield x` hands `x` to the consumer.
     pub yield_transfers: bool,
+    /// The function's parameters: calling one (`callback(conn)`) hands the
+    /// arguments to code the caller chose.
+    pub parameters: Option<&'a std::collections::HashSet<String>>,
 }
 
 const CONTAINER_METHODS: &[&str] = &[
@@ -402,7 +405,11 @@ impl<'t> Facts<'t> {
         let constructor = is_constructor(function, callee.as_deref(), src);
         let is_constructor = !borrows && constructor;
         let result_escapes = usage.escapes() || (usage == Use::Yielded && cx.yield_transfers);
-        let arg_use = if takes_ownership {
+        let calls_parameter = callee
+            .as_deref()
+            .is_some_and(|c| cx.parameters.is_some_and(|p| p.contains(c)));
+        let arg_use = if takes_ownership || calls_parameter {
+            // `callback(conn, addr)`: the code the caller passed in takes it.
             Use::OwnershipArgument
         } else if is_container_method {
             Use::ContainerArgument
@@ -418,6 +425,11 @@ impl<'t> Facts<'t> {
             }
         } else if borrows {
             Use::BorrowedArgument(callee.clone().unwrap_or_default())
+        } else if matches!(usage, Use::Stored(_) | Use::EscapingContainer) {
+            // `self.sock = self.set_options(sock)`: what the call makes from
+            // it is kept by the object, and takes it along. (A returned
+            // result, `return read_banner(tls)`, is no such evidence.)
+            Use::EscapingContainer
         } else {
             Use::Argument
         };

@@ -68,6 +68,7 @@ pub(super) fn origins(
         imports,
         catalogue,
         yield_transfers: false,
+        parameters: None,
     };
     let mut sites = Vec::new();
     let mut origins = Origins::default();

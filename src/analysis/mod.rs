@@ -87,7 +87,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             catalogue,
             shape: &shape,
             captured: func.captured.clone(),
-            params: parameter_names(func.node, source),
+            params: &func.params,
             test_code: options.test_code,
         };
         match cfg::build(func.node, &shape, &cx, &raise_model) {
@@ -128,6 +128,7 @@ struct FunctionNode<'t> {
     generator: bool,
     /// Names used inside its nested functions and lambdas.
     captured: HashSet<String>,
+    params: HashSet<String>,
 }
 
 impl<'t> FunctionNode<'t> {
@@ -140,6 +141,7 @@ impl<'t> FunctionNode<'t> {
         let (generator, captured) = body.map(|b| scan_body(b, source)).unwrap_or_default();
         FunctionNode {
             is_async: node.child(0).is_some_and(|c| c.kind() == "async"),
+            params: parameter_names(node, source),
             node,
             name,
             decorators,
@@ -158,7 +160,7 @@ impl<'t> FunctionNode<'t> {
 /// How a function's graph is built: its shape and what its statements' facts
 /// need to know.
 fn function_setup<'a>(
-    func: &FunctionNode,
+    func: &'a FunctionNode,
     source: &'a str,
     imports: &'a Imports,
     catalogue: &'a Catalogue,
@@ -173,6 +175,7 @@ fn function_setup<'a>(
         imports,
         catalogue,
         yield_transfers: func.generator && !is_context_manager,
+        parameters: Some(&func.params),
     };
     (shape, cx)
 }
@@ -296,7 +299,7 @@ struct FunctionContext<'a> {
     shape: &'a FunctionShape,
     captured: HashSet<String>,
     /// The function's parameter names.
-    params: HashSet<String>,
+    params: &'a HashSet<String>,
     test_code: bool,
 }
 
