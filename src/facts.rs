@@ -31,6 +31,9 @@ pub enum Use {
     /// Argument of a constructor whose result is bound to this name
     /// (`stream = IOStream(sock)`): the new object owns what it wraps.
     WrappedBy(String),
+    /// Argument of a call whose result is kept (`self.sock =
+    /// self.set_options(sock)`): handed over once the call returns.
+    KeptByResult,
     /// Argument of a call known only to use it (`json.load(f)`): a borrow.
     /// Holds the callee as written.
     BorrowedArgument(String),
@@ -141,6 +144,9 @@ pub struct Facts<'t> {
     pub attribute_reads: Vec<(String, String)>,
     /// Names whose value leaves the function's responsibility here.
     pub escapes: Vec<String>,
+    /// Names handed over only if the node's call returns (its result is
+    /// kept): an exception from that call leaves them with the function.
+    pub escapes_on_success: Vec<String>,
     /// Names used directly as `with` items: `with conn:`.
     pub managed: Vec<String>,
     /// For conditions: a falsy test on a plain name.
@@ -204,6 +210,7 @@ impl<'t> Facts<'t> {
                 match &usage {
                     Use::Bound(new) => self.aliases.push((new.clone(), name)),
                     Use::WrappedBy(new) => self.wraps.push((new.clone(), name)),
+                    Use::KeptByResult => self.escapes_on_success.push(name),
                     Use::Yielded if cx.yield_transfers => self.escapes.push(name),
                     Use::WithItem(_) => self.managed.push(name),
                     u if u.escapes() => self.escapes.push(name),
@@ -429,7 +436,7 @@ impl<'t> Facts<'t> {
             // `self.sock = self.set_options(sock)`: what the call makes from
             // it is kept by the object, and takes it along. (A returned
             // result, `return read_banner(tls)`, is no such evidence.)
-            Use::EscapingContainer
+            Use::KeptByResult
         } else {
             Use::Argument
         };

@@ -55,6 +55,8 @@ enum Effect<'c, 't> {
     Released(Option<Node<'t>>),
     Overwritten,
     UnawaitedRelease(&'c CallFact<'t>),
+    /// Handed over if the call returns; still held if it raises.
+    HandedOverOnSuccess,
 }
 
 impl FunctionContext<'_> {
@@ -119,6 +121,7 @@ impl FunctionContext<'_> {
             let state = out.states[current];
             let node = &graph.nodes[state.node];
             let at_start = current == 0;
+            let mut only_raises = false;
             if !at_start {
                 match self.effect(node, acq, names) {
                     Effect::Released(at) => {
@@ -135,6 +138,7 @@ impl FunctionContext<'_> {
                     Effect::UnawaitedRelease(call) => {
                         out.unawaited.get_or_insert((current, call));
                     }
+                    Effect::HandedOverOnSuccess => only_raises = true,
                     Effect::None => {}
                 }
                 if matches!(
@@ -148,6 +152,9 @@ impl FunctionContext<'_> {
                 }
             }
             for &(edge, next) in &node.succs {
+                if only_raises && !matches!(edge, Edge::Raise(_)) {
+                    continue;
+                }
                 if at_start {
                     if matches!(edge, Edge::Raise(_)) {
                         continue; // the acquiring call's own exception leaks nothing
@@ -278,6 +285,9 @@ impl FunctionContext<'_> {
             }
             if facts.escapes.iter().any(|e| names.contains(e)) {
                 return Effect::Released(None);
+            }
+            if facts.escapes_on_success.iter().any(|e| names.contains(e)) {
+                return Effect::HandedOverOnSuccess;
             }
             // `stream = Wrapper(sock)` with nothing that closes `stream`
             // here: the new object owns it.
