@@ -68,7 +68,7 @@ struct PyProjectTools {
 
 /// What a run does with code that does not ship: tests (the files pytest
 /// would collect: `test_*.py`, `*_test.py`, `conftest.py`, and everything
-/// under a `tests/` or `test/` directory) and examples (`examples/`,
+/// under a `tests/`, `test/` or `t/` directory) and examples (`examples/`,
 /// `docs/`, `benchmarks/`, `setup.py`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -98,7 +98,7 @@ pub enum CodeKind {
 
 /// What `relative` (a path below the project root) is: test code as pytest
 /// finds it (`test_*.py`, `*_test.py`, `conftest.py`, anything under
-/// `tests/` or `test/`), example code (anything under `examples/`,
+/// `tests/`, `test/` or `t/`), example code (anything under `examples/`,
 /// `example/`, `docs/`, `doc/`, `benchmarks/`, `benchmark/`, and
 /// `setup.py`), or production code.
 pub fn code_kind(relative: &Path) -> CodeKind {
@@ -115,7 +115,8 @@ pub fn code_kind(relative: &Path) -> CodeKind {
         .components()
         .filter_map(|c| c.as_os_str().to_str())
         .collect();
-    if dirs.iter().any(|d| matches!(*d, "tests" | "test")) {
+    // `t/` is the tests directory of celery and kombu.
+    if dirs.iter().any(|d| matches!(*d, "tests" | "test" | "t")) {
         CodeKind::Test
     } else if stem == "setup"
         || dirs.iter().any(|d| {

@@ -129,6 +129,9 @@ struct FunctionNode<'t> {
     /// Names used inside its nested functions and lambdas.
     captured: HashSet<String>,
     params: HashSet<String>,
+    /// Parameters here and of the enclosing functions: calling one hands
+    /// the arguments to code the caller chose.
+    callables: HashSet<String>,
 }
 
 impl<'t> FunctionNode<'t> {
@@ -139,9 +142,11 @@ impl<'t> FunctionNode<'t> {
             node.child_by_field_name("body")
         };
         let (generator, captured) = body.map(|b| scan_body(b, source)).unwrap_or_default();
+        let params = parameter_names(node, source);
         FunctionNode {
             is_async: node.child(0).is_some_and(|c| c.kind() == "async"),
-            params: parameter_names(node, source),
+            callables: params.clone(),
+            params,
             node,
             name,
             decorators,
@@ -175,7 +180,7 @@ fn function_setup<'a>(
         imports,
         catalogue,
         yield_transfers: func.generator && !is_context_manager,
-        parameters: Some(&func.params),
+        parameters: Some(&func.callables),
     };
     (shape, cx)
 }
@@ -227,6 +232,24 @@ fn collect_functions<'t>(root: Node<'t>, source: &str) -> Vec<FunctionNode<'t>> 
         stack[first..].reverse();
     }
     out.sort_by_key(|f| f.node.start_byte());
+    // A nested function can call what its enclosing functions were given
+    // (`def handler(): callback(conn)` inside `def serve(sock, callback)`).
+    let mut open: Vec<usize> = Vec::new();
+    for i in 0..out.len() {
+        let start = out[i].node.start_byte();
+        while open
+            .last()
+            .is_some_and(|&o| out[o].node.end_byte() <= start)
+        {
+            open.pop();
+        }
+        let outer: HashSet<String> = open
+            .iter()
+            .flat_map(|&o| out[o].params.iter().cloned())
+            .collect();
+        out[i].callables.extend(outer);
+        open.push(i);
+    }
     out
 }
 

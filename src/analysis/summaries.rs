@@ -61,23 +61,31 @@ impl<'a, 't> Summaries<'a, 't> {
         if base != Raises::Any {
             return base;
         }
-        let Some(callee) = self.callee(caller, call) else {
+        let Some(callees) = self.callees(caller, call) else {
             return base;
         };
-        let unit = &self.units[callee];
-        // Calling a generator or a coroutine function without awaiting it
-        // runs none of its body.
-        if unit.generator || (unit.is_async && !call.awaited) {
-            return Raises::Never;
-        }
-        self.summary(callee)
+        // Defined more than once (per platform, under `if`): the worst of them.
+        callees
+            .iter()
+            .map(|&callee| {
+                let unit = &self.units[callee];
+                // Calling a generator or a coroutine function without
+                // awaiting it runs none of its body.
+                if unit.generator || (unit.is_async && !call.awaited) {
+                    Raises::Never
+                } else {
+                    self.summary(callee)
+                }
+            })
+            .max()
+            .unwrap_or(base)
     }
 
-    /// The unit a call runs, when it is a function of this file: a plain
+    /// The units a call may run, when it is a function of this file: a plain
     /// name defined here (and not imported), in the caller itself or at the
     /// top of the module, or a method of the caller's class through `self.`
     /// / `cls.`.
-    fn callee(&self, caller: usize, call: &CallFact) -> Option<usize> {
+    fn callees(&self, caller: usize, call: &CallFact) -> Option<&[usize]> {
         let callee = call.callee.as_deref()?;
         let caller_name = self.units[caller].name.as_str();
         let candidates: Vec<String> = match callee.split_once('.') {
@@ -95,11 +103,7 @@ impl<'a, 't> Summaries<'a, 't> {
         };
         candidates
             .iter()
-            .find_map(|name| match self.by_name.get(name.as_str()) {
-                // Defined twice (under `if`, say): which one runs is unknown.
-                Some(units) if units.len() == 1 => Some(units[0]),
-                _ => None,
-            })
+            .find_map(|name| self.by_name.get(name.as_str()).map(Vec::as_slice))
     }
 
     fn summary(&self, unit: usize) -> Raises {
