@@ -159,10 +159,17 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
     let os = {
         let mut parts = backticked(&c.os_error.functions, "()");
         parts.extend(c.os_error.methods.iter().map(|m| format!("`.{m}()`")));
+        let any: Vec<String> = c
+            .os_error
+            .any_receiver_methods
+            .iter()
+            .map(|m| format!("`.{m}()`"))
+            .collect();
         format!(
-            "{} (the methods on {})",
+            "{} (these methods on {}); on any receiver: {}",
             parts.join(", "),
-            backticked(&c.os_error.receivers, "").join(", ")
+            backticked(&c.os_error.receivers, "").join(", "),
+            any.join(", ")
         )
     };
     let quiet_on = format!(

@@ -17,6 +17,16 @@ pub fn classify(call: &CallFact, calls: &Calls, receiver_resource: Option<&str>)
     if in_list(&calls.ends) {
         return Raises::Ends;
     }
+    let os = &calls.os_error;
+    let os_function = resolved.is_some_and(|r| os.functions.iter().any(|f| f == r));
+    let os_method = method.is_some_and(|m| {
+        os.any_receiver_methods.iter().any(|x| x == m)
+            || (os.methods.iter().any(|x| x == m)
+                && receiver_resource.is_some_and(|id| os.receivers.iter().any(|r| r == id)))
+    });
+    if os_function || os_method {
+        return Raises::OsError;
+    }
     // An awaited call may raise whatever the coroutine raises.
     if call.awaited {
         return Raises::Any;
@@ -30,13 +40,5 @@ pub fn classify(call: &CallFact, calls: &Calls, receiver_resource: Option<&str>)
     {
         return Raises::Never;
     }
-    let os = &calls.os_error;
-    let os_function = resolved.is_some_and(|r| os.functions.iter().any(|f| f == r));
-    let os_method = method.is_some_and(|m| os.methods.iter().any(|x| x == m))
-        && receiver_resource.is_some_and(|id| os.receivers.iter().any(|r| r == id));
-    if os_function || os_method {
-        Raises::OsError
-    } else {
-        Raises::Any
-    }
+    Raises::Any
 }

@@ -262,6 +262,10 @@ pub struct OsErrorCalls {
     /// Resource ids whose `methods` raise only `OSError`: `socket`.
     #[serde(default)]
     pub receivers: Vec<String>,
+    /// Methods that raise only `OSError` whatever the receiver:
+    /// `loop.sock_connect()`.
+    #[serde(default)]
+    pub any_receiver_methods: Vec<String>,
 }
 
 /// Methods that behave some way only on the resources named in `receivers`.
@@ -326,6 +330,9 @@ impl Calls {
         self.os_error.functions.extend(other.os_error.functions);
         self.os_error.methods.extend(other.os_error.methods);
         self.os_error.receivers.extend(other.os_error.receivers);
+        self.os_error
+            .any_receiver_methods
+            .extend(other.os_error.any_receiver_methods);
         self.awaiting.extend(other.awaiting);
         self.borrowing.extend(other.borrowing);
         self.identity.extend(other.identity);
@@ -541,6 +548,7 @@ impl Catalogue {
             .iter()
             .flat_map(|l| &l.methods)
             .chain(&c.os_error.methods)
+            .chain(&c.os_error.any_receiver_methods)
             .chain(&c.never_raise_on.methods)
             .chain(&self.ownership.methods)
             .chain(&self.ownership.keywords);

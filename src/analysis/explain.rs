@@ -259,8 +259,9 @@ impl FunctionContext<'_> {
         match self.likeliest_raiser(node, exc, names) {
             // Making an object rarely fails; using one does.
             Some(call) if call.constructor => 2,
-            Some(call) if self.touches(call, names) => 5,
-            Some(call) if call.awaited => 4,
+            // In async code the awaits are where the network fails.
+            Some(call) if call.awaited => 5,
+            Some(call) if self.touches(call, names) => 4,
             Some(_) => 3,
             None => 1,
         }
@@ -302,8 +303,13 @@ impl FunctionContext<'_> {
         raising
             .iter()
             .filter(plain)
-            .find(|c| self.touches(c, names))
-            .or_else(|| raising.iter().filter(plain).find(|c| c.awaited))
+            .find(|c| c.awaited)
+            .or_else(|| {
+                raising
+                    .iter()
+                    .filter(plain)
+                    .find(|c| self.touches(c, names))
+            })
             .or_else(|| raising.iter().find(plain))
             .or_else(|| raising.first())
             .copied()
