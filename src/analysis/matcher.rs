@@ -23,6 +23,9 @@ pub(super) struct Origins {
     file: HashMap<String, Origin>,
     /// By (start byte of the enclosing function, name).
     local: HashMap<(usize, String), Origin>,
+    /// The plain names each function binds or takes as parameters: for
+    /// those, a value from elsewhere in the file is no origin.
+    locals: std::collections::HashSet<(usize, String)>,
 }
 
 /// The function a name is looked up from: its start byte.
@@ -31,9 +34,12 @@ pub(super) const MODULE: usize = usize::MAX;
 impl Origins {
     /// The origin of `name` as seen from the function starting at `function`.
     pub(super) fn get(&self, function: usize, name: &str) -> Option<&Origin> {
-        self.local
-            .get(&(function, name.to_string()))
-            .or_else(|| self.file.get(name))
+        let key = (function, name.to_string());
+        match self.local.get(&key) {
+            Some(origin) => Some(origin),
+            None if self.locals.contains(&key) => None,
+            None => self.file.get(name),
+        }
     }
 
     fn insert(&mut self, function: usize, name: String, origin: Origin) {
@@ -77,11 +83,33 @@ pub(super) fn origins(
     syntax::walk(root, |n| {
         match n.kind() {
             "assignment" | "with_item" => {
-                sites.push((
-                    enclosing_function(n),
-                    crate::facts::Facts::of(n, Use::Other, &cx),
-                ));
+                let function = enclosing_function(n);
+                let facts = crate::facts::Facts::of(n, Use::Other, &cx);
+                if function != MODULE {
+                    for name in &facts.binds {
+                        origins.locals.insert((function, name.clone()));
+                    }
+                }
+                sites.push((function, facts));
                 return false;
+            }
+            "parameters" => {
+                let function = enclosing_function(n);
+                let mut cursor = n.walk();
+                for p in n.named_children(&mut cursor) {
+                    let name = match p.kind() {
+                        "identifier" => Some(p),
+                        _ => p
+                            .child_by_field_name("name")
+                            .or_else(|| p.named_child(0))
+                            .filter(|c| c.kind() == "identifier"),
+                    };
+                    if let Some(name) = name {
+                        origins
+                            .locals
+                            .insert((function, text(name, source).to_string()));
+                    }
+                }
             }
             "typed_parameter" | "typed_default_parameter" => {
                 let name = n.named_child(0).filter(|c| c.kind() == "identifier");
