@@ -297,24 +297,17 @@ impl<'t> Builder<'t, '_> {
     fn raises(&mut self, id: NodeId) {
         let f = &self.nodes[id].facts;
         let yields_in_cm = f.has_yield && self.shape.is_context_manager;
-        let worst = f
-            .calls
-            .iter()
-            .map(|c| match (self.raise_model)(c) {
-                Raises::Ends => Raises::Never, // handled by `ends`
-                r => r,
-            })
-            .max()
-            .unwrap_or(Raises::Never);
-        let error = match worst {
-            _ if yields_in_cm => Some(Exc::Error),
-            Raises::Any => Some(Exc::Error),
-            Raises::OsError => Some(Exc::OsError),
-            Raises::Never | Raises::Ends => None,
-        };
+        let kinds: Vec<Raises> = f.calls.iter().map(|c| (self.raise_model)(c)).collect();
+        // A call that raises anything and one that raises only `OSError` go
+        // their own ways when a handler catches `OSError` alone.
+        let any = yields_in_cm || kinds.contains(&Raises::Any);
+        let os_error = kinds.contains(&Raises::OsError);
         let cancel = self.shape.is_async && (f.has_await || yields_in_cm);
-        if let Some(exc) = error {
-            self.raise_from(id, exc);
+        if any {
+            self.raise_from(id, Exc::Error);
+        }
+        if os_error {
+            self.raise_from(id, Exc::OsError);
         }
         if cancel {
             self.raise_from(id, Exc::Cancel);

@@ -23,6 +23,9 @@ impl FunctionContext<'_> {
         names: &HashSet<String>,
         explored: &Explored<'_, 't>,
     ) -> Option<Finding> {
+        // Raisers are judged against the resource and what was made from it.
+        let related = self.related_names(graph, names);
+        let names = &related;
         let mut leaks = self.leaks(graph, acq, names, explored);
         if leaks.is_empty() {
             return None;
@@ -79,6 +82,27 @@ impl FunctionContext<'_> {
             )
         });
         Some(finding)
+    }
+
+    /// `names` and the names bound to what calls on them (or given them)
+    /// return: `cur = conn.cursor()`, `producer = conn.Producer()`.
+    fn related_names(&self, graph: &Cfg, names: &HashSet<String>) -> HashSet<String> {
+        let mut related = names.clone();
+        for _ in 0..4 {
+            let before = related.len();
+            for call in graph.nodes.iter().flat_map(|n| &n.facts.calls) {
+                if let Use::Bound(var) = &call.usage
+                    && !related.contains(var)
+                    && self.touches(call, &related)
+                {
+                    related.insert(var.clone());
+                }
+            }
+            if related.len() == before {
+                break;
+            }
+        }
+        related
     }
 
     /// Every distinct way the resource leaves the function held: each
@@ -207,7 +231,18 @@ impl FunctionContext<'_> {
             }
             let mut found: Vec<(bool, (u8, usize, usize, Exc))> = best.into_iter().collect();
             found.sort_by_key(|(y, _)| *y);
-            for (at_yield, (_, from, i, exc)) in found {
+            for (at_yield, (score, from, i, exc)) in found {
+                // An exception from a call that has nothing to do with the
+                // resource (formatting, a clock, a helper given other
+                // values) is not a convincing leak: while the resource is
+                // used or awaited on, or a lock is held, it is.
+                let unrelated = score <= 3
+                    && !at_yield
+                    && exc != Exc::Cancel
+                    && matches!(acq.holder, Holder::Value { .. });
+                if unrelated {
+                    continue;
+                }
                 let (_, edge, to) = explored.transitions[i];
                 let node = &graph.nodes[explored.states[from].node];
                 let mut chain = state_chain(explored, from);
@@ -249,30 +284,63 @@ impl FunctionContext<'_> {
         out
     }
 
-    /// How believable it is that this node raises: an explicit `raise`
-    /// first, then a call on the resource itself, an `await`, any other
-    /// call that may raise.
+    /// How believable it is that this node raises: an explicit `raise` or
+    /// `assert` first, then an `await`, a call that uses the resource, any
+    /// other call.
     fn raiser_score(&self, node: &cfg::CfgNode, exc: Exc, names: &HashSet<String>) -> u8 {
-        if node.kind == Kind::Raise {
+        if node.kind == Kind::Raise || node.syntax.is_some_and(|s| s.kind() == "assert_statement") {
             return 6;
         }
-        match self.likeliest_raiser(node, exc, names) {
+        self.likeliest_raiser(node, exc, names)
+            .map_or(1, |call| self.call_score(call, names))
+    }
+
+    fn call_score(&self, call: &CallFact, names: &HashSet<String>) -> u8 {
+        if call.constructor {
             // Making an object rarely fails; using one does.
-            Some(call) if call.constructor => 2,
+            1
+        } else if call.awaited {
             // In async code the awaits are where the network fails.
-            Some(call) if call.awaited => 5,
-            Some(call) if self.touches(call, names) => 4,
-            Some(_) => 3,
-            None => 1,
+            5
+        } else if self.touches(call, names) || self.raise_class(call) == cfg::Raises::OsError {
+            // Using the resource, or any I/O (opening a file, a socket call).
+            4
+        } else {
+            3
         }
     }
 
+    /// Whether the call uses the resource, or something made from it (`cur`
+    /// of `cur = conn.cursor()`): on it (`sock.sendall()`,
+    /// `client.db.find()`) or given it anywhere in its arguments
+    /// (`parse(sock.recv(64))`, `upload(proc.stdout)`).
     fn touches(&self, call: &CallFact, names: &HashSet<String>) -> bool {
-        call.receiver.as_ref().is_some_and(|r| names.contains(r))
-            || call.name_args.iter().any(|a| names.contains(a))
+        let rooted = |text: &str| {
+            let root = text.split(['.', '[', '(']).next().unwrap_or(text);
+            names.contains(root)
+        };
+        if call.receiver.as_deref().is_some_and(rooted) {
+            return true;
+        }
+        let Some(args) = call.node.child_by_field_name("arguments") else {
+            return false;
+        };
+        let mut found = false;
+        syntax::walk(args, |n| {
+            if found || is_nested_scope(n.kind()) {
+                return false;
+            }
+            if n.kind() == "identifier" && names.contains(text(n, self.source)) {
+                found = true;
+            }
+            true
+        });
+        found
     }
 
-    /// The call of `node` most likely to raise `exc`.
+    /// The call of `node` most likely to raise `exc`: of the calls that
+    /// raise that kind (anything, or only `OSError`), the best scored, then
+    /// the first.
     fn likeliest_raiser<'c, 't>(
         &self,
         node: &'c cfg::CfgNode<'t>,
@@ -283,36 +351,18 @@ impl FunctionContext<'_> {
         if exc == Exc::Cancel {
             return calls.iter().find(|c| c.awaited);
         }
-        // On an ordinary-error edge, a call that raises only `OSError` is
-        // not what got past the handlers.
-        let wanted = |r: cfg::Raises| match exc {
-            Exc::Error => r == cfg::Raises::Any,
-            _ => matches!(r, cfg::Raises::Any | cfg::Raises::OsError),
+        let wanted = match exc {
+            Exc::OsError => cfg::Raises::OsError,
+            _ => cfg::Raises::Any,
         };
-        let mut raising: Vec<&CallFact> = calls
-            .iter()
-            .filter(|c| wanted(self.raise_class(c)))
-            .collect();
-        if raising.is_empty() {
-            raising = calls
-                .iter()
-                .filter(|c| !matches!(self.raise_class(c), cfg::Raises::Never | cfg::Raises::Ends))
-                .collect();
+        let mut best: Option<(u8, &CallFact)> = None;
+        for call in calls.iter().filter(|c| self.raise_class(c) == wanted) {
+            let score = self.call_score(call, names);
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, call));
+            }
         }
-        let plain = |c: &&&CallFact| !c.constructor;
-        raising
-            .iter()
-            .filter(plain)
-            .find(|c| c.awaited)
-            .or_else(|| {
-                raising
-                    .iter()
-                    .filter(plain)
-                    .find(|c| self.touches(c, names))
-            })
-            .or_else(|| raising.iter().find(plain))
-            .or_else(|| raising.first())
-            .copied()
+        best.map(|(_, call)| call)
     }
 
     fn raise_class(&self, call: &CallFact) -> cfg::Raises {
