@@ -376,7 +376,12 @@ impl<'a> FunctionContext<'a> {
             for call in &node.facts.calls {
                 match self.acquisition(graph, id, call, &releases_on_receiver, &handed_on) {
                     Some(Found::Tracked(acq)) => tracked.push(acq),
-                    Some(Found::Discarded(call, rule)) => findings.push(self.discarded(call, rule)),
+                    // `subprocess.Popen([...])` then `os._exit(0)`: the
+                    // process ends before anything could leak.
+                    Some(Found::Discarded(call, rule)) if !ends_after(graph, id) => {
+                        findings.push(self.discarded(call, rule))
+                    }
+                    Some(Found::Discarded(..)) => {}
                     None => {}
                 }
             }
@@ -712,6 +717,32 @@ impl Acquisition<'_, '_> {
             receiver => receiver.clone(),
         }
     }
+}
+
+/// Whether every path from `node` (other than its own exception) ends the
+/// process before leaving the function.
+fn ends_after(graph: &Cfg, node: NodeId) -> bool {
+    let mut seen = vec![false; graph.nodes.len()];
+    let mut stack: Vec<NodeId> = graph.nodes[node]
+        .succs
+        .iter()
+        .filter(|(e, _)| !matches!(e, Edge::Raise(_)))
+        .map(|&(_, n)| n)
+        .collect();
+    while let Some(id) = stack.pop() {
+        if std::mem::replace(&mut seen[id], true) {
+            continue;
+        }
+        let n = &graph.nodes[id];
+        if matches!(
+            n.kind,
+            Kind::NormalExit | Kind::ErrorExit | Kind::CancelExit
+        ) {
+            return false;
+        }
+        stack.extend(n.succs.iter().map(|&(_, next)| next));
+    }
+    true
 }
 
 /// Name links collected over the whole function.
