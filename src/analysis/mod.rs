@@ -87,11 +87,22 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             catalogue,
             shape: &shape,
             captured: func.captured.clone(),
-            params: &func.params,
+            params: &func.callables,
             test_code: options.test_code,
+            handed: HashMap::new(),
         };
         match cfg::build(func.node, &shape, &cx, &raise_model) {
-            Ok(graph) => report.findings.extend(func_ctx.analyze(&graph)),
+            Ok(graph) => {
+                let mut func_ctx = func_ctx;
+                // Calls to helpers of this file that take an argument over.
+                for call in graph.nodes.iter().flat_map(|n| &n.facts.calls) {
+                    let handed = summaries.handed_over(index, call);
+                    if !handed.is_empty() {
+                        func_ctx.handed.insert(call.node.start_byte(), handed);
+                    }
+                }
+                report.findings.extend(func_ctx.analyze(&graph))
+            }
             Err(e) => {
                 let line = start_line(func.node);
                 let why = match e {
@@ -128,7 +139,8 @@ struct FunctionNode<'t> {
     generator: bool,
     /// Names used inside its nested functions and lambdas.
     captured: HashSet<String>,
-    params: HashSet<String>,
+    /// Parameter names in order.
+    params: Vec<String>,
     /// Parameters here and of the enclosing functions: calling one hands
     /// the arguments to code the caller chose.
     callables: HashSet<String>,
@@ -145,7 +157,7 @@ impl<'t> FunctionNode<'t> {
         let params = parameter_names(node, source);
         FunctionNode {
             is_async: node.child(0).is_some_and(|c| c.kind() == "async"),
-            callables: params.clone(),
+            callables: params.iter().cloned().collect(),
             params,
             node,
             name,
@@ -275,8 +287,9 @@ fn scan_body(body: Node, source: &str) -> (bool, HashSet<String>) {
     (yields, captured)
 }
 
-fn parameter_names(function: Node, source: &str) -> HashSet<String> {
-    let mut out = HashSet::new();
+/// The parameter names, in order (`*args` and `**kwargs` by their names).
+fn parameter_names(function: Node, source: &str) -> Vec<String> {
+    let mut out = Vec::new();
     let Some(params) = function.child_by_field_name("parameters") else {
         return out;
     };
@@ -290,7 +303,7 @@ fn parameter_names(function: Node, source: &str) -> HashSet<String> {
                 .filter(|n| n.kind() == "identifier"),
         };
         if let Some(n) = name {
-            out.insert(text(n, source).to_string());
+            out.push(text(n, source).to_string());
         }
     }
     out
@@ -324,6 +337,9 @@ struct FunctionContext<'a> {
     /// The function's parameter names.
     params: &'a HashSet<String>,
     test_code: bool,
+    /// Calls (by start byte) to helpers of this file that take these
+    /// arguments over: `close_quietly(conn)`, `self._register(sock)`.
+    handed: HashMap<usize, Vec<String>>,
 }
 
 /// Who must release, and what names refer to the obligation.
@@ -624,7 +640,7 @@ impl<'a> FunctionContext<'a> {
             .nodes
             .iter()
             .flat_map(|n| &n.facts.calls)
-            .any(|c| search::releases(c, rule, &holder, &names))
+            .any(|c| search::releases(c, rule, &holder, &names) || self.hands_over(c, &names))
     }
 
     /// Follows one acquisition through the graph.
@@ -697,12 +713,21 @@ impl<'a> FunctionContext<'a> {
     /// resource is released (or enters them in a releasing `with`).
     fn released_somewhere(&self, graph: &Cfg, acq: &Acquisition, names: &HashSet<String>) -> bool {
         graph.nodes.iter().any(|n| {
-            n.facts
-                .calls
-                .iter()
-                .any(|c| search::releases(c, acq.rule, &acq.holder_for(names), names))
-                || (acq.rule.with_releases && n.facts.managed.iter().any(|m| names.contains(m)))
+            n.facts.calls.iter().any(|c| {
+                search::releases(c, acq.rule, &acq.holder_for(names), names)
+                    || self.hands_over(c, names)
+            }) || (acq.rule.with_releases && n.facts.managed.iter().any(|m| names.contains(m)))
         })
+    }
+}
+
+impl FunctionContext<'_> {
+    /// Whether `call` is to a helper of this file that takes one of `names`
+    /// over (releases or keeps it).
+    fn hands_over(&self, call: &CallFact, names: &HashSet<String>) -> bool {
+        self.handed
+            .get(&call.node.start_byte())
+            .is_some_and(|handed| handed.iter().any(|h| names.contains(h)))
     }
 }
 

@@ -265,6 +265,10 @@ impl FunctionContext<'_> {
             {
                 return Effect::Released(Some(call.node));
             }
+            if matches!(acq.holder, Holder::Value { .. }) && self.hands_over(call, names) {
+                // A helper of this file releases or keeps it.
+                return Effect::Released(Some(call.node));
+            }
             if !releases(call, acq.rule, &acq.holder, names) {
                 continue;
             }

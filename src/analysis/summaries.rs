@@ -1,16 +1,22 @@
-//! What the functions of one file may raise, so that a call to a helper of
-//! the same file (`_set_keepalive_times(sock)`, `self._remaining()`) raises
-//! only what its body lets out: nothing when every call in it is harmless or
-//! its handlers swallow the errors, only `OSError` when that is all that
-//! escapes. Computed on demand and memoised; a recursive call counts as
-//! raising anything.
+//! What the functions of one file do, as seen from their callers:
+//! - what they may raise, so that a call to a helper of the same file
+//!   (`_set_keepalive_times(sock)`, `self._remaining()`) raises only what
+//!   its body lets out: nothing when every call in it is harmless or its
+//!   handlers swallow the errors, only `OSError` when that is all that
+//!   escapes;
+//! - which of their parameters they take over: release (`close_quietly(conn)`
+//!   closes it, `self._release(conn)` gives it back) or keep (store it,
+//!   wrap it, hand it to a thread): passing a resource there hands it over.
+//!
+//! Computed on demand and memoised; a recursive call counts as raising
+//! anything and taking nothing.
 
 use super::matcher::{Matcher, Origins};
 use super::{FunctionNode, function_setup};
 use crate::cfg::{self, Exc, Raises};
 use crate::facts::CallFact;
 use crate::rules::Catalogue;
-use crate::syntax::Imports;
+use crate::syntax::{Imports, text};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -24,7 +30,14 @@ pub(super) struct Summaries<'a, 't> {
     /// units that define them.
     by_name: HashMap<&'a str, Vec<usize>>,
     /// `None` while being computed (recursion).
-    cache: RefCell<HashMap<usize, Option<Raises>>>,
+    cache: RefCell<HashMap<usize, Option<Summary>>>,
+}
+
+#[derive(Debug, Clone)]
+struct Summary {
+    raises: Raises,
+    /// Per parameter, in order: whether the function releases or keeps it.
+    takes: Vec<bool>,
 }
 
 impl<'a, 't> Summaries<'a, 't> {
@@ -74,7 +87,7 @@ impl<'a, 't> Summaries<'a, 't> {
                 if unit.generator || (unit.is_async && !call.awaited) {
                     Raises::Never
                 } else {
-                    self.summary(callee)
+                    self.summary(callee).map_or(Raises::Any, |s| s.raises)
                 }
             })
             .max()
@@ -106,21 +119,125 @@ impl<'a, 't> Summaries<'a, 't> {
             .find_map(|name| self.by_name.get(name.as_str()).map(Vec::as_slice))
     }
 
-    fn summary(&self, unit: usize) -> Raises {
+    /// The plain-name arguments of `call` that the function it calls (one
+    /// of this file) takes over: releases or keeps.
+    pub(super) fn handed_over(&self, caller: usize, call: &CallFact) -> Vec<String> {
+        let Some(callees) = self.callees(caller, call) else {
+            return Vec::new();
+        };
+        let Some(args) = call.node.child_by_field_name("arguments") else {
+            return Vec::new();
+        };
+        let method_call = call
+            .callee
+            .as_deref()
+            .is_some_and(|c| c.starts_with("self.") || c.starts_with("cls."));
+        let mut out = Vec::new();
+        for &callee in callees {
+            let unit = &self.units[callee];
+            if unit.generator || (unit.is_async && !call.awaited) {
+                continue;
+            }
+            let Some(summary) = self.summary(callee) else {
+                continue;
+            };
+            // `self.helper(conn)` binds `conn` to the second parameter.
+            let offset = usize::from(method_call);
+            let mut cursor = args.walk();
+            let mut position = 0;
+            for arg in args.named_children(&mut cursor) {
+                let (param, value) = match arg.kind() {
+                    "keyword_argument" => {
+                        let name = arg
+                            .child_by_field_name("name")
+                            .map(|n| text(n, self.source));
+                        let index = name.and_then(|n| unit.params.iter().position(|p| p == n));
+                        (index, arg.child_by_field_name("value"))
+                    }
+                    "list_splat" | "dictionary_splat" | "comment" => continue,
+                    _ => {
+                        position += 1;
+                        (Some(position - 1 + offset), Some(arg))
+                    }
+                };
+                let (Some(param), Some(value)) = (param, value) else {
+                    continue;
+                };
+                if value.kind() == "identifier" && summary.takes.get(param).copied() == Some(true) {
+                    out.push(text(value, self.source).to_string());
+                }
+            }
+        }
+        out
+    }
+
+    fn summary(&self, unit: usize) -> Option<Summary> {
         if let Some(known) = self.cache.borrow().get(&unit) {
-            return known.unwrap_or(Raises::Any);
+            return known.clone();
         }
         self.cache.borrow_mut().insert(unit, None);
         let func = &self.units[unit];
         let (shape, cx) = function_setup(func, self.source, self.imports, self.catalogue);
         let model = |call: &CallFact| self.raises(unit, call);
         let result = match cfg::build(func.node, &shape, &cx, &model) {
-            Ok(graph) if graph.escaping.contains(&Exc::Error) => Raises::Any,
-            Ok(graph) if graph.escaping.contains(&Exc::OsError) => Raises::OsError,
-            Ok(_) => Raises::Never,
-            Err(_) => Raises::Any,
+            Ok(graph) => {
+                let raises = if graph.escaping.contains(&Exc::Error) {
+                    Raises::Any
+                } else if graph.escaping.contains(&Exc::OsError) {
+                    Raises::OsError
+                } else {
+                    Raises::Never
+                };
+                let takes = func
+                    .params
+                    .iter()
+                    .map(|p| self.takes(unit, &graph, p))
+                    .collect();
+                Summary { raises, takes }
+            }
+            Err(_) => Summary {
+                raises: Raises::Any,
+                takes: vec![false; func.params.len()],
+            },
         };
-        self.cache.borrow_mut().insert(unit, Some(result));
-        result
+        self.cache.borrow_mut().insert(unit, Some(result.clone()));
+        Some(result)
+    }
+
+    /// Whether the function releases `param` (a release of any catalogue
+    /// entry: `param.close()`, `pool.putconn(param)`, `os.close(param)`, a
+    /// helper that does) or keeps it (stores it, wraps it, hands it to an
+    /// owner). Returning it is neither: the caller gets it back.
+    fn takes(&self, unit: usize, graph: &cfg::Cfg, param: &str) -> bool {
+        let released = |call: &CallFact| {
+            let on_it = call.receiver.as_deref() == Some(param);
+            let given = call.name_args.iter().any(|a| a == param);
+            self.catalogue.resources.iter().any(|r| {
+                let rel = &r.release;
+                (on_it
+                    && call.method.as_deref().is_some_and(|m| {
+                        rel.methods
+                            .iter()
+                            .any(|x| x.strip_suffix("()").unwrap_or(x) == m)
+                    }))
+                    || (given
+                        && (call
+                            .method
+                            .as_deref()
+                            .is_some_and(|m| rel.receiver_methods.iter().any(|x| x == m))
+                            || call
+                                .resolved
+                                .as_deref()
+                                .is_some_and(|f| rel.functions.iter().any(|x| x == f))))
+            }) || (given && self.handed_over(unit, call).iter().any(|a| a == param))
+        };
+        graph.nodes.iter().any(|n| {
+            let facts = &n.facts;
+            (n.kind != cfg::Kind::Return
+                && (facts.escapes.iter().any(|e| e == param)
+                    || facts.escapes_on_success.iter().any(|e| e == param)))
+                || facts.wraps.iter().any(|(_, old)| old == param)
+                || facts.calls.iter().any(released)
+        })
     }
 }
