@@ -155,10 +155,13 @@ impl FunctionContext<'_> {
             });
         }
 
-        // Returns, one per `return` statement, and the fall-through end.
+        // Returns, one per `return` statement, and the fall-through end. A
+        // path that needs no exception is preferred; one that needs an
+        // unconvincing exception (see `convincing`) is no finding.
         let normal = exits(Kind::NormalExit);
         if !normal.is_empty() {
             let toward = ways_toward(explored, &normal, |_| true);
+            let clean = clean_parents(explored);
             let mut returns_seen = HashSet::new();
             for &(from, edge, to) in &explored.transitions {
                 if edge != Edge::Return || !toward.reached[to] {
@@ -166,12 +169,19 @@ impl FunctionContext<'_> {
                 }
                 let node = &graph.nodes[explored.states[from].node];
                 let Some(syntax) = node.syntax else { continue };
-                if !returns_seen.insert(syntax.start_byte()) {
+                if returns_seen.contains(&syntax.start_byte()) {
                     continue;
                 }
-                let mut chain = state_chain(explored, from);
+                let mut chain = match &clean[from] {
+                    Some(_) => chain_from(&clean, explored, from),
+                    None => state_chain(explored, from),
+                };
                 chain.push((explored.states[from].node, edge));
                 chain.extend(forward_chain(explored, &toward, to));
+                if !self.convincing(graph, acq, names, &chain) {
+                    continue;
+                }
+                returns_seen.insert(syntax.start_byte());
                 let line = start_line(syntax);
                 out.push(Leak {
                     code: Code::UnreleasedOnReturn,
@@ -180,9 +190,18 @@ impl FunctionContext<'_> {
                     last_step: None,
                 });
             }
+            let plain = ways_toward(explored, &normal, |e| {
+                e != Edge::Return && !matches!(e, Edge::Raise(_))
+            });
             let without_return = ways_toward(explored, &normal, |e| e != Edge::Return);
-            if without_return.reached[0] {
-                let chain = forward_chain(explored, &without_return, 0);
+            let ends = if plain.reached[0] {
+                Some(forward_chain(explored, &plain, 0))
+            } else if without_return.reached[0] {
+                Some(forward_chain(explored, &without_return, 0))
+            } else {
+                None
+            };
+            if let Some(chain) = ends.filter(|c| self.convincing(graph, acq, names, c)) {
                 let last = chain.iter().rev().find_map(|(n, _)| graph.nodes[*n].syntax);
                 out.push(Leak {
                     code: Code::UnreleasedOnReturn,
@@ -282,6 +301,28 @@ impl FunctionContext<'_> {
             }
         }
         out
+    }
+
+    /// Whether every exception a path needs is a convincing one (see
+    /// `raiser_score`): a return reached only because a formatting helper
+    /// raised is no finding, one reached because `validate(conn)` raised is.
+    /// Any exception is convincing while a lock is held.
+    fn convincing(
+        &self,
+        graph: &Cfg,
+        acq: &Acquisition,
+        names: &HashSet<String>,
+        chain: &[(NodeId, Edge)],
+    ) -> bool {
+        if matches!(acq.holder, Holder::Receiver { .. }) {
+            return true;
+        }
+        chain.iter().all(|&(node, edge)| match edge {
+            Edge::Raise(exc) => {
+                exc == Exc::Cancel || self.raiser_score(&graph.nodes[node], exc, names) > 3
+            }
+            _ => true,
+        })
     }
 
     /// How believable it is that this node raises: an explicit `raise` or
@@ -594,16 +635,51 @@ struct Leak {
     last_step: Option<Step>,
 }
 
-/// The (node, edge) pairs that first reached `state` from the acquisition.
-fn state_chain(explored: &Explored, state: usize) -> Vec<(NodeId, Edge)> {
+/// A breadth-first tree of the states reachable from the acquisition
+/// without any exception: each state's parent in it.
+fn clean_parents(explored: &Explored) -> Vec<Option<(usize, Edge)>> {
+    let n = explored.states.len();
+    let mut out: Vec<Option<(usize, Edge)>> = vec![None; n];
+    let mut reached = vec![false; n];
+    let mut from: Vec<Vec<(Edge, usize)>> = vec![Vec::new(); n];
+    for &(a, edge, b) in &explored.transitions {
+        if !matches!(edge, Edge::Raise(_)) {
+            from[a].push((edge, b));
+        }
+    }
+    reached[0] = true;
+    let mut queue = std::collections::VecDeque::from([0]);
+    while let Some(s) = queue.pop_front() {
+        for &(edge, next) in &from[s] {
+            if !reached[next] {
+                reached[next] = true;
+                out[next] = Some((s, edge));
+                queue.push_back(next);
+            }
+        }
+    }
+    out
+}
+
+/// The (node, edge) pairs from the acquisition to `state` in a parent tree.
+fn chain_from(
+    parents: &[Option<(usize, Edge)>],
+    explored: &Explored,
+    state: usize,
+) -> Vec<(NodeId, Edge)> {
     let mut chain = Vec::new();
     let mut current = state;
-    while let Some((prev, edge)) = explored.parent[current] {
+    while let Some((prev, edge)) = parents[current] {
         chain.push((explored.states[prev].node, edge));
         current = prev;
     }
     chain.reverse();
     chain
+}
+
+/// The (node, edge) pairs that first reached `state` from the acquisition.
+fn state_chain(explored: &Explored, state: usize) -> Vec<(NodeId, Edge)> {
+    chain_from(&explored.parent, explored, state)
 }
 
 /// For each state, whether one of some target states can be reached from

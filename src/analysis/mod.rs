@@ -493,7 +493,7 @@ impl<'a> FunctionContext<'a> {
         if acquire.obligation == Obligation::Receiver {
             let receiver = call.receiver.clone()?;
             // A lock this function never releases is, when it is an
-            // attribute or a parameter, released by other code on purpose
+            // attribute (or an item: `locks[key]`) or a parameter, released by other code on purpose
             // (`__enter__`/`__exit__`, a counting semaphore a worker gives
             // back, a lock the caller passed in): the protocol is not this
             // function's; when it is made here and never shared, nobody else
@@ -504,7 +504,8 @@ impl<'a> FunctionContext<'a> {
                 .nodes
                 .iter()
                 .any(|n| n.facts.binds.contains(&receiver));
-            let protocol = receiver.contains('.') || self.params.contains(&receiver) || made_here;
+            let attribute = receiver.contains(['.', '[']);
+            let protocol = attribute || self.params.contains(&receiver) || made_here;
             if protocol && !releases_on_receiver.contains(&receiver) {
                 return None;
             }
