@@ -48,6 +48,10 @@ pub enum Raises {
 /// Tells the graph builder what each call may raise.
 pub type RaiseModel<'m> = &'m dyn Fn(&crate::facts::CallFact) -> Raises;
 
+/// Tells the graph builder the one exception class a call raises, when it is
+/// known (a helper whose only way out is `raise ValidationError(...)`).
+pub type ClassModel<'m> = &'m dyn Fn(&crate::facts::CallFact) -> Option<String>;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Edge {
     Normal,
@@ -98,8 +102,12 @@ pub struct Cfg<'t> {
     pub normal_exit: NodeId,
     pub error_exit: NodeId,
     pub cancel_exit: NodeId,
-    /// The kinds of exception that can leave the function (uncaught).
+    /// The kinds of exception that can leave the function (uncaught), from
+    /// calls or re-raised...
     pub escaping: Vec<Exc>,
+    /// ...and the classes of the `raise Class(...)` statements that leave it
+    /// directly.
+    pub escaping_classes: Vec<String>,
 }
 
 /// Why a function's graph was not built.
@@ -189,10 +197,12 @@ pub fn build<'t>(
     shape: &FunctionShape,
     cx: &FactContext,
     raises: RaiseModel,
+    classes: ClassModel,
 ) -> Result<Cfg<'t>, BuildError> {
     let mut b = Builder {
         cx,
         raise_model: raises,
+        class_model: classes,
         shape,
         nodes: Vec::new(),
         frames: Vec::new(),
@@ -204,6 +214,7 @@ pub fn build<'t>(
         error: None,
         exits: None,
         escaping: Vec::new(),
+        escaping_classes: Vec::new(),
     };
     let entry = b.node(Kind::Entry, None, Facts::default());
     let normal_exit = b.node(Kind::NormalExit, None, Facts::default());
@@ -231,12 +242,14 @@ pub fn build<'t>(
         error_exit,
         cancel_exit,
         escaping: b.escaping,
+        escaping_classes: b.escaping_classes,
     })
 }
 
 struct Builder<'t, 'c> {
     cx: &'c FactContext<'c>,
     raise_model: RaiseModel<'c>,
+    class_model: ClassModel<'c>,
     shape: &'c FunctionShape,
     nodes: Vec<CfgNode<'t>>,
     frames: Vec<Frame<'t>>,
@@ -254,6 +267,8 @@ struct Builder<'t, 'c> {
     exits: Option<(NodeId, NodeId, NodeId)>,
     /// The kinds of exception that leave the function.
     escaping: Vec<Exc>,
+    /// The classes of `raise Class(...)` that leave the function directly.
+    escaping_classes: Vec<String>,
 }
 
 impl<'t> Builder<'t, '_> {
@@ -297,7 +312,22 @@ impl<'t> Builder<'t, '_> {
     fn raises(&mut self, id: NodeId) {
         let f = &self.nodes[id].facts;
         let yields_in_cm = f.has_yield && self.shape.is_context_manager;
-        let kinds: Vec<Raises> = f.calls.iter().map(|c| (self.raise_model)(c)).collect();
+        let mut classes: Vec<String> = Vec::new();
+        let mut kinds: Vec<Raises> = Vec::new();
+        for call in &f.calls {
+            let kind = (self.raise_model)(call);
+            // A helper that raises one known class (`raise ValidationError`)
+            // meets the handlers as that class does.
+            match (kind, (self.class_model)(call)) {
+                (Raises::Any | Raises::OsError, Some(class)) => classes.push(class),
+                _ => kinds.push(kind),
+            }
+        }
+        for class in classes {
+            let target = self.class_target(&class, self.frames.len());
+            self.link(id, Edge::Raise(class_exc(&class)), target);
+        }
+        let f = &self.nodes[id].facts;
         // A call that raises anything and one that raises only `OSError` go
         // their own ways when a handler catches `OSError` alone.
         let any = yields_in_cm || kinds.contains(&Raises::Any);
@@ -389,7 +419,12 @@ impl<'t> Builder<'t, '_> {
                 _ => return self.target(Jump::Raise(class_exc(class)), i + 1),
             }
         }
-        self.target(Jump::Raise(class_exc(class)), 0)
+        // Leaves the function with its class known.
+        if !self.escaping_classes.iter().any(|c| c == class) {
+            self.escaping_classes.push(class.to_string());
+        }
+        let (_, error, _) = self.exits.expect("exits are made first");
+        error
     }
 
     fn compute_target(&mut self, jump: Jump, depth: usize) -> NodeId {
@@ -966,7 +1001,7 @@ fn builtin_parent(name: &str) -> Option<&'static str> {
 
 /// The kind of a raised class: `OSError` and its builtin subclasses
 /// (`TimeoutError`, `ConnectionError`) are what `except OSError:` catches.
-fn class_exc(class: &str) -> Exc {
+pub fn class_exc(class: &str) -> Exc {
     let mut name = match class {
         "IOError" | "EnvironmentError" => "OSError",
         other => other,
@@ -1112,9 +1147,13 @@ pub fn mermaid_for(
         yield_transfers: false,
         parameters: None,
     };
-    build(function, &shape, &cx, &|call| {
-        crate::raising::classify(call, &catalogue.calls, None)
-    })
+    build(
+        function,
+        &shape,
+        &cx,
+        &|call| crate::raising::classify(call, &catalogue.calls, None),
+        &|_| None,
+    )
     .ok()
     .map(|g| g.to_mermaid(source))
 }

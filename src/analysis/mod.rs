@@ -78,6 +78,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             function: func.node.start_byte(),
         };
         let raise_model = |call: &CallFact| summaries.raises(index, call);
+        let class_model = |call: &CallFact| summaries.class_of(index, call);
         let func_ctx = FunctionContext {
             source,
             imports: &imports,
@@ -91,7 +92,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             test_code: options.test_code,
             handed: HashMap::new(),
         };
-        match cfg::build(func.node, &shape, &cx, &raise_model) {
+        match cfg::build(func.node, &shape, &cx, &raise_model, &class_model) {
             Ok(graph) => {
                 let mut func_ctx = func_ctx;
                 // Calls to helpers of this file that take an argument over.

@@ -36,6 +36,9 @@ pub(super) struct Summaries<'a, 't> {
 #[derive(Debug, Clone)]
 struct Summary {
     raises: Raises,
+    /// The one class of exception that leaves it, when that is all:
+    /// `raise ValidationError(...)` and nothing else.
+    class: Option<String>,
     /// Per parameter, in order: whether the function releases or keeps it.
     takes: Vec<bool>,
 }
@@ -119,6 +122,25 @@ impl<'a, 't> Summaries<'a, 't> {
             .find_map(|name| self.by_name.get(name.as_str()).map(Vec::as_slice))
     }
 
+    /// The one class of exception `call` raises, when it calls a function
+    /// of this file whose only way out by exception is `raise Class(...)`.
+    pub(super) fn class_of(&self, caller: usize, call: &CallFact) -> Option<String> {
+        let callees = self.callees(caller, call)?;
+        let mut class: Option<String> = None;
+        for &callee in callees {
+            let unit = &self.units[callee];
+            if unit.generator || (unit.is_async && !call.awaited) {
+                return None;
+            }
+            let this = self.summary(callee)?.class?;
+            match &class {
+                Some(c) if *c != this => return None,
+                _ => class = Some(this),
+            }
+        }
+        class
+    }
+
     /// The plain-name arguments of `call` that the function it calls (one
     /// of this file) takes over: releases or keeps.
     pub(super) fn handed_over(&self, caller: usize, call: &CallFact) -> Vec<String> {
@@ -179,24 +201,39 @@ impl<'a, 't> Summaries<'a, 't> {
         let func = &self.units[unit];
         let (shape, cx) = function_setup(func, self.source, self.imports, self.catalogue);
         let model = |call: &CallFact| self.raises(unit, call);
-        let result = match cfg::build(func.node, &shape, &cx, &model) {
+        let classes = |call: &CallFact| self.class_of(unit, call);
+        let result = match cfg::build(func.node, &shape, &cx, &model, &classes) {
             Ok(graph) => {
-                let raises = if graph.escaping.contains(&Exc::Error) {
-                    Raises::Any
-                } else if graph.escaping.contains(&Exc::OsError) {
-                    Raises::OsError
-                } else {
-                    Raises::Never
+                let kinds = graph
+                    .escaping
+                    .iter()
+                    .copied()
+                    .chain(graph.escaping_classes.iter().map(|c| cfg::class_exc(c)));
+                let raises = kinds
+                    .map(|k| match k {
+                        Exc::OsError => Raises::OsError,
+                        _ => Raises::Any,
+                    })
+                    .max()
+                    .unwrap_or(Raises::Never);
+                let class = match graph.escaping_classes.as_slice() {
+                    [one] if graph.escaping.is_empty() => Some(one.clone()),
+                    _ => None,
                 };
                 let takes = func
                     .params
                     .iter()
                     .map(|p| self.takes(unit, &graph, p))
                     .collect();
-                Summary { raises, takes }
+                Summary {
+                    raises,
+                    class,
+                    takes,
+                }
             }
             Err(_) => Summary {
                 raises: Raises::Any,
+                class: None,
                 takes: vec![false; func.params.len()],
             },
         };
