@@ -136,6 +136,9 @@ fn unless_summary(u: &Unless) -> String {
     if !u.names.is_empty() {
         what.push(format!("is named {}", backticked(&u.names, "").join(" / ")));
     }
+    if !u.values.is_empty() {
+        what.push(format!("is {}", backticked(&u.values, "").join(" / ")));
+    }
     format!("{which} {}", what.join(", or "))
 }
 

@@ -113,6 +113,9 @@ pub struct Unless {
     /// The argument is a plain name (or attribute) ending in one of these.
     #[serde(default)]
     pub names: Vec<String>,
+    /// The argument is written exactly as one of these: `True`.
+    #[serde(default)]
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

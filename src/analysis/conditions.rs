@@ -97,6 +97,9 @@ pub(super) struct Conditions {
     atoms: Vec<Atom>,
     /// Atom ids by their canonical text: `conn`, `conn is None`.
     ids: HashMap<String, usize>,
+    /// Per name, the atoms that test it against a descriptor's range
+    /// (`fd >= 0`, `fd == -1`), and whether each is true of a valid one.
+    validity: HashMap<String, Vec<(usize, bool)>>,
     nodes: Vec<NodeEffect>,
 }
 
@@ -106,6 +109,9 @@ enum Literal {
     None,
     Truthy,
     Falsy,
+    /// A negative integer: the `fd = -1` of code that marks a descriptor as
+    /// closed.
+    Negative,
 }
 
 impl Conditions {
@@ -115,6 +121,7 @@ impl Conditions {
         let mut c = Conditions {
             atoms: Vec::new(),
             ids: HashMap::new(),
+            validity: HashMap::new(),
             nodes: vec![NodeEffect::default(); graph.nodes.len()],
         };
         // Which texts are worth an atom: tested twice, or tested and
@@ -200,7 +207,7 @@ impl Conditions {
         let none = self.ids.get(&format!("{target} is None")).copied();
         let (t, n) = match lit {
             Literal::None => (Some(false), Some(true)),
-            Literal::Truthy => (Some(true), Some(false)),
+            Literal::Truthy | Literal::Negative => (Some(true), Some(false)),
             Literal::Falsy => (Some(false), Some(false)),
         };
         if let (Some(a), Some(v)) = (truthy, t) {
@@ -208,6 +215,12 @@ impl Conditions {
         }
         if let (Some(a), Some(v)) = (none, n) {
             out.push((a, v));
+        }
+        // `fd = -1` (or `None`) marks the descriptor closed; `fd = 0` and
+        // the like are valid descriptors.
+        let valid = !matches!(lit, Literal::Negative | Literal::None);
+        for &(atom, true_when_valid) in self.validity.get(target).into_iter().flatten() {
+            out.push((atom, valid == true_when_valid));
         }
     }
 
@@ -251,9 +264,12 @@ impl Conditions {
         self.atoms.is_empty()
     }
 
-    /// Knowledge that `name` holds a live object (just acquired): truthy and
-    /// not `None`.
+    /// Knowledge that `name` holds a live object (just acquired): truthy,
+    /// not `None`, and a valid descriptor (`fd >= 0`).
     pub(super) fn holds_object(&self, knowledge: &mut Knowledge, name: &str) {
+        for &(atom, true_when_valid) in self.validity.get(name).into_iter().flatten() {
+            knowledge.set(atom, true_when_valid);
+        }
         if let Some(&a) = self.ids.get(name) {
             self.learn_atom(knowledge, a, true);
         }
@@ -378,6 +394,12 @@ impl Conditions {
                     format!("{} is None", candidate.canonical),
                 ),
             };
+            if let Some((name, true_when_valid)) = candidate.validity_of {
+                self.validity
+                    .entry(name)
+                    .or_default()
+                    .push((id, true_when_valid));
+            }
             self.ids.insert(candidate.canonical, id);
             if let (Some(&t), Some(&n)) = (self.ids.get(&truthy_text), self.ids.get(&none_text)) {
                 self.atoms[t].none_of = Some(n);
@@ -395,6 +417,9 @@ struct Candidate {
     reads: Vec<String>,
     /// For `x is None`: `x`.
     none_test_of: Option<String>,
+    /// For `fd >= 0`, `fd == -1` and the like: the name, and whether the
+    /// test is true of a valid descriptor.
+    validity_of: Option<(String, bool)>,
 }
 
 /// Turns each candidate atom into an expression (an atom id, or unknown).
@@ -442,6 +467,7 @@ fn parse_expr(node: Node, source: &str, depth: usize, atom: &mut AtomOf) -> Expr
                 canonical: name.clone(),
                 reads: vec![name],
                 none_test_of: None,
+                validity_of: None,
             }),
             None => Expr::Unknown,
         },
@@ -451,6 +477,7 @@ fn parse_expr(node: Node, source: &str, depth: usize, atom: &mut AtomOf) -> Expr
                     canonical: format!("{name} is None"),
                     reads: vec![name.clone()],
                     none_test_of: Some(name),
+                    validity_of: None,
                 });
                 return if is_none { e } else { Expr::Not(Box::new(e)) };
             }
@@ -509,7 +536,30 @@ fn pure_atom(node: Node, source: &str, atom: &mut AtomOf) -> Expr {
         canonical: compact_text(node, source),
         reads,
         none_test_of: None,
+        validity_of: descriptor_test(node, source),
     })
+}
+
+/// `fd >= 0`, `fd > -1`, `fd != -1` (true of a valid descriptor) and `fd <
+/// 0`, `fd == -1`, `fd <= -1` (false of one): the name and the polarity.
+fn descriptor_test(node: Node, source: &str) -> Option<(String, bool)> {
+    if node.kind() != "comparison_operator" || node.named_child_count() != 2 {
+        return None;
+    }
+    let name = dotted_name(node.named_child(0)?, source)?;
+    let bound: String = compact_text(node.named_child(1)?, source);
+    let mut cursor = node.walk();
+    let op: Vec<&str> = node
+        .children(&mut cursor)
+        .filter(|c| !c.is_named())
+        .map(|c| c.kind())
+        .collect();
+    let polarity = match (op.as_slice(), bound.as_str()) {
+        ([">="], "0") | ([">"], "-1") | (["!="], "-1") => true,
+        (["<"], "0") | (["<="], "-1") | (["=="], "-1") => false,
+        _ => return None,
+    };
+    Some((name, polarity))
 }
 
 /// `x is None` (true) / `x is not None` (false), with `==`/`!=` too.
@@ -628,6 +678,7 @@ fn literal_assignments(stmt: Node, source: &str, found: &mut dyn FnMut(&str, Lit
                 Literal::Truthy
             }
         }
+        "unary_operator" if compact_text(value, source).starts_with('-') => Literal::Negative,
         _ => return,
     };
     for t in targets {

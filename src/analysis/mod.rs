@@ -605,6 +605,7 @@ impl<'a> FunctionContext<'a> {
                 let last = d.rsplit('.').next().unwrap_or(d);
                 unless.names.iter().any(|n| n == last)
             })
+            || unless.values.iter().any(|v| v == text(arg, self.source))
     }
 
     /// For a value rule with `receiver-hints` (an `acquire()` known only by
