@@ -122,6 +122,28 @@ pub fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
     }
 }
 
+/// The parameter names, in order (`*args` and `**kwargs` by their names).
+pub fn parameter_names(function: Node, source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(params) = function.child_by_field_name("parameters") else {
+        return out;
+    };
+    let mut cursor = params.walk();
+    for p in params.named_children(&mut cursor) {
+        let name = match p.kind() {
+            "identifier" => Some(p),
+            _ => p
+                .child_by_field_name("name")
+                .or_else(|| p.named_child(0))
+                .filter(|n| n.kind() == "identifier"),
+        };
+        if let Some(n) = name {
+            out.push(text(n, source).to_string());
+        }
+    }
+    out
+}
+
 /// Maps local names to the qualified names they were imported as:
 /// `import psycopg2 as pg` maps `pg` to `psycopg2`; `from socket import
 /// create_connection` maps `create_connection` to `socket.create_connection`.

@@ -29,6 +29,27 @@ def test_reads_and_closes(tmp_path):
     assert data == ''
 ";
 
+/// `unclosed check --tests separate --output-format FORMAT .` in `dir`,
+/// which must exit 0; its standard output.
+fn separate_output(dir: &std::path::Path, format: &str) -> String {
+    let out = unclosed()
+        .current_dir(dir)
+        .args([
+            "check",
+            "--tests",
+            "separate",
+            "--output-format",
+            format,
+            ".",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
 #[test]
 fn test_files_are_skipped_by_default_and_counted() {
     let dir = project(&[
@@ -70,22 +91,8 @@ fn example_code_is_skipped_by_default_and_checked_as_production_on_request() {
         ))
         .stdout(predicate::str::contains("docs/conf_helper.py:2:9: UC001"))
         .stdout(predicate::str::contains("setup.py:2:9: UC001"));
-    let out = unclosed()
-        .current_dir(dir.path())
-        .args([
-            "check",
-            "--tests",
-            "separate",
-            "--output-format",
-            "json",
-            ".",
-        ])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&separate_output(dir.path(), "json")).unwrap();
     assert_eq!(json["findings"][0]["code_kind"], "example");
 }
 
@@ -114,41 +121,12 @@ fn separate_reports_test_code_without_failing() {
     check_concise(dir.path(), &["--tests", "separate", "."])
         .code(0)
         .stdout(predicate::str::contains("tests/test_config.py:2:9: UC001"));
-    let out = unclosed()
-        .current_dir(dir.path())
-        .args([
-            "check",
-            "--tests",
-            "separate",
-            "--output-format",
-            "json",
-            ".",
-        ])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&separate_output(dir.path(), "json")).unwrap();
     let finding = &json["findings"][0];
     assert_eq!(finding["code_kind"], "test");
     assert_eq!(finding["gates"], false);
-    let sarif = unclosed()
-        .current_dir(dir.path())
-        .args([
-            "check",
-            "--tests",
-            "separate",
-            "--output-format",
-            "sarif",
-            ".",
-        ])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let sarif = common::assert_valid_sarif(&String::from_utf8(sarif).unwrap());
+    let sarif = common::assert_valid_sarif(&separate_output(dir.path(), "sarif"));
     assert_eq!(sarif["runs"][0]["results"][0]["level"], "note");
 }
 

@@ -594,33 +594,27 @@ fn count_atoms(cond: Node, source: &str, counts: &mut HashMap<String, usize>) {
     });
 }
 
+/// `and` (`decisive` false) or `or` (`decisive` true) of `parts`: decided
+/// by one part with the decisive value, else known only if all are.
+fn eval_all(parts: &[Expr], k: Knowledge, decisive: bool) -> Option<bool> {
+    let mut all_known = true;
+    for p in parts {
+        match eval(p, k) {
+            Some(v) if v == decisive => return Some(decisive),
+            Some(_) => {}
+            None => all_known = false,
+        }
+    }
+    all_known.then_some(!decisive)
+}
+
 fn eval(expr: &Expr, k: Knowledge) -> Option<bool> {
     match expr {
         Expr::Atom(a) => k.get(*a),
         Expr::Const(v) => Some(*v),
         Expr::Not(inner) => eval(inner, k).map(|v| !v),
-        Expr::And(parts) => {
-            let mut all = Some(true);
-            for p in parts {
-                match eval(p, k) {
-                    Some(false) => return Some(false),
-                    None => all = None,
-                    Some(true) => {}
-                }
-            }
-            all
-        }
-        Expr::Or(parts) => {
-            let mut any = Some(false);
-            for p in parts {
-                match eval(p, k) {
-                    Some(true) => return Some(true),
-                    None => any = None,
-                    Some(false) => {}
-                }
-            }
-            any
-        }
+        Expr::And(parts) => eval_all(parts, k, false),
+        Expr::Or(parts) => eval_all(parts, k, true),
         Expr::Unknown => None,
     }
 }

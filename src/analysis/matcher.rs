@@ -95,45 +95,11 @@ pub(super) fn origins(
             }
             "parameters" => {
                 let function = enclosing_function(n);
-                let mut cursor = n.walk();
-                for p in n.named_children(&mut cursor) {
-                    let name = match p.kind() {
-                        "identifier" => Some(p),
-                        _ => p
-                            .child_by_field_name("name")
-                            .or_else(|| p.named_child(0))
-                            .filter(|c| c.kind() == "identifier"),
-                    };
-                    if let Some(name) = name {
-                        origins
-                            .locals
-                            .insert((function, text(name, source).to_string()));
+                if let Some(def) = n.parent() {
+                    for name in syntax::parameter_names(def, source) {
+                        origins.locals.insert((function, name));
                     }
                 }
-            }
-            "typed_parameter" | "typed_default_parameter" => {
-                let name = n.named_child(0).filter(|c| c.kind() == "identifier");
-                let annotation = n.child_by_field_name("type").and_then(|t| t.named_child(0));
-                if let (Some(name), Some(ty)) = (name, annotation)
-                    && let Some(dotted) = syntax::dotted_name(ty, source)
-                {
-                    let qualified = imports.resolve(&dotted);
-                    let resource = catalogue
-                        .resources
-                        .iter()
-                        .find(|r| r.acquire.calls.contains(&qualified))
-                        .map(|r| r.id.clone());
-                    let origin = Origin {
-                        resource,
-                        call: Some(qualified),
-                    };
-                    origins.insert(
-                        enclosing_function(n),
-                        text(name, source).to_string(),
-                        origin,
-                    );
-                }
-                return false;
             }
             _ => {}
         }

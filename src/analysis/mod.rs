@@ -155,7 +155,7 @@ impl<'t> FunctionNode<'t> {
             node.child_by_field_name("body")
         };
         let (generator, captured) = body.map(|b| scan_body(b, source)).unwrap_or_default();
-        let params = parameter_names(node, source);
+        let params = syntax::parameter_names(node, source);
         FunctionNode {
             is_async: node.child(0).is_some_and(|c| c.kind() == "async"),
             callables: params.iter().cloned().collect(),
@@ -286,28 +286,6 @@ fn scan_body(body: Node, source: &str) -> (bool, HashSet<String>) {
         true
     });
     (yields, captured)
-}
-
-/// The parameter names, in order (`*args` and `**kwargs` by their names).
-fn parameter_names(function: Node, source: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let Some(params) = function.child_by_field_name("parameters") else {
-        return out;
-    };
-    let mut cursor = params.walk();
-    for p in params.named_children(&mut cursor) {
-        let name = match p.kind() {
-            "identifier" => Some(p),
-            _ => p
-                .child_by_field_name("name")
-                .or_else(|| p.named_child(0))
-                .filter(|n| n.kind() == "identifier"),
-        };
-        if let Some(n) = name {
-            out.push(text(n, source).to_string());
-        }
-    }
-    out
 }
 
 fn first_error_line(root: Node) -> Option<usize> {
