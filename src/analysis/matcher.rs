@@ -101,6 +101,30 @@ pub(super) fn origins(
                     }
                 }
             }
+            "typed_parameter" | "typed_default_parameter" => {
+                let name = n.named_child(0).filter(|c| c.kind() == "identifier");
+                let annotation = n.child_by_field_name("type").and_then(|t| t.named_child(0));
+                if let (Some(name), Some(ty)) = (name, annotation)
+                    && let Some(dotted) = syntax::dotted_name(ty, source)
+                {
+                    let qualified = imports.resolve(&dotted);
+                    let resource = catalogue
+                        .resources
+                        .iter()
+                        .find(|r| r.acquire.calls.contains(&qualified))
+                        .map(|r| r.id.clone());
+                    let origin = Origin {
+                        resource,
+                        call: Some(qualified),
+                    };
+                    origins.insert(
+                        enclosing_function(n),
+                        text(name, source).to_string(),
+                        origin,
+                    );
+                }
+                return false;
+            }
             _ => {}
         }
         syntax::holds_statements(n.kind())
