@@ -314,8 +314,31 @@ impl<'t> Builder<'t, '_> {
         let yields_in_cm = f.has_yield && self.shape.is_context_manager;
         let mut classes: Vec<String> = Vec::new();
         let mut kinds: Vec<Raises> = Vec::new();
+        let awaiting = &self.cx.catalogue.calls.awaiting;
         for call in &f.calls {
-            let kind = (self.raise_model)(call);
+            let mut kind = (self.raise_model)(call);
+            // `await asyncio.wait_for(loop.sock_connect(...), 5)` raises what
+            // the coroutine it runs raises (and a timeout, an `OSError`).
+            let runs_coroutine = call
+                .resolved
+                .as_deref()
+                .is_some_and(|r| awaiting.has_function(r))
+                || call
+                    .method
+                    .as_deref()
+                    .is_some_and(|m| awaiting.has_method(m));
+            if runs_coroutine {
+                let range = call.node.byte_range();
+                let inner = f
+                    .calls
+                    .iter()
+                    .filter(|c| c.node != call.node && range.contains(&c.node.start_byte()))
+                    .map(|c| (self.raise_model)(c))
+                    .max();
+                if let Some(inner) = inner {
+                    kind = inner.max(Raises::OsError);
+                }
+            }
             // A helper that raises one known class (`raise ValidationError`)
             // meets the handlers as that class does.
             match (kind, (self.class_model)(call)) {

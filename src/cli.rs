@@ -86,8 +86,9 @@ pub struct CheckArgs {
     /// Also analyse module-level code (overrides `include-module-level`).
     #[arg(long)]
     pub include_module_level: bool,
-    /// Test and example code (`test_*.py`, `*_test.py`, `conftest.py`,
-    /// `tests/`, `test/`; `examples/`, `docs/`, `benchmarks/`, `setup.py`):
+    /// Test and auxiliary code (`test_*.py`, `*_test.py`, `conftest.py`,
+    /// `tests/`, `test/`, `t/`; `examples/`, `docs/`, `benchmarks/`,
+    /// `scripts/`, `tools/`, `contrib/`, `setup.py`):
     /// not checked, checked like the rest, or checked and reported apart
     /// without failing the run [default: the `tests` setting, else exclude].
     #[arg(long, value_enum, value_name = "POLICY")]
@@ -466,13 +467,13 @@ fn full(results: &[FileResult], color: bool, quiet: bool, skipped_tests: usize) 
     }
     if not_gating > 0 {
         out.push_str(&format!(
-            "{not_gating} of the findings are in test or example code and do not fail the run (--tests separate).\n"
+            "{not_gating} of the findings are in test or auxiliary code and do not fail the run (--tests separate).\n"
         ));
     }
     if skipped_tests > 0 {
         let files = if skipped_tests == 1 { "file" } else { "files" };
         out.push_str(&format!(
-            "{skipped_tests} test or example {files} not checked (--tests include or separate checks them).\n"
+            "{skipped_tests} test or auxiliary {files} not checked (--tests include or separate checks them).\n"
         ));
     }
     let checked = results.iter().filter(|r| r.error.is_none()).count();

@@ -39,7 +39,7 @@ pub struct ConfigFile {
     pub per_file_ignores: BTreeMap<String, Vec<Spanned<String>>>,
     #[serde(default)]
     pub include_module_level: Option<bool>,
-    /// What to do with test and example code: `exclude` (default),
+    /// What to do with test and auxiliary code: `exclude` (default),
     /// `include`, `separate`.
     #[serde(default)]
     pub tests: Option<TestsPolicy>,
@@ -68,8 +68,9 @@ struct PyProjectTools {
 
 /// What a run does with code that does not ship: tests (the files pytest
 /// would collect: `test_*.py`, `*_test.py`, `conftest.py`, and everything
-/// under a `tests/`, `test/` or `t/` directory) and examples (`examples/`,
-/// `docs/`, `benchmarks/`, `setup.py`).
+/// under a `tests/`, `test/` or `t/` directory) and auxiliary code
+/// (`examples/`, `docs/`, `benchmarks/`, `scripts/`, `tools/`, `contrib/`,
+/// `setup.py`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum TestsPolicy {
@@ -79,7 +80,7 @@ pub enum TestsPolicy {
     Exclude,
     /// Checked, and its findings fail the run like any other.
     Include,
-    /// Checked and reported, marked as test or example code; its findings
+    /// Checked and reported, marked as test or auxiliary code; its findings
     /// do not fail the run.
     Separate,
 }
@@ -92,15 +93,16 @@ pub enum CodeKind {
     Production,
     /// Run by a test runner: an exception there is a failing test.
     Test,
-    /// Examples, documentation, benchmarks, build scripts: not shipped.
-    Example,
+    /// Examples, documentation, benchmarks, scripts, tools, contributed
+    /// extras, build scripts: shipped with the project, not its product.
+    Auxiliary,
 }
 
 /// What `relative` (a path below the project root) is: test code as pytest
 /// finds it (`test_*.py`, `*_test.py`, `conftest.py`, anything under
-/// `tests/`, `test/` or `t/`), example code (anything under `examples/`,
-/// `example/`, `docs/`, `doc/`, `benchmarks/`, `benchmark/`, and
-/// `setup.py`), or production code.
+/// `tests/`, `test/` or `t/`), auxiliary code (anything under `examples/`,
+/// `example/`, `docs/`, `doc/`, `benchmarks/`, `benchmark/`, `scripts/`,
+/// `tools/`, `contrib/`, and `setup.py`), or production code.
 pub fn code_kind(relative: &Path) -> CodeKind {
     let name = relative
         .file_name()
@@ -122,11 +124,19 @@ pub fn code_kind(relative: &Path) -> CodeKind {
         || dirs.iter().any(|d| {
             matches!(
                 *d,
-                "examples" | "example" | "docs" | "doc" | "benchmarks" | "benchmark"
+                "examples"
+                    | "example"
+                    | "docs"
+                    | "doc"
+                    | "benchmarks"
+                    | "benchmark"
+                    | "scripts"
+                    | "tools"
+                    | "contrib"
             )
         })
     {
-        CodeKind::Example
+        CodeKind::Auxiliary
     } else {
         CodeKind::Production
     }

@@ -20,7 +20,7 @@ pub struct FileResult {
     pub report: FileReport,
     /// Why the file could not be checked.
     pub error: Option<String>,
-    /// Production, test or example code.
+    /// Production, test or auxiliary code.
     pub kind: CodeKind,
     /// Whether its findings make the run fail (test code under `--tests
     /// separate` does not).
@@ -41,7 +41,7 @@ pub struct Job {
     /// Source given on standard input (`--stdin-filename`), instead of
     /// reading `path`.
     pub stdin: Option<String>,
-    /// Production, test or example code; test code is checked with test
+    /// Production, test or auxiliary code; test code is checked with test
     /// semantics (an exception is a failing test).
     pub kind: CodeKind,
     /// Whether this file's findings make the run fail.

@@ -68,7 +68,7 @@ fn test_files_are_skipped_by_default_and_counted() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "3 test or example files not checked (--tests include or separate checks them).",
+            "3 test or auxiliary files not checked (--tests include or separate checks them).",
         ));
     check_concise(dir.path(), &["--show-files", "."])
         .code(0)
@@ -76,7 +76,7 @@ fn test_files_are_skipped_by_default_and_counted() {
 }
 
 #[test]
-fn example_code_is_skipped_by_default_and_checked_as_production_on_request() {
+fn auxiliary_code_is_skipped_by_default_and_checked_as_production_on_request() {
     let dir = project(&[
         ("examples/quickstart.py", TEST_LEAKS_ONLY_WHEN_FAILING),
         ("docs/conf_helper.py", SERVICE),
@@ -93,7 +93,7 @@ fn example_code_is_skipped_by_default_and_checked_as_production_on_request() {
         .stdout(predicate::str::contains("setup.py:2:9: UC001"));
     let json: serde_json::Value =
         serde_json::from_str(&separate_output(dir.path(), "json")).unwrap();
-    assert_eq!(json["findings"][0]["code_kind"], "example");
+    assert_eq!(json["findings"][0]["code_kind"], "auxiliary");
 }
 
 #[test]

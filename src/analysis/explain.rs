@@ -30,7 +30,16 @@ impl FunctionContext<'_> {
         if leaks.is_empty() {
             return None;
         }
-        leaks.sort_by_key(|l| (l.code.certainty_rank(), l.chain.len()));
+        // The most certain kind first; within it, a path that needs no
+        // exception before one that does, then the shorter.
+        leaks.sort_by_key(|l| {
+            let exceptions = l
+                .chain
+                .iter()
+                .filter(|(_, e)| matches!(e, Edge::Raise(_)))
+                .count();
+            (l.code.certainty_rank(), exceptions, l.chain.len())
+        });
         let subject = self.subject(acq.call, acq.rule, Some(&acq.holder));
         let mut also: Vec<String> = Vec::new();
         let (code, message, mut path_steps, help) = if let Some((state, call)) = explored.unawaited
