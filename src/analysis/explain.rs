@@ -136,6 +136,19 @@ impl FunctionContext<'_> {
                 .collect()
         };
         let mut out = Vec::new();
+        // A path that needs no exception is preferred, then one that needs
+        // only believable ones (see `believable`); a leak reached only
+        // through an unconvincing exception is no finding.
+        let clean = parent_tree(explored, |_, e| !matches!(e, Edge::Raise(_)));
+        let believable = parent_tree(explored, |state, e| {
+            self.believable(graph, acq, names, explored, state, e)
+        });
+        let path_to = |state: usize| -> Option<Vec<(NodeId, Edge)>> {
+            [&clean, &believable]
+                .into_iter()
+                .find(|tree| tree.reached[state])
+                .map(|tree| tree.chain(explored, state))
+        };
 
         // Reassignments, one per place.
         let mut overwrites_seen = HashSet::new();
@@ -145,6 +158,9 @@ impl FunctionContext<'_> {
             }
             let node = &graph.nodes[explored.states[state].node];
             let Some(syntax) = node.syntax else { continue };
+            let Some(chain) = path_to(state) else {
+                continue;
+            };
             if !overwrites_seen.insert(syntax.start_byte()) {
                 continue;
             }
@@ -156,7 +172,7 @@ impl FunctionContext<'_> {
             out.push(Leak {
                 code: Code::ResourceOverwritten,
                 summary: format!("is lost when `{var}` is reassigned (line {line})"),
-                chain: state_chain(explored, state),
+                chain,
                 last_step: Some(self.step(
                     syntax,
                     format!("`{var}` is reassigned here while still holding it"),
@@ -164,13 +180,10 @@ impl FunctionContext<'_> {
             });
         }
 
-        // Returns, one per `return` statement, and the fall-through end. A
-        // path that needs no exception is preferred; one that needs an
-        // unconvincing exception (see `convincing`) is no finding.
+        // Returns, one per `return` statement, and the fall-through end.
         let normal = exits(Kind::NormalExit);
         if !normal.is_empty() {
             let toward = ways_toward(explored, &normal, |_| true);
-            let clean = clean_parents(explored);
             let mut returns_seen = HashSet::new();
             for &(from, edge, to) in &explored.transitions {
                 if edge != Edge::Return || !toward.reached[to] {
@@ -181,15 +194,11 @@ impl FunctionContext<'_> {
                 if returns_seen.contains(&syntax.start_byte()) {
                     continue;
                 }
-                let mut chain = match &clean[from] {
-                    Some(_) => chain_from(&clean, explored, from),
-                    None => state_chain(explored, from),
+                let Some(mut chain) = path_to(from) else {
+                    continue;
                 };
                 chain.push((explored.states[from].node, edge));
                 chain.extend(forward_chain(explored, &toward, to));
-                if !self.convincing(graph, acq, names, &chain) {
-                    continue;
-                }
                 returns_seen.insert(syntax.start_byte());
                 let line = start_line(syntax);
                 out.push(Leak {
@@ -199,18 +208,21 @@ impl FunctionContext<'_> {
                     last_step: None,
                 });
             }
-            let plain = ways_toward(explored, &normal, |e| {
+            // The end: a normal exit reached without a `return`.
+            let fall_through = parent_tree(explored, |state, e| {
+                e != Edge::Return && self.believable(graph, acq, names, explored, state, e)
+            });
+            let plain = parent_tree(explored, |_, e| {
                 e != Edge::Return && !matches!(e, Edge::Raise(_))
             });
-            let without_return = ways_toward(explored, &normal, |e| e != Edge::Return);
-            let ends = if plain.reached[0] {
-                Some(forward_chain(explored, &plain, 0))
-            } else if without_return.reached[0] {
-                Some(forward_chain(explored, &without_return, 0))
-            } else {
-                None
-            };
-            if let Some(chain) = ends.filter(|c| self.convincing(graph, acq, names, c)) {
+            let end = [&plain, &fall_through].into_iter().find_map(|tree| {
+                normal
+                    .iter()
+                    .find(|&&n| tree.reached[n])
+                    .map(|&n| (tree, n))
+            });
+            if let Some((tree, exit)) = end {
+                let chain = tree.chain(explored, exit);
                 let last = chain.iter().rev().find_map(|(n, _)| graph.nodes[*n].syntax);
                 out.push(Leak {
                     code: Code::UnreleasedOnReturn,
@@ -273,7 +285,9 @@ impl FunctionContext<'_> {
                 }
                 let (_, edge, to) = explored.transitions[i];
                 let node = &graph.nodes[explored.states[from].node];
-                let mut chain = state_chain(explored, from);
+                let Some(mut chain) = path_to(from) else {
+                    continue;
+                };
                 chain.push((explored.states[from].node, edge));
                 chain.extend(forward_chain(explored, &toward, to));
                 let line = node.syntax.map_or(0, start_line);
@@ -312,26 +326,29 @@ impl FunctionContext<'_> {
         out
     }
 
-    /// Whether every exception a path needs is a convincing one (see
+    /// Whether taking `edge` out of `state` is believable: anything but an
+    /// exception, or an exception from a convincing raiser (see
     /// `raiser_score`): a return reached only because a formatting helper
     /// raised is no finding, one reached because `validate(conn)` raised is.
-    /// Any exception is convincing while a lock is held.
-    fn convincing(
+    /// Any exception is believable while a lock is held, and a cancellation
+    /// always is.
+    fn believable(
         &self,
         graph: &Cfg,
         acq: &Acquisition,
         names: &HashSet<String>,
-        chain: &[(NodeId, Edge)],
+        explored: &Explored,
+        state: usize,
+        edge: Edge,
     ) -> bool {
-        if matches!(acq.holder, Holder::Receiver { .. }) {
-            return true;
-        }
-        chain.iter().all(|&(node, edge)| match edge {
+        match edge {
             Edge::Raise(exc) => {
-                exc == Exc::Cancel || self.raiser_score(&graph.nodes[node], exc, names) > 3
+                exc == Exc::Cancel
+                    || matches!(acq.holder, Holder::Receiver { .. })
+                    || self.raiser_score(&graph.nodes[explored.states[state].node], exc, names) > 3
             }
             _ => true,
-        })
+        }
     }
 
     /// How believable it is that this node raises: an explicit `raise` or
@@ -644,15 +661,27 @@ struct Leak {
     last_step: Option<Step>,
 }
 
-/// A breadth-first tree of the states reachable from the acquisition
-/// without any exception: each state's parent in it.
-fn clean_parents(explored: &Explored) -> Vec<Option<(usize, Edge)>> {
+/// A breadth-first tree over the explored transitions `allow` accepts,
+/// from the acquisition.
+struct Tree {
+    parent: Vec<Option<(usize, Edge)>>,
+    reached: Vec<bool>,
+}
+
+impl Tree {
+    /// The (node, edge) pairs from the acquisition to `state`.
+    fn chain(&self, explored: &Explored, state: usize) -> Vec<(NodeId, Edge)> {
+        chain_from(&self.parent, explored, state)
+    }
+}
+
+fn parent_tree(explored: &Explored, allow: impl Fn(usize, Edge) -> bool) -> Tree {
     let n = explored.states.len();
-    let mut out: Vec<Option<(usize, Edge)>> = vec![None; n];
+    let mut parent: Vec<Option<(usize, Edge)>> = vec![None; n];
     let mut reached = vec![false; n];
     let mut from: Vec<Vec<(Edge, usize)>> = vec![Vec::new(); n];
     for &(a, edge, b) in &explored.transitions {
-        if !matches!(edge, Edge::Raise(_)) {
+        if allow(a, edge) {
             from[a].push((edge, b));
         }
     }
@@ -662,12 +691,12 @@ fn clean_parents(explored: &Explored) -> Vec<Option<(usize, Edge)>> {
         for &(edge, next) in &from[s] {
             if !reached[next] {
                 reached[next] = true;
-                out[next] = Some((s, edge));
+                parent[next] = Some((s, edge));
                 queue.push_back(next);
             }
         }
     }
-    out
+    Tree { parent, reached }
 }
 
 /// The (node, edge) pairs from the acquisition to `state` in a parent tree.
