@@ -695,8 +695,7 @@ impl<'a> FunctionContext<'a> {
     fn released_somewhere(&self, graph: &Cfg, acq: &Acquisition, names: &HashSet<String>) -> bool {
         graph.nodes.iter().any(|n| {
             n.facts.calls.iter().any(|c| {
-                search::releases(c, acq.rule, &acq.holder_for(names), names)
-                    || self.hands_over(c, names)
+                search::releases(c, acq.rule, &acq.holder, names) || self.hands_over(c, names)
             }) || (acq.rule.with_releases && n.facts.managed.iter().any(|m| names.contains(m)))
         })
     }
@@ -709,19 +708,6 @@ impl FunctionContext<'_> {
         self.handed
             .get(&call.node.start_byte())
             .is_some_and(|handed| handed.iter().any(|h| names.contains(h)))
-    }
-}
-
-impl Acquisition<'_, '_> {
-    /// The holder to test releases of `names` against: a value holder
-    /// whatever `names` is, or this acquisition's receiver holder.
-    fn holder_for(&self, names: &HashSet<String>) -> Holder {
-        match &self.holder {
-            Holder::Value { .. } => Holder::Value {
-                var: names.iter().next().cloned().unwrap_or_default(),
-            },
-            receiver => receiver.clone(),
-        }
     }
 }
 
