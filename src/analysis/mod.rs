@@ -444,6 +444,11 @@ impl<'a> FunctionContext<'a> {
     {
         let rule = self.matcher.rule_for(call, releases_on_receiver)?;
         let acquire = &rule.acquire;
+        // Inside `with pytest.raises(...)` the call is expected to fail:
+        // nothing is acquired on the path the test wants.
+        if self.expected_to_raise(call.node) {
+            return None;
+        }
         // `session.get(url)` without `await` is a request not yet made.
         if acquire.requires_await && !call.awaited && !matches!(call.usage, Use::WithItem(_)) {
             return None;
@@ -539,6 +544,44 @@ impl<'a> FunctionContext<'a> {
             }
             _ => None,
         }
+    }
+
+    /// Whether `node` is inside a `with pytest.raises(...)` (or
+    /// `self.assertRaises(...)`) block of this function.
+    fn expected_to_raise(&self, node: Node) -> bool {
+        let mut current = node.parent();
+        while let Some(n) = current {
+            if is_nested_scope(n.kind()) {
+                return false;
+            }
+            if n.kind() == "with_statement" {
+                let clause = n
+                    .named_children(&mut n.walk())
+                    .find(|c| c.kind() == "with_clause");
+                let asserts = clause.is_some_and(|clause| {
+                    let mut found = false;
+                    syntax::walk(clause, |item| {
+                        if item.kind() == "call"
+                            && let Some(f) = item.child_by_field_name("function")
+                            && let Some(name) = syntax::dotted_name(f, self.source)
+                        {
+                            let resolved = self.imports.resolve(&name);
+                            let method = name.rsplit('.').next().unwrap_or(&name);
+                            found |= resolved == "pytest.raises"
+                                || matches!(method, "assertRaises" | "assertRaisesRegex");
+                            return false;
+                        }
+                        !found
+                    });
+                    found
+                });
+                if asserts {
+                    return true;
+                }
+            }
+            current = n.parent();
+        }
+        false
     }
 
     /// Whether an argument of `call` makes it acquire nothing.
