@@ -1048,7 +1048,9 @@ fn catches_class(names: &[String], class: &str) -> Catches {
     if names.is_empty() {
         return Catches::Definitely; // bare `except:`
     }
-    let canonical = |n: &str| match n {
+    // A private alias (`from ssl import CertificateError as
+    // _CertificateError`) names the same class.
+    let canonical = |n: &str| match n.trim_start_matches('_') {
         "IOError" | "EnvironmentError" | "error" => "OSError".to_string(),
         other => other.to_string(),
     };

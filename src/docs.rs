@@ -213,6 +213,15 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             os,
         ),
         (
+            "Raise one class",
+            "A handler naming the class (or a private alias, `_CertificateError`) catches all they raise.",
+            c.raise_classes
+                .iter()
+                .map(|(f, class)| format!("`{f}()`: `{class}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
             "Await what they are given",
             "A release passed to them runs: `await asyncio.wait_for(pool.release(conn), 1)`.",
             list(&c.awaiting),

@@ -318,6 +318,10 @@ pub struct Calls {
     /// Calls that return their (last positional) argument: `typing.cast`.
     #[serde(default)]
     pub identity: CallList,
+    /// Functions known to raise only one class of exception, by class name:
+    /// `"ssl.match_hostname" = "CertificateError"`.
+    #[serde(default)]
+    pub raise_classes: std::collections::BTreeMap<String, String>,
 }
 
 impl Calls {
@@ -339,6 +343,7 @@ impl Calls {
         self.awaiting.extend(other.awaiting);
         self.borrowing.extend(other.borrowing);
         self.identity.extend(other.identity);
+        self.raise_classes.extend(other.raise_classes);
     }
 }
 

@@ -122,9 +122,17 @@ impl<'a, 't> Summaries<'a, 't> {
             .find_map(|name| self.by_name.get(name.as_str()).map(Vec::as_slice))
     }
 
-    /// The one class of exception `call` raises, when it calls a function
-    /// of this file whose only way out by exception is `raise Class(...)`.
+    /// The one class of exception `call` raises: a function known to raise
+    /// only that (`rules/calls.toml`), or a function of this file whose only
+    /// way out by exception is `raise Class(...)`.
     pub(super) fn class_of(&self, caller: usize, call: &CallFact) -> Option<String> {
+        if let Some(class) = call
+            .resolved
+            .as_deref()
+            .and_then(|r| self.catalogue.calls.raise_classes.get(r))
+        {
+            return Some(class.clone());
+        }
         let callees = self.callees(caller, call)?;
         let mut class: Option<String> = None;
         for &callee in callees {
