@@ -33,7 +33,10 @@ pub fn classify(call: &CallFact, calls: &Calls, receiver_resource: Option<&str>)
     }
     // Making an object (`Reader(f)`, `cls(sock)`) stores what it is given;
     // a constructor that fails is not how resources leak in practice.
+    // `d.pop(key, default)` cannot raise (`d.pop(key)` can).
+    let pop_with_default = method == Some("pop") && crate::syntax::argument_count(call.node) == 2;
     if call.constructor
+        || pop_with_default
         || in_list(&calls.never_raise)
         || call.on_logger()
         || method.is_some_and(|m| calls.never_raise_on.has(m, receiver_resource))

@@ -144,6 +144,12 @@ pub fn parameter_names(function: Node, source: &str) -> Vec<String> {
     out
 }
 
+/// How many arguments a call is given (positional and keyword).
+pub fn argument_count(call: Node) -> usize {
+    call.child_by_field_name("arguments")
+        .map_or(0, |a| a.named_child_count())
+}
+
 /// Maps local names to the qualified names they were imported as:
 /// `import psycopg2 as pg` maps `pg` to `psycopg2`; `from socket import
 /// create_connection` maps `create_connection` to `socket.create_connection`.

@@ -421,7 +421,7 @@ impl<'a> FunctionContext<'a> {
                         && r.release.methods.contains(method)
                 });
                 if is_release
-                    && arg_count(call.node) == 0
+                    && syntax::argument_count(call.node) == 0
                     && let Some(recv) = &call.receiver
                 {
                     out.insert(recv.clone());
@@ -835,9 +835,4 @@ fn span_of(node: Node) -> Span {
         start: node.start_byte(),
         end: node.end_byte(),
     }
-}
-
-fn arg_count(call: Node) -> usize {
-    call.child_by_field_name("arguments")
-        .map_or(0, |a| a.named_child_count())
 }

@@ -353,7 +353,7 @@ pub(super) fn releases(
 /// arguments (reading to the end releases, `read(64)` does not).
 pub(super) fn release_method_matches(pattern: &str, method: &str, call: &CallFact) -> bool {
     match pattern.strip_suffix("()") {
-        Some(bare) => bare == method && super::arg_count(call.node) == 0,
+        Some(bare) => bare == method && crate::syntax::argument_count(call.node) == 0,
         None => pattern == method,
     }
 }
