@@ -235,8 +235,9 @@ impl FunctionContext<'_> {
             }
         }
 
-        // An exception in test code is a failing test: no leak worth a finding.
-        if self.test_code {
+        // An exception in test code is a failing test, and one that ends a
+        // one-shot program is the end of it: no leak worth a finding.
+        if self.exceptions_end_run {
             return out;
         }
         for (kind, exc_matches) in [

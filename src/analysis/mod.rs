@@ -9,6 +9,7 @@
 mod conditions;
 mod explain;
 mod matcher;
+mod script;
 mod search;
 mod summaries;
 
@@ -58,6 +59,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
         );
     }
     let summaries = summaries::Summaries::new(source, &imports, catalogue, &origins, &units);
+    let ends_program = script::exceptions_end_program(root, source, &units);
     for (index, func) in units.iter().enumerate() {
         if func.node.kind() == "module" && func.node.has_error() {
             continue; // reported below as a file-level syntax error
@@ -89,7 +91,7 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             shape: &shape,
             captured: func.captured.clone(),
             params: &func.callables,
-            test_code: options.test_code,
+            exceptions_end_run: options.test_code || ends_program[index],
             handed: HashMap::new(),
         };
         match cfg::build(func.node, &shape, &cx, &raise_model, &class_model) {
@@ -135,6 +137,8 @@ struct FunctionNode<'t> {
     node: Node<'t>,
     name: String,
     decorators: Vec<String>,
+    /// Whether it has decorators (a route, a command: called from elsewhere).
+    decorated: bool,
     is_async: bool,
     /// Whether its body yields.
     generator: bool,
@@ -157,6 +161,7 @@ impl<'t> FunctionNode<'t> {
         let (generator, captured) = body.map(|b| scan_body(b, source)).unwrap_or_default();
         let params = syntax::parameter_names(node, source);
         FunctionNode {
+            decorated: !decorators.is_empty(),
             is_async: node.child(0).is_some_and(|c| c.kind() == "async"),
             callables: params.iter().cloned().collect(),
             params,
@@ -315,7 +320,10 @@ struct FunctionContext<'a> {
     captured: HashSet<String>,
     /// The function's parameter names.
     params: &'a HashSet<String>,
-    test_code: bool,
+    /// An exception leaving the function ends the run: a failing test, or a
+    /// one-shot program no caller of which catches it. Only paths that
+    /// complete count as leaks.
+    exceptions_end_run: bool,
     /// Calls (by start byte) to helpers of this file that take these
     /// arguments over: `close_quietly(conn)`, `self._register(sock)`.
     handed: HashMap<usize, Vec<String>>,

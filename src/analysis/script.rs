@@ -1,0 +1,190 @@
+//! One-shot programs: in a file run as a script (it has an `if __name__ ==
+//! "__main__":` block), an exception that no caller catches ends the
+//! program, and the operating system takes back what it held: a leak on
+//! that path is no leak worth a finding (as in test code, where an
+//! exception is a failing test).
+//!
+//! A function's exceptions end the program when every reference to its name
+//! in the file is a direct call that nothing around catches: not inside a
+//! `try` with handlers, and made at the top of the module or from a function
+//! whose exceptions end the program too. A function that is passed as a
+//! value (a thread's target, a callback), decorated (a route, a command) or
+//! not referenced at all may be called from anywhere: its exceptions may be
+//! caught. Names are matched by their last part (`crontab.write()` is a
+//! reference to every `write`), which errs on the side of reporting.
+
+use super::FunctionNode;
+use crate::syntax::{self, text};
+use std::collections::HashMap;
+use tree_sitter::Node;
+
+/// The units (by index) whose uncaught exceptions end the program.
+pub(super) fn exceptions_end_program(
+    root: Node,
+    source: &str,
+    units: &[FunctionNode],
+) -> Vec<bool> {
+    let mut ends = vec![false; units.len()];
+    if !has_main_block(root, source) {
+        return ends;
+    }
+    let references = references(root, source, units);
+    let mut memo: HashMap<usize, Option<bool>> = HashMap::new();
+    for (i, e) in ends.iter_mut().enumerate() {
+        *e = unit_ends(i, units, &references, &mut memo);
+    }
+    ends
+}
+
+/// A use of a name somewhere in the file.
+struct Reference {
+    /// Called directly (`name(...)`, `x.name(...)`), rather than taken as a
+    /// value.
+    called: bool,
+    /// Inside the body of a `try` that has `except` clauses.
+    guarded: bool,
+    /// The unit the reference is in (`None`: module level).
+    within: Option<usize>,
+}
+
+fn unit_ends(
+    unit: usize,
+    units: &[FunctionNode],
+    references: &HashMap<&str, Vec<Reference>>,
+    memo: &mut HashMap<usize, Option<bool>>,
+) -> bool {
+    match memo.get(&unit) {
+        Some(Some(known)) => return *known,
+        Some(None) => return false, // recursion: may be caught somewhere
+        None => {}
+    }
+    memo.insert(unit, None);
+    let func = &units[unit];
+    let name = func.name.rsplit('.').next().unwrap_or(&func.name);
+    let result = !func.decorated
+        && references.get(name).is_some_and(|refs| {
+            !refs.is_empty()
+                && refs.iter().all(|r| {
+                    r.called
+                        && !r.guarded
+                        && match r.within {
+                            None => true,
+                            Some(caller) => {
+                                caller != unit && unit_ends(caller, units, references, memo)
+                            }
+                        }
+                })
+        });
+    memo.insert(unit, Some(result));
+    result
+}
+
+/// Every reference to a unit's (last) name in the file, outside its own
+/// definition's name.
+fn references<'s>(
+    root: Node,
+    source: &'s str,
+    units: &[FunctionNode],
+) -> HashMap<&'s str, Vec<Reference>> {
+    let names: std::collections::HashSet<&str> = units
+        .iter()
+        .map(|u| u.name.rsplit('.').next().unwrap_or(&u.name))
+        .collect();
+    let mut out: HashMap<&'s str, Vec<Reference>> = HashMap::new();
+    syntax::walk(root, |n| {
+        let candidate = match n.kind() {
+            "identifier" => Some(n),
+            "attribute" => n.child_by_field_name("attribute"),
+            _ => None,
+        };
+        let Some(name_node) = candidate else {
+            return true;
+        };
+        let name = text(name_node, source);
+        if !names.contains(name) || is_definition_name(name_node) {
+            return n.kind() != "identifier";
+        }
+        // `x.name` is looked at as a whole; its object is visited on its own.
+        let whole = if n.kind() == "attribute" {
+            n
+        } else {
+            name_node
+        };
+        if n.kind() == "identifier"
+            && n.parent().is_some_and(|p| {
+                p.kind() == "attribute" && p.child_by_field_name("attribute") == Some(n)
+            })
+        {
+            return false; // seen through its attribute
+        }
+        let called = whole.parent().is_some_and(|p| {
+            p.kind() == "call" && p.child_by_field_name("function") == Some(whole)
+        });
+        let (guarded, within_node) = context(whole);
+        let within = within_node.and_then(|f| units.iter().position(|u| u.node == f));
+        out.entry(name).or_default().push(Reference {
+            called,
+            guarded,
+            within,
+        });
+        true
+    });
+    out
+}
+
+/// Whether `node` is the name of a `def` or `class`, or a parameter.
+fn is_definition_name(node: Node) -> bool {
+    node.parent().is_some_and(|p| {
+        matches!(p.kind(), "function_definition" | "class_definition")
+            && p.child_by_field_name("name") == Some(node)
+            || matches!(
+                p.kind(),
+                "parameters" | "default_parameter" | "typed_parameter"
+            )
+    })
+}
+
+/// Whether `node` sits in the body of a `try` with handlers (within its
+/// function), and the function it is in.
+fn context(node: Node) -> (bool, Option<Node>) {
+    let mut guarded = false;
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        match parent.kind() {
+            "function_definition" => return (guarded, Some(parent)),
+            "lambda" | "class_definition" => return (true, None),
+            "try_statement" => {
+                let in_body = parent.child_by_field_name("body") == Some(child);
+                let mut cursor = parent.walk();
+                let handles = parent
+                    .named_children(&mut cursor)
+                    .any(|c| matches!(c.kind(), "except_clause" | "except_group_clause"));
+                guarded |= in_body && handles;
+            }
+            _ => {}
+        }
+        child = parent;
+    }
+    (guarded, None)
+}
+
+/// `if __name__ == "__main__":` at the top of the module.
+fn has_main_block(root: Node, source: &str) -> bool {
+    let mut cursor = root.walk();
+    root.named_children(&mut cursor).any(|stmt| {
+        stmt.kind() == "if_statement"
+            && stmt.child_by_field_name("condition").is_some_and(|c| {
+                let t: String = text(c, source)
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                matches!(
+                    t.as_str(),
+                    "__name__=='__main__'"
+                        | "__name__==\"__main__\""
+                        | "'__main__'==__name__"
+                        | "\"__main__\"==__name__"
+                )
+            })
+    })
+}
