@@ -69,9 +69,10 @@ fn unit_ends(
                         && !r.guarded
                         && match r.within {
                             None => true,
-                            Some(caller) => {
-                                caller != unit && unit_ends(caller, units, references, memo)
-                            }
+                            // A call of the same name inside it (`f.write()`
+                            // in `write`) is another object's, or recursion.
+                            Some(caller) if caller == unit => true,
+                            Some(caller) => unit_ends(caller, units, references, memo),
                         }
                 })
         });
