@@ -92,6 +92,9 @@ pub fn resource_markdown(r: &Resource) -> String {
             backticked(&r.identity_methods, "()").join(", ")
         ));
     }
+    if r.keeps_parent {
+        out.push_str("- Holds the resource it comes from: handing it over hands that over too\n");
+    }
     if let Some(reference) = &r.reference {
         out.push_str(&format!("- Reference: <{reference}>\n"));
     }

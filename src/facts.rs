@@ -53,7 +53,8 @@ pub enum Use {
 }
 
 impl Use {
-    fn escapes(&self) -> bool {
+    /// Whether the value leaves the function's responsibility.
+    pub fn escapes(&self) -> bool {
         matches!(
             self,
             Use::Stored(_)

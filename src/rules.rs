@@ -79,6 +79,11 @@ pub struct Resource {
     /// the obligation follows the result.
     #[serde(default)]
     pub identity_methods: Vec<String>,
+    /// For a resource acquired from another (`from`): it holds that parent,
+    /// so handing it over hands the parent over too (a pika channel and its
+    /// connection).
+    #[serde(default)]
+    pub keeps_parent: bool,
 }
 
 /// When a lazy resource holds something.

@@ -284,6 +284,22 @@ impl FunctionContext<'_> {
             return Effect::Released(Some(call.node));
         }
         if let Holder::Value { var } = &acq.holder {
+            // `self._channel = connection.channel()`: the child that is
+            // handed over holds this resource.
+            let child_kept = facts.calls.iter().any(|call| {
+                call.usage.escapes()
+                    && call.receiver.as_ref().is_some_and(|r| names.contains(r))
+                    && call.method.as_ref().is_some_and(|m| {
+                        self.catalogue.resources.iter().any(|child| {
+                            child.keeps_parent
+                                && child.acquire.from.contains(&acq.rule.id)
+                                && child.acquire.methods.contains(m)
+                        })
+                    })
+            });
+            if child_kept {
+                return Effect::Released(None);
+            }
             if acq.rule.with_releases && facts.managed.iter().any(|m| names.contains(m)) {
                 return Effect::Released(node.syntax);
             }
