@@ -98,11 +98,32 @@ pub enum CodeKind {
     Auxiliary,
 }
 
+/// `examples/`, `docs/`, `scripts/` and the like, also with a suffix
+/// (`scripts-dev/`, `docs_src/`).
+fn is_auxiliary_dir(name: &str) -> bool {
+    const STEMS: &[&str] = &[
+        "examples",
+        "example",
+        "docs",
+        "doc",
+        "benchmarks",
+        "benchmark",
+        "scripts",
+        "tools",
+        "contrib",
+    ];
+    STEMS.iter().any(|stem| {
+        name.strip_prefix(stem)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_']))
+    })
+}
+
 /// What `relative` (a path below the project root) is: test code as pytest
 /// finds it (`test_*.py`, `*_test.py`, `conftest.py`, anything under
 /// `tests/`, `test/` or `t/`), auxiliary code (anything under `examples/`,
 /// `example/`, `docs/`, `doc/`, `benchmarks/`, `benchmark/`, `scripts/`,
-/// `tools/`, `contrib/`, and `setup.py`), or production code.
+/// `tools/`, `contrib/`, or one of these with a suffix such as
+/// `scripts-dev/`, and `setup.py`), or production code.
 pub fn code_kind(relative: &Path) -> CodeKind {
     let name = relative
         .file_name()
@@ -120,22 +141,7 @@ pub fn code_kind(relative: &Path) -> CodeKind {
     // `t/` is the tests directory of celery and kombu.
     if dirs.iter().any(|d| matches!(*d, "tests" | "test" | "t")) {
         CodeKind::Test
-    } else if stem == "setup"
-        || dirs.iter().any(|d| {
-            matches!(
-                *d,
-                "examples"
-                    | "example"
-                    | "docs"
-                    | "doc"
-                    | "benchmarks"
-                    | "benchmark"
-                    | "scripts"
-                    | "tools"
-                    | "contrib"
-            )
-        })
-    {
+    } else if stem == "setup" || dirs.iter().any(|d| is_auxiliary_dir(d)) {
         CodeKind::Auxiliary
     } else {
         CodeKind::Production

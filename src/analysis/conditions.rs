@@ -673,6 +673,19 @@ fn literal_assignments(stmt: Node, source: &str, found: &mut dyn FnMut(&str, Lit
             }
         }
         "unary_operator" if compact_text(value, source).starts_with('-') => Literal::Negative,
+        // A new object (`Popen(...)`, `Thread(...)`) is true.
+        "call"
+            if value
+                .child_by_field_name("function")
+                .and_then(|f| dotted_name(f, source))
+                .is_some_and(|f| {
+                    let last = f.rsplit('.').next().unwrap_or(&f);
+                    last.trim_start_matches('_')
+                        .starts_with(|c: char| c.is_ascii_uppercase())
+                }) =>
+        {
+            Literal::Truthy
+        }
         _ => return,
     };
     for t in targets {
