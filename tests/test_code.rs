@@ -80,6 +80,7 @@ fn auxiliary_code_is_skipped_by_default_and_checked_as_production_on_request() {
     let dir = project(&[
         ("examples/quickstart.py", TEST_LEAKS_ONLY_WHEN_FAILING),
         ("docs/conf_helper.py", SERVICE),
+        ("scripts-dev/release.py", SERVICE),
         ("setup.py", SERVICE),
     ]);
     check_concise(dir.path(), &["."]).code(0).stdout("");
@@ -90,6 +91,9 @@ fn auxiliary_code_is_skipped_by_default_and_checked_as_production_on_request() {
             "examples/quickstart.py:2:9: UC002",
         ))
         .stdout(predicate::str::contains("docs/conf_helper.py:2:9: UC001"))
+        .stdout(predicate::str::contains(
+            "scripts-dev/release.py:2:9: UC001",
+        ))
         .stdout(predicate::str::contains("setup.py:2:9: UC001"));
     let json: serde_json::Value =
         serde_json::from_str(&separate_output(dir.path(), "json")).unwrap();
