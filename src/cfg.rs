@@ -5,7 +5,7 @@
 //! leaves it by `return` (Pyre's CFG sends such a return straight to the exit;
 //! that is the bug the postmortem snippet would trip).
 
-use crate::facts::{FactContext, Facts, Use};
+use crate::facts::{CallFact, FactContext, Facts, Use};
 use crate::syntax::text;
 use std::collections::HashMap;
 use tree_sitter::Node;
@@ -315,7 +315,30 @@ impl<'t> Builder<'t, '_> {
         let mut classes: Vec<String> = Vec::new();
         let mut kinds: Vec<Raises> = Vec::new();
         let awaiting = &self.cx.catalogue.calls.awaiting;
+        // `asyncio.create_task(work())` only schedules the coroutine: what it
+        // raises surfaces where the task is awaited, not here.
+        let schedules = |call: &CallFact| {
+            call.resolved.as_deref().is_some_and(|r| {
+                matches!(
+                    r,
+                    "asyncio.create_task"
+                        | "asyncio.ensure_future"
+                        | "asyncio.run_coroutine_threadsafe"
+                )
+            }) || call.method.as_deref() == Some("create_task")
+        };
+        let scheduled: Vec<std::ops::Range<usize>> = f
+            .calls
+            .iter()
+            .filter(|c| schedules(c))
+            .filter_map(|c| c.node.child_by_field_name("arguments"))
+            .map(|args| args.byte_range())
+            .collect();
         for call in &f.calls {
+            let start = call.node.start_byte();
+            if call.awaited && scheduled.iter().any(|r| r.contains(&start)) {
+                continue;
+            }
             let mut kind = (self.raise_model)(call);
             // `await asyncio.wait_for(loop.sock_connect(...), 5)` raises what
             // the coroutine it runs raises (and a timeout, an `OSError`).
@@ -327,7 +350,7 @@ impl<'t> Builder<'t, '_> {
                     .method
                     .as_deref()
                     .is_some_and(|m| awaiting.has_method(m));
-            if runs_coroutine {
+            if runs_coroutine && !schedules(call) {
                 let range = call.node.byte_range();
                 let inner = f
                     .calls

@@ -27,8 +27,9 @@ pub fn classify(call: &CallFact, calls: &Calls, receiver_resource: Option<&str>)
     if os_function || os_method {
         return Raises::OsError;
     }
-    // An awaited call may raise whatever the coroutine raises.
-    if call.awaited {
+    // An awaited call may raise whatever the coroutine raises (cancellation,
+    // which every `await` may bring, is an edge of its own).
+    if call.awaited && !in_list(&calls.never_raise) {
         return Raises::Any;
     }
     // Making an object (`Reader(f)`, `cls(sock)`) stores what it is given;
