@@ -56,12 +56,27 @@ fn project_config_adds_a_resource_and_filters_findings() {
 
 #[test]
 fn isolated_ignores_the_project_config() {
-    unclosed()
+    let out = unclosed()
         .current_dir(project())
-        .args(["check", "--isolated", "--output-format", "concise", "."])
+        .args(["check", "--isolated", "--output-format", "json", "."])
         .assert()
-        .code(0)
-        .stdout("");
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    // Without the project's `ledger-session` entry, the sessions are only
+    // found where a function shows it closes them (a learnt resource).
+    let resources: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["resource"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        resources,
+        ["learned:open_session", "learned:ledger.open_session"]
+    );
 }
 
 #[test]

@@ -9,6 +9,8 @@ impl FunctionContext<'_> {
     fn subject(&self, acq_call: &CallFact, rule: &Resource, holder: Option<&Holder>) -> String {
         match holder {
             Some(Holder::Receiver { receiver, .. }) => format!("{} `{receiver}`", rule.noun),
+            // A resource learnt from its release: say how it was learnt.
+            _ if rule.id.starts_with("learned:") => rule.summary.clone(),
             _ => format!("{} from `{}`", rule.noun, acq_call.display(self.source)),
         }
     }

@@ -8,6 +8,7 @@
 
 mod conditions;
 mod explain;
+mod learned;
 mod matcher;
 mod script;
 mod search;
@@ -374,7 +375,33 @@ impl<'a> FunctionContext<'a> {
             .flat_map(|n| n.facts.escapes.iter().map(String::as_str))
             .collect();
         let mut findings = Vec::new();
+        // What the function shows it must release (see `learned`).
+        let learned = learned::learn(
+            graph,
+            self.source,
+            &self.matcher.catalogue.calls.borrowing,
+            &|call| self.matcher.rule_for(call, &releases_on_receiver).is_some(),
+        );
         let mut tracked = Vec::new();
+        for (id, node) in graph.nodes.iter().enumerate() {
+            for call in &node.facts.calls {
+                let Some(l) = learned.iter().find(|l| l.call == call.node) else {
+                    continue;
+                };
+                let Use::Bound(var) = &call.usage else {
+                    continue;
+                };
+                tracked.push(Acquisition {
+                    node: id,
+                    call,
+                    rule: &l.rule,
+                    holder: Holder::Value { var: var.clone() },
+                    held_edge: None,
+                    parent: None,
+                    wrapped: false,
+                });
+            }
+        }
         for (id, node) in graph.nodes.iter().enumerate() {
             for call in &node.facts.calls {
                 match self.acquisition(graph, id, call, &releases_on_receiver, &handed_on) {

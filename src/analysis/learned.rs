@@ -1,0 +1,344 @@
+//! Resources no catalogue entry names, learnt from the function itself
+//! ("bugs as deviant behaviour"): when a function releases a value on some
+//! path (`conn.close()`, `pool.checkin(conn)`, `self._release(conn)`,
+//! `queue.put_nowait(item)` back into the queue it came from) and that value
+//! was made by a call in this function, the call acquired something, and
+//! every path from it must release it.
+//!
+//! Conservative on purpose: the evidence must be a call on or with the very
+//! name the call's value was bound to, and a value that leaves the function
+//! (returned, stored, handed to an owner) anywhere in it is no obligation.
+
+use crate::cfg::Cfg;
+use crate::facts::{CallFact, Use};
+use crate::rules::{Acquire, Awaited, CallList, Release, Resource};
+use crate::syntax;
+use tree_sitter::Node;
+
+/// Methods on a value that release it.
+const RELEASE_METHODS: &[&str] = &[
+    "close",
+    "release",
+    "aclose",
+    "shutdown",
+    "terminate",
+    "disconnect",
+    "release_conn",
+    "dispose",
+];
+
+/// What a call that makes a resource is called, when the evidence is only a
+/// `close()`-like call (which objects without any OS resource have too: a
+/// parser's, a coroutine's): `pool.checkout()`, `connect()`,
+/// `open_session()`, `ControlClient(...)`. Prefixes of the callee's last
+/// name, leading underscores and case aside.
+const ACQUIRE_SHAPES: &[&str] = &[
+    "connect",
+    "open",
+    "acquire",
+    "checkout",
+    "getconn",
+    "get_conn",
+    "get_connection",
+    "getconnection",
+    "get_client",
+    "getclient",
+    "create_connection",
+    "create_client",
+    "create_session",
+    "create_engine",
+    "new_connection",
+    "new_session",
+    "lease",
+    "borrow",
+    "spawn",
+    "popen",
+    "dial",
+];
+
+/// Words in a class name that say its objects hold something: `ControlClient`,
+/// `HTTP1Connection`, `ThreadPoolExecutor`.
+const RESOURCE_CLASS_WORDS: &[&str] = &[
+    "connection",
+    "client",
+    "session",
+    "socket",
+    "pool",
+    "channel",
+    "executor",
+    "process",
+    "server",
+    "transport",
+    "tunnel",
+];
+
+/// Methods of another object that take a value back.
+const TAKE_BACK_METHODS: &[&str] = &[
+    "checkin",
+    "putconn",
+    "release",
+    "release_connection",
+    "return_connection",
+    "put_connection",
+];
+
+/// A resource learnt from its release in this function.
+pub(super) struct Learned<'t> {
+    /// Where the value is made.
+    pub(super) call: Node<'t>,
+    /// The entry made up for it; its summary names the release that shows it.
+    pub(super) rule: Resource,
+}
+
+/// The calls of `graph` whose value this function releases somewhere, but
+/// that no catalogue entry matched (`matched` says which did).
+pub(super) fn learn<'t>(
+    graph: &Cfg<'t>,
+    source: &str,
+    borrowing: &CallList,
+    matched: &dyn Fn(&CallFact) -> bool,
+) -> Vec<Learned<'t>> {
+    let calls: Vec<&CallFact<'t>> = graph.nodes.iter().flat_map(|n| &n.facts.calls).collect();
+    // Names a catalogue entry already follows: their releases are no
+    // evidence about anything else (`conn = pool.getconn() if pooled else
+    // connect()`), and a wrapper of one is the same resource (`reader =
+    // Reader(f)`).
+    let followed: Vec<&str> = calls
+        .iter()
+        .filter(|c| matched(c))
+        .filter_map(|c| match &c.usage {
+            Use::Bound(v) | Use::WrappedBy(v) => Some(v.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut out: Vec<Learned<'t>> = Vec::new();
+    for call in &calls {
+        let Use::Bound(var) = &call.usage else {
+            continue;
+        };
+        if matched(call)
+            || out.iter().any(|l| l.call == call.node)
+            || followed.contains(&var.as_str())
+        {
+            continue;
+        }
+        let wraps_followed = graph
+            .nodes
+            .iter()
+            .flat_map(|n| &n.facts.wraps)
+            .any(|(new, old)| new == var && followed.contains(&old.as_str()));
+        if wraps_followed {
+            continue;
+        }
+        // Bound once in the function, and never handed over.
+        let bindings = graph
+            .nodes
+            .iter()
+            .filter(|n| n.facts.binds.contains(var))
+            .count();
+        // (Giving it back, `slots.put_nowait(slot)`, puts it in a container:
+        // that is the release, not a hand-over.)
+        let leaves = graph.nodes.iter().any(|n| {
+            let f = &n.facts;
+            let gives_back = f
+                .calls
+                .iter()
+                .any(|c| releases(c, call, var, source).is_some());
+            (f.escapes.contains(var) && !gives_back)
+                || f.escapes_on_success.contains(var)
+                || f.wraps.iter().any(|(_, old)| old == var)
+                || f.aliases.iter().any(|(_, old)| old == var)
+        });
+        if bindings != 1 || leaves || is_lookup(call) {
+            continue;
+        }
+        let Some((evidence, release)) = evidence_for(&calls, call, var, source) else {
+            continue;
+        };
+        // `resp = await req.send(conn)`: what the call makes may keep the
+        // value, which this function cannot tell (a catalogue resource is
+        // followed into such calls only when the result is stored).
+        let kept_by_a_result = calls.iter().any(|c| {
+            c.node != evidence.node
+                && matches!(c.usage, Use::Bound(_) | Use::Unpacked(_))
+                && c.name_args.iter().any(|a| a == var)
+                && !borrows(c, borrowing)
+        });
+        // Released only in `except` blocks: cleaning up after a failure,
+        // while on success the value goes on to whatever it was given to.
+        let only_on_failure = calls
+            .iter()
+            .filter(|c| releases(c, call, var, source).is_some())
+            .all(|c| in_except_block(c.node));
+        if kept_by_a_result || only_on_failure {
+            continue;
+        }
+        // A `close()` proves little on its own (parsers, coroutines and
+        // in-memory buffers have one): the call must look like one that
+        // makes a resource. A value given back to where it came from is
+        // evidence enough.
+        if !release.methods.is_empty() && !acquire_shaped(call) {
+            continue;
+        }
+        let made_by = call.display(source);
+        let shown = syntax::text(evidence.node, source)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let line = evidence.node.start_position().row + 1;
+        out.push(Learned {
+            call: call.node,
+            rule: Resource {
+                id: format!("learned:{}", made_by.trim_end_matches("()")),
+                name: format!("what `{made_by}` returns"),
+                noun: format!("`{var}`"),
+                // The subject of its findings: "`conn` from `pool.checkout()`
+                // (released by `pool.checkin(conn)` on line 42) is not
+                // released when ...".
+                summary: format!("`{var}` from `{made_by}` (released by `{shown}` on line {line})"),
+                why: None,
+                example: None,
+                fix: None,
+                reference: None,
+                acquire: Acquire {
+                    calls: Vec::new(),
+                    methods: Vec::new(),
+                    from: Vec::new(),
+                    from_calls: Vec::new(),
+                    factories: Vec::new(),
+                    requires: Vec::new(),
+                    element: None,
+                    obligation: Default::default(),
+                    receiver_hints: Vec::new(),
+                    unless: Vec::new(),
+                    requires_await: false,
+                },
+                release,
+                with_releases: true,
+                lazy: None,
+                identity_methods: Vec::new(),
+                keeps_parent: false,
+            },
+        });
+    }
+    out
+}
+
+/// The first release of `var` in the function, and the release it stands for.
+fn evidence_for<'c, 't>(
+    calls: &[&'c CallFact<'t>],
+    acquiring: &CallFact,
+    var: &str,
+    source: &str,
+) -> Option<(&'c CallFact<'t>, Release)> {
+    calls
+        .iter()
+        .find_map(|c| releases(c, acquiring, var, source).map(|r| (*c, r)))
+}
+
+/// The release `c` makes of `var` (bound from `acquiring`), if it is one.
+fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Option<Release> {
+    let method = c.method.as_deref()?;
+    let awaited = if c.awaited {
+        Awaited::Always
+    } else {
+        Awaited::Never
+    };
+    // `var.close()`
+    if c.receiver.as_deref() == Some(var) && RELEASE_METHODS.contains(&method) {
+        return Some(Release {
+            methods: vec![method.to_string()],
+            receiver_methods: Vec::new(),
+            functions: Vec::new(),
+            awaited,
+        });
+    }
+    if !positional_names(c, source).contains(&var) {
+        return None;
+    }
+    let bare = method.trim_start_matches('_');
+    // `pool.checkin(var)`, `self._release(var)`, and `queue.put_nowait(var)`
+    // back into the queue it came from.
+    let takes_back = TAKE_BACK_METHODS.contains(&bare)
+        || bare.starts_with("release_")
+        || bare.starts_with("return_");
+    let back_into_source = matches!(method, "put_nowait" | "put")
+        && c.receiver.is_some()
+        && c.receiver == acquiring.receiver
+        && acquiring
+            .method
+            .as_deref()
+            .is_some_and(|m| matches!(m, "get" | "get_nowait"));
+    (takes_back || back_into_source).then(|| Release {
+        methods: Vec::new(),
+        receiver_methods: vec![method.to_string()],
+        functions: Vec::new(),
+        awaited,
+    })
+}
+
+/// `messages.get("Messages")`, `getattr(obj, "conn")`: a lookup of
+/// something that exists already, not the making of anything.
+fn is_lookup(call: &CallFact) -> bool {
+    let positional = call
+        .node
+        .child_by_field_name("arguments")
+        .is_some_and(|args| {
+            let mut cursor = args.walk();
+            args.named_children(&mut cursor)
+                .any(|a| !matches!(a.kind(), "keyword_argument" | "comment"))
+        });
+    match call.method.as_deref() {
+        Some("get" | "get_nowait") => positional,
+        Some("setdefault" | "__getitem__") => true,
+        _ => matches!(call.callee.as_deref(), Some("getattr" | "next")),
+    }
+}
+
+/// Whether a call made with `var` only uses it (`json.load(f)`).
+fn borrows(c: &CallFact, borrowing: &CallList) -> bool {
+    c.resolved
+        .as_deref()
+        .is_some_and(|r| borrowing.has_function(r))
+        || c.method.as_deref().is_some_and(|m| borrowing.has_method(m))
+}
+
+/// Whether `node` runs in an `except` block of its function.
+fn in_except_block(node: Node) -> bool {
+    let mut current = node.parent();
+    while let Some(n) = current {
+        match n.kind() {
+            "except_clause" | "except_group_clause" => return true,
+            "function_definition" | "lambda" | "class_definition" => return false,
+            _ => current = n.parent(),
+        }
+    }
+    false
+}
+
+/// Whether the call's name says it makes a resource (see `ACQUIRE_SHAPES`
+/// and `RESOURCE_CLASS_WORDS`).
+fn acquire_shaped(call: &CallFact) -> bool {
+    let Some(callee) = call.callee.as_deref() else {
+        return false;
+    };
+    let last = callee.rsplit('.').next().unwrap_or(callee);
+    let name = last.trim_start_matches('_').to_ascii_lowercase();
+    if call.constructor {
+        return RESOURCE_CLASS_WORDS.iter().any(|w| name.contains(w));
+    }
+    ACQUIRE_SHAPES.iter().any(|shape| name.starts_with(shape))
+}
+
+/// The plain names passed positionally: `pool.checkin(conn)`, not
+/// `queue.release(message_id=message_id)`.
+fn positional_names<'s>(call: &CallFact, source: &'s str) -> Vec<&'s str> {
+    let Some(args) = call.node.child_by_field_name("arguments") else {
+        return Vec::new();
+    };
+    let mut cursor = args.walk();
+    args.named_children(&mut cursor)
+        .filter(|a| a.kind() == "identifier")
+        .map(|a| syntax::text(a, source))
+        .collect()
+}
