@@ -411,7 +411,11 @@ impl<'t> Facts<'t> {
             .as_deref()
             .is_some_and(|r| calls.identity.has_function(r));
         let constructor = is_constructor(function, callee.as_deref(), src);
-        let is_constructor = !borrows && constructor;
+        // A factory (`create_tcp_listener(sock)`, `self.makeProducer(request,
+        // f)`, `wrap_stream(tls)`) makes an object around what it is given,
+        // as a constructor does.
+        let is_constructor =
+            !borrows && (constructor || is_factory(callee.as_deref().or(method.as_deref())));
         let result_escapes = usage.escapes() || (usage == Use::Yielded && cx.yield_transfers);
         let calls_parameter = callee
             .as_deref()
@@ -533,11 +537,33 @@ impl<'t> Facts<'t> {
 /// Whether a call makes a new object: a class by its conventional name
 /// (`IOStream(...)`, `_Wrapper(...)`), or the class at hand (`cls(...)`,
 /// `type(self)(...)`, `self.__class__(...)`).
+/// Named like a function that makes an object from its arguments.
+fn is_factory(callee: Option<&str>) -> bool {
+    let Some(callee) = callee else { return false };
+    let last = callee.rsplit('.').next().unwrap_or(callee);
+    let name = last.trim_start_matches('_');
+    ["create_", "make_", "wrap_", "new_", "from_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        || ["make", "wrap", "create"].iter().any(|p| {
+            // camelCase: `makeProducer`, `wrapSocket`.
+            name.strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+        })
+}
+
 fn is_constructor(function: Option<Node>, callee: Option<&str>, source: &str) -> bool {
     if let Some(callee) = callee {
         let last = callee.rsplit('.').next().unwrap_or(callee);
+        // `self.protocol(...)`, `self.connection_class(...)`: an attribute
+        // that holds a class.
+        let holds_class = ["_class", "Class", "_cls", "_factory", "Factory"]
+            .iter()
+            .any(|s| last.ends_with(s))
+            || last == "protocol";
         return last == "cls"
             || last == "__class__"
+            || holds_class
             || last
                 .trim_start_matches('_')
                 .starts_with(|c: char| c.is_ascii_uppercase());

@@ -11,7 +11,16 @@ impl FunctionContext<'_> {
             Some(Holder::Receiver { receiver, .. }) => format!("{} `{receiver}`", rule.noun),
             // A resource learnt from its release: say how it was learnt.
             _ if rule.id.starts_with("learned:") => rule.summary.clone(),
-            _ => format!("{} from `{}`", rule.noun, acq_call.display(self.source)),
+            _ => {
+                let made = format!("{} from `{}`", rule.noun, acq_call.display(self.source));
+                // Through a helper of the file: say where it makes it.
+                match (self.returned_by)(acq_call) {
+                    Some(r) if r.rule == rule.id => {
+                        format!("{made} (a new one, from {})", r.made_by)
+                    }
+                    _ => made,
+                }
+            }
         }
     }
 

@@ -270,6 +270,27 @@ impl<'a> Matcher<'a> {
         best.map(|(_, rule)| rule)
     }
 
+    /// False for a call matched only by its shape (`x.acquire()` of a pool
+    /// entry with `receiver-hints`) on a receiver not named like one.
+    pub(super) fn named_for_shape(&self, call: &CallFact, rule: &Resource) -> bool {
+        let acquire = &rule.acquire;
+        let by_shape_only = !acquire.receiver_hints.is_empty()
+            && acquire.from.is_empty()
+            && acquire.from_calls.is_empty()
+            && !call
+                .resolved
+                .as_ref()
+                .is_some_and(|r| acquire.calls.contains(r));
+        !by_shape_only
+            || call.receiver.as_deref().is_some_and(|r| {
+                let last = r.rsplit('.').next().unwrap_or(r).to_lowercase();
+                acquire
+                    .receiver_hints
+                    .iter()
+                    .any(|h| last.contains(h.as_str()))
+            })
+    }
+
     fn lock_shaped_unknown(&self, call: &CallFact) -> bool {
         // `acquire(False)`, `acquire(timeout=1)`, `acquire(blocking=False)`
         // are a lock's signature, whatever the result is bound to.

@@ -82,11 +82,13 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
         };
         let raise_model = |call: &CallFact| summaries.raises(index, call);
         let class_model = |call: &CallFact| summaries.class_of(index, call);
+        let returned_model = |call: &CallFact| summaries.returned_by(index, call);
         let func_ctx = FunctionContext {
             source,
             imports: &imports,
             matcher,
             raises: &raise_model,
+            returned_by: &returned_model,
             name: &func.name,
             catalogue,
             shape: &shape,
@@ -315,6 +317,8 @@ struct FunctionContext<'a> {
     matcher: Matcher<'a>,
     /// What each call may raise (helpers of the file by their summary).
     raises: &'a dyn Fn(&CallFact) -> cfg::Raises,
+    /// The fresh resource a call to a helper of the file returns.
+    returned_by: &'a dyn Fn(&CallFact) -> Option<summaries::Returned>,
     name: &'a str,
     catalogue: &'a Catalogue,
     shape: &'a FunctionShape,
@@ -380,7 +384,10 @@ impl<'a> FunctionContext<'a> {
             graph,
             self.source,
             &self.matcher.catalogue.calls.borrowing,
-            &|call| self.matcher.rule_for(call, &releases_on_receiver).is_some(),
+            &|call| {
+                self.matcher.rule_for(call, &releases_on_receiver).is_some()
+                    || (self.returned_by)(call).is_some()
+            },
         );
         let mut tracked = Vec::new();
         for (id, node) in graph.nodes.iter().enumerate() {
@@ -477,7 +484,18 @@ impl<'a> FunctionContext<'a> {
     where
         'a: 'c,
     {
-        let rule = self.matcher.rule_for(call, releases_on_receiver)?;
+        let rule = match self.matcher.rule_for(call, releases_on_receiver) {
+            Some(rule) => rule,
+            // `conn = get_conn()`, a helper of this file that returns a new
+            // one (a coroutine only when awaited).
+            None => {
+                let returned = (self.returned_by)(call)?;
+                if returned.is_async && !call.awaited {
+                    return None;
+                }
+                self.catalogue.get(&returned.rule)?
+            }
+        };
         let acquire = &rule.acquire;
         // Inside `with pytest.raises(...)` the call is expected to fail:
         // nothing is acquired on the path the test wants.
@@ -668,25 +686,7 @@ impl<'a> FunctionContext<'a> {
     /// its shape): the receiver is named like a pool, or this function
     /// releases the value somewhere.
     fn has_evidence(&self, graph: &Cfg, call: &CallFact, rule: &Resource) -> bool {
-        let acquire = &rule.acquire;
-        let by_shape_only = !acquire.receiver_hints.is_empty()
-            && acquire.from.is_empty()
-            && acquire.from_calls.is_empty()
-            && !call
-                .resolved
-                .as_ref()
-                .is_some_and(|r| acquire.calls.contains(r));
-        if !by_shape_only {
-            return true;
-        }
-        let named_like = call.receiver.as_deref().is_some_and(|r| {
-            let last = r.rsplit('.').next().unwrap_or(r).to_lowercase();
-            acquire
-                .receiver_hints
-                .iter()
-                .any(|h| last.contains(h.as_str()))
-        });
-        if named_like {
+        if self.matcher.named_for_shape(call, rule) {
             return true;
         }
         let var = match &call.usage {

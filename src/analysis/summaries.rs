@@ -8,14 +8,18 @@
 //!   closes it, `self._release(conn)` gives it back) or keep (store it,
 //!   wrap it, hand it to a thread): passing a resource there hands it over.
 //!
+//! - whether they return a fresh resource (`def get_conn(): return
+//!   psycopg2.connect(DSN)`): calling one acquires it, and the caller must
+//!   release it.
+//!
 //! Computed on demand and memoised; a recursive call counts as raising
 //! anything and taking nothing.
 
 use super::matcher::{Matcher, Origins};
 use super::{FunctionNode, function_setup};
 use crate::cfg::{self, Exc, Raises};
-use crate::facts::CallFact;
-use crate::rules::Catalogue;
+use crate::facts::{CallFact, Use};
+use crate::rules::{Catalogue, Obligation};
 use crate::syntax::{Imports, text};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -41,6 +45,21 @@ struct Summary {
     class: Option<String>,
     /// Per parameter, in order: whether the function releases or keeps it.
     takes: Vec<bool>,
+    /// The fresh resource it returns, if it does on some path.
+    returns: Option<Returned>,
+}
+
+/// A fresh resource a function returns: `def get_conn(): return
+/// psycopg2.connect(DSN)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Returned {
+    /// The catalogue entry.
+    pub(super) rule: String,
+    /// Where it is made, as shown: "`psycopg2.connect()` on line 12", or
+    /// through another helper: "`connect_primary()` on line 12".
+    pub(super) made_by: String,
+    /// Whether the function is a coroutine: only `await helper()` acquires.
+    pub(super) is_async: bool,
 }
 
 impl<'a, 't> Summaries<'a, 't> {
@@ -233,20 +252,135 @@ impl<'a, 't> Summaries<'a, 't> {
                     .iter()
                     .map(|p| self.takes(unit, &graph, p))
                     .collect();
+                let returns = self.fresh_return(unit, &graph);
                 Summary {
                     raises,
                     class,
                     takes,
+                    returns,
                 }
             }
             Err(_) => Summary {
                 raises: Raises::Any,
                 class: None,
                 takes: vec![false; func.params.len()],
+                returns: None,
             },
         };
         self.cache.borrow_mut().insert(unit, Some(result.clone()));
         Some(result)
+    }
+
+    /// The fresh resource `call` (made in the unit `caller`) returns, when
+    /// it calls a function of this file that returns one.
+    pub(super) fn returned_by(&self, caller: usize, call: &CallFact) -> Option<Returned> {
+        let callees = self.callees(caller, call)?;
+        // Defined more than once: only when every definition returns one.
+        let mut found: Option<Returned> = None;
+        for &callee in callees {
+            let this = self.summary(callee)?.returns?;
+            match &found {
+                Some(f) if f.rule != this.rule => return None,
+                Some(_) => {}
+                None => found = Some(this),
+            }
+        }
+        found
+    }
+
+    /// The resource the function returns fresh: made by a catalogue call
+    /// (or a helper that returns one) whose value is returned, as the call
+    /// itself or through a name bound once, and not kept anywhere else.
+    /// Generators, context-manager methods and properties return what the
+    /// object already holds, or nothing to release.
+    fn fresh_return(&self, unit: usize, graph: &cfg::Cfg) -> Option<Returned> {
+        let func = &self.units[unit];
+        let method = func.name.rsplit('.').next().unwrap_or(&func.name);
+        let property = func
+            .decorators
+            .iter()
+            .any(|d| d.ends_with("property") || d.ends_with(".setter"));
+        if func.generator || property || (method.starts_with("__") && method.ends_with("__")) {
+            return None;
+        }
+        let matcher = Matcher {
+            catalogue: self.catalogue,
+            origins: self.origins,
+            function: func.node.start_byte(),
+        };
+        // `return conn` (not `return wrap(conn)`: the wrapper is another
+        // object, matched on its own if it is one).
+        let returned = |name: &str| {
+            graph.nodes.iter().any(|n| {
+                n.kind == cfg::Kind::Return
+                    && n.syntax
+                        .and_then(|r| r.named_child(0))
+                        .is_some_and(|v| v.kind() == "identifier" && text(v, self.source) == name)
+            })
+        };
+        let kept_elsewhere = |name: &str| {
+            graph.nodes.iter().any(|n| {
+                let f = &n.facts;
+                (n.kind != cfg::Kind::Return && f.escapes.iter().any(|e| e == name))
+                    || f.escapes_on_success.iter().any(|e| e == name)
+                    || f.wraps.iter().any(|(_, old)| old == name)
+                    || f.aliases.iter().any(|(_, old)| old == name)
+            })
+        };
+        let bindings = |name: &str| {
+            graph
+                .nodes
+                .iter()
+                .filter(|n| n.facts.binds.iter().any(|b| b == name))
+                .count()
+        };
+        let no_receivers = std::collections::HashSet::new();
+        let mut found: Option<Returned> = None;
+        for call in graph.nodes.iter().flat_map(|n| &n.facts.calls) {
+            let fresh = match &call.usage {
+                Use::Returned => true,
+                Use::Bound(var) => returned(var) && !kept_elsewhere(var) && bindings(var) == 1,
+                _ => false,
+            };
+            if !fresh {
+                continue;
+            }
+            let line = call.node.start_position().row + 1;
+            let made_by = format!("`{}` on line {line}", call.display(self.source));
+            let rule = match matcher.rule_for(call, &no_receivers) {
+                Some(rule) => {
+                    let acquire = &rule.acquire;
+                    // A lock's acquire returns a flag; an unawaited request
+                    // holds nothing; a pool's `acquire()` known only by its
+                    // shape needs a receiver named like a pool.
+                    if acquire.obligation == Obligation::Receiver
+                        || (acquire.requires_await && !call.awaited)
+                        || !matcher.named_for_shape(call, rule)
+                    {
+                        continue;
+                    }
+                    rule.id.clone()
+                }
+                None => match self.returned_by(unit, call) {
+                    Some(inner) if !inner.is_async || call.awaited => inner.rule,
+                    _ => continue,
+                },
+            };
+            // Different resources on different paths: the caller cannot
+            // know which it holds.
+            match &found {
+                Some(f) if f.rule != rule => return None,
+                Some(_) => {}
+                None => {
+                    found = Some(Returned {
+                        rule,
+                        made_by,
+                        is_async: func.is_async,
+                    })
+                }
+            }
+        }
+        found
     }
 
     /// Whether the function releases `param` (a release of any catalogue
