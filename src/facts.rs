@@ -178,6 +178,9 @@ const CONTAINER_METHODS: &[&str] = &[
     "update",
 ];
 
+/// Method names that say the receiver keeps their argument.
+const KEEPING_PREFIXES: &[&str] = &["add_", "register", "attach", "adopt", "track"];
+
 impl<'t> Facts<'t> {
     /// Facts of `root` when its value is used as `usage`.
     pub fn of(root: Node<'t>, usage: Use, cx: &FactContext) -> Facts<'t> {
@@ -398,9 +401,12 @@ impl<'t> Facts<'t> {
         }) || method
             .as_deref()
             .is_some_and(|m| ownership.methods.iter().any(|o| o == m));
-        let is_container_method = method
-            .as_deref()
-            .is_some_and(|m| CONTAINER_METHODS.contains(&m));
+        // `server.add_socket(sock)`, `selector.register(sock, ...)`,
+        // `response.attach(conn)`: the receiver keeps what it is given.
+        let is_container_method = method.as_deref().is_some_and(|m| {
+            let bare = m.trim_start_matches('_');
+            CONTAINER_METHODS.contains(&m) || KEEPING_PREFIXES.iter().any(|p| bare.starts_with(p))
+        });
         let known = |list: &crate::rules::CallList| {
             resolved.as_deref().is_some_and(|r| list.has_function(r))
                 || method.as_deref().is_some_and(|m| list.has_method(m))

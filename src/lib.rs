@@ -2,8 +2,8 @@
 //!
 //! The analysis core (`syntax`, `facts`, `cfg`, `analysis`, `rules`,
 //! `source`) takes text and rules and returns findings; it does no I/O. The
-//! shell (`discover`, `runner`, `render`, `cli`) finds files, runs the core in
-//! parallel and prints.
+//! shell (`discover`, `modules`, `runner`, `render`, `cli`) finds files, orders
+//! them by their imports, runs the core in parallel and prints.
 
 pub mod analysis;
 pub mod cfg;
@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod docs;
+pub mod modules;
 pub mod render;
 pub mod runner;
 pub mod suppress;

@@ -1,15 +1,18 @@
 //! Runs the analysis over many files in parallel. Each file is read, decoded
-//! and analysed on its own; an unreadable file or a panic in the analysis
-//! becomes an error for that file and the run goes on. Results come back in
-//! the order of the input list, whatever the thread count.
+//! and analysed on its own, after the files it imports; an unreadable file
+//! or a panic in the analysis becomes an error for that file and the run
+//! goes on. Results come back in the order of the input list, whatever the
+//! thread count.
 
-use crate::analysis::{Options, analyze_source};
+use crate::analysis::{Export, FunctionSummary, NoProject, Options, Project, analyze_module};
 use crate::config::{CodeKind, Settings};
 use crate::finding::FileReport;
+use crate::modules::{Dependencies, Imported, ModuleFile, Modules, scan_imports};
 use crate::rules::Catalogue;
 use crate::source::decode;
 use rayon::prelude::*;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -58,28 +61,137 @@ pub struct RunOptions {
 /// Checks each file under its own settings, keeps only the findings its
 /// settings report (`select`, `ignore`, `per-file-ignores`) and that no
 /// inline suppression silences.
+///
+/// Files are analysed in waves (see `modules`): a file after the checked
+/// files it imports, so that calls to their functions use their summaries
+/// (`conn = get_conn()` from `payments/db.py` acquires a connection). Each
+/// wave runs in parallel; what a file sees depends only on the files and
+/// their imports, never on the thread count.
 pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
-    jobs.par_iter().map(|job| check_job(job, run)).collect()
+    let mut sources: Vec<Option<Result<String, String>>> = jobs
+        .par_iter()
+        .map(|job| {
+            Some(match &job.stdin {
+                Some(text) => Ok(text.clone()),
+                None => read_source(&job.path),
+            })
+        })
+        .collect();
+    let mut packages: HashMap<PathBuf, bool> = HashMap::new();
+    let module_files: Vec<ModuleFile> = jobs
+        .iter()
+        .map(|job| {
+            ModuleFile::new(&job.path, &mut |dir: &Path| {
+                *packages
+                    .entry(dir.to_path_buf())
+                    .or_insert_with(|| dir.join("__init__.py").is_file())
+            })
+        })
+        .collect();
+    let imported: Vec<Vec<Imported>> = sources
+        .par_iter()
+        .zip(&module_files)
+        .map(|(source, module)| match source {
+            Some(Ok(text)) => scan_imports(text, &module.package),
+            _ => Vec::new(),
+        })
+        .collect();
+    let modules = Modules::new(module_files);
+    let dependencies = Dependencies::new(&modules, &imported);
+    let mut summaries: Vec<BTreeMap<String, FunctionSummary>> = vec![BTreeMap::new(); jobs.len()];
+    let mut results: Vec<Option<FileResult>> = (0..jobs.len()).map(|_| None).collect();
+    for wave in dependencies.waves() {
+        let work: Vec<(usize, Result<String, String>)> = wave
+            .iter()
+            .filter_map(|&i| Some((i, sources[i].take()?)))
+            .collect();
+        let done: Vec<(usize, FileResult, BTreeMap<String, FunctionSummary>)> = work
+            .into_par_iter()
+            .map(|(i, source)| {
+                let export = if dependencies.wanted_all[i] {
+                    Export::All
+                } else if dependencies.wanted[i].is_empty() {
+                    Export::Nothing
+                } else {
+                    Export::Names(dependencies.wanted[i].clone())
+                };
+                let project = ProjectView {
+                    modules: &modules,
+                    summaries: &summaries,
+                    from: i,
+                };
+                let context = ModuleContext {
+                    package: modules.file(i).package.clone(),
+                    export,
+                    project: &project,
+                };
+                let (result, exports) = check_job(&jobs[i], source, run, &context);
+                (i, result, exports)
+            })
+            .collect();
+        for (i, result, mut exports) in done {
+            // "`psycopg2.connect()` on line 12 of payments/db.py"
+            let path = crate::render::display_path(&jobs[i].path);
+            for summary in exports.values_mut() {
+                if let Some(r) = summary.body.as_mut().and_then(|b| b.returns.as_mut()) {
+                    r.made_by = format!("{} of {path}", r.made_by);
+                }
+            }
+            summaries[i] = exports;
+            results[i] = Some(result);
+        }
+    }
+    results.into_iter().flatten().collect()
 }
 
-fn check_job(job: &Job, run: RunOptions) -> FileResult {
+/// The summaries of the files analysed so far, as one file imports them.
+struct ProjectView<'a> {
+    modules: &'a Modules,
+    summaries: &'a [BTreeMap<String, FunctionSummary>],
+    from: usize,
+}
+
+impl Project for ProjectView<'_> {
+    fn function(&self, qualified: &str) -> Option<&FunctionSummary> {
+        let (file, name) = self.modules.function(self.from, qualified)?;
+        self.summaries[file].get(name)
+    }
+}
+
+/// Where a file stands among the checked files.
+struct ModuleContext<'a> {
+    package: String,
+    export: Export,
+    project: &'a dyn Project,
+}
+
+fn check_job(
+    job: &Job,
+    source: Result<String, String>,
+    run: RunOptions,
+    context: &ModuleContext,
+) -> (FileResult, BTreeMap<String, FunctionSummary>) {
     let options = Options {
         include_module_level: run.force_module_level || job.settings.include_module_level,
         test_code: job.kind == CodeKind::Test,
-    };
-    let source = match &job.stdin {
-        Some(text) => Ok(text.clone()),
-        None => read_source(&job.path),
+        package: Some(context.package.clone()),
+        export: context.export.clone(),
     };
     let source = match source {
         Ok(s) => s,
-        Err(error) => return failed(&job.path, error),
+        Err(error) => return (failed(&job.path, error), BTreeMap::new()),
     };
-    let mut result = check_source(job.path.clone(), source, &job.settings.catalogue, &options);
+    let (mut result, exports) = check_module(
+        job.path.clone(),
+        source,
+        &job.settings.catalogue,
+        &options,
+        context.project,
+    );
     result.kind = job.kind;
     result.gates = job.gates;
     let Some(source) = result.source.take() else {
-        return result;
+        return (result, exports);
     };
     let findings = &mut result.report.findings;
     findings.retain(|f| job.settings.reports(f.code, &job.path));
@@ -89,7 +201,7 @@ fn check_job(job: &Job, run: RunOptions) -> FileResult {
     if !result.report.findings.is_empty() {
         result.source = Some(source);
     }
-    result
+    (result, exports)
 }
 
 fn failed(path: &std::path::Path, error: String) -> FileResult {
@@ -119,41 +231,60 @@ fn check_file(path: &std::path::Path, catalogue: &Catalogue, options: &Options) 
     result
 }
 
-/// Analyses source text already in memory; the result keeps the source.
+/// Analyses source text already in memory, on its own; the result keeps
+/// the source.
 pub fn check_source(
     path: PathBuf,
     source: String,
     catalogue: &Catalogue,
     options: &Options,
 ) -> FileResult {
+    check_module(path, source, catalogue, options, &NoProject).0
+}
+
+/// Analyses one file among others (`project`); a panic in the analysis
+/// becomes an error for this file.
+fn check_module(
+    path: PathBuf,
+    source: String,
+    catalogue: &Catalogue,
+    options: &Options,
+    project: &dyn Project,
+) -> (FileResult, BTreeMap<String, FunctionSummary>) {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        analyze_source(&source, catalogue, options)
+        analyze_module(&source, catalogue, options, project)
     }));
     match outcome {
-        Ok(report) => FileResult {
-            path,
-            source: Some(source),
-            report,
-            error: None,
-            kind: CodeKind::Production,
-            gates: true,
-        },
+        Ok(analysis) => (
+            FileResult {
+                path,
+                source: Some(source),
+                report: analysis.report,
+                error: None,
+                kind: CodeKind::Production,
+                gates: true,
+            },
+            analysis.exports,
+        ),
         Err(panic) => {
             let why = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown cause".into());
-            FileResult {
-                path,
-                source: None,
-                report: FileReport::default(),
-                error: Some(format!(
-                    "internal error while analysing (please report it): {why}"
-                )),
-                kind: CodeKind::Production,
-                gates: true,
-            }
+            (
+                FileResult {
+                    path,
+                    source: None,
+                    report: FileReport::default(),
+                    error: Some(format!(
+                        "internal error while analysing (please report it): {why}"
+                    )),
+                    kind: CodeKind::Production,
+                    gates: true,
+                },
+                BTreeMap::new(),
+            )
         }
     }
 }

@@ -213,6 +213,34 @@ impl Imports {
         Imports { names }
     }
 
+    /// Makes package-relative imports absolute, for a file of `package`
+    /// (`requests` for `requests/api.py` and `requests/__init__.py`):
+    /// `from . import sessions` maps `sessions` to `requests.sessions`,
+    /// `from ..db import get_conn` in `payments.app` to `payments.db.get_conn`.
+    /// An import that climbs above the top package is dropped.
+    pub fn anchor(&mut self, package: &str) {
+        let parts: Vec<&str> = package.split('.').filter(|p| !p.is_empty()).collect();
+        self.names.retain(|_, qualified| {
+            let rest = qualified.trim_start_matches('.');
+            let dots = qualified.len() - rest.len();
+            if dots == 0 {
+                return true;
+            }
+            let Some(keep) = (parts.len() + 1).checked_sub(dots) else {
+                return false;
+            };
+            let mut absolute = parts[..keep].join(".");
+            if !rest.is_empty() {
+                if !absolute.is_empty() {
+                    absolute.push('.');
+                }
+                absolute.push_str(rest);
+            }
+            *qualified = absolute;
+            !qualified.is_empty()
+        });
+    }
+
     /// Resolves a dotted callee through the imports: `pg.connect` to
     /// `psycopg2.connect`. Names that were not imported stay as written.
     pub fn resolve(&self, dotted: &str) -> String {
@@ -244,6 +272,8 @@ fn import_one(node: Node, module: Option<&str>, source: &str, names: &mut HashMa
     };
     let Some(name) = name else { return };
     let qualified = match module {
+        // `from . import sessions`: `.sessions`, anchored later.
+        Some(m) if m.ends_with('.') => format!("{m}{name}"),
         Some(m) => format!("{m}.{name}"),
         None => name.clone(),
     };
@@ -303,6 +333,21 @@ x = 1
         let imports = Imports::collect(tree.root_node(), src);
         assert_eq!(imports.resolve("_allocate_lock"), "_thread.allocate_lock");
         assert_eq!(imports.resolve("x"), "x");
+    }
+
+    #[test]
+    fn relative_imports_anchor_to_the_package() {
+        let src = "from . import sessions\nfrom .db import get_conn\nfrom ..core import pool as p\nfrom . import (models)\n";
+        let tree = parse(src).unwrap();
+        let mut imports = Imports::collect(tree.root_node(), src);
+        imports.anchor("payments.app");
+        assert_eq!(
+            imports.resolve("sessions.Session"),
+            "payments.app.sessions.Session"
+        );
+        assert_eq!(imports.resolve("get_conn"), "payments.app.db.get_conn");
+        assert_eq!(imports.resolve("p.acquire"), "payments.core.pool.acquire");
+        assert_eq!(imports.resolve("models.Order"), "payments.app.models.Order");
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Runs the analysis over every file in `fixtures/` and compares the findings
 //! with the `# expect: UC00N` comments written on the acquisition lines, both
-//! ways: a missing finding and an extra finding both fail.
+//! ways: a missing finding and an extra finding both fail. The files are
+//! checked together, as the CLI checks a project: a fixture may import
+//! another (`fixtures/payments/`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use unclosed::analysis::{Options, analyze_source};
-use unclosed::config::{CodeKind, code_kind};
-use unclosed::rules::Catalogue;
+use std::sync::Arc;
+use unclosed::config::{CodeKind, Settings, code_kind};
+use unclosed::runner::{FileResult, Job, RunOptions, check_jobs};
 
 fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -35,29 +37,59 @@ fn expectations(source: &str) -> BTreeSet<(usize, String)> {
     out
 }
 
-#[test]
-fn fixtures_match_inline_expectations() {
+fn fixture_files() -> (PathBuf, Vec<PathBuf>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut files = Vec::new();
     python_files(&root, &mut files);
     files.sort();
     assert!(!files.is_empty(), "no fixtures found");
-    let catalogue = Catalogue::builtin();
+    (root, files)
+}
+
+/// Checks the fixtures as one project, with `threads` threads.
+fn check_fixtures(root: &Path, files: &[PathBuf], threads: usize) -> Vec<FileResult> {
+    let settings = Arc::new(Settings::defaults(root.to_path_buf()));
+    let jobs: Vec<Job> = files
+        .iter()
+        .map(|file| {
+            // Test files (fixtures/tests/) are analysed as the CLI analyses
+            // test code: an exception there is a failing test, not a leak.
+            let kind = code_kind(file.strip_prefix(root).unwrap());
+            Job {
+                path: file.clone(),
+                settings: settings.clone(),
+                stdin: None,
+                kind: if kind == CodeKind::Test {
+                    CodeKind::Test
+                } else {
+                    CodeKind::Production
+                },
+                gates: true,
+            }
+        })
+        .collect();
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(|| check_jobs(&jobs, RunOptions::default()))
+}
+
+#[test]
+fn fixtures_match_inline_expectations() {
+    let (root, files) = fixture_files();
+    let results = check_fixtures(&root, &files, 2);
     let mut report = String::new();
     let mut total_expected = 0;
-    for file in &files {
+    for (file, result) in files.iter().zip(&results) {
         let source = std::fs::read_to_string(file).unwrap();
         let expected = expectations(&source);
         total_expected += expected.len();
-        let relative = file.strip_prefix(&root).unwrap();
-        // Test files (fixtures/tests/) are analysed as the CLI analyses test
-        // code: an exception there is a failing test, not a leak.
-        let options = Options {
-            test_code: code_kind(relative) == CodeKind::Test,
-            ..Options::default()
-        };
-        let result = analyze_source(&source, &catalogue, &options);
-        let rel = relative.display().to_string();
+        let rel = file.strip_prefix(&root).unwrap().display().to_string();
+        if let Some(e) = &result.error {
+            report.push_str(&format!("  {rel}: error: {e}\n"));
+        }
+        let result = &result.report;
         for w in &result.warnings {
             report.push_str(&format!("  {rel}: unexpected warning: {w:?}\n"));
         }
@@ -89,4 +121,20 @@ fn fixtures_match_inline_expectations() {
         report.is_empty(),
         "fixture expectations differ (- missing, + extra):\n{report}"
     );
+}
+
+/// Files are analysed in waves, each in parallel: what a file sees of the
+/// others must not depend on the thread count.
+#[test]
+fn findings_are_the_same_for_any_thread_count() {
+    let (root, files) = fixture_files();
+    let render = |results: &[FileResult]| unclosed::render::json::render(results);
+    let one = render(&check_fixtures(&root, &files, 1));
+    for threads in [2, 7] {
+        let many = render(&check_fixtures(&root, &files, threads));
+        assert!(
+            one == many,
+            "output differs between 1 and {threads} threads"
+        );
+    }
 }

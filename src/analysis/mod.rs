@@ -27,6 +27,8 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use tree_sitter::Node;
 
+pub use summaries::{BodySummary, Export, FunctionSummary, NoProject, Project, Returned};
+
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Also analyse module-level code as if it were a function.
@@ -34,20 +36,52 @@ pub struct Options {
     /// The file is test code: an exception there is a failing test, which
     /// the test runner reports, so only paths that complete count as leaks.
     pub test_code: bool,
+    /// The package the file belongs to (`payments.app` for
+    /// `payments/app/handlers.py` and `payments/app/__init__.py`), which
+    /// anchors its relative imports.
+    pub package: Option<String>,
+    /// Which of its functions to summarise for other files.
+    pub export: Export,
 }
 
-/// Analyses one file's source.
+/// What the analysis of one file gives: its findings, and what its
+/// functions do for the files that import them.
+#[derive(Debug, Default)]
+pub struct ModuleAnalysis {
+    pub report: FileReport,
+    /// Module-level function name to summary.
+    pub exports: std::collections::BTreeMap<String, FunctionSummary>,
+}
+
+/// Analyses one file's source on its own.
 pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) -> FileReport {
+    analyze_module(source, catalogue, options, &NoProject).report
+}
+
+/// Analyses one file's source, calls to the other checked files' functions
+/// by their summaries in `project`.
+pub fn analyze_module(
+    source: &str,
+    catalogue: &Catalogue,
+    options: &Options,
+    project: &dyn Project,
+) -> ModuleAnalysis {
     let mut report = FileReport::default();
     let Some(tree) = syntax::parse(source) else {
         report.warnings.push(Warning {
             line: None,
             message: "the parser gave up on this file; nothing was analysed".into(),
         });
-        return report;
+        return ModuleAnalysis {
+            report,
+            ..ModuleAnalysis::default()
+        };
     };
     let root = tree.root_node();
-    let imports = Imports::collect(root, source);
+    let mut imports = Imports::collect(root, source);
+    if let Some(package) = &options.package {
+        imports.anchor(package);
+    }
     let origins = origins(root, source, &imports, catalogue);
 
     let mut broken_functions = 0;
@@ -59,7 +93,8 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
             FunctionNode::new(root, "<module>".into(), Vec::new(), source),
         );
     }
-    let summaries = summaries::Summaries::new(source, &imports, catalogue, &origins, &units);
+    let summaries =
+        summaries::Summaries::new(source, &imports, catalogue, &origins, &units, project);
     let ends_program = script::exceptions_end_program(root, source, &units);
     for (index, func) in units.iter().enumerate() {
         if func.node.kind() == "module" && func.node.has_error() {
@@ -133,7 +168,8 @@ pub fn analyze_source(source: &str, catalogue: &Catalogue, options: &Options) ->
     report.findings.sort_by(|a, b| {
         (a.span.start, a.code, &a.message).cmp(&(b.span.start, b.code, &b.message))
     });
-    report
+    let exports = summaries.export(&options.export);
+    ModuleAnalysis { report, exports }
 }
 
 struct FunctionNode<'t> {

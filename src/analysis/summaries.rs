@@ -12,6 +12,10 @@
 //!   psycopg2.connect(DSN)`): calling one acquires it, and the caller must
 //!   release it.
 //!
+//! A call to a function of another checked file (`from payments.db import
+//! get_conn`) uses that file's summary, which the caller of the analysis
+//! passes in as a `Project` (see `export`).
+//!
 //! Computed on demand and memoised; a recursive call counts as raising
 //! anything and taking nothing.
 
@@ -22,7 +26,66 @@ use crate::facts::{CallFact, Use};
 use crate::rules::{Catalogue, Obligation};
 use crate::syntax::{Imports, text};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// The summaries of the functions of other checked files, by qualified name
+/// (`payments.db.get_conn`), as the file being analysed imports them.
+pub trait Project: Sync {
+    fn function(&self, qualified: &str) -> Option<&FunctionSummary>;
+}
+
+/// No other file: a file analysed on its own.
+pub struct NoProject;
+
+impl Project for NoProject {
+    fn function(&self, _: &str) -> Option<&FunctionSummary> {
+        None
+    }
+}
+
+/// What a function does, as its callers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSummary {
+    /// Parameter names in order.
+    pub params: Vec<String>,
+    /// Calling a generator, or a coroutine function without awaiting it,
+    /// runs none of its body.
+    pub generator: bool,
+    pub is_async: bool,
+    /// What its body does; `None` when unknown (recursion, a body that did
+    /// not parse).
+    pub body: Option<BodySummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodySummary {
+    pub raises: Raises,
+    /// The one class of exception that leaves it, when that is all:
+    /// `raise ValidationError(...)` and nothing else.
+    pub class: Option<String>,
+    /// Per parameter, in order: whether the function releases or keeps it.
+    pub takes: Vec<bool>,
+    /// The fresh resource it returns, if it does on some path.
+    pub returns: Option<Returned>,
+}
+
+impl FunctionSummary {
+    /// Whether calling it as `call` runs its body.
+    fn runs(&self, call: &CallFact) -> bool {
+        !(self.generator || (self.is_async && !call.awaited))
+    }
+}
+
+/// Which functions a file's analysis summarises for the other files.
+#[derive(Debug, Clone, Default)]
+pub enum Export {
+    #[default]
+    Nothing,
+    /// Every module-level function (the module is imported as a whole).
+    All,
+    /// These module-level functions (`from payments.db import get_conn`).
+    Names(Vec<String>),
+}
 
 pub(super) struct Summaries<'a, 't> {
     source: &'a str,
@@ -34,32 +97,21 @@ pub(super) struct Summaries<'a, 't> {
     /// units that define them.
     by_name: HashMap<&'a str, Vec<usize>>,
     /// `None` while being computed (recursion).
-    cache: RefCell<HashMap<usize, Option<Summary>>>,
-}
-
-#[derive(Debug, Clone)]
-struct Summary {
-    raises: Raises,
-    /// The one class of exception that leaves it, when that is all:
-    /// `raise ValidationError(...)` and nothing else.
-    class: Option<String>,
-    /// Per parameter, in order: whether the function releases or keeps it.
-    takes: Vec<bool>,
-    /// The fresh resource it returns, if it does on some path.
-    returns: Option<Returned>,
+    cache: RefCell<HashMap<usize, Option<BodySummary>>>,
+    project: &'a dyn Project,
 }
 
 /// A fresh resource a function returns: `def get_conn(): return
 /// psycopg2.connect(DSN)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Returned {
+pub struct Returned {
     /// The catalogue entry.
-    pub(super) rule: String,
+    pub rule: String,
     /// Where it is made, as shown: "`psycopg2.connect()` on line 12", or
     /// through another helper: "`connect_primary()` on line 12".
-    pub(super) made_by: String,
+    pub made_by: String,
     /// Whether the function is a coroutine: only `await helper()` acquires.
-    pub(super) is_async: bool,
+    pub is_async: bool,
 }
 
 impl<'a, 't> Summaries<'a, 't> {
@@ -69,6 +121,7 @@ impl<'a, 't> Summaries<'a, 't> {
         catalogue: &'a Catalogue,
         origins: &'a Origins,
         units: &'a [FunctionNode<'t>],
+        project: &'a dyn Project,
     ) -> Self {
         let mut by_name: HashMap<&'a str, Vec<usize>> = HashMap::new();
         for (i, unit) in units.iter().enumerate() {
@@ -82,6 +135,7 @@ impl<'a, 't> Summaries<'a, 't> {
             units,
             by_name,
             cache: RefCell::new(HashMap::new()),
+            project,
         }
     }
 
@@ -96,24 +150,49 @@ impl<'a, 't> Summaries<'a, 't> {
         if base != Raises::Any {
             return base;
         }
-        let Some(callees) = self.callees(caller, call) else {
+        let Some(targets) = self.targets(caller, call) else {
             return base;
         };
         // Defined more than once (per platform, under `if`): the worst of them.
-        callees
+        targets
             .iter()
-            .map(|&callee| {
-                let unit = &self.units[callee];
-                // Calling a generator or a coroutine function without
-                // awaiting it runs none of its body.
-                if unit.generator || (unit.is_async && !call.awaited) {
-                    Raises::Never
+            .map(|t| {
+                if t.runs(call) {
+                    t.body.as_ref().map_or(Raises::Any, |b| b.raises)
                 } else {
-                    self.summary(callee).map_or(Raises::Any, |s| s.raises)
+                    Raises::Never
                 }
             })
             .max()
             .unwrap_or(base)
+    }
+
+    /// What `call` may run: the functions of this file it names (several
+    /// when defined more than once), or the function of another checked
+    /// file it imports. `None` when it is neither.
+    fn targets(&self, caller: usize, call: &CallFact) -> Option<Vec<FunctionSummary>> {
+        if let Some(callees) = self.callees(caller, call) {
+            return Some(
+                callees
+                    .iter()
+                    .map(|&c| {
+                        let unit = &self.units[c];
+                        FunctionSummary {
+                            params: unit.params.clone(),
+                            generator: unit.generator,
+                            is_async: unit.is_async,
+                            body: self.summary(c),
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        // Only a name that came through an import can be another file's.
+        let resolved = call.resolved.as_deref()?;
+        if call.callee.as_deref() == Some(resolved) && !resolved.contains('.') {
+            return None;
+        }
+        self.project.function(resolved).map(|f| vec![f.clone()])
     }
 
     /// The units a call may run, when it is a function of this file: a plain
@@ -152,14 +231,12 @@ impl<'a, 't> Summaries<'a, 't> {
         {
             return Some(class.clone());
         }
-        let callees = self.callees(caller, call)?;
         let mut class: Option<String> = None;
-        for &callee in callees {
-            let unit = &self.units[callee];
-            if unit.generator || (unit.is_async && !call.awaited) {
+        for target in self.targets(caller, call)? {
+            if !target.runs(call) {
                 return None;
             }
-            let this = self.summary(callee)?.class?;
+            let this = target.body?.class?;
             match &class {
                 Some(c) if *c != this => return None,
                 _ => class = Some(this),
@@ -171,27 +248,23 @@ impl<'a, 't> Summaries<'a, 't> {
     /// The plain-name arguments of `call` that the function it calls (one
     /// of this file) takes over: releases or keeps.
     pub(super) fn handed_over(&self, caller: usize, call: &CallFact) -> Vec<String> {
-        let Some(callees) = self.callees(caller, call) else {
+        let Some(targets) = self.targets(caller, call) else {
             return Vec::new();
         };
         let Some(args) = call.node.child_by_field_name("arguments") else {
             return Vec::new();
         };
+        // `self.helper(conn)` binds `conn` to the second parameter.
         let method_call = call
             .callee
             .as_deref()
             .is_some_and(|c| c.starts_with("self.") || c.starts_with("cls."));
+        let offset = usize::from(method_call);
         let mut out = Vec::new();
-        for &callee in callees {
-            let unit = &self.units[callee];
-            if unit.generator || (unit.is_async && !call.awaited) {
-                continue;
-            }
-            let Some(summary) = self.summary(callee) else {
+        for target in &targets {
+            let Some(body) = target.body.as_ref().filter(|_| target.runs(call)) else {
                 continue;
             };
-            // `self.helper(conn)` binds `conn` to the second parameter.
-            let offset = usize::from(method_call);
             let mut cursor = args.walk();
             let mut position = 0;
             for arg in args.named_children(&mut cursor) {
@@ -200,7 +273,7 @@ impl<'a, 't> Summaries<'a, 't> {
                         let name = arg
                             .child_by_field_name("name")
                             .map(|n| text(n, self.source));
-                        let index = name.and_then(|n| unit.params.iter().position(|p| p == n));
+                        let index = name.and_then(|n| target.params.iter().position(|p| p == n));
                         (index, arg.child_by_field_name("value"))
                     }
                     "list_splat" | "dictionary_splat" | "comment" => continue,
@@ -212,7 +285,7 @@ impl<'a, 't> Summaries<'a, 't> {
                 let (Some(param), Some(value)) = (param, value) else {
                     continue;
                 };
-                if value.kind() == "identifier" && summary.takes.get(param).copied() == Some(true) {
+                if value.kind() == "identifier" && body.takes.get(param).copied() == Some(true) {
                     out.push(text(value, self.source).to_string());
                 }
             }
@@ -220,7 +293,39 @@ impl<'a, 't> Summaries<'a, 't> {
         out
     }
 
-    fn summary(&self, unit: usize) -> Option<Summary> {
+    /// The summaries of the module-level functions `wanted` names, for the
+    /// files that import this one. A name defined more than once is left
+    /// out: which definition runs depends on how the module was loaded.
+    pub(super) fn export(&self, wanted: &Export) -> BTreeMap<String, FunctionSummary> {
+        let mut out = BTreeMap::new();
+        if matches!(wanted, Export::Nothing) {
+            return out;
+        }
+        for (name, units) in &self.by_name {
+            let exported = match wanted {
+                Export::Nothing => false,
+                Export::All => true,
+                Export::Names(names) => names.iter().any(|n| n == name),
+            };
+            let [unit] = units.as_slice() else { continue };
+            if !exported || name.contains('.') || name.starts_with('<') {
+                continue;
+            }
+            let func = &self.units[*unit];
+            out.insert(
+                name.to_string(),
+                FunctionSummary {
+                    params: func.params.clone(),
+                    generator: func.generator,
+                    is_async: func.is_async,
+                    body: self.summary(*unit),
+                },
+            );
+        }
+        out
+    }
+
+    fn summary(&self, unit: usize) -> Option<BodySummary> {
         if let Some(known) = self.cache.borrow().get(&unit) {
             return known.clone();
         }
@@ -253,14 +358,14 @@ impl<'a, 't> Summaries<'a, 't> {
                     .map(|p| self.takes(unit, &graph, p))
                     .collect();
                 let returns = self.fresh_return(unit, &graph);
-                Summary {
+                BodySummary {
                     raises,
                     class,
                     takes,
                     returns,
                 }
             }
-            Err(_) => Summary {
+            Err(_) => BodySummary {
                 raises: Raises::Any,
                 class: None,
                 takes: vec![false; func.params.len()],
@@ -274,11 +379,10 @@ impl<'a, 't> Summaries<'a, 't> {
     /// The fresh resource `call` (made in the unit `caller`) returns, when
     /// it calls a function of this file that returns one.
     pub(super) fn returned_by(&self, caller: usize, call: &CallFact) -> Option<Returned> {
-        let callees = self.callees(caller, call)?;
         // Defined more than once: only when every definition returns one.
         let mut found: Option<Returned> = None;
-        for &callee in callees {
-            let this = self.summary(callee)?.returns?;
+        for target in self.targets(caller, call)? {
+            let this = target.body?.returns?;
             match &found {
                 Some(f) if f.rule != this.rule => return None,
                 Some(_) => {}
