@@ -174,7 +174,7 @@ fn rule(id: &str, config: &ConfigArgs) -> ExitStatus {
         Some(resource) => print_out(&docs::resource_markdown(resource)),
         None => {
             eprintln!(
-                "unclosed: error: `{id}` is neither a code (UC001-UC007) nor a resource id; `unclosed rules` and `unclosed resources` list them"
+                "unclosed: error: `{id}` is neither a code (UC001-UC008) nor a resource id; `unclosed rules` and `unclosed resources` list them"
             );
             ExitStatus::Error
         }

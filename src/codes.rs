@@ -52,10 +52,12 @@ pub enum Code {
     ResourceOverwritten,
     #[serde(rename = "UC007")]
     UnprotectedYield,
+    #[serde(rename = "UC008")]
+    OwnerNeverReleases,
 }
 
 impl Code {
-    pub const ALL: [Code; 7] = [
+    pub const ALL: [Code; 8] = [
         Code::UnreleasedOnReturn,
         Code::UnreleasedOnException,
         Code::ReleaseNotAwaited,
@@ -63,6 +65,7 @@ impl Code {
         Code::ResourceDiscarded,
         Code::ResourceOverwritten,
         Code::UnprotectedYield,
+        Code::OwnerNeverReleases,
     ];
 
     pub fn id(self) -> &'static str {
@@ -74,6 +77,7 @@ impl Code {
             Code::ResourceDiscarded => "UC005",
             Code::ResourceOverwritten => "UC006",
             Code::UnprotectedYield => "UC007",
+            Code::OwnerNeverReleases => "UC008",
         }
     }
 
@@ -86,6 +90,7 @@ impl Code {
             Code::ResourceDiscarded => "resource-discarded",
             Code::ResourceOverwritten => "resource-overwritten",
             Code::UnprotectedYield => "unprotected-yield",
+            Code::OwnerNeverReleases => "owner-never-releases",
         }
     }
 
@@ -117,6 +122,7 @@ impl Code {
             Code::UnprotectedYield => 4,
             Code::UnreleasedOnException => 5,
             Code::UnreleasedOnCancellation => 6,
+            Code::OwnerNeverReleases => 7,
         }
     }
 }

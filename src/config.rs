@@ -581,8 +581,8 @@ mod tests {
     #[test]
     fn selectors_accept_codes_prefixes_and_all() {
         assert_eq!(select_codes("UC003"), vec![Code::ReleaseNotAwaited]);
-        assert_eq!(select_codes("UC00").len(), 7);
-        assert_eq!(select_codes("ALL").len(), 7);
+        assert_eq!(select_codes("UC00").len(), 8);
+        assert_eq!(select_codes("ALL").len(), 8);
         assert!(select_codes("E501").is_empty());
     }
 }

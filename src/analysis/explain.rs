@@ -6,7 +6,12 @@ use super::*;
 use crate::rules::Awaited;
 
 impl FunctionContext<'_> {
-    fn subject(&self, acq_call: &CallFact, rule: &Resource, holder: Option<&Holder>) -> String {
+    pub(super) fn subject(
+        &self,
+        acq_call: &CallFact,
+        rule: &Resource,
+        holder: Option<&Holder>,
+    ) -> String {
         match holder {
             Some(Holder::Receiver { receiver, .. }) => format!("{} `{receiver}`", rule.noun),
             // A resource learnt from its release: say how it was learnt.
@@ -473,6 +478,19 @@ impl FunctionContext<'_> {
             also,
             skipped_release: None,
         }
+    }
+
+    /// A finding at the acquiring call, with no other leak listed.
+    pub(super) fn finding_at(
+        &self,
+        code: Code,
+        call: &CallFact,
+        rule: &Resource,
+        message: String,
+        help: String,
+        steps: Vec<Step>,
+    ) -> Finding {
+        self.finding(code, call, rule, message, help, steps, Vec::new())
     }
 
     pub(super) fn discarded(&self, call: &CallFact, rule: &Resource) -> Finding {

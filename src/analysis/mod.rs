@@ -10,6 +10,7 @@ mod conditions;
 mod explain;
 mod learned;
 mod matcher;
+mod owners;
 mod script;
 mod search;
 mod summaries;
@@ -96,6 +97,8 @@ pub fn analyze_module(
     let summaries =
         summaries::Summaries::new(source, &imports, catalogue, &origins, &units, project);
     let ends_program = script::exceptions_end_program(root, source, &units);
+    // Resources methods store on `self`, for the owner-class check.
+    let mut stored_on_self = Vec::new();
     for (index, func) in units.iter().enumerate() {
         if func.node.kind() == "module" && func.node.has_error() {
             continue; // reported below as a file-level syntax error
@@ -142,7 +145,11 @@ pub fn analyze_module(
                         func_ctx.handed.insert(call.node.start_byte(), handed);
                     }
                 }
-                report.findings.extend(func_ctx.analyze(&graph))
+                report.findings.extend(func_ctx.analyze(&graph));
+                let stored = func_ctx.stored_on_self(&graph);
+                if !stored.is_empty() {
+                    stored_on_self.push((index, stored));
+                }
             }
             Err(e) => {
                 let line = start_line(func.node);
@@ -157,6 +164,9 @@ pub fn analyze_module(
             }
         }
     }
+    report
+        .findings
+        .extend(owners::never_released(root, source, &units, stored_on_self));
     if root.has_error() && broken_functions == 0 {
         let line = first_error_line(root);
         report.warnings.push(Warning {
@@ -485,6 +495,122 @@ impl<'a> FunctionContext<'a> {
         });
         findings.dedup_by(|b, a| a.span == b.span);
         findings
+    }
+
+    /// The resources this method stores on `self` (`self._sock =
+    /// socket.socket()`, or a name bound to one and then stored), each
+    /// with the UC008 finding to report if its class never releases it.
+    fn stored_on_self(&self, graph: &Cfg) -> Vec<owners::Stored> {
+        let no_receivers = HashSet::new();
+        let mut out = Vec::new();
+        for (id, node) in graph.nodes.iter().enumerate() {
+            for call in &node.facts.calls {
+                let (attr, store) = match &call.usage {
+                    Use::Stored(target) => match target.strip_prefix("self.") {
+                        Some(attr) if crate::rules::is_identifier(attr) => (attr.to_string(), None),
+                        _ => continue,
+                    },
+                    Use::Bound(var) => match self.stored_name(graph, var) {
+                        Some((attr, at)) => (attr, Some(at)),
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                let rule = match self.matcher.rule_for(call, &no_receivers) {
+                    Some(rule) => rule,
+                    None => match (self.returned_by)(call) {
+                        Some(r) if !r.is_async || call.awaited => {
+                            let Some(rule) = self.catalogue.get(&r.rule) else {
+                                continue;
+                            };
+                            rule
+                        }
+                        _ => continue,
+                    },
+                };
+                let acquire = &rule.acquire;
+                // A lock is a protocol, a lazy client holds nothing until
+                // used; an unawaited request, a shape with no evidence, an
+                // `unless` argument: nothing acquired.
+                if acquire.obligation == Obligation::Receiver
+                    || rule.lazy.is_some()
+                    || (acquire.requires_await && !call.awaited)
+                    || !self.matcher.named_for_shape(call, rule)
+                    || acquire.unless.iter().any(|u| self.unless_matches(call, u))
+                    || ends_after(graph, id)
+                {
+                    continue;
+                }
+                let class = self.name.rsplit_once('.').map_or(self.name, |(c, _)| c);
+                let class = class.rsplit('.').next().unwrap_or(class);
+                let subject = self.subject(call, rule, None);
+                let message = format!(
+                    "{subject} is kept in `self.{attr}`, and no method of `{class}` releases it"
+                );
+                let release = rule
+                    .release
+                    .methods
+                    .first()
+                    .map(|m| m.trim_end_matches("()").to_string())
+                    .unwrap_or_else(|| "close".into());
+                let help = format!(
+                    "give `{class}` a `close()` that calls `self.{attr}.{release}()` (and \
+                     `__exit__` calling it, for `with`), and close the object when done"
+                );
+                let mut steps = vec![self.step(call.node, format!("{} acquired here", rule.noun))];
+                if let Some(at) = store {
+                    steps.push(self.step(at, format!("kept in `self.{attr}` here")));
+                }
+                let mut finding = self.finding_at(
+                    crate::codes::Code::OwnerNeverReleases,
+                    call,
+                    rule,
+                    message,
+                    help,
+                    steps,
+                );
+                finding.function = self.name.to_string();
+                out.push(owners::Stored {
+                    attr,
+                    releases: rule
+                        .release
+                        .methods
+                        .iter()
+                        .map(|m| m.trim_end_matches("()").to_string())
+                        .collect(),
+                    finding,
+                });
+            }
+        }
+        out
+    }
+
+    /// `self.<attr> = var` in this function, when `var` is bound once: the
+    /// attribute and the assignment.
+    fn stored_name<'t>(&self, graph: &Cfg<'t>, var: &str) -> Option<(String, Node<'t>)> {
+        let bindings = graph
+            .nodes
+            .iter()
+            .filter(|n| n.facts.binds.iter().any(|b| b == var))
+            .count();
+        if bindings != 1 {
+            return None;
+        }
+        graph.nodes.iter().find_map(|n| {
+            let stmt = n.syntax?;
+            let assign = if stmt.kind() == "assignment" {
+                stmt
+            } else {
+                stmt.named_child(0).filter(|a| a.kind() == "assignment")?
+            };
+            let left = assign.child_by_field_name("left")?;
+            let right = assign.child_by_field_name("right")?;
+            if right.kind() != "identifier" || text(right, self.source) != var {
+                return None;
+            }
+            let attr = text(left, self.source).strip_prefix("self.")?;
+            crate::rules::is_identifier(attr).then(|| (attr.to_string(), assign))
+        })
     }
 
     /// Receivers on which `release()` (or another receiver-release method) is

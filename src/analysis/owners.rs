@@ -1,0 +1,223 @@
+//! Owner classes (UC008): a method stores a resource on `self`, and no
+//! method of the class ever releases it. Storing hands the resource to the
+//! object, so the function that made it is not at fault; the class is, when
+//! nothing it has can give the resource back: no `close()`, no `__exit__`,
+//! no `__del__` that touches it.
+//!
+//! Conservative: the attribute must be used only in ways that cannot
+//! release it (its methods called, its attributes read, tested, reassigned)
+//! in every method of the class, of its bases in the file and of its
+//! subclasses in the file. Passing it anywhere, returning it, reading it
+//! into a local or calling any release-like method on it counts as a
+//! release. A class with a base from elsewhere is skipped: the base may
+//! close it.
+
+use super::FunctionNode;
+use crate::finding::Finding;
+use crate::syntax::{self, text};
+use tree_sitter::Node;
+
+/// A resource one method stores on `self.<attr>`, with the finding to report
+/// if the class never releases it.
+pub(super) struct Stored {
+    pub(super) attr: String,
+    /// Release methods of its catalogue entry (`close`, `terminate`).
+    pub(super) releases: Vec<String>,
+    pub(super) finding: Finding,
+}
+
+/// Methods that release whatever they are called on, for any resource:
+/// a class that calls one on the attribute is trusted to release it.
+const RELEASE_LIKE: &[&str] = &[
+    "close",
+    "aclose",
+    "shutdown",
+    "terminate",
+    "kill",
+    "disconnect",
+    "release",
+    "stop",
+    "dispose",
+    "quit",
+    "detach",
+    "__exit__",
+    "__aexit__",
+    "wait",
+    "communicate",
+    "unlink",
+];
+
+/// Bases that cannot release an attribute they do not know.
+const NEUTRAL_BASES: &[&str] = &[
+    "object",
+    "ABC",
+    "abc.ABC",
+    "Generic",
+    "typing.Generic",
+    "Protocol",
+    "typing.Protocol",
+    "threading.Thread",
+    "Thread",
+    "Exception",
+];
+
+/// The stored resources no method of their class releases. `stored` holds,
+/// per unit, what the unit (a method) stores.
+pub(super) fn never_released(
+    root: Node,
+    source: &str,
+    units: &[FunctionNode],
+    stored: Vec<(usize, Vec<Stored>)>,
+) -> Vec<Finding> {
+    let classes = Classes::collect(root, source);
+    let mut out = Vec::new();
+    for (unit, list) in stored {
+        let Some(class) = direct_class(units[unit].node) else {
+            continue;
+        };
+        let Some(family) = classes.family(class) else {
+            continue;
+        };
+        for s in list {
+            if !family
+                .iter()
+                .any(|&c| may_release(c, &s.attr, &s.releases, source))
+            {
+                out.push(s.finding);
+            }
+        }
+    }
+    out
+}
+
+/// The class a function is a method of (not a function nested in one).
+fn direct_class(function: Node) -> Option<Node> {
+    let mut parent = function.parent()?;
+    if parent.kind() == "decorated_definition" {
+        parent = parent.parent()?;
+    }
+    if parent.kind() != "block" {
+        return None;
+    }
+    parent.parent().filter(|p| p.kind() == "class_definition")
+}
+
+struct Classes<'t> {
+    /// Every class of the file with the names of its bases.
+    all: Vec<(Node<'t>, String, Vec<String>)>,
+}
+
+impl<'t> Classes<'t> {
+    fn collect(root: Node<'t>, source: &str) -> Self {
+        let mut all = Vec::new();
+        syntax::walk(root, |node| {
+            if node.kind() == "class_definition" {
+                let name = node
+                    .child_by_field_name("name")
+                    .map_or(String::new(), |n| text(n, source).to_string());
+                let bases = node
+                    .child_by_field_name("superclasses")
+                    .map(|args| {
+                        let mut cursor = args.walk();
+                        args.named_children(&mut cursor)
+                            .filter(|a| a.kind() != "comment")
+                            .map(|a| text(a, source).to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                all.push((node, name, bases));
+            }
+            true
+        });
+        Classes { all }
+    }
+
+    /// The class, its bases and its subclasses in this file; `None` when a
+    /// base is not known to leave its attributes alone.
+    fn family(&self, class: Node<'t>) -> Option<Vec<Node<'t>>> {
+        let mut members = vec![class];
+        let mut queue = vec![class];
+        while let Some(c) = queue.pop() {
+            let (_, name, bases) = self.all.iter().find(|(n, _, _)| *n == c)?;
+            for base in bases {
+                if base.contains('=') {
+                    // `metaclass=ABCMeta`: not a base.
+                    continue;
+                }
+                let bare = base.split('[').next().unwrap_or(base);
+                if NEUTRAL_BASES.contains(&bare) {
+                    continue;
+                }
+                let (local, _, _) = self.all.iter().find(|(_, n, _)| n == bare)?;
+                if !members.contains(local) {
+                    members.push(*local);
+                    queue.push(*local);
+                }
+            }
+            for (sub, _, sub_bases) in &self.all {
+                if sub_bases.iter().any(|b| b == name) && !members.contains(sub) {
+                    members.push(*sub);
+                    queue.push(*sub);
+                }
+            }
+        }
+        Some(members)
+    }
+}
+
+/// Whether some use of `self.<attr>` in the class body may release it.
+fn may_release(class: Node, attr: &str, releases: &[String], source: &str) -> bool {
+    let Some(body) = class.child_by_field_name("body") else {
+        return false;
+    };
+    let mut found = false;
+    syntax::walk(body, |node| {
+        if found {
+            return false;
+        }
+        if node.kind() == "attribute" && is_self_attr(node, attr, source) {
+            found = !harmless_use(node, releases, source);
+            return false;
+        }
+        // A nested class has its own `self`.
+        node.kind() != "class_definition"
+    });
+    found
+}
+
+fn is_self_attr(node: Node, attr: &str, source: &str) -> bool {
+    node.child_by_field_name("object")
+        .is_some_and(|o| o.kind() == "identifier" && text(o, source) == "self")
+        && node
+            .child_by_field_name("attribute")
+            .is_some_and(|a| text(a, source) == attr)
+}
+
+/// Uses of `self.<attr>` (or of `self.<attr>.<more>`) that cannot release
+/// it: assigning it, testing it, calling its other methods
+/// (`self.sock.sendall(data)`, `self.channel.connection.process_data_events()`).
+fn harmless_use(node: Node, releases: &[String], source: &str) -> bool {
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    match parent.kind() {
+        "assignment" | "augmented_assignment" => parent.child_by_field_name("left") == Some(node),
+        "attribute" => {
+            let name = parent
+                .child_by_field_name("attribute")
+                .map_or("", |a| text(a, source));
+            if RELEASE_LIKE.contains(&name) || releases.iter().any(|r| r == name) {
+                return false;
+            }
+            let called = parent.parent().is_some_and(|g| {
+                g.kind() == "call" && g.child_by_field_name("function") == Some(parent)
+            });
+            called || harmless_use(parent, releases, source)
+        }
+        "comparison_operator" | "not_operator" | "boolean_operator" => true,
+        "if_statement" | "elif_clause" | "while_statement" => {
+            parent.child_by_field_name("condition") == Some(node)
+        }
+        _ => false,
+    }
+}
