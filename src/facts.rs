@@ -178,6 +178,21 @@ const CONTAINER_METHODS: &[&str] = &[
     "update",
 ];
 
+/// A bound method given to a call to run later releases its object then.
+const RELEASE_CALLBACKS: &[&str] = &[
+    "close",
+    "aclose",
+    "shutdown",
+    "terminate",
+    "kill",
+    "release",
+    "disconnect",
+    "stop",
+    "cleanup",
+    "__exit__",
+    "__aexit__",
+];
+
 /// Method names that say the receiver keeps their argument.
 const KEEPING_PREFIXES: &[&str] = &["add_", "register", "attach", "adopt", "track"];
 
@@ -494,13 +509,19 @@ impl<'t> Facts<'t> {
                     }
                     name_args.push(name);
                 }
-                // `stack.callback(conn.close)` hands over `conn`.
-                if takes_ownership
-                    && v.kind() == "attribute"
+                // `stack.callback(conn.close)` hands over `conn`; so does
+                // handing anyone its release to call later
+                // (`ctx.call_after_exit(starter.close)`, `atexit.register(f.close)`).
+                if v.kind() == "attribute"
                     && let Some(obj) = v.child_by_field_name("object")
                     && obj.kind() == "identifier"
                 {
-                    self.escapes.push(text(obj, src).to_string());
+                    let method = v
+                        .child_by_field_name("attribute")
+                        .map_or("", |a| text(a, src));
+                    if takes_ownership || RELEASE_CALLBACKS.contains(&method) {
+                        self.escapes.push(text(obj, src).to_string());
+                    }
                 }
                 // `asyncio.wait_for(pool.release(conn), 1)` runs the release.
                 let awaited_inside = awaits_arguments && v.kind() == "call";

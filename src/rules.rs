@@ -123,7 +123,7 @@ pub struct Unless {
     pub values: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Acquire {
     /// Qualified callables, resolved through the file's imports:

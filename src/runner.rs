@@ -134,7 +134,11 @@ pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
             let path = crate::render::display_path(&jobs[i].path);
             for summary in exports.values_mut() {
                 if let Some(r) = summary.body.as_mut().and_then(|b| b.returns.as_mut()) {
-                    r.made_by = format!("{} of {path}", r.made_by);
+                    r.made_by = if r.owner.is_some() {
+                        format!("{}, in {path}", r.made_by)
+                    } else {
+                        format!("{} of {path}", r.made_by)
+                    };
                 }
             }
             summaries[i] = exports;

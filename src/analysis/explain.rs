@@ -20,6 +20,9 @@ impl FunctionContext<'_> {
                 let made = format!("{} from `{}`", rule.noun, acq_call.display(self.source));
                 // Through a helper of the file: say where it makes it.
                 match (self.returned_by)(acq_call) {
+                    Some(r) if r.rule == rule.id && r.owner.is_some() => {
+                        format!("{made} (which {})", r.made_by)
+                    }
                     Some(r) if r.rule == rule.id => {
                         format!("{made} (a new one, from {})", r.made_by)
                     }

@@ -435,6 +435,18 @@ impl<'a> FunctionContext<'a> {
                     || (self.returned_by)(call).is_some()
             },
         );
+        // Instances of owner classes (`client = LedgerClient(host)`): an
+        // entry made up for each class, released by its `close()`.
+        let owner_rules: Vec<(usize, Resource)> = graph
+            .nodes
+            .iter()
+            .flat_map(|n| &n.facts.calls)
+            .filter_map(|call| {
+                let returned = (self.returned_by)(call)?;
+                let rule = owner_resource(&returned)?;
+                Some((call.node.start_byte(), rule))
+            })
+            .collect();
         let mut tracked = Vec::new();
         for (id, node) in graph.nodes.iter().enumerate() {
             for call in &node.facts.calls {
@@ -457,7 +469,11 @@ impl<'a> FunctionContext<'a> {
         }
         for (id, node) in graph.nodes.iter().enumerate() {
             for call in &node.facts.calls {
-                match self.acquisition(graph, id, call, &releases_on_receiver, &handed_on) {
+                let owner = owner_rules
+                    .iter()
+                    .find(|(at, _)| *at == call.node.start_byte())
+                    .map(|(_, rule)| rule);
+                match self.acquisition(graph, id, call, owner, &releases_on_receiver, &handed_on) {
                     Some(Found::Tracked(acq)) => tracked.push(acq),
                     // `subprocess.Popen([...])` then `os._exit(0)`: the
                     // process ends before anything could leak.
@@ -640,13 +656,14 @@ impl<'a> FunctionContext<'a> {
         graph: &Cfg<'t>,
         node: NodeId,
         call: &'c CallFact<'t>,
+        owner: Option<&'c Resource>,
         releases_on_receiver: &HashSet<String>,
         handed_on: &HashSet<&str>,
     ) -> Option<Found<'t, 'c>>
     where
         'a: 'c,
     {
-        let rule = match self.matcher.rule_for(call, releases_on_receiver) {
+        let rule = match owner.or_else(|| self.matcher.rule_for(call, releases_on_receiver)) {
             Some(rule) => rule,
             // `conn = get_conn()`, a helper of this file that returns a new
             // one (a coroutine only when awaited).
@@ -1032,4 +1049,36 @@ fn span_of(node: Node) -> Span {
         start: node.start_byte(),
         end: node.end_byte(),
     }
+}
+
+/// The entry an owner class's instances are tracked under: released by the
+/// class's own release method, and by `with` when the class has `__exit__`.
+fn owner_resource(returned: &Returned) -> Option<Resource> {
+    let owner = returned.owner.as_ref()?;
+    let class = returned.rule.strip_prefix("owner:")?;
+    Some(Resource {
+        id: returned.rule.clone(),
+        name: format!("`{class}` instance"),
+        noun: "instance".into(),
+        summary: format!("An instance of `{class}`, which {}.", returned.made_by),
+        why: None,
+        example: None,
+        fix: None,
+        reference: None,
+        acquire: crate::rules::Acquire::default(),
+        release: crate::rules::Release {
+            methods: vec![owner.method.clone()],
+            receiver_methods: Vec::new(),
+            functions: Vec::new(),
+            awaited: if owner.awaited {
+                crate::rules::Awaited::Always
+            } else {
+                crate::rules::Awaited::Never
+            },
+        },
+        with_releases: owner.with_releases,
+        lazy: None,
+        identity_methods: Vec::new(),
+        keeps_parent: false,
+    })
 }

@@ -90,6 +90,21 @@ pub(super) fn never_released(
     out
 }
 
+/// Whether every base of `class` is known to leave its attributes alone.
+pub(super) fn neutral_bases(class: Node, source: &str) -> bool {
+    let Some(args) = class.child_by_field_name("superclasses") else {
+        return true;
+    };
+    let mut cursor = args.walk();
+    args.named_children(&mut cursor)
+        .filter(|a| a.kind() != "comment")
+        .all(|a| {
+            let base = text(a, source);
+            let bare = base.split('[').next().unwrap_or(base);
+            a.kind() == "keyword_argument" || NEUTRAL_BASES.contains(&bare)
+        })
+}
+
 /// The class a function is a method of (not a function nested in one).
 fn direct_class(function: Node) -> Option<Node> {
     let mut parent = function.parent()?;
@@ -165,9 +180,10 @@ impl<'t> Classes<'t> {
     }
 }
 
-/// Whether some use of `self.<attr>` in the class body may release it.
-fn may_release(class: Node, attr: &str, releases: &[String], source: &str) -> bool {
-    let Some(body) = class.child_by_field_name("body") else {
+/// Whether some use of `self.<attr>` in the body of `scope` (a class, or
+/// one method) may release it.
+pub(super) fn may_release(scope: Node, attr: &str, releases: &[String], source: &str) -> bool {
+    let Some(body) = scope.child_by_field_name("body") else {
         return false;
     };
     let mut found = false;

@@ -27,6 +27,7 @@ use crate::rules::{Catalogue, Obligation};
 use crate::syntax::{Imports, text};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use tree_sitter::Node;
 
 /// The summaries of the functions of other checked files, by qualified name
 /// (`payments.db.get_conn`), as the file being analysed imports them.
@@ -67,6 +68,17 @@ pub struct BodySummary {
     pub takes: Vec<bool>,
     /// The fresh resource it returns, if it does on some path.
     pub returns: Option<Returned>,
+    /// The catalogue resources it keeps on `self` (`self.sock =
+    /// socket.create_connection(...)`): attribute, entry and how it is shown.
+    pub keeps: Vec<Kept>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    pub attr: String,
+    pub rule: String,
+    /// "a socket from `socket.create_connection()`"
+    pub shown: String,
 }
 
 impl FunctionSummary {
@@ -99,6 +111,9 @@ pub(super) struct Summaries<'a, 't> {
     /// `None` while being computed (recursion).
     cache: RefCell<HashMap<usize, Option<BodySummary>>>,
     project: &'a dyn Project,
+    /// Module-level classes by name.
+    classes: HashMap<&'a str, Node<'t>>,
+    owners: RefCell<HashMap<String, Option<Returned>>>,
 }
 
 /// A fresh resource a function returns: `def get_conn(): return
@@ -112,7 +127,34 @@ pub struct Returned {
     pub made_by: String,
     /// Whether the function is a coroutine: only `await helper()` acquires.
     pub is_async: bool,
+    /// For an instance of an owner class (`client = LedgerClient(host)`),
+    /// how the instance gives back what it keeps.
+    pub owner: Option<OwnerRelease>,
 }
+
+/// How an owner class releases what its `__init__` keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerRelease {
+    /// The method: `close`.
+    pub method: String,
+    /// Whether that method is a coroutine (`await client.aclose()`).
+    pub awaited: bool,
+    /// Whether `with` on an instance releases it (`__exit__` /
+    /// `__aexit__`).
+    pub with_releases: bool,
+}
+
+/// Methods an owner class releases its resources in.
+const OWNER_RELEASE_METHODS: &[&str] = &[
+    "close",
+    "aclose",
+    "shutdown",
+    "stop",
+    "disconnect",
+    "terminate",
+    "release",
+    "dispose",
+];
 
 impl<'a, 't> Summaries<'a, 't> {
     pub(super) fn new(
@@ -127,7 +169,34 @@ impl<'a, 't> Summaries<'a, 't> {
         for (i, unit) in units.iter().enumerate() {
             by_name.entry(unit.name.as_str()).or_default().push(i);
         }
+        let mut classes = HashMap::new();
+        let root = units.first().map(|u| {
+            let mut n = u.node;
+            while let Some(p) = n.parent() {
+                n = p;
+            }
+            n
+        });
+        if let Some(root) = root {
+            let mut cursor = root.walk();
+            for stmt in root.named_children(&mut cursor) {
+                let class = match stmt.kind() {
+                    "class_definition" => Some(stmt),
+                    "decorated_definition" => stmt
+                        .child_by_field_name("definition")
+                        .filter(|d| d.kind() == "class_definition"),
+                    _ => None,
+                };
+                if let Some(class) = class
+                    && let Some(name) = class.child_by_field_name("name")
+                {
+                    classes.insert(text(name, source), class);
+                }
+            }
+        }
         Summaries {
+            classes,
+            owners: RefCell::new(HashMap::new()),
             source,
             imports,
             catalogue,
@@ -322,6 +391,35 @@ impl<'a, 't> Summaries<'a, 't> {
                 },
             );
         }
+        // Owner classes: calling one makes an instance to close.
+        for &class in self.classes.keys() {
+            let exported = match wanted {
+                Export::Nothing => false,
+                Export::All => true,
+                Export::Names(names) => names.iter().any(|n| n == class),
+            };
+            if !exported || out.contains_key(class) {
+                continue;
+            }
+            let Some(owner) = self.owner(class) else {
+                continue;
+            };
+            out.insert(
+                class.to_string(),
+                FunctionSummary {
+                    params: Vec::new(),
+                    generator: false,
+                    is_async: false,
+                    body: Some(BodySummary {
+                        raises: Raises::Any,
+                        class: None,
+                        takes: Vec::new(),
+                        returns: Some(owner),
+                        keeps: Vec::new(),
+                    }),
+                },
+            );
+        }
         out
     }
 
@@ -358,11 +456,13 @@ impl<'a, 't> Summaries<'a, 't> {
                     .map(|p| self.takes(unit, &graph, p))
                     .collect();
                 let returns = self.fresh_return(unit, &graph);
+                let keeps = self.kept_on_self(unit, &graph);
                 BodySummary {
                     raises,
                     class,
                     takes,
                     returns,
+                    keeps,
                 }
             }
             Err(_) => BodySummary {
@@ -370,6 +470,7 @@ impl<'a, 't> Summaries<'a, 't> {
                 class: None,
                 takes: vec![false; func.params.len()],
                 returns: None,
+                keeps: Vec::new(),
             },
         };
         self.cache.borrow_mut().insert(unit, Some(result.clone()));
@@ -379,6 +480,13 @@ impl<'a, 't> Summaries<'a, 't> {
     /// The fresh resource `call` (made in the unit `caller`) returns, when
     /// it calls a function of this file that returns one.
     pub(super) fn returned_by(&self, caller: usize, call: &CallFact) -> Option<Returned> {
+        // `LedgerClient(host)`, a class of this file that owns a resource.
+        if let Some(callee) = call.callee.as_deref()
+            && self.classes.contains_key(callee)
+            && self.imports.resolve(callee) == callee
+        {
+            return self.owner(callee);
+        }
         // Defined more than once: only when every definition returns one.
         let mut found: Option<Returned> = None;
         for target in self.targets(caller, call)? {
@@ -390,6 +498,128 @@ impl<'a, 't> Summaries<'a, 't> {
             }
         }
         found
+    }
+
+    /// An instance of `class` as a resource: its `__init__` keeps a
+    /// catalogue resource on `self`, and a method named like a release
+    /// (`close`, `aclose`, `shutdown`, ...) releases it. Only a class with
+    /// no base from elsewhere, whose release is its own.
+    fn owner(&self, class: &str) -> Option<Returned> {
+        if let Some(known) = self.owners.borrow().get(class) {
+            return known.clone();
+        }
+        self.owners.borrow_mut().insert(class.to_string(), None);
+        let found = self.find_owner(class);
+        self.owners
+            .borrow_mut()
+            .insert(class.to_string(), found.clone());
+        found
+    }
+
+    fn find_owner(&self, class: &str) -> Option<Returned> {
+        let node = *self.classes.get(class)?;
+        if !super::owners::neutral_bases(node, self.source) {
+            return None;
+        }
+        let method = |name: &str| -> Option<usize> {
+            match self
+                .by_name
+                .get(format!("{class}.{name}").as_str())?
+                .as_slice()
+            {
+                [one] => Some(*one),
+                _ => None,
+            }
+        };
+        let init = method("__init__")?;
+        let keeps = self.summary(init)?.keeps;
+        let with_releases = method("__exit__").is_some() || method("__aexit__").is_some();
+        for kept in &keeps {
+            // A class released only by `with` releases in `__exit__`.
+            let exits = ["__exit__", "__aexit__"];
+            let candidates = OWNER_RELEASE_METHODS.iter().chain(&exits);
+            for release in candidates {
+                let Some(unit) = method(release) else {
+                    continue;
+                };
+                let rule = self.catalogue.get(&kept.rule)?;
+                let releases: Vec<String> = rule
+                    .release
+                    .methods
+                    .iter()
+                    .map(|m| m.trim_end_matches("()").to_string())
+                    .collect();
+                if !super::owners::may_release(
+                    self.units[unit].node,
+                    &kept.attr,
+                    &releases,
+                    self.source,
+                ) {
+                    continue;
+                }
+                let how = if release.starts_with("__") {
+                    "when its `with` block ends".to_string()
+                } else {
+                    format!("by `{release}()`")
+                };
+                return Some(Returned {
+                    rule: format!("owner:{class}"),
+                    made_by: format!(
+                        "keeps {} in `self.{}`, released {how}",
+                        kept.shown, kept.attr
+                    ),
+                    is_async: false,
+                    owner: Some(OwnerRelease {
+                        method: release.to_string(),
+                        awaited: self.units[unit].is_async,
+                        with_releases,
+                    }),
+                });
+            }
+        }
+        None
+    }
+
+    /// The catalogue resources `unit` keeps on `self`: `self.sock =
+    /// socket.create_connection(...)`, directly.
+    fn kept_on_self(&self, unit: usize, graph: &cfg::Cfg) -> Vec<Kept> {
+        let func = &self.units[unit];
+        if !func.name.contains('.') {
+            return Vec::new();
+        }
+        let matcher = Matcher {
+            catalogue: self.catalogue,
+            origins: self.origins,
+            function: func.node.start_byte(),
+        };
+        let no_receivers = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for call in graph.nodes.iter().flat_map(|n| &n.facts.calls) {
+            let Use::Stored(target) = &call.usage else {
+                continue;
+            };
+            let Some(attr) = target.strip_prefix("self.") else {
+                continue;
+            };
+            let Some(rule) = matcher.rule_for(call, &no_receivers) else {
+                continue;
+            };
+            let acquire = &rule.acquire;
+            if !crate::rules::is_identifier(attr)
+                || acquire.obligation == Obligation::Receiver
+                || rule.lazy.is_some()
+                || (acquire.requires_await && !call.awaited)
+                || !matcher.named_for_shape(call, rule)
+            {
+                continue;
+            }
+            out.push(Kept {
+                attr: attr.to_string(),
+                rule: rule.id.clone(),
+                shown: format!("a {} from `{}`", rule.noun, call.display(self.source)),
+            });
+        }
+        out
     }
 
     /// The resource the function returns fresh: made by a catalogue call
@@ -480,6 +710,7 @@ impl<'a, 't> Summaries<'a, 't> {
                         rule,
                         made_by,
                         is_async: func.is_async,
+                        owner: None,
                     })
                 }
             }
