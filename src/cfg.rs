@@ -316,7 +316,8 @@ impl<'t> Builder<'t, '_> {
         let mut kinds: Vec<Raises> = Vec::new();
         let awaiting = &self.cx.catalogue.calls.awaiting;
         // `asyncio.create_task(work())` only schedules the coroutine: what it
-        // raises surfaces where the task is awaited, not here.
+        // raises surfaces where the task is awaited, not here; `asyncio.wait`
+        // returns the tasks that failed instead of raising.
         let schedules = |call: &CallFact| {
             call.resolved.as_deref().is_some_and(|r| {
                 matches!(
@@ -324,6 +325,7 @@ impl<'t> Builder<'t, '_> {
                     "asyncio.create_task"
                         | "asyncio.ensure_future"
                         | "asyncio.run_coroutine_threadsafe"
+                        | "asyncio.wait"
                 )
             }) || call.method.as_deref() == Some("create_task")
         };

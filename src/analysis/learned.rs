@@ -241,7 +241,9 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
             awaited,
         });
     }
-    if !positional_names(c, source).contains(&var) {
+    // The value given back comes first: `pool.putconn(conn, key)`, not
+    // `self._release_pair(pair, state)`.
+    if first_positional(c, source) != Some(var) {
         return None;
     }
     let bare = method.trim_start_matches('_');
@@ -318,15 +320,13 @@ fn acquire_shaped(call: &CallFact) -> bool {
     ACQUIRE_SHAPES.iter().any(|shape| name.starts_with(shape))
 }
 
-/// The plain names passed positionally: `pool.checkin(conn)`, not
-/// `queue.release(message_id=message_id)`.
-fn positional_names<'s>(call: &CallFact, source: &'s str) -> Vec<&'s str> {
-    let Some(args) = call.node.child_by_field_name("arguments") else {
-        return Vec::new();
-    };
+/// The first positional argument, when it is a plain name:
+/// `pool.checkin(conn)`, not `queue.release(message_id=message_id)`.
+fn first_positional<'s>(call: &CallFact, source: &'s str) -> Option<&'s str> {
+    let args = call.node.child_by_field_name("arguments")?;
     let mut cursor = args.walk();
-    args.named_children(&mut cursor)
-        .filter(|a| a.kind() == "identifier")
-        .map(|a| syntax::text(a, source))
-        .collect()
+    let first = args
+        .named_children(&mut cursor)
+        .find(|a| !matches!(a.kind(), "keyword_argument" | "comment"))?;
+    (first.kind() == "identifier").then(|| syntax::text(first, source))
 }
