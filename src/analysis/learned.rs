@@ -97,6 +97,7 @@ pub(super) fn learn<'t>(
     source: &str,
     borrowing: &CallList,
     matched: &dyn Fn(&CallFact) -> bool,
+    plain_instance: &dyn Fn(&CallFact) -> bool,
 ) -> Vec<Learned<'t>> {
     let calls: Vec<&CallFact<'t>> = graph.nodes.iter().flat_map(|n| &n.facts.calls).collect();
     // Names a catalogue entry already follows: their releases are no
@@ -149,7 +150,10 @@ pub(super) fn learn<'t>(
                 || f.wraps.iter().any(|(_, old)| old == var)
                 || f.aliases.iter().any(|(_, old)| old == var)
         });
-        if bindings != 1 || leaves || is_lookup(call) {
+        // An instance of a checked class whose `__init__` acquires nothing
+        // holds nothing to leak (`client = ControlClient(path)`, which
+        // connects later, in a method).
+        if bindings != 1 || leaves || is_lookup(call) || plain_instance(call) {
             continue;
         }
         let Some((evidence, release)) = evidence_for(&calls, call, var, source) else {

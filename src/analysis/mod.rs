@@ -121,12 +121,14 @@ pub fn analyze_module(
         let raise_model = |call: &CallFact| summaries.raises(index, call);
         let class_model = |call: &CallFact| summaries.class_of(index, call);
         let returned_model = |call: &CallFact| summaries.returned_by(index, call);
+        let plain_model = |call: &CallFact| summaries.makes_plain_instance(index, call);
         let func_ctx = FunctionContext {
             source,
             imports: &imports,
             matcher,
             raises: &raise_model,
             returned_by: &returned_model,
+            plain_instance: &plain_model,
             name: &func.name,
             catalogue,
             shape: &shape,
@@ -365,6 +367,9 @@ struct FunctionContext<'a> {
     raises: &'a dyn Fn(&CallFact) -> cfg::Raises,
     /// The fresh resource a call to a helper of the file returns.
     returned_by: &'a dyn Fn(&CallFact) -> Option<summaries::Returned>,
+    /// Whether a call makes an instance of a checked class that owns
+    /// nothing.
+    plain_instance: &'a dyn Fn(&CallFact) -> bool,
     name: &'a str,
     catalogue: &'a Catalogue,
     shape: &'a FunctionShape,
@@ -434,6 +439,7 @@ impl<'a> FunctionContext<'a> {
                 self.matcher.rule_for(call, &releases_on_receiver).is_some()
                     || (self.returned_by)(call).is_some()
             },
+            self.plain_instance,
         );
         // Instances of owner classes (`client = LedgerClient(host)`): an
         // entry made up for each class, released by its `close()`.

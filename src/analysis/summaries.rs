@@ -53,6 +53,9 @@ pub struct FunctionSummary {
     /// runs none of its body.
     pub generator: bool,
     pub is_async: bool,
+    /// A class: calling it makes an instance, which holds something only
+    /// when the class is an owner (`body.returns`).
+    pub is_class: bool,
     /// What its body does; `None` when unknown (recursion, a body that did
     /// not parse).
     pub body: Option<BodySummary>,
@@ -250,6 +253,7 @@ impl<'a, 't> Summaries<'a, 't> {
                             params: unit.params.clone(),
                             generator: unit.generator,
                             is_async: unit.is_async,
+                            is_class: false,
                             body: self.summary(c),
                         }
                     })
@@ -387,12 +391,18 @@ impl<'a, 't> Summaries<'a, 't> {
                     params: func.params.clone(),
                     generator: func.generator,
                     is_async: func.is_async,
+                    is_class: false,
                     body: self.summary(*unit),
                 },
             );
         }
-        // Owner classes: calling one makes an instance to close.
-        for &class in self.classes.keys() {
+        // Classes: calling an owner makes an instance to close.
+        for (&class, &node) in &self.classes {
+            // A class with a base from elsewhere may hold what the base
+            // acquires: unknown, so not exported.
+            if !super::owners::neutral_bases(node, self.source) {
+                continue;
+            }
             let exported = match wanted {
                 Export::Nothing => false,
                 Export::All => true,
@@ -401,20 +411,19 @@ impl<'a, 't> Summaries<'a, 't> {
             if !exported || out.contains_key(class) {
                 continue;
             }
-            let Some(owner) = self.owner(class) else {
-                continue;
-            };
+            // Classes that own nothing too: their instances hold nothing.
             out.insert(
                 class.to_string(),
                 FunctionSummary {
                     params: Vec::new(),
                     generator: false,
                     is_async: false,
+                    is_class: true,
                     body: Some(BodySummary {
                         raises: Raises::Any,
                         class: None,
                         takes: Vec::new(),
-                        returns: Some(owner),
+                        returns: self.owner(class),
                         keeps: Vec::new(),
                     }),
                 },
@@ -498,6 +507,24 @@ impl<'a, 't> Summaries<'a, 't> {
             }
         }
         found
+    }
+
+    /// Whether `call` makes an instance of a class of the checked files
+    /// that owns nothing: `ControlClient(path)` whose `__init__` only
+    /// stores the path holds nothing until a method connects.
+    pub(super) fn makes_plain_instance(&self, caller: usize, call: &CallFact) -> bool {
+        if let Some(callee) = call.callee.as_deref()
+            && let Some(&class) = self.classes.get(callee)
+            && self.imports.resolve(callee) == callee
+        {
+            return super::owners::neutral_bases(class, self.source)
+                && self.owner(callee).is_none();
+        }
+        self.targets(caller, call).is_some_and(|targets| {
+            targets
+                .iter()
+                .all(|t| t.is_class && t.body.as_ref().is_some_and(|b| b.returns.is_none()))
+        })
     }
 
     /// An instance of `class` as a resource: its `__init__` keeps a
