@@ -69,6 +69,9 @@ pub(super) fn never_released(
     units: &[FunctionNode],
     stored: Vec<(usize, Vec<Stored>)>,
 ) -> Vec<Finding> {
+    if stored.is_empty() {
+        return Vec::new();
+    }
     let classes = Classes::collect(root, source);
     let mut out = Vec::new();
     for (unit, list) in stored {
