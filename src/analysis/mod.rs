@@ -593,6 +593,8 @@ impl<'a> FunctionContext<'a> {
                 );
                 finding.function = self.name.to_string();
                 out.push(owners::Stored {
+                    awaited: rule.release.awaited == crate::rules::Awaited::Always,
+                    noun: rule.noun.clone(),
                     attr,
                     releases: rule
                         .release

@@ -13,7 +13,8 @@
 //! close it.
 
 use super::FunctionNode;
-use crate::finding::Finding;
+use crate::codes::Code;
+use crate::finding::{Finding, Span, Step};
 use crate::syntax::{self, text};
 use tree_sitter::Node;
 
@@ -23,6 +24,10 @@ pub(super) struct Stored {
     pub(super) attr: String,
     /// Release methods of its catalogue entry (`close`, `terminate`).
     pub(super) releases: Vec<String>,
+    /// Whether the release is a coroutine (`await self._session.close()`).
+    pub(super) awaited: bool,
+    /// What the resource is called: "session".
+    pub(super) noun: String,
     pub(super) finding: Finding,
 }
 
@@ -82,6 +87,11 @@ pub(super) fn never_released(
             continue;
         };
         for s in list {
+            if s.awaited {
+                for &c in &family {
+                    out.extend(unawaited_releases(c, &s, source));
+                }
+            }
             if !family
                 .iter()
                 .any(|&c| may_release(c, &s.attr, &s.releases, source))
@@ -106,6 +116,78 @@ pub(super) fn neutral_bases(class: Node, source: &str) -> bool {
             let bare = base.split('[').next().unwrap_or(base);
             a.kind() == "keyword_argument" || NEUTRAL_BASES.contains(&bare)
         })
+}
+
+/// UC003 across methods: `self._session.close()` without `await`, in any
+/// method of the class, on a resource whose release is a coroutine.
+fn unawaited_releases(class: Node, stored: &Stored, source: &str) -> Vec<Finding> {
+    let Some(body) = class.child_by_field_name("body") else {
+        return Vec::new();
+    };
+    let class_name = class
+        .child_by_field_name("name")
+        .map_or("", |n| text(n, source));
+    let mut out = Vec::new();
+    syntax::walk(body, |node| {
+        if node.kind() == "class_definition" {
+            return false;
+        }
+        if node.kind() != "call" {
+            return true;
+        }
+        let Some(function) = node.child_by_field_name("function") else {
+            return true;
+        };
+        let releases_it = function.kind() == "attribute"
+            && function
+                .child_by_field_name("object")
+                .is_some_and(|o| o.kind() == "attribute" && is_self_attr(o, &stored.attr, source))
+            && function
+                .child_by_field_name("attribute")
+                .is_some_and(|m| stored.releases.iter().any(|r| r == text(m, source)));
+        let awaited = node.parent().is_some_and(|p| p.kind() == "await");
+        if releases_it && !awaited {
+            let call = text(node, source);
+            let method = enclosing_method(node, source).unwrap_or_default();
+            let mut finding = stored.finding.clone();
+            finding.code = Code::ReleaseNotAwaited;
+            finding.function = format!("{class_name}.{method}");
+            finding.span = Span {
+                start: node.start_byte(),
+                end: node.end_byte(),
+            };
+            finding.start = syntax::start_position(node, source);
+            finding.end = syntax::end_position(node, source);
+            finding.message = format!(
+                "`{call}` is a coroutine and is never awaited: the {} kept in `self.{}` stays open",
+                stored.noun, stored.attr
+            );
+            finding.help = format!("await it: `await {call}`");
+            finding.steps.truncate(1);
+            finding.steps.push(Step {
+                span: finding.span,
+                start: finding.start,
+                message: "released here without `await`".into(),
+            });
+            finding.also.clear();
+            out.push(finding);
+        }
+        true
+    });
+    out
+}
+
+fn enclosing_method(node: Node, source: &str) -> Option<String> {
+    let mut current = node.parent();
+    while let Some(n) = current {
+        if n.kind() == "function_definition" {
+            return n
+                .child_by_field_name("name")
+                .map(|name| text(name, source).to_string());
+        }
+        current = n.parent();
+    }
+    None
 }
 
 /// The class a function is a method of (not a function nested in one).
