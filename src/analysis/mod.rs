@@ -194,7 +194,7 @@ struct FunctionNode<'t> {
     /// Whether its body yields.
     generator: bool,
     /// Names used inside its nested functions and lambdas.
-    captured: HashSet<String>,
+    captured: Captured,
     /// Parameter names in order.
     params: Vec<String>,
     /// Parameters here and of the enclosing functions: calling one hands
@@ -322,17 +322,38 @@ fn collect_functions<'t>(root: Node<'t>, source: &str) -> Vec<FunctionNode<'t>> 
     out
 }
 
+/// Names used inside a function's nested functions and lambdas.
+#[derive(Debug, Default, Clone)]
+struct Captured {
+    /// Used in a way that may take the resource over: passed on, returned,
+    /// stored, released (`lambda: sock.close()`), bound.
+    owning: HashSet<String>,
+    /// Only used: methods called on it that release nothing, attributes
+    /// read (`retry(lambda: sock.connect(addr))`).
+    using: HashSet<String>,
+}
+
 /// What the analysis needs to know of a body up front: whether it yields
-/// (a generator), and the names used inside its nested functions and lambdas
-/// (a resource captured by a closure is owned by whoever holds the closure).
-fn scan_body(body: Node, source: &str) -> (bool, HashSet<String>) {
+/// (a generator), and the names its nested functions and lambdas capture
+/// (a resource a closure may release is owned by whoever holds the
+/// closure). A nested function's own parameters shadow the outer names.
+fn scan_body(body: Node, source: &str) -> (bool, Captured) {
     let mut yields = false;
-    let mut captured = HashSet::new();
+    let mut captured = Captured::default();
     syntax::walk(body, |n| {
         if is_nested_scope(n.kind()) {
+            let own = syntax::parameter_names(n, source);
             syntax::walk(n, |inner| {
                 if inner.kind() == "identifier" {
-                    captured.insert(text(inner, source).to_string());
+                    let name = text(inner, source);
+                    if own.iter().any(|p| p == name) {
+                        return true;
+                    }
+                    if owners::only_used(inner, source) {
+                        captured.using.insert(name.to_string());
+                    } else {
+                        captured.owning.insert(name.to_string());
+                    }
                 }
                 true
             });
@@ -373,7 +394,7 @@ struct FunctionContext<'a> {
     name: &'a str,
     catalogue: &'a Catalogue,
     shape: &'a FunctionShape,
-    captured: HashSet<String>,
+    captured: Captured,
     /// The function's parameter names.
     params: &'a HashSet<String>,
     /// An exception leaving the function ends the run: a failing test, or a
@@ -902,10 +923,15 @@ impl<'a> FunctionContext<'a> {
             Holder::Value { var } => self.holder_names(graph, acq, var, links),
             Holder::Receiver { result, .. } => result.iter().cloned().collect(),
         };
+        // A closure that may release it owns it now; one that only uses it
+        // (`retry(lambda: sock.connect(addr))`) runs in place when this
+        // function releases it itself, and may run later otherwise.
         if let Holder::Value { .. } = acq.holder
-            && names.iter().any(|n| self.captured.contains(n))
+            && (names.iter().any(|n| self.captured.owning.contains(n))
+                || (names.iter().any(|n| self.captured.using.contains(n))
+                    && !self.released_somewhere(graph, acq, &names)))
         {
-            return None; // a closure owns it now
+            return None;
         }
         if acq.wrapped && !self.released_somewhere(graph, acq, &names) {
             return None; // the wrapper owns it, and nothing here closes the wrapper

@@ -286,6 +286,22 @@ pub(super) fn may_release(scope: Node, attr: &str, releases: &[String], source: 
     found
 }
 
+/// Whether this use of a name only uses its object: a method called on it
+/// that releases nothing (`sock.connect(addr)`), an attribute read
+/// (`sock.family`).
+pub(super) fn only_used(name: Node, source: &str) -> bool {
+    let Some(parent) = name.parent() else {
+        return false;
+    };
+    if parent.kind() != "attribute" || parent.child_by_field_name("object") != Some(name) {
+        return false;
+    }
+    let attr = parent
+        .child_by_field_name("attribute")
+        .map_or("", |a| text(a, source));
+    !RELEASE_LIKE.contains(&attr)
+}
+
 fn is_self_attr(node: Node, attr: &str, source: &str) -> bool {
     node.child_by_field_name("object")
         .is_some_and(|o| o.kind() == "identifier" && text(o, source) == "self")
