@@ -57,6 +57,9 @@ enum Effect<'c, 't> {
     UnawaitedRelease(&'c CallFact<'t>),
     /// Handed over if the call returns; still held if it raises.
     HandedOverOnSuccess,
+    /// A release that gives up after a timeout (`proc.wait(timeout=30)`):
+    /// released when it returns, not when it raises `TimeoutExpired`.
+    ReleasedOnSuccess(Node<'t>),
 }
 
 impl FunctionContext<'_> {
@@ -139,6 +142,10 @@ impl FunctionContext<'_> {
                         out.unawaited.get_or_insert((current, call));
                     }
                     Effect::HandedOverOnSuccess => only_raises = true,
+                    Effect::ReleasedOnSuccess(at) => {
+                        out.released_at.get_or_insert(at);
+                        only_raises = true;
+                    }
                     Effect::None => {}
                 }
                 if matches!(
@@ -280,6 +287,9 @@ impl FunctionContext<'_> {
             if must_await && !call.awaited {
                 unawaited.get_or_insert(call);
                 continue;
+            }
+            if call.keywords.iter().any(|k| k.starts_with("timeout=")) {
+                return Effect::ReleasedOnSuccess(call.node);
             }
             return Effect::Released(Some(call.node));
         }

@@ -297,6 +297,13 @@ impl<'a, 't> Summaries<'a, 't> {
     /// only that (`rules/calls.toml`), or a function of this file whose only
     /// way out by exception is `raise Class(...)`.
     pub(super) fn class_of(&self, caller: usize, call: &CallFact) -> Option<String> {
+        // `proc.wait(timeout=30)`, `proc.communicate(timeout=30)`: what
+        // they raise is the timeout.
+        if matches!(call.method.as_deref(), Some("wait" | "communicate"))
+            && call.keywords.iter().any(|k| k.starts_with("timeout="))
+        {
+            return Some("TimeoutExpired".into());
+        }
         if let Some(class) = call
             .resolved
             .as_deref()
