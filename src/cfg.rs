@@ -1196,6 +1196,7 @@ pub fn mermaid_for(
         catalogue,
         yield_transfers: false,
         parameters: None,
+        locals: None,
     };
     build(
         function,

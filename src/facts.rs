@@ -164,6 +164,9 @@ pub struct FactContext<'a> {
     /// The function's parameters: calling one (`callback(conn)`) hands the
     /// arguments to code the caller chose.
     pub parameters: Option<&'a std::collections::HashSet<String>>,
+    /// Names the function assigns: `stub.Balance(...)` on one is a method
+    /// call, not a class made (`models.Order(...)`).
+    pub locals: Option<&'a std::collections::HashSet<String>>,
 }
 
 const CONTAINER_METHODS: &[&str] = &[
@@ -431,7 +434,17 @@ impl<'t> Facts<'t> {
         let identity = resolved
             .as_deref()
             .is_some_and(|r| calls.identity.has_function(r));
-        let constructor = is_constructor(function, callee.as_deref(), src);
+        // `stub.Balance(request)` on a parameter or a local is a method
+        // call, however it is capitalised.
+        let on_object = callee
+            .as_deref()
+            .and_then(|c| c.split_once('.'))
+            .is_some_and(|(head, _)| {
+                !cx.imports.is_imported(head)
+                    && (cx.parameters.is_some_and(|p| p.contains(head))
+                        || cx.locals.is_some_and(|l| l.contains(head)))
+            });
+        let constructor = is_constructor(function, callee.as_deref(), on_object, src);
         // A factory (`create_tcp_listener(sock)`, `self.makeProducer(request,
         // f)`, `wrap_stream(tls)`) makes an object around what it is given,
         // as a constructor does.
@@ -579,7 +592,16 @@ fn is_factory(callee: Option<&str>) -> bool {
         })
 }
 
-fn is_constructor(function: Option<Node>, callee: Option<&str>, source: &str) -> bool {
+/// Whether the call makes an object: `Reader(f)`, `models.Order(...)`,
+/// `self.protocol(...)`. `on_object` says the callee is a method of a
+/// parameter or a local: capitalised (`stub.Balance(request)`, a gRPC
+/// call), it is still a call, not a class.
+fn is_constructor(
+    function: Option<Node>,
+    callee: Option<&str>,
+    on_object: bool,
+    source: &str,
+) -> bool {
     if let Some(callee) = callee {
         let last = callee.rsplit('.').next().unwrap_or(callee);
         // `self.protocol(...)`, `self.connection_class(...)`: an attribute
@@ -588,12 +610,10 @@ fn is_constructor(function: Option<Node>, callee: Option<&str>, source: &str) ->
             .iter()
             .any(|s| last.ends_with(s))
             || last == "protocol";
-        return last == "cls"
-            || last == "__class__"
-            || holds_class
-            || last
-                .trim_start_matches('_')
-                .starts_with(|c: char| c.is_ascii_uppercase());
+        let capitalised = last
+            .trim_start_matches('_')
+            .starts_with(|c: char| c.is_ascii_uppercase());
+        return last == "cls" || last == "__class__" || holds_class || (capitalised && !on_object);
     }
     function.is_some_and(|f| {
         f.kind() == "call"

@@ -155,6 +155,12 @@ pub struct Acquire {
     /// (`fd, path = tempfile.mkstemp()` is element 0).
     #[serde(default)]
     pub element: Option<usize>,
+    /// With `element`: another element of the tuple that holds the resource
+    /// too (`transport, protocol = await loop.create_connection(...)`: the
+    /// protocol keeps its transport). Handing that one over hands the
+    /// resource over; binding the resource to `_` leaves it to that one.
+    #[serde(default)]
+    pub held_by_element: Option<usize>,
     /// `value`: the returned object must be released. `receiver`: the call
     /// puts the obligation on its receiver (`lock.acquire()` / `lock.release()`).
     #[serde(default)]
@@ -245,8 +251,15 @@ impl CallList {
         self.methods.extend(other.methods);
     }
 
+    /// `*Stub` matches any callable whose last name ends with `Stub`.
     pub fn has_function(&self, qualified: &str) -> bool {
-        self.functions.iter().any(|f| f == qualified)
+        self.functions.iter().any(|f| match f.strip_prefix('*') {
+            Some(suffix) => qualified
+                .rsplit('.')
+                .next()
+                .is_some_and(|last| last.ends_with(suffix)),
+            None => f == qualified,
+        })
     }
 
     pub fn has_method(&self, method: &str) -> bool {
@@ -550,9 +563,13 @@ impl Catalogue {
             .chain(&c.os_error.functions)
             .chain(&self.ownership.functions);
         for f in functions {
-            if !is_dotted_name(f) {
+            // `*Stub`: any callable whose last name ends with `Stub`.
+            let name = f.strip_prefix('*').unwrap_or(f);
+            if !is_dotted_name(name) {
                 return Err(fail(
-                    format!("`{f}` cannot match any call: write a dotted name such as `json.load`"),
+                    format!(
+                        "`{f}` cannot match any call: write a dotted name such as `json.load`, or `*Suffix`"
+                    ),
                     f,
                 ));
             }

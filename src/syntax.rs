@@ -156,16 +156,25 @@ pub fn argument_count(call: Node) -> usize {
 #[derive(Debug, Default, Clone)]
 pub struct Imports {
     names: HashMap<String, String>,
+    /// Names bound by a plain `import a.b` (`a`), which resolve to
+    /// themselves.
+    plain: std::collections::HashSet<String>,
 }
 
 impl Imports {
     pub fn collect(root: Node, source: &str) -> Imports {
         let mut names = HashMap::new();
+        let mut plain = std::collections::HashSet::new();
         walk(root, |node| {
             match node.kind() {
                 "import_statement" => {
                     let mut cursor = node.walk();
                     for child in node.children_by_field_name("name", &mut cursor) {
+                        if child.kind() == "dotted_name" {
+                            let bound = compact_text(child, source);
+                            let head = bound.split('.').next().unwrap_or_default().to_string();
+                            plain.insert(head);
+                        }
                         import_one(child, None, source, &mut names);
                     }
                 }
@@ -210,7 +219,14 @@ impl Imports {
                 }
             }
         }
-        Imports { names }
+        Imports { names, plain }
+    }
+
+    /// Whether `name` was bound by an import (`pg` of `import psycopg2 as
+    /// pg`, `aiohttp` of `import aiohttp`, `Session` of `from x import
+    /// Session`).
+    pub fn is_imported(&self, name: &str) -> bool {
+        self.names.contains_key(name) || self.plain.contains(name)
     }
 
     /// Makes package-relative imports absolute, for a file of `package`

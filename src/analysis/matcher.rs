@@ -75,6 +75,7 @@ pub(super) fn origins(
         catalogue,
         yield_transfers: false,
         parameters: None,
+        locals: None,
     };
     let mut sites = Vec::new();
     let mut origins = Origins::default();

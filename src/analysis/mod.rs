@@ -195,6 +195,8 @@ struct FunctionNode<'t> {
     generator: bool,
     /// Names used inside its nested functions and lambdas.
     captured: Captured,
+    /// Names it assigns.
+    locals: HashSet<String>,
     /// Parameter names in order.
     params: Vec<String>,
     /// Parameters here and of the enclosing functions: calling one hands
@@ -209,7 +211,7 @@ impl<'t> FunctionNode<'t> {
         } else {
             node.child_by_field_name("body")
         };
-        let (generator, captured) = body.map(|b| scan_body(b, source)).unwrap_or_default();
+        let (generator, captured, locals) = body.map(|b| scan_body(b, source)).unwrap_or_default();
         let params = syntax::parameter_names(node, source);
         FunctionNode {
             decorated: !decorators.is_empty(),
@@ -221,6 +223,7 @@ impl<'t> FunctionNode<'t> {
             decorators,
             generator,
             captured,
+            locals,
         }
     }
 
@@ -250,6 +253,7 @@ fn function_setup<'a>(
         catalogue,
         yield_transfers: func.generator && !is_context_manager,
         parameters: Some(&func.callables),
+        locals: Some(&func.locals),
     };
     (shape, cx)
 }
@@ -337,10 +341,28 @@ struct Captured {
 /// (a generator), and the names its nested functions and lambdas capture
 /// (a resource a closure may release is owned by whoever holds the
 /// closure). A nested function's own parameters shadow the outer names.
-fn scan_body(body: Node, source: &str) -> (bool, Captured) {
+fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>) {
     let mut yields = false;
     let mut captured = Captured::default();
+    let mut locals = HashSet::new();
     syntax::walk(body, |n| {
+        let target = match n.kind() {
+            "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
+                n.child_by_field_name("left")
+            }
+            "as_pattern" => n.child_by_field_name("alias"),
+            "named_expression" => n.child_by_field_name("name"),
+            _ => None,
+        };
+        if let Some(target) = target {
+            syntax::walk(target, |t| {
+                if t.kind() == "identifier" {
+                    locals.insert(text(t, source).to_string());
+                }
+                // `self.x = ...`, `d[k] = ...` bind no local.
+                !matches!(t.kind(), "attribute" | "subscript")
+            });
+        }
         if is_nested_scope(n.kind()) {
             let own = syntax::parameter_names(n, source);
             syntax::walk(n, |inner| {
@@ -362,7 +384,7 @@ fn scan_body(body: Node, source: &str) -> (bool, Captured) {
         yields |= n.kind() == "yield";
         true
     });
-    (yields, captured)
+    (yields, captured, locals)
 }
 
 fn first_error_line(root: Node) -> Option<usize> {
@@ -429,6 +451,9 @@ struct Acquisition<'t, 'a> {
     /// A resource taken from another one (`resp = await session.get(url)`):
     /// the receiver and its entry. Releasing the parent releases the child.
     parent: Option<(&'a str, &'a Resource)>,
+    /// Another name that holds the resource too (the protocol of
+    /// `transport, protocol = await loop.create_connection(...)`).
+    shared_with: Option<String>,
     /// Made inside a constructor's arguments (`stream = IOStream(socket())`):
     /// `var` is the new object, which owns the resource; it is followed only
     /// when this function releases it somewhere, and otherwise owns it.
@@ -490,6 +515,7 @@ impl<'a> FunctionContext<'a> {
                     holder: Holder::Value { var: var.clone() },
                     held_edge: None,
                     parent: None,
+                    shared_with: None,
                     wrapped: false,
                 });
             }
@@ -521,7 +547,35 @@ impl<'a> FunctionContext<'a> {
             let conditions = Conditions::build(graph, &guard_tests, self.source);
             let known_before = conditions.known_before(graph);
             let links = links(graph);
+            // A resource wrapped by another tracked one (`session =
+            // aiohttp.ClientSession(connector=conn)`): the wrapper's finding
+            // speaks for both.
+            // Only when the wrapper is made right away (the next statement):
+            // a leak before it is the inner resource's own.
+            let wrappers: Vec<(&str, NodeId)> = tracked
+                .iter()
+                .filter_map(|a| match (&a.holder, &a.call.usage) {
+                    (Holder::Value { var }, Use::Bound(_)) => Some((var.as_str(), a.node)),
+                    _ => None,
+                })
+                .collect();
             for (acq, guards) in tracked.iter().zip(&guards) {
+                let right_after = |at: NodeId| {
+                    at == acq.node
+                        || graph.nodes[acq.node]
+                            .succs
+                            .iter()
+                            .any(|&(edge, next)| next == at && !matches!(edge, Edge::Raise(_)))
+                };
+                if let Holder::Value { var } = &acq.holder
+                    && links.wraps.iter().any(|(new, old)| {
+                        old == var
+                            && new != var
+                            && wrappers.iter().any(|&(w, at)| w == new && right_after(at))
+                    })
+                {
+                    continue;
+                }
                 let mut before = known_before[acq.node];
                 for &(test, branch) in guards {
                     conditions.learn_guard(&mut before, test, self.source, branch);
@@ -732,6 +786,7 @@ impl<'a> FunctionContext<'a> {
                 holder,
                 held_edge,
                 parent,
+                shared_with: None,
                 wrapped,
             }))
         };
@@ -779,7 +834,21 @@ impl<'a> FunctionContext<'a> {
             (Use::Bound(var), None) => value(var),
             (Use::WrappedBy(var), None) => tracked(Holder::Value { var: var.clone() }, None, true),
             (Use::Unpacked(names), Some(i)) => {
-                names.get(i).cloned().flatten().and_then(|v| value(&v))
+                let bound = |k: usize| names.get(k).cloned().flatten().filter(|v| v != "_");
+                match (bound(i), acquire.held_by_element.and_then(bound)) {
+                    // `transport, protocol = ...`: either one holds it.
+                    (Some(var), Some(holder)) => {
+                        let mut found = value(&var)?;
+                        if let Found::Tracked(acq) = &mut found {
+                            acq.shared_with = Some(holder);
+                        }
+                        Some(found)
+                    }
+                    // `_, protocol = ...`: the protocol keeps the transport.
+                    (None, Some(holder)) => value(&holder),
+                    (Some(var), None) => value(&var),
+                    (None, None) => None,
+                }
             }
             (Use::WithItem(alias), None) if !rule.with_releases => match alias {
                 Some(var) => value(var),
@@ -919,10 +988,13 @@ impl<'a> FunctionContext<'a> {
         conditions: &Conditions,
         before: conditions::Knowledge,
     ) -> Option<Finding> {
-        let names = match &acq.holder {
+        let mut names = match &acq.holder {
             Holder::Value { var } => self.holder_names(graph, acq, var, links),
             Holder::Receiver { result, .. } => result.iter().cloned().collect(),
         };
+        if let Some(holder) = &acq.shared_with {
+            names.insert(holder.clone());
+        }
         // A closure that may release it owns it now; one that only uses it
         // (`retry(lambda: sock.connect(addr))`) runs in place when this
         // function releases it itself, and may run later otherwise.
