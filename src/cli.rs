@@ -6,6 +6,7 @@ use crate::codes::Code;
 use crate::config::{CodeKind, ConfigError, Resolver, TestsPolicy};
 use crate::discover::discover;
 use crate::docs;
+use crate::finding::LearntKind;
 use crate::render::{self, display_path};
 use crate::runner::{FileResult, Job, RunOptions, check_jobs};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -51,6 +52,15 @@ pub enum Command {
     Resources {
         #[command(flatten)]
         config: ConfigArgs,
+        /// Instead of the catalogue, list the resources inferred in PATHS:
+        /// pairs learnt from a release, helpers that return a new resource,
+        /// owner classes; with the configuration entry that would make a
+        /// pair known in every function.
+        #[arg(long)]
+        learned: bool,
+        /// With `--learned`: files or directories to look in.
+        #[arg(default_value = ".", requires = "learned")]
+        paths: Vec<PathBuf>,
     },
     /// Print the rules documentation (docs/rules.md) as Markdown.
     Docs,
@@ -145,7 +155,12 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Check(args) => check(args),
         Command::Rules => print_out(&docs::codes_table()),
         Command::Rule { id, config } => rule(&id, &config),
-        Command::Resources { config } => match catalogue_settings(&config) {
+        Command::Resources {
+            config,
+            learned: true,
+            paths,
+        } => learned(&config, paths),
+        Command::Resources { config, .. } => match catalogue_settings(&config) {
             Ok(settings) => print_out(&docs::resources_table(&settings.catalogue)),
             Err(e) => config_failure(&e),
         },
@@ -227,6 +242,7 @@ fn check(args: CheckArgs) -> ExitStatus {
     let run_options = RunOptions {
         force_module_level: args.include_module_level,
         warn_unused_suppressions: args.warn_unused_suppressions,
+        list_learnt: false,
     };
     let run = || check_jobs(&jobs, run_options);
     let mut results = match args.threads {
@@ -330,6 +346,102 @@ fn check(args: CheckArgs) -> ExitStatus {
     } else {
         ExitStatus::Clean
     }
+}
+
+/// `unclosed resources --learned`: what the analysis inferred in the
+/// production code under `paths`, grouped by kind, in path order.
+fn learned(config: &ConfigArgs, paths: Vec<PathBuf>) -> ExitStatus {
+    let mut resolver = match Resolver::new(config.config.as_deref(), config.isolated) {
+        Ok(r) => r,
+        Err(e) => return config_failure(&e),
+    };
+    let discovered = discover(&paths);
+    let mut jobs = Vec::new();
+    for path in discovered.files {
+        let settings = match resolver.settings_for(&path) {
+            Ok(s) => s,
+            Err(e) => return config_failure(&e),
+        };
+        let kind = settings.code_kind(&path);
+        if settings.excludes(&path) || kind != CodeKind::Production {
+            continue;
+        }
+        jobs.push(Job {
+            path,
+            settings,
+            stdin: None,
+            kind,
+            gates: true,
+        });
+    }
+    let run = RunOptions {
+        list_learnt: true,
+        ..RunOptions::default()
+    };
+    let mut results = check_jobs(&jobs, run);
+    results.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut sections = [
+        (
+            LearntKind::Pair,
+            "Pairs learnt from a release in the same function",
+            String::new(),
+            0,
+        ),
+        (
+            LearntKind::Helper,
+            "Functions that return a new resource",
+            String::new(),
+            0,
+        ),
+        (
+            LearntKind::Owner,
+            "Classes whose instances keep a resource",
+            String::new(),
+            0,
+        ),
+    ];
+    // Pairs that would make the same entry are shown once, with each place
+    // they were learnt.
+    let mut entries: Vec<(&str, Vec<String>)> = Vec::new();
+    for result in &results {
+        let path = display_path(&result.path);
+        for l in &result.report.learnt {
+            let place = format!("  {path}:{}  in `{}`: {}\n", l.line, l.scope, l.what);
+            if let Some(entry) = &l.entry {
+                match entries.iter_mut().find(|(e, _)| e == entry) {
+                    Some((_, places)) => places.push(place),
+                    None => entries.push((entry, vec![place])),
+                }
+                continue;
+            }
+            let Some((_, _, text, count)) = sections.iter_mut().find(|s| s.0 == l.kind) else {
+                continue;
+            };
+            *count += 1;
+            text.push_str(&place);
+        }
+    }
+    for (entry, places) in &entries {
+        let (_, _, text, count) = &mut sections[0];
+        *count += 1;
+        places.iter().for_each(|p| text.push_str(p));
+        for line in entry.lines() {
+            text.push_str(&format!("      {line}\n"));
+        }
+        text.push('\n');
+    }
+    let mut out = String::new();
+    for (_, title, text, count) in &sections {
+        out.push_str(&format!("{title} ({count}):\n"));
+        out.push_str(if text.is_empty() { "  none\n" } else { text });
+        out.push('\n');
+    }
+    out.push_str(
+        "A pair is learnt per function; to make one known everywhere, review its entry (a \
+         method name alone matches it on any object), add it to the configuration (see \
+         rules/README.md) and fill in its summary.\n",
+    );
+    print_out(&out)
 }
 
 /// The files to check with their settings, after exclusions, the walk's

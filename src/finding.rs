@@ -54,8 +54,36 @@ pub struct Warning {
     pub message: String,
 }
 
+/// A resource the analysis inferred (no catalogue entry names it), for
+/// `unclosed resources --learned`: what was learnt, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Learnt {
+    pub kind: LearntKind,
+    pub line: usize,
+    /// The function or class it was learnt in.
+    pub scope: String,
+    /// "`_terminals.lease()` is released by `_terminals.release(terminal)`"
+    pub what: String,
+    /// For a pair: the configuration entry that would make it known in
+    /// every function (`[[tool.unclosed.resource]]`).
+    pub entry: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum LearntKind {
+    /// A call whose value the function releases.
+    Pair,
+    /// A function that returns a new resource.
+    Helper,
+    /// A class whose instances keep a resource until closed.
+    Owner,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FileReport {
     pub findings: Vec<Finding>,
     pub warnings: Vec<Warning>,
+    /// What was inferred in this file.
+    #[serde(skip)]
+    pub learnt: Vec<Learnt>,
 }

@@ -56,6 +56,8 @@ pub struct RunOptions {
     /// `--include-module-level`, over what the config says.
     pub force_module_level: bool,
     pub warn_unused_suppressions: bool,
+    /// List every helper and owner class learnt (`resources --learned`).
+    pub list_learnt: bool,
 }
 
 /// Checks each file under its own settings, keeps only the findings its
@@ -180,6 +182,7 @@ fn check_job(
         test_code: job.kind == CodeKind::Test,
         package: Some(context.package.clone()),
         export: context.export.clone(),
+        list_learnt: run.list_learnt,
     };
     let source = match source {
         Ok(s) => s,

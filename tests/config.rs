@@ -183,3 +183,84 @@ fn misspelled_resource_key_is_rejected() {
         "[tool.unclosed]\n\n[[tool.unclosed.resource]]\nid = \"db\"\nname = \"db\"\nnoun = \"connection\"\nsummary = \"x\"\nacquire = { calls = [\"payments.db.acquire\"] }\nrelase = { methods = [\"close\"] }\n"
     ));
 }
+
+/// `resources --learned` lists what was inferred, and the entry it suggests
+/// for a learnt pair, put in the configuration, makes the pair known where
+/// no function shows it (a lease never given back is then reported).
+#[test]
+fn a_learnt_pair_promoted_to_configuration_is_known_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "terminals.py",
+        "from payments.terminals import pool\n\n\ndef charge(card):\n    t = pool.lease()\n    if not card.valid:\n        return False\n    t.charge(card)\n    pool.give_back(t)\n    return True\n\n\ndef peek():\n    t = pool.lease()\n    return t.status_text()\n",
+    );
+    // `give_back` is no release this tool knows: nothing is learnt yet.
+    let listing = unclosed()
+        .current_dir(root)
+        .args(["resources", "--learned", "--isolated", "."])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let listing = String::from_utf8(listing).unwrap();
+    assert!(
+        listing.contains("Pairs learnt from a release in the same function (0)"),
+        "{listing}"
+    );
+
+    // With a release it knows, the pair is learnt in `charge` only.
+    let source = std::fs::read_to_string(root.join("terminals.py")).unwrap();
+    write(
+        root,
+        "terminals.py",
+        &source.replace("pool.give_back(t)", "pool.release(t)"),
+    );
+    let listing = unclosed()
+        .current_dir(root)
+        .args(["resources", "--learned", "--isolated", "."])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let listing = String::from_utf8(listing).unwrap();
+    assert!(
+        listing.contains("in `charge`: `pool.lease()` is released by `pool.release(t)`"),
+        "{listing}"
+    );
+    let entry: String = listing
+        .lines()
+        .skip_while(|l| !l.contains("[[tool.unclosed.resource]]"))
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| format!("{}\n", l.trim()))
+        .collect();
+    assert!(
+        entry.contains("acquire = { methods = [\"lease\"] }"),
+        "{entry}"
+    );
+    let concise = |root: &Path| {
+        let out = unclosed()
+            .current_dir(root)
+            .args(["check", "--output-format", "concise", "."])
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    // Learnt in `charge` alone: `peek` never gives its lease back, and
+    // nothing there says it should.
+    write(root, "pyproject.toml", "[project]\nname = \"t\"\n");
+    assert!(!concise(root).contains("terminals.py:14"));
+    write(
+        root,
+        "pyproject.toml",
+        &format!("[tool.unclosed]\n\n{entry}"),
+    );
+    let findings = concise(root);
+    assert!(findings.contains("terminals.py:14"), "{findings}");
+}

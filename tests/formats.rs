@@ -48,8 +48,8 @@ fn warned(path: &str, warnings: Vec<Warning>) -> FileResult {
         path: PathBuf::from(path),
         source: None,
         report: FileReport {
-            findings: vec![],
             warnings,
+            ..FileReport::default()
         },
         error: None,
         kind: unclosed::config::CodeKind::Production,
@@ -248,6 +248,7 @@ fn github_annotations_escape_properties_and_messages() {
                     line: Some(2),
                     message: "partly analysed".into(),
                 }],
+                ..FileReport::default()
             },
             error: None,
             kind: unclosed::config::CodeKind::Production,

@@ -11,6 +11,7 @@
 
 use crate::cfg::Cfg;
 use crate::facts::{CallFact, Use};
+use crate::finding::{Learnt, LearntKind};
 use crate::rules::{Acquire, Awaited, CallList, Release, Resource};
 use crate::syntax;
 use tree_sitter::Node;
@@ -88,6 +89,8 @@ pub(super) struct Learned<'t> {
     pub(super) call: Node<'t>,
     /// The entry made up for it; its summary names the release that shows it.
     pub(super) rule: Resource,
+    /// What was learnt, for `unclosed resources --learned`.
+    pub(super) learnt: Learnt,
 }
 
 /// The calls of `graph` whose value this function releases somewhere, but
@@ -190,7 +193,15 @@ pub(super) fn learn<'t>(
             .collect::<Vec<_>>()
             .join(" ");
         let line = evidence.node.start_position().row + 1;
+        let learnt = Learnt {
+            kind: LearntKind::Pair,
+            line: call.node.start_position().row + 1,
+            scope: String::new(),
+            what: format!("`{made_by}` is released by `{shown}` (line {line})"),
+            entry: Some(entry_for(call, &release)),
+        };
         out.push(Learned {
+            learnt,
             call: call.node,
             rule: Resource {
                 id: format!("learned:{}", made_by.trim_end_matches("()")),
@@ -214,6 +225,36 @@ pub(super) fn learn<'t>(
         });
     }
     out
+}
+
+/// The configuration entry that would make a learnt pair known everywhere.
+fn entry_for(call: &CallFact, release: &Release) -> String {
+    let (acquire, name) = match (&call.method, &call.resolved) {
+        (Some(method), _) => (format!("methods = [\"{method}\"]"), method.clone()),
+        (None, Some(resolved)) => (
+            format!("calls = [\"{resolved}\"]"),
+            resolved.rsplit('.').next().unwrap_or(resolved).to_string(),
+        ),
+        (None, None) => ("calls = []".into(), "resource".into()),
+    };
+    let released_by = if release.methods.is_empty() {
+        format!(
+            "receiver-methods = [\"{}\"]",
+            release.receiver_methods.join("\", \"")
+        )
+    } else {
+        format!("methods = [\"{}\"]", release.methods.join("\", \""))
+    };
+    let awaited = if release.awaited == Awaited::Always {
+        ", awaited = \"always\""
+    } else {
+        ""
+    };
+    let id = name.trim_start_matches('_').replace('_', "-");
+    format!(
+        "[[tool.unclosed.resource]]\nid = \"{id}\"\nname = \"what `{name}()` returns\"\nnoun = \"{noun}\"\nsummary = \"...\"\nacquire = {{ {acquire} }}\nrelease = {{ {released_by}{awaited} }}\n",
+        noun = name.trim_start_matches('_'),
+    )
 }
 
 /// The first release of `var` in the function, and the release it stands for.

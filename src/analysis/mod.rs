@@ -21,7 +21,7 @@ use matcher::{Matcher, origins};
 use crate::cfg::{self, BuildError, Cfg, Edge, Exc, FunctionShape, Kind, NodeId};
 use crate::codes::Code;
 use crate::facts::{CallFact, FactContext, Use};
-use crate::finding::{FileReport, Finding, Span, Step, Warning};
+use crate::finding::{FileReport, Finding, Learnt, Span, Step, Warning};
 use crate::rules::{Catalogue, Obligation, Resource, Unless};
 use crate::syntax::{self, Imports, is_nested_scope, text};
 use std::collections::{HashMap, HashSet};
@@ -43,6 +43,9 @@ pub struct Options {
     pub package: Option<String>,
     /// Which of its functions to summarise for other files.
     pub export: Export,
+    /// Also list every helper that returns a new resource and every owner
+    /// class (`unclosed resources --learned`), not only those in use.
+    pub list_learnt: bool,
 }
 
 /// What the analysis of one file gives: its findings, and what its
@@ -147,7 +150,9 @@ pub fn analyze_module(
                         func_ctx.handed.insert(call.node.start_byte(), handed);
                     }
                 }
-                report.findings.extend(func_ctx.analyze(&graph));
+                let (findings, learnt) = func_ctx.analyze(&graph);
+                report.findings.extend(findings);
+                report.learnt.extend(learnt);
                 let stored = func_ctx.stored_on_self(&graph);
                 if !stored.is_empty() {
                     stored_on_self.push((index, stored));
@@ -180,6 +185,12 @@ pub fn analyze_module(
     report.findings.sort_by(|a, b| {
         (a.span.start, a.code, &a.message).cmp(&(b.span.start, b.code, &b.message))
     });
+    if options.list_learnt {
+        report.learnt.extend(summaries.learnt());
+    }
+    report
+        .learnt
+        .sort_by(|a, b| (a.kind, a.line, &a.what).cmp(&(b.kind, b.line, &b.what)));
     let exports = summaries.export(&options.export);
     ModuleAnalysis { report, exports }
 }
@@ -466,7 +477,7 @@ enum Found<'t, 'a> {
 }
 
 impl<'a> FunctionContext<'a> {
-    fn analyze<'t>(&self, graph: &'a Cfg<'t>) -> Vec<Finding> {
+    fn analyze<'t>(&self, graph: &'a Cfg<'t>) -> (Vec<Finding>, Vec<Learnt>) {
         let releases_on_receiver = self.receivers_released(graph);
         // Names whose value is handed on somewhere in the function: a lock
         // appended to a waiters list is released by whoever pops it.
@@ -591,7 +602,14 @@ impl<'a> FunctionContext<'a> {
             (a.span, a.code.certainty_rank()).cmp(&(b.span, b.code.certainty_rank()))
         });
         findings.dedup_by(|b, a| a.span == b.span);
-        findings
+        let learnt = learned
+            .into_iter()
+            .map(|l| Learnt {
+                scope: self.name.to_string(),
+                ..l.learnt
+            })
+            .collect();
+        (findings, learnt)
     }
 
     /// The resources this method stores on `self` (`self._sock =

@@ -23,6 +23,7 @@ use super::matcher::{Matcher, Origins};
 use super::{FunctionNode, function_setup};
 use crate::cfg::{self, Exc, Raises};
 use crate::facts::{CallFact, Use};
+use crate::finding::{Learnt, LearntKind};
 use crate::rules::{Catalogue, Obligation};
 use crate::syntax::{Imports, text};
 use std::cell::RefCell;
@@ -514,6 +515,49 @@ impl<'a, 't> Summaries<'a, 't> {
             }
         }
         found
+    }
+
+    /// The helpers of this file that return a new resource and the owner
+    /// classes, for `unclosed resources --learned`.
+    pub(super) fn learnt(&self) -> Vec<Learnt> {
+        let mut out = Vec::new();
+        for (i, unit) in self.units.iter().enumerate() {
+            if unit.name.starts_with('<') {
+                continue;
+            }
+            let Some(returned) = self.summary(i).and_then(|b| b.returns) else {
+                continue;
+            };
+            let noun = self
+                .catalogue
+                .get(&returned.rule)
+                .map_or(returned.rule.as_str(), |r| r.noun.as_str());
+            out.push(Learnt {
+                kind: LearntKind::Helper,
+                line: unit.node.start_position().row + 1,
+                scope: unit.name.clone(),
+                what: format!(
+                    "`{}()` returns a new {noun} ({}), which its callers must release",
+                    unit.name, returned.made_by
+                ),
+                entry: None,
+            });
+        }
+        let mut classes: Vec<(&&str, &Node)> = self.classes.iter().collect();
+        classes.sort_by_key(|(_, node)| node.start_byte());
+        for (name, node) in classes {
+            let Some(owner) = self.owner(name) else {
+                continue;
+            };
+            out.push(Learnt {
+                kind: LearntKind::Owner,
+                line: node.start_position().row + 1,
+                scope: name.to_string(),
+                what: format!("`{name}` {}: its instances must be released", owner.made_by),
+                entry: None,
+            });
+        }
+        out
     }
 
     /// Whether `call` makes an instance of a class of the checked files
