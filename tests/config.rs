@@ -196,16 +196,19 @@ fn a_learnt_pair_promoted_to_configuration_is_known_everywhere() {
         "terminals.py",
         "from payments.terminals import pool\n\n\ndef charge(card):\n    t = pool.lease()\n    if not card.valid:\n        return False\n    t.charge(card)\n    pool.give_back(t)\n    return True\n\n\ndef peek():\n    t = pool.lease()\n    return t.status_text()\n",
     );
+    let learned = || {
+        let out = unclosed()
+            .current_dir(root)
+            .args(["resources", "--learned", "--isolated", "."])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
     // `give_back` is no release this tool knows: nothing is learnt yet.
-    let listing = unclosed()
-        .current_dir(root)
-        .args(["resources", "--learned", "--isolated", "."])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let listing = String::from_utf8(listing).unwrap();
+    let listing = learned();
     assert!(
         listing.contains("Pairs learnt from a release in the same function (0)"),
         "{listing}"
@@ -218,15 +221,7 @@ fn a_learnt_pair_promoted_to_configuration_is_known_everywhere() {
         "terminals.py",
         &source.replace("pool.give_back(t)", "pool.release(t)"),
     );
-    let listing = unclosed()
-        .current_dir(root)
-        .args(["resources", "--learned", "--isolated", "."])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let listing = String::from_utf8(listing).unwrap();
+    let listing = learned();
     assert!(
         listing.contains("in `charge`: `pool.lease()` is released by `pool.release(t)`"),
         "{listing}"

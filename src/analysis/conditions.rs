@@ -548,18 +548,22 @@ fn descriptor_test(node: Node, source: &str) -> Option<(String, bool)> {
     }
     let name = dotted_name(node.named_child(0)?, source)?;
     let bound: String = compact_text(node.named_child(1)?, source);
-    let mut cursor = node.walk();
-    let op: Vec<&str> = node
-        .children(&mut cursor)
-        .filter(|c| !c.is_named())
-        .map(|c| c.kind())
-        .collect();
+    let op = operator_tokens(node);
     let polarity = match (op.as_slice(), bound.as_str()) {
         ([">="], "0") | ([">"], "-1") | (["!="], "-1") => true,
         (["<"], "0") | (["<="], "-1") | (["=="], "-1") => false,
         _ => return None,
     };
     Some((name, polarity))
+}
+
+/// The operator of a comparison, as tokens: `["is", "not"]`, `[">="]`.
+fn operator_tokens<'t>(node: Node<'t>) -> Vec<&'t str> {
+    let mut cursor = node.walk();
+    node.children(&mut cursor)
+        .filter(|c| !c.is_named())
+        .map(|c| c.kind())
+        .collect()
 }
 
 /// `x is None` (true) / `x is not None` (false), with `==`/`!=` too.
@@ -573,13 +577,7 @@ fn none_test(node: Node, source: &str) -> Option<(String, bool)> {
         return None;
     }
     let name = dotted_name(left, source)?;
-    let mut cursor = node.walk();
-    let op: Vec<&str> = node
-        .children(&mut cursor)
-        .filter(|c| !c.is_named())
-        .map(|c| c.kind())
-        .collect();
-    match op.as_slice() {
+    match operator_tokens(node).as_slice() {
         ["is"] | ["=="] => Some((name, true)),
         ["is", "not"] | ["is not"] | ["!="] => Some((name, false)),
         _ => None,

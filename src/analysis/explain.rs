@@ -709,27 +709,41 @@ impl Tree {
 }
 
 fn parent_tree(explored: &Explored, allow: impl Fn(usize, Edge) -> bool) -> Tree {
-    let n = explored.states.len();
-    let mut parent: Vec<Option<(usize, Edge)>> = vec![None; n];
-    let mut reached = vec![false; n];
-    let mut from: Vec<Vec<(Edge, usize)>> = vec![Vec::new(); n];
+    let mut from: Vec<Vec<(usize, Edge)>> = vec![Vec::new(); explored.states.len()];
     for &(a, edge, b) in &explored.transitions {
         if allow(a, edge) {
-            from[a].push((edge, b));
+            from[a].push((b, edge));
         }
     }
-    reached[0] = true;
-    let mut queue = std::collections::VecDeque::from([0]);
+    let (parent, reached) = breadth_first(&from, &[0]);
+    Tree { parent, reached }
+}
+
+/// Breadth-first from `starts` over `links` (per state, the states it leads
+/// to and by which edge): whether each state is reached, and the state and
+/// edge it was first reached from.
+#[allow(clippy::type_complexity)]
+fn breadth_first(
+    links: &[Vec<(usize, Edge)>],
+    starts: &[usize],
+) -> (Vec<Option<(usize, Edge)>>, Vec<bool>) {
+    let mut first: Vec<Option<(usize, Edge)>> = vec![None; links.len()];
+    let mut reached = vec![false; links.len()];
+    let mut queue = std::collections::VecDeque::new();
+    for &s in starts {
+        reached[s] = true;
+        queue.push_back(s);
+    }
     while let Some(s) = queue.pop_front() {
-        for &(edge, next) in &from[s] {
+        for &(next, edge) in &links[s] {
             if !reached[next] {
                 reached[next] = true;
-                parent[next] = Some((s, edge));
+                first[next] = Some((s, edge));
                 queue.push_back(next);
             }
         }
     }
-    Tree { parent, reached }
+    (first, reached)
 }
 
 /// The (node, edge) pairs from the acquisition to `state` in a parent tree.
@@ -763,29 +777,18 @@ struct Toward {
 /// The ways toward `targets` using only edges `allowed` accepts (a backward
 /// breadth-first search).
 fn ways_toward(explored: &Explored, targets: &[usize], allowed: impl Fn(Edge) -> bool) -> Toward {
-    let n = explored.states.len();
-    let mut into: Vec<Vec<(usize, Edge)>> = vec![Vec::new(); n];
+    let mut into: Vec<Vec<(usize, Edge)>> = vec![Vec::new(); explored.states.len()];
     for &(from, edge, to) in &explored.transitions {
         if allowed(edge) {
             into[to].push((from, edge));
         }
     }
-    let mut next: Vec<Option<(Edge, usize)>> = vec![None; n];
-    let mut reached = vec![false; n];
-    let mut queue = std::collections::VecDeque::new();
-    for &t in targets {
-        reached[t] = true;
-        queue.push_back(t);
-    }
-    while let Some(s) = queue.pop_front() {
-        for &(from, edge) in &into[s] {
-            if !reached[from] {
-                reached[from] = true;
-                next[from] = Some((edge, s));
-                queue.push_back(from);
-            }
-        }
-    }
+    // Backward: a state is first reached from the one it leads to.
+    let (first, reached) = breadth_first(&into, targets);
+    let next = first
+        .into_iter()
+        .map(|f| f.map(|(to, edge)| (edge, to)))
+        .collect();
     Toward { next, reached }
 }
 
