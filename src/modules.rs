@@ -1,5 +1,5 @@
 //! Which checked file is which Python module, what each file imports from
-//! the others, and an order to analyse them in so that a file comes after
+//! the others, and the groups to analyse them in so that a file comes after
 //! the files it imports: their function summaries are then known when its
 //! calls to them are analysed (`from payments.db import get_conn`).
 //!
@@ -305,36 +305,18 @@ impl Dependencies {
         }
     }
 
-    /// Files in waves: each file after the files it imports, files that
-    /// import each other (a cycle) in the same wave, not seeing each other.
-    /// Within a wave, in file order; deterministic.
-    pub fn waves(&self) -> Vec<Vec<usize>> {
+    /// The files in groups that import each other (strongly connected
+    /// components), each group after the groups it imports; and, per file,
+    /// its group.
+    pub fn groups(&self) -> (Vec<Vec<usize>>, Vec<usize>) {
         let components = strongly_connected(&self.imports);
-        let mut component_of = vec![0; self.imports.len()];
+        let mut group_of = vec![0; self.imports.len()];
         for (c, members) in components.iter().enumerate() {
             for &m in members {
-                component_of[m] = c;
+                group_of[m] = c;
             }
         }
-        // Tarjan's order puts a component after every component it reaches.
-        let mut level = vec![0usize; components.len()];
-        for (c, members) in components.iter().enumerate() {
-            let deepest = members
-                .iter()
-                .flat_map(|&m| &self.imports[m])
-                .map(|&d| component_of[d])
-                .filter(|&d| d != c)
-                .map(|d| level[d] + 1)
-                .max()
-                .unwrap_or(0);
-            level[c] = deepest;
-        }
-        let depth = level.iter().copied().max().map_or(0, |d| d + 1);
-        let mut waves = vec![Vec::new(); depth];
-        for (file, &c) in component_of.iter().enumerate() {
-            waves[level[c]].push(file);
-        }
-        waves
+        (components, group_of)
     }
 }
 
@@ -461,13 +443,15 @@ mod tests {
     }
 
     #[test]
-    fn waves_put_imports_first_and_cycles_together() {
+    fn groups_put_imports_first_and_cycles_together() {
         let deps = Dependencies {
             // 0 imports 1; 1 and 2 import each other; 2 imports 3.
             imports: vec![vec![1], vec![2], vec![1, 3], vec![]],
             wanted_all: vec![false; 4],
             wanted: vec![Vec::new(); 4],
         };
-        assert_eq!(deps.waves(), vec![vec![3], vec![1, 2], vec![0]]);
+        let (groups, group_of) = deps.groups();
+        assert_eq!(groups, vec![vec![3], vec![1, 2], vec![0]]);
+        assert_eq!(group_of, vec![2, 1, 1, 0]);
     }
 }

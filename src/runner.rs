@@ -14,6 +14,8 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Debug)]
 pub struct FileResult {
@@ -64,21 +66,14 @@ pub struct RunOptions {
 /// settings report (`select`, `ignore`, `per-file-ignores`) and that no
 /// inline suppression silences.
 ///
-/// Files are analysed in waves (see `modules`): a file after the checked
-/// files it imports, so that calls to their functions use their summaries
-/// (`conn = get_conn()` from `payments/db.py` acquires a connection). Each
-/// wave runs in parallel; what a file sees depends only on the files and
-/// their imports, never on the thread count.
+/// A file is analysed after the checked files it imports (see `modules`),
+/// so that calls to their functions use their summaries (`conn =
+/// get_conn()` from `payments/db.py` acquires a connection); files that
+/// import each other are analysed without each other's. Each file starts as
+/// soon as what it imports is done, on any thread: what it sees depends only
+/// on the files and their imports, never on the thread count or the order
+/// the threads finish in.
 pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
-    let mut sources: Vec<Option<Result<String, String>>> = jobs
-        .par_iter()
-        .map(|job| {
-            Some(match &job.stdin {
-                Some(text) => Ok(text.clone()),
-                None => read_source(&job.path),
-            })
-        })
-        .collect();
     let mut packages: HashMap<PathBuf, bool> = HashMap::new();
     let module_files: Vec<ModuleFile> = jobs
         .iter()
@@ -90,77 +85,158 @@ pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
             })
         })
         .collect();
-    let imported: Vec<Vec<Imported>> = sources
+    // Imports are read up front; each file's text is read again when it is
+    // analysed, so only the files in progress are held in memory.
+    let imported: Vec<Vec<Imported>> = jobs
         .par_iter()
         .zip(&module_files)
-        .map(|(source, module)| match source {
-            Some(Ok(text)) => scan_imports(text, &module.package),
-            _ => Vec::new(),
+        .map(|(job, module)| match source_of(job) {
+            Ok(text) => scan_imports(&text, &module.package),
+            Err(_) => Vec::new(),
         })
         .collect();
     let modules = Modules::new(module_files);
     let dependencies = Dependencies::new(&modules, &imported);
-    let mut summaries: Vec<BTreeMap<String, FunctionSummary>> = vec![BTreeMap::new(); jobs.len()];
-    let mut results: Vec<Option<FileResult>> = (0..jobs.len()).map(|_| None).collect();
-    for wave in dependencies.waves() {
-        let work: Vec<(usize, Result<String, String>)> = wave
-            .iter()
-            .filter_map(|&i| Some((i, sources[i].take()?)))
-            .collect();
-        let done: Vec<(usize, FileResult, BTreeMap<String, FunctionSummary>)> = work
-            .into_par_iter()
-            .map(|(i, source)| {
-                let export = if dependencies.wanted_all[i] {
-                    Export::All
-                } else if dependencies.wanted[i].is_empty() {
-                    Export::Nothing
-                } else {
-                    Export::Names(dependencies.wanted[i].clone())
-                };
-                let project = ProjectView {
-                    modules: &modules,
-                    summaries: &summaries,
-                    from: i,
-                };
-                let context = ModuleContext {
-                    package: modules.file(i).package.clone(),
-                    export,
-                    project: &project,
-                };
-                let (result, exports) = check_job(&jobs[i], source, run, &context);
-                (i, result, exports)
-            })
-            .collect();
-        for (i, result, mut exports) in done {
-            // "`psycopg2.connect()` on line 12 of payments/db.py"
-            let path = crate::render::display_path(&jobs[i].path);
-            for summary in exports.values_mut() {
-                if let Some(r) = summary.body.as_mut().and_then(|b| b.returns.as_mut()) {
-                    r.made_by = if r.owner.is_some() {
-                        format!("{}, in {path}", r.made_by)
-                    } else {
-                        format!("{} of {path}", r.made_by)
-                    };
-                }
+    let (groups, group_of) = dependencies.groups();
+    let mut needs: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    let mut needed_by: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    for (file, imports) in dependencies.imports.iter().enumerate() {
+        for &dep in imports {
+            let (g, d) = (group_of[file], group_of[dep]);
+            if g != d && !needs[g].contains(&d) {
+                needs[g].push(d);
+                needed_by[d].push(g);
             }
-            summaries[i] = exports;
-            results[i] = Some(result);
         }
     }
-    results.into_iter().flatten().collect()
+    let schedule = Schedule {
+        jobs,
+        run,
+        modules: &modules,
+        dependencies: &dependencies,
+        groups: &groups,
+        group_of: &group_of,
+        needed_by: &needed_by,
+        waiting: needs.iter().map(|n| AtomicUsize::new(n.len())).collect(),
+        unfinished: groups.iter().map(|g| AtomicUsize::new(g.len())).collect(),
+        summaries: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
+        results: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
+    };
+    rayon::scope(|scope| {
+        for (group, needs) in needs.iter().enumerate() {
+            if needs.is_empty() {
+                schedule.start(scope, group);
+            }
+        }
+    });
+    schedule
+        .results
+        .into_iter()
+        .filter_map(OnceLock::into_inner)
+        .collect()
 }
 
-/// The summaries of the files analysed so far, as one file imports them.
+/// The analysis of the checked files, each group of files as soon as the
+/// groups it imports are done.
+struct Schedule<'a> {
+    jobs: &'a [Job],
+    run: RunOptions,
+    modules: &'a Modules,
+    dependencies: &'a Dependencies,
+    groups: &'a [Vec<usize>],
+    group_of: &'a [usize],
+    /// Per group, the groups that import it.
+    needed_by: &'a [Vec<usize>],
+    /// Per group, how many groups it imports are not done yet.
+    waiting: Vec<AtomicUsize>,
+    /// Per group, how many of its files are not done yet.
+    unfinished: Vec<AtomicUsize>,
+    summaries: Vec<OnceLock<BTreeMap<String, FunctionSummary>>>,
+    results: Vec<OnceLock<FileResult>>,
+}
+
+impl<'a> Schedule<'a> {
+    fn start<'s>(&'s self, scope: &rayon::Scope<'s>, group: usize) {
+        for &file in &self.groups[group] {
+            scope.spawn(move |scope| {
+                self.check(file);
+                if self.unfinished[group].fetch_sub(1, Ordering::AcqRel) == 1 {
+                    for &next in &self.needed_by[group] {
+                        if self.waiting[next].fetch_sub(1, Ordering::AcqRel) == 1 {
+                            self.start(scope, next);
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    fn check(&self, i: usize) {
+        let dependencies = self.dependencies;
+        let export = if dependencies.wanted_all[i] {
+            Export::All
+        } else if dependencies.wanted[i].is_empty() {
+            Export::Nothing
+        } else {
+            Export::Names(dependencies.wanted[i].clone())
+        };
+        let project = ProjectView {
+            modules: self.modules,
+            summaries: &self.summaries,
+            imports: &dependencies.imports[i],
+            group_of: self.group_of,
+            from: i,
+        };
+        let context = ModuleContext {
+            package: self.modules.file(i).package.clone(),
+            export,
+            project: &project,
+        };
+        let job = &self.jobs[i];
+        let (result, mut exports) = check_job(job, source_of(job), self.run, &context);
+        // "`psycopg2.connect()` on line 12 of payments/db.py"
+        let path = crate::render::display_path(&job.path);
+        for summary in exports.values_mut() {
+            if let Some(r) = summary.body.as_mut().and_then(|b| b.returns.as_mut()) {
+                r.made_by = if r.owner.is_some() {
+                    format!("{}, in {path}", r.made_by)
+                } else {
+                    format!("{} of {path}", r.made_by)
+                };
+            }
+        }
+        let _ = self.summaries[i].set(exports);
+        let _ = self.results[i].set(result);
+    }
+}
+
+fn source_of(job: &Job) -> Result<String, String> {
+    match &job.stdin {
+        Some(text) => Ok(text.clone()),
+        None => read_source(&job.path),
+    }
+}
+
+/// The summaries of the files one file imports (from other groups: those
+/// are done before it starts, whatever the threads do).
 struct ProjectView<'a> {
     modules: &'a Modules,
-    summaries: &'a [BTreeMap<String, FunctionSummary>],
+    summaries: &'a [OnceLock<BTreeMap<String, FunctionSummary>>],
+    /// The files it imports, sorted.
+    imports: &'a [usize],
+    group_of: &'a [usize],
     from: usize,
 }
 
 impl Project for ProjectView<'_> {
     fn function(&self, qualified: &str) -> Option<&FunctionSummary> {
         let (file, name) = self.modules.function(self.from, qualified)?;
-        self.summaries[file].get(name)
+        if self.group_of[file] == self.group_of[self.from]
+            || self.imports.binary_search(&file).is_err()
+        {
+            return None;
+        }
+        self.summaries[file].get()?.get(name)
     }
 }
 

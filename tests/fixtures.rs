@@ -123,8 +123,8 @@ fn fixtures_match_inline_expectations() {
     );
 }
 
-/// Files are analysed in waves, each in parallel: what a file sees of the
-/// others must not depend on the thread count.
+/// Files are analysed in parallel, each once what it imports is done: what
+/// a file sees of the others must not depend on the thread count.
 #[test]
 fn findings_are_the_same_for_any_thread_count() {
     let (root, files) = fixture_files();
