@@ -86,4 +86,8 @@ pub struct FileReport {
     /// What was inferred in this file.
     #[serde(skip)]
     pub learnt: Vec<Learnt>,
+    /// The comments that may be suppressions (`# noqa: UC001`, `#
+    /// unclosed: ignore`), with their lines.
+    #[serde(skip)]
+    pub suppressions: Vec<(usize, String)>,
 }

@@ -278,7 +278,11 @@ fn check_job(
     };
     let findings = &mut result.report.findings;
     findings.retain(|f| job.settings.reports(f.code, &job.path));
-    let warnings = crate::suppress::apply(&source, findings, run.warn_unused_suppressions);
+    let warnings = crate::suppress::apply(
+        &result.report.suppressions,
+        findings,
+        run.warn_unused_suppressions,
+    );
     result.report.warnings.extend(warnings);
     result.report.warnings.sort_by_key(|w| w.line);
     if !result.report.findings.is_empty() {

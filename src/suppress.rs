@@ -6,7 +6,6 @@
 
 use crate::codes::Code;
 use crate::finding::{Finding, Warning};
-use crate::syntax::{self, text};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Suppression {
@@ -21,9 +20,17 @@ struct Suppression {
 }
 
 /// Removes suppressed findings; returns warnings for suppressions that are
-/// unused or name unknown codes (when `warn_unused`).
-pub fn apply(source: &str, findings: &mut Vec<Finding>, warn_unused: bool) -> Vec<Warning> {
-    let suppressions = collect(source);
+/// unused or name unknown codes (when `warn_unused`). `comments` are the
+/// file's comments that may suppress (`may_suppress`), with their lines.
+pub fn apply(
+    comments: &[(usize, String)],
+    findings: &mut Vec<Finding>,
+    warn_unused: bool,
+) -> Vec<Warning> {
+    let suppressions: Vec<Suppression> = comments
+        .iter()
+        .filter_map(|(line, comment)| parse_comment(comment, *line))
+        .collect();
     if suppressions.is_empty() {
         return Vec::new();
     }
@@ -85,24 +92,11 @@ pub fn apply(source: &str, findings: &mut Vec<Finding>, warn_unused: bool) -> Ve
     warnings
 }
 
-fn collect(source: &str) -> Vec<Suppression> {
-    // Cheap exit: most files have no suppression at all.
-    if !source.contains("noqa") && !source.contains("unclosed:") {
-        return Vec::new();
-    }
-    let Some(tree) = syntax::parse(source) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    syntax::walk(tree.root_node(), |node| {
-        if node.kind() == "comment" {
-            let comment = text(node, source);
-            let line = node.start_position().row + 1;
-            out.extend(parse_comment(comment, line));
-        }
-        true
-    });
-    out
+/// Whether a comment may be a suppression: the analysis keeps those of
+/// each file (it has the syntax tree), so that they are not looked for in
+/// strings.
+pub fn may_suppress(comment: &str) -> bool {
+    comment.contains("noqa") || comment.contains("unclosed:")
 }
 
 fn parse_comment(comment: &str, line: usize) -> Option<Suppression> {

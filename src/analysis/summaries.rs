@@ -261,12 +261,16 @@ impl<'a, 't> Summaries<'a, 't> {
                     .collect(),
             );
         }
-        // Only a name that came through an import can be another file's.
-        let resolved = call.resolved.as_deref()?;
-        if call.callee.as_deref() == Some(resolved) && !resolved.contains('.') {
+        // Only a name that came through an import can be another file's
+        // (`get_conn()`, `db.get_conn()`; not `self.conn.cursor()`).
+        let callee = call.callee.as_deref()?;
+        let head = callee.split('.').next().unwrap_or(callee);
+        if !self.imports.is_imported(head) {
             return None;
         }
-        self.project.function(resolved).map(|f| vec![f.clone()])
+        self.project
+            .function(call.resolved.as_deref()?)
+            .map(|f| vec![f.clone()])
     }
 
     /// The units a call may run, when it is a function of this file: a plain
