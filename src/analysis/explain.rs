@@ -46,6 +46,21 @@ impl FunctionContext<'_> {
         let related = self.related_names(graph, names);
         let names = &related;
         let mut leaks = self.leaks(graph, acq, names, explored);
+        if acq.kept_by_new_object {
+            // Kept on the object by `__init__`: only a failure of the
+            // resource itself is convincing (`self.sock.connect()` refused);
+            // anything else raising there is rarely worth the fix.
+            leaks.retain(|l| {
+                l.chain.iter().any(|&(id, edge)| {
+                    matches!(edge, Edge::Raise(_))
+                        && graph.nodes[id]
+                            .facts
+                            .calls
+                            .iter()
+                            .any(|c| self.touches(c, names))
+                })
+            });
+        }
         if leaks.is_empty() {
             return None;
         }
@@ -81,15 +96,31 @@ impl FunctionContext<'_> {
         } else {
             let best = leaks.remove(0);
             also.extend(leaks.iter().map(|l| l.summary.clone()));
-            let help = self.help(best.code, acq);
             let mut steps = self.path_steps(graph, acq, names, &best.chain);
             steps.extend(best.last_step);
-            (
-                best.code,
-                format!("{subject} {}", best.summary),
-                steps,
-                help,
-            )
+            if let (true, Holder::Value { var }) = (acq.kept_by_new_object, &acq.holder) {
+                // `self.sock = socket.socket()` then a raise in `__init__`:
+                // the caller never gets the object that would close it.
+                (
+                    best.code,
+                    format!(
+                        "{subject} {}, and `__init__` loses the object that keeps it in `{var}`",
+                        best.summary
+                    ),
+                    steps,
+                    format!(
+                        "release `{var}` in an `except` block that re-raises, or acquire it \
+                         after the calls that may fail"
+                    ),
+                )
+            } else {
+                (
+                    best.code,
+                    format!("{subject} {}", best.summary),
+                    steps,
+                    self.help(best.code, acq),
+                )
+            }
         };
         let mut seen = HashSet::new();
         also.retain(|a| seen.insert(a.clone()));
@@ -402,9 +433,17 @@ impl FunctionContext<'_> {
     /// `client.db.find()`) or given it anywhere in its arguments
     /// (`parse(sock.recv(64))`, `upload(proc.stdout)`).
     fn touches(&self, call: &CallFact, names: &HashSet<String>) -> bool {
+        // `sock.sendall`, `client.db.find`; and for a name that is itself
+        // an attribute (`self._sock`), what starts with it.
         let rooted = |text: &str| {
             let root = text.split(['.', '[', '(']).next().unwrap_or(text);
             names.contains(root)
+                || names.iter().any(|n| {
+                    n.contains('.')
+                        && text
+                            .strip_prefix(n.as_str())
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+                })
         };
         if call.receiver.as_deref().is_some_and(rooted) {
             return true;

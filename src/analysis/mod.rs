@@ -478,6 +478,10 @@ struct Acquisition<'t, 'a> {
     /// Another name that holds the resource too (the protocol of
     /// `transport, protocol = await loop.create_connection(...)`).
     shared_with: Option<String>,
+    /// Kept on the object by `__init__` (`self.sock = socket.socket()`):
+    /// the object has it once `__init__` returns; an exception before that
+    /// loses the object, and the resource with it.
+    kept_by_new_object: bool,
     /// Made inside a constructor's arguments (`stream = IOStream(socket())`):
     /// `var` is the new object, which owns the resource; it is followed only
     /// when this function releases it somewhere, and otherwise owns it.
@@ -540,6 +544,7 @@ impl<'a> FunctionContext<'a> {
                     held_edge: None,
                     parent: None,
                     shared_with: None,
+                    kept_by_new_object: false,
                     wrapped: false,
                 });
             }
@@ -818,6 +823,7 @@ impl<'a> FunctionContext<'a> {
                 held_edge,
                 parent,
                 shared_with: None,
+                kept_by_new_object: false,
                 wrapped,
             }))
         };
@@ -861,8 +867,23 @@ impl<'a> FunctionContext<'a> {
             return None;
         }
         let value = |var: &String| tracked(Holder::Value { var: var.clone() }, None, false);
+        let in_init = self.name.rsplit('.').next() == Some("__init__") && self.name.contains('.');
         match (&call.usage, acquire.element) {
             (Use::Bound(var), None) => value(var),
+            // `self.sock = socket.socket()` in `__init__`: followed until
+            // `__init__` returns.
+            (Use::Stored(target), None)
+                if in_init
+                    && target
+                        .strip_prefix("self.")
+                        .is_some_and(crate::rules::is_identifier) =>
+            {
+                let mut found = value(target)?;
+                if let Found::Tracked(acq) = &mut found {
+                    acq.kept_by_new_object = true;
+                }
+                Some(found)
+            }
             (Use::WrappedBy(var), None) => tracked(Holder::Value { var: var.clone() }, None, true),
             (Use::Unpacked(names), Some(i)) => {
                 let bound = |k: usize| names.get(k).cloned().flatten().filter(|v| v != "_");

@@ -152,7 +152,9 @@ impl FunctionContext<'_> {
                     node.kind,
                     Kind::NormalExit | Kind::ErrorExit | Kind::CancelExit
                 ) {
-                    if state.live {
+                    // `__init__` returned: the new object has it.
+                    let kept = acq.kept_by_new_object && node.kind == Kind::NormalExit;
+                    if state.live && !kept {
                         out.escapes.push((current, Escape::Exit));
                     }
                     continue;
