@@ -193,6 +193,29 @@ impl Imports {
             }
             false
         });
+        // A module given as a parameter's default (`def connect(addr,
+        // socket_module=socket)`): calls through the parameter are the
+        // module's.
+        walk(root, |node| {
+            if matches!(node.kind(), "default_parameter" | "typed_default_parameter")
+                && let (Some(name), Some(value)) = (
+                    node.child_by_field_name("name"),
+                    node.child_by_field_name("value"),
+                )
+                && let Some(dotted) = dotted_name(value, source)
+            {
+                let head = dotted.split('.').next().unwrap_or(&dotted);
+                if plain.contains(head) || names.contains_key(head) {
+                    let resolved = resolve_in(&names, &dotted);
+                    names
+                        .entry(text(name, source).to_string())
+                        .or_insert(resolved);
+                }
+            }
+            // Statements, and the parameter lists of the functions in them.
+            holds_statements(node.kind())
+                || matches!(node.kind(), "function_definition" | "parameters")
+        });
         // Module-level aliases of imported names: `_allocate_lock =
         // _thread.allocate_lock` (threading.py), `connect = psycopg2.connect`.
         let mut cursor = root.walk();
@@ -364,6 +387,17 @@ x = 1
         assert_eq!(imports.resolve("get_conn"), "payments.app.db.get_conn");
         assert_eq!(imports.resolve("p.acquire"), "payments.core.pool.acquire");
         assert_eq!(imports.resolve("models.Order"), "payments.app.models.Order");
+    }
+
+    #[test]
+    fn a_module_given_as_a_default_is_the_module() {
+        let src = "import socket\n\ndef connect(addr, socket_module=socket):\n    return socket_module.create_connection(addr)\n";
+        let tree = parse(src).unwrap();
+        let imports = Imports::collect(tree.root_node(), src);
+        assert_eq!(
+            imports.resolve("socket_module.create_connection"),
+            "socket.create_connection"
+        );
     }
 
     #[test]

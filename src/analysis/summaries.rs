@@ -278,7 +278,9 @@ impl<'a, 't> Summaries<'a, 't> {
     /// top of the module, or a method of the caller's class through `self.`
     /// / `cls.`.
     fn callees(&self, caller: usize, call: &CallFact) -> Option<&[usize]> {
-        let callee = call.callee.as_deref()?;
+        let Some(callee) = call.callee.as_deref() else {
+            return self.super_callees(caller, call);
+        };
         let caller_name = self.units[caller].name.as_str();
         let candidates: Vec<String> = match callee.split_once('.') {
             Some(("self" | "cls", method)) if !method.contains('.') => {
@@ -296,6 +298,33 @@ impl<'a, 't> Summaries<'a, 't> {
         candidates
             .iter()
             .find_map(|name| self.by_name.get(name.as_str()).map(Vec::as_slice))
+    }
+
+    /// `super().close()` in a method of a class of this file: the method of
+    /// its first base (of this file) that defines it.
+    fn super_callees(&self, caller: usize, call: &CallFact) -> Option<&[usize]> {
+        let function = call.node.child_by_field_name("function")?;
+        let object = function.child_by_field_name("object")?;
+        let is_super = object.kind() == "call"
+            && object
+                .child_by_field_name("function")
+                .is_some_and(|f| text(f, self.source) == "super");
+        if function.kind() != "attribute" || !is_super {
+            return None;
+        }
+        let method = text(function.child_by_field_name("attribute")?, self.source);
+        let class = self.units[caller].name.rsplit_once('.')?.0;
+        let node = self.classes.get(class)?;
+        let bases = node.child_by_field_name("superclasses")?;
+        let mut cursor = bases.walk();
+        let found = bases
+            .named_children(&mut cursor)
+            .filter(|b| b.kind() == "identifier")
+            .find_map(|b| {
+                let name = format!("{}.{method}", text(b, self.source));
+                self.by_name.get(name.as_str())
+            });
+        found.map(Vec::as_slice)
     }
 
     /// The one class of exception `call` raises: a function known to raise
