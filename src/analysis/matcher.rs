@@ -134,7 +134,7 @@ pub(super) fn origins(
                 "expression_statement" | "with_clause" | "parameters"
             )
     });
-    for _round in 0..2 {
+    for round in 0..2 {
         let mut found = Vec::new();
         for (function, facts) in &sites {
             let matcher = Matcher {
@@ -147,6 +147,17 @@ pub(super) fn origins(
                     Use::Bound(t) | Use::Stored(t) | Use::WithItem(Some(t)) => t,
                     _ => continue,
                 };
+                // The second round only revisits calls on a receiver the
+                // first round gave an origin (`session.get()` after `session
+                // = ClientSession()`); the others would come out the same.
+                if round == 1
+                    && call
+                        .receiver
+                        .as_deref()
+                        .is_none_or(|r| matcher.origin(r).is_none())
+                {
+                    continue;
+                }
                 let origin = Origin {
                     resource: matcher
                         .rule_for(call, &HashSet::new())
