@@ -113,6 +113,7 @@ pub fn analyze_module(
     let summaries =
         summaries::Summaries::new(source, &imports, catalogue, &origins, &units, project);
     let ends_program = script::exceptions_end_program(root, source, &units);
+    let returns_end_program = script::returns_end_program(root, source, &units);
     // Resources methods store on `self`, for the owner-class check.
     let mut stored_on_self = Vec::new();
     for (index, func) in units.iter().enumerate() {
@@ -151,6 +152,7 @@ pub fn analyze_module(
             captured: func.captured.clone(),
             params: &func.callables,
             exceptions_end_run: options.test_code || ends_program[index],
+            returns_end_run: returns_end_program[index],
             handed: HashMap::new(),
         };
         match cfg::build(func.node, &shape, &cx, &raise_model, &class_model) {
@@ -447,6 +449,9 @@ struct FunctionContext<'a> {
     /// one-shot program no caller of which catches it. Only paths that
     /// complete count as leaks.
     exceptions_end_run: bool,
+    /// Returning ends the run: the `main()` a script's `__main__` block
+    /// calls last. What it holds then, the process gives back.
+    returns_end_run: bool,
     /// Calls (by start byte) to helpers of this file that take these
     /// arguments over: `close_quietly(conn)`, `self._register(sock)`.
     handed: HashMap<usize, Vec<String>>,

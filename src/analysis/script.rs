@@ -18,6 +18,51 @@ use crate::syntax::{self, text};
 use std::collections::HashMap;
 use tree_sitter::Node;
 
+/// The units (by index) whose return ends the program: the one the
+/// `__main__` block calls last (`main()`, `sys.exit(main())`, `raise
+/// SystemExit(main())`), when that is the only reference to it. What it
+/// still holds when it returns, the process gives back right away.
+pub(super) fn returns_end_program(root: Node, source: &str, units: &[FunctionNode]) -> Vec<bool> {
+    let mut ends = vec![false; units.len()];
+    let Some(block) = main_block(root, source) else {
+        return ends;
+    };
+    let Some(last) = block.named_children(&mut block.walk()).last() else {
+        return ends;
+    };
+    // The call the statement makes, possibly wrapped in an exit.
+    let mut call = match last.kind() {
+        "expression_statement" => last.named_child(0),
+        "raise_statement" => last.named_child(0),
+        _ => None,
+    };
+    if let Some(outer) = call.filter(|c| c.kind() == "call")
+        && let Some(f) = outer.child_by_field_name("function")
+        && matches!(
+            text(f, source),
+            "sys.exit" | "exit" | "SystemExit" | "os._exit"
+        )
+    {
+        call = outer
+            .child_by_field_name("arguments")
+            .and_then(|a| a.named_child(0));
+    }
+    let Some(name) = call
+        .filter(|c| c.kind() == "call")
+        .and_then(|c| c.child_by_field_name("function"))
+        .filter(|f| f.kind() == "identifier")
+        .map(|f| text(f, source))
+    else {
+        return ends;
+    };
+    let references = references(root, source, units);
+    let only_there = references.get(name).is_some_and(|r| r.len() == 1);
+    for (i, unit) in units.iter().enumerate() {
+        ends[i] = only_there && !unit.decorated && unit.name == name;
+    }
+    ends
+}
+
 /// The units (by index) whose uncaught exceptions end the program.
 pub(super) fn exceptions_end_program(
     root: Node,
@@ -171,8 +216,13 @@ fn context(node: Node) -> (bool, Option<Node>) {
 
 /// `if __name__ == "__main__":` at the top of the module.
 fn has_main_block(root: Node, source: &str) -> bool {
+    main_block(root, source).is_some()
+}
+
+/// The body of the `if __name__ == "__main__":` at the top of the module.
+fn main_block<'t>(root: Node<'t>, source: &str) -> Option<Node<'t>> {
     let mut cursor = root.walk();
-    root.named_children(&mut cursor).any(|stmt| {
+    let found = root.named_children(&mut cursor).find(|stmt| {
         stmt.kind() == "if_statement"
             && stmt.child_by_field_name("condition").is_some_and(|c| {
                 let t: String = text(c, source)
@@ -187,5 +237,6 @@ fn has_main_block(root: Node, source: &str) -> bool {
                         | "\"__main__\"==__name__"
                 )
             })
-    })
+    });
+    found.and_then(|stmt| stmt.child_by_field_name("consequence"))
 }

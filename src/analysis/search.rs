@@ -153,7 +153,9 @@ impl FunctionContext<'_> {
                     Kind::NormalExit | Kind::ErrorExit | Kind::CancelExit
                 ) {
                     // `__init__` returned: the new object has it.
-                    let kept = acq.kept_by_new_object && node.kind == Kind::NormalExit;
+                    // `main()` returned: the program ends.
+                    let kept = (acq.kept_by_new_object || self.returns_end_run)
+                        && node.kind == Kind::NormalExit;
                     if state.live && !kept {
                         out.escapes.push((current, Escape::Exit));
                     }
