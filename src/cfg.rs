@@ -182,7 +182,18 @@ enum FrameKind<'t> {
     Suppress {
         after: NodeId,
         always: bool,
+        /// What it surely swallows: every error (`suppress(Exception)`),
+        /// `OSError`s (`suppress(OSError)`), or nothing for sure.
+        covers: Covers,
     },
+}
+
+/// The errors a `contextlib.suppress(...)` surely swallows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Covers {
+    Nothing,
+    OsErrors,
+    AllErrors,
 }
 
 struct Frame<'t> {
@@ -521,14 +532,27 @@ impl<'t> Builder<'t, '_> {
                     }
                     return entry;
                 }
-                FrameKind::Suppress { after, always } => {
+                FrameKind::Suppress {
+                    after,
+                    always,
+                    covers,
+                } => {
                     if *always && jump == Jump::Raise(Exc::Cancel) {
                         // A test cancelled inside `pytest.raises` fails as a
                         // whole: a dead end, not a leak worth reporting.
                         return self.node(Kind::Join, None, Facts::default());
                     }
-                    if matches!(jump, Jump::Raise(e) if e.is_error()) {
-                        let (after, always) = (*after, *always);
+                    if let Jump::Raise(e) = jump
+                        && e.is_error()
+                    {
+                        // `with suppress(OSError): os.remove(p)`: an
+                        // `OSError` surely goes no further.
+                        let swallowed = match covers {
+                            Covers::AllErrors => true,
+                            Covers::OsErrors => e == Exc::OsError,
+                            Covers::Nothing => false,
+                        };
+                        let (after, always) = (*after, *always || swallowed);
                         let dispatch = self.node(Kind::Join, None, Facts::default());
                         self.link(dispatch, Edge::Normal, after);
                         if !always {
@@ -833,6 +857,7 @@ impl<'t> Builder<'t, '_> {
     fn with_statement(&mut self, stmt: Node<'t>, mut pending: Pending) -> Pending {
         let mut suppress = false;
         let mut suppress_always = false;
+        let mut covers = Covers::Nothing;
         let clause = stmt
             .named_children(&mut stmt.walk())
             .find(|c| c.kind() == "with_clause");
@@ -852,6 +877,7 @@ impl<'t> Builder<'t, '_> {
                         Some(always) => {
                             suppress = true;
                             suppress_always |= always;
+                            covers = suppressed_errors(call, self.cx.source);
                         }
                         None => only_swallowers = false,
                     }
@@ -870,6 +896,7 @@ impl<'t> Builder<'t, '_> {
             self.push_frame(FrameKind::Suppress {
                 after,
                 always: suppress_always,
+                covers,
             });
         }
         let end = match stmt.child_by_field_name("body") {
@@ -936,6 +963,34 @@ fn swallows_exceptions(call: &crate::facts::CallFact) -> Option<bool> {
         Some(false)
     } else {
         None
+    }
+}
+
+/// What `suppress(A, B)` surely swallows, from the classes it names.
+fn suppressed_errors(call: &crate::facts::CallFact, source: &str) -> Covers {
+    let Some(args) = call.node.child_by_field_name("arguments") else {
+        return Covers::Nothing;
+    };
+    let mut cursor = args.walk();
+    let names: Vec<&str> = args
+        .named_children(&mut cursor)
+        .map(|a| {
+            let t = text(a, source);
+            t.rsplit('.').next().unwrap_or(t)
+        })
+        .collect();
+    if names
+        .iter()
+        .any(|n| matches!(*n, "Exception" | "BaseException"))
+    {
+        Covers::AllErrors
+    } else if names
+        .iter()
+        .any(|n| matches!(*n, "OSError" | "IOError" | "EnvironmentError" | "error"))
+    {
+        Covers::OsErrors
+    } else {
+        Covers::Nothing
     }
 }
 

@@ -354,6 +354,34 @@ impl<'t> Facts<'t> {
     ) {
         let src = cx.source;
         let left = node.child_by_field_name("left");
+        // `pipes['stdin'], pipes['stdout'] = r, w`: element by element.
+        if let (Some(l), Some(r)) = (left, node.child_by_field_name("right"))
+            && matches!(l.kind(), "pattern_list" | "tuple_pattern")
+            && matches!(r.kind(), "expression_list" | "tuple")
+        {
+            let targets: Vec<Node<'t>> = l.named_children(&mut l.walk()).collect();
+            let values: Vec<Node<'t>> = r.named_children(&mut r.walk()).collect();
+            if targets.len() == values.len() {
+                for (target, value) in targets.into_iter().zip(values) {
+                    let usage = match target.kind() {
+                        "identifier" => {
+                            let name = text(target, src).to_string();
+                            self.binds.push(name.clone());
+                            Use::Bound(name)
+                        }
+                        "attribute" | "subscript" => {
+                            stack.push((target, Use::Other, false));
+                            let stored = compact_text(target, src);
+                            self.stores.push(stored.clone());
+                            Use::Stored(stored)
+                        }
+                        _ => Use::Other,
+                    };
+                    stack.push((value, usage, false));
+                }
+                return;
+            }
+        }
         let usage = match left {
             Some(l) if l.kind() == "identifier" => {
                 let name = text(l, src).to_string();

@@ -155,6 +155,10 @@ pub struct Acquire {
     /// (`fd, path = tempfile.mkstemp()` is element 0).
     #[serde(default)]
     pub element: Option<usize>,
+    /// When the call returns a tuple of resources, each to release on its
+    /// own: their positions (`r, w = os.pipe()` is `[0, 1]`).
+    #[serde(default)]
+    pub elements: Vec<usize>,
     /// With `element`: another element of the tuple that holds the resource
     /// too (`transport, protocol = await loop.create_connection(...)`: the
     /// protocol keeps its transport). Handing that one over hands the

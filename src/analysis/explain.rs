@@ -14,6 +14,12 @@ impl FunctionContext<'_> {
     ) -> String {
         match holder {
             Some(Holder::Receiver { receiver, .. }) => format!("{} `{receiver}`", rule.noun),
+            // `r, w = os.pipe()`: say which one.
+            Some(Holder::Value { var }) if !rule.acquire.elements.is_empty() => format!(
+                "{} `{var}` from `{}`",
+                rule.noun,
+                acq_call.display(self.source)
+            ),
             // A resource learnt from its release: say how it was learnt.
             _ if rule.id.starts_with("learned:") => rule.summary.clone(),
             _ => {

@@ -556,6 +556,29 @@ impl<'a> FunctionContext<'a> {
         }
         for (id, node) in graph.nodes.iter().enumerate() {
             for call in &node.facts.calls {
+                // `r, w = os.pipe()`: one obligation per end.
+                if let Use::Unpacked(names) = &call.usage
+                    && let Some(rule) = self.matcher.rule_for(call, &releases_on_receiver)
+                    && !rule.acquire.elements.is_empty()
+                {
+                    for &i in &rule.acquire.elements {
+                        let Some(var) = names.get(i).cloned().flatten().filter(|v| v != "_") else {
+                            continue;
+                        };
+                        tracked.push(Acquisition {
+                            node: id,
+                            call,
+                            rule,
+                            holder: Holder::Value { var },
+                            held_edge: None,
+                            parent: None,
+                            shared_with: None,
+                            kept_by_new_object: false,
+                            wrapped: false,
+                        });
+                    }
+                    continue;
+                }
                 let owner = owner_rules
                     .iter()
                     .find(|(at, _)| *at == call.node.start_byte())
