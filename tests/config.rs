@@ -237,10 +237,7 @@ fn a_learnt_pair_promoted_to_configuration_is_known_everywhere() {
         "{entry}"
     );
     let concise = |root: &Path| {
-        let out = unclosed()
-            .current_dir(root)
-            .args(["check", "--output-format", "concise", "."])
-            .assert()
+        let out = check_concise(root, &["."])
             .code(1)
             .get_output()
             .stdout

@@ -502,7 +502,7 @@ impl FunctionContext<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn finding(
+    pub(super) fn finding(
         &self,
         code: Code,
         call: &CallFact,
@@ -526,19 +526,6 @@ impl FunctionContext<'_> {
             also,
             skipped_release: None,
         }
-    }
-
-    /// A finding at the acquiring call, with no other leak listed.
-    pub(super) fn finding_at(
-        &self,
-        code: Code,
-        call: &CallFact,
-        rule: &Resource,
-        message: String,
-        help: String,
-        steps: Vec<Step>,
-    ) -> Finding {
-        self.finding(code, call, rule, message, help, steps, Vec::new())
     }
 
     pub(super) fn discarded(&self, call: &CallFact, rule: &Resource) -> Finding {

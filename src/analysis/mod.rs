@@ -722,13 +722,14 @@ impl<'a> FunctionContext<'a> {
                 if let Some(at) = store {
                     steps.push(self.step(at, format!("kept in `self.{attr}` here")));
                 }
-                let mut finding = self.finding_at(
+                let mut finding = self.finding(
                     crate::codes::Code::OwnerNeverReleases,
                     call,
                     rule,
                     message,
                     help,
                     steps,
+                    Vec::new(),
                 );
                 finding.function = self.name.to_string();
                 out.push(owners::Stored {
