@@ -282,6 +282,17 @@ impl<'a> Matcher<'a> {
         best.map(|(_, rule)| rule)
     }
 
+    /// Whether `call`, matched to `rule` without the function's flow, hands
+    /// its caller a value to release: not a lock (a protocol on its
+    /// receiver), not an unawaited request, not a pool's `acquire()` known
+    /// only by its shape on a receiver not named like a pool.
+    pub(super) fn yields_value(&self, call: &CallFact, rule: &Resource) -> bool {
+        let acquire = &rule.acquire;
+        acquire.obligation != Obligation::Receiver
+            && (call.awaited || !acquire.requires_await)
+            && self.named_for_shape(call, rule)
+    }
+
     /// False for a call matched only by its shape (`x.acquire()` of a pool
     /// entry with `receiver-hints`) on a receiver not named like one.
     pub(super) fn named_for_shape(&self, call: &CallFact, rule: &Resource) -> bool {

@@ -690,13 +690,10 @@ impl<'a> FunctionContext<'a> {
                     },
                 };
                 let acquire = &rule.acquire;
-                // A lock is a protocol, a lazy client holds nothing until
-                // used; an unawaited request, a shape with no evidence, an
-                // `unless` argument: nothing acquired.
-                if acquire.obligation == Obligation::Receiver
+                // A lazy client holds nothing until used; an `unless`
+                // argument: nothing acquired.
+                if !self.matcher.yields_value(call, rule)
                     || rule.lazy.is_some()
-                    || (acquire.requires_await && !call.awaited)
-                    || !self.matcher.named_for_shape(call, rule)
                     || acquire.unless.iter().any(|u| self.unless_matches(call, u))
                     || ends_after(graph, id)
                 {
@@ -722,7 +719,7 @@ impl<'a> FunctionContext<'a> {
                 if let Some(at) = store {
                     steps.push(self.step(at, format!("kept in `self.{attr}` here")));
                 }
-                let mut finding = self.finding(
+                let finding = self.finding(
                     crate::codes::Code::OwnerNeverReleases,
                     call,
                     rule,
@@ -731,7 +728,6 @@ impl<'a> FunctionContext<'a> {
                     steps,
                     Vec::new(),
                 );
-                finding.function = self.name.to_string();
                 out.push(owners::Stored {
                     awaited: rule.release.awaited == crate::rules::Awaited::Always,
                     noun: rule.noun.clone(),

@@ -24,7 +24,7 @@ use super::{FunctionNode, function_setup};
 use crate::cfg::{self, Exc, Raises};
 use crate::facts::{CallFact, Use};
 use crate::finding::{Learnt, LearntKind};
-use crate::rules::{Catalogue, Obligation};
+use crate::rules::Catalogue;
 use crate::syntax::{Imports, text};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -531,11 +531,8 @@ impl<'a, 't> Summaries<'a, 't> {
     /// it calls a function of this file that returns one.
     pub(super) fn returned_by(&self, caller: usize, call: &CallFact) -> Option<Returned> {
         // `LedgerClient(host)`, a class of this file that owns a resource.
-        if let Some(callee) = call.callee.as_deref()
-            && self.classes.contains_key(callee)
-            && self.imports.resolve(callee) == callee
-        {
-            return self.owner(callee);
+        if let Some((name, _)) = self.local_class(call) {
+            return self.owner(name);
         }
         // Defined more than once: only when every definition returns one.
         let mut found: Option<Returned> = None;
@@ -593,14 +590,19 @@ impl<'a, 't> Summaries<'a, 't> {
         out
     }
 
+    /// The module-level class of this file `call` instantiates, if any
+    /// (by its plain name, not shadowed by an import).
+    fn local_class<'c>(&self, call: &'c CallFact) -> Option<(&'c str, Node<'t>)> {
+        let callee = call.callee.as_deref()?;
+        let class = *self.classes.get(callee)?;
+        (self.imports.resolve(callee) == callee).then_some((callee, class))
+    }
+
     /// Whether `call` makes an instance of a class of the checked files
     /// that owns nothing: `ControlClient(path)` whose `__init__` only
     /// stores the path holds nothing until a method connects.
     pub(super) fn makes_plain_instance(&self, caller: usize, call: &CallFact) -> bool {
-        if let Some(callee) = call.callee.as_deref()
-            && let Some(&class) = self.classes.get(callee)
-            && self.imports.resolve(callee) == callee
-        {
+        if let Some((callee, class)) = self.local_class(call) {
             return super::owners::neutral_bases(class, self.source)
                 && self.owner(callee).is_none();
         }
@@ -715,12 +717,9 @@ impl<'a, 't> Summaries<'a, 't> {
             let Some(rule) = matcher.rule_for(call, &no_receivers) else {
                 continue;
             };
-            let acquire = &rule.acquire;
             if !crate::rules::is_identifier(attr)
-                || acquire.obligation == Obligation::Receiver
+                || !matcher.yields_value(call, rule)
                 || rule.lazy.is_some()
-                || (acquire.requires_await && !call.awaited)
-                || !matcher.named_for_shape(call, rule)
             {
                 continue;
             }
@@ -793,19 +792,8 @@ impl<'a, 't> Summaries<'a, 't> {
             let line = call.node.start_position().row + 1;
             let made_by = format!("`{}` on line {line}", call.display(self.source));
             let rule = match matcher.rule_for(call, &no_receivers) {
-                Some(rule) => {
-                    let acquire = &rule.acquire;
-                    // A lock's acquire returns a flag; an unawaited request
-                    // holds nothing; a pool's `acquire()` known only by its
-                    // shape needs a receiver named like a pool.
-                    if acquire.obligation == Obligation::Receiver
-                        || (acquire.requires_await && !call.awaited)
-                        || !matcher.named_for_shape(call, rule)
-                    {
-                        continue;
-                    }
-                    rule.id.clone()
-                }
+                Some(rule) if matcher.yields_value(call, rule) => rule.id.clone(),
+                Some(_) => continue,
                 None => match self.returned_by(unit, call) {
                     Some(inner) if !inner.is_async || call.awaited => inner.rule,
                     _ => continue,
