@@ -327,18 +327,16 @@ impl<'t> Builder<'t, '_> {
         let mut kinds: Vec<Raises> = Vec::new();
         let awaiting = &self.cx.catalogue.calls.awaiting;
         // `asyncio.create_task(work())` only schedules the coroutine: what it
-        // raises surfaces where the task is awaited, not here; `asyncio.wait`
-        // returns the tasks that failed instead of raising.
+        // raises surfaces where the task is awaited, not here (`[calls.scheduling]`).
+        let scheduling = &self.cx.catalogue.calls.scheduling;
         let schedules = |call: &CallFact| {
-            call.resolved.as_deref().is_some_and(|r| {
-                matches!(
-                    r,
-                    "asyncio.create_task"
-                        | "asyncio.ensure_future"
-                        | "asyncio.run_coroutine_threadsafe"
-                        | "asyncio.wait"
-                )
-            }) || call.method.as_deref() == Some("create_task")
+            call.resolved
+                .as_deref()
+                .is_some_and(|r| scheduling.has_function(r))
+                || call
+                    .method
+                    .as_deref()
+                    .is_some_and(|m| scheduling.has_method(m))
         };
         let scheduled: Vec<std::ops::Range<usize>> = f
             .calls

@@ -230,6 +230,11 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             list(&c.awaiting),
         ),
         (
+            "Run it later",
+            "Of those, the ones that schedule the coroutine, or return its failure instead of raising it: what it raises does not surface at the call (`asyncio.create_task(work())`).",
+            list(&c.scheduling),
+        ),
+        (
             "Only borrow",
             "A resource made inside their arguments is left open (UC005); one passed to any other call may have been handed over.",
             list(&c.borrowing),

@@ -333,6 +333,11 @@ pub struct Calls {
     /// `asyncio.wait_for(pool.release(conn), 1)` releases.
     #[serde(default)]
     pub awaiting: CallList,
+    /// Of those, the ones that run the coroutine later, or hand back its
+    /// failure instead of raising it (`asyncio.create_task`,
+    /// `asyncio.wait`): what the coroutine raises does not surface there.
+    #[serde(default)]
+    pub scheduling: CallList,
     /// Calls that only use a resource passed to them and keep nothing:
     /// `json.load(open(p))` leaks the file.
     #[serde(default)]
@@ -363,6 +368,7 @@ impl Calls {
             .any_receiver_methods
             .extend(other.os_error.any_receiver_methods);
         self.awaiting.extend(other.awaiting);
+        self.scheduling.extend(other.scheduling);
         self.borrowing.extend(other.borrowing);
         self.identity.extend(other.identity);
         self.raise_classes.extend(other.raise_classes);
@@ -558,6 +564,7 @@ impl Catalogue {
             &c.never_raise,
             &c.ends,
             &c.awaiting,
+            &c.scheduling,
             &c.borrowing,
             &c.identity,
         ];
