@@ -96,31 +96,55 @@ pub fn apply(
 /// each file (it has the syntax tree), so that they are not looked for in
 /// strings.
 pub fn may_suppress(comment: &str) -> bool {
-    comment.contains("noqa") || comment.contains("unclosed:")
+    let lower = comment.to_ascii_lowercase();
+    lower.contains("noqa") || lower.contains("unclosed:")
+}
+
+/// The directive `# <name>` in a comment: a `#` followed by optional
+/// blanks and `name` (ASCII case-insensitive), not a longer word, as ruff
+/// reads `# noqa`. `# not a noqa comment` is no directive. Returns the byte
+/// offsets of the `#` and of the end of the name.
+fn find_directive(comment: &str, name: &str) -> Option<(usize, usize)> {
+    let bytes = comment.as_bytes();
+    for (hash, _) in comment.match_indices('#') {
+        let mut at = hash + 1;
+        while at < bytes.len() && (bytes[at] == b' ' || bytes[at] == b'\t') {
+            at += 1;
+        }
+        let end = at + name.len();
+        let Some(word) = comment.get(at..end) else {
+            continue;
+        };
+        let word_ends = bytes
+            .get(end)
+            .is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
+        if word.eq_ignore_ascii_case(name) && word_ends {
+            return Some((hash, end));
+        }
+    }
+    None
 }
 
 fn parse_comment(comment: &str, line: usize) -> Option<Suppression> {
-    let lower = comment.to_ascii_lowercase();
-    if let Some(pos) = lower.find("unclosed: ignore") {
-        let rest = &comment[pos + "unclosed: ignore".len()..];
-        let codes = rest
+    if let Some((hash, end)) = find_directive(comment, "unclosed: ignore") {
+        let codes = comment[end..]
             .strip_prefix('[')
             .and_then(|r| r.split_once(']'))
             .map(|(inside, _)| split_codes(inside));
         return Some(Suppression {
             line,
-            comment: comment[pos..].trim().to_string(),
+            comment: comment[hash..].trim().to_string(),
             codes,
             ours: true,
         });
     }
-    let pos = lower.find("noqa")?;
-    let rest = comment[pos + 4..].trim_start();
-    let codes = match rest.strip_prefix(':') {
+    let (hash, end) = find_directive(comment, "noqa")?;
+    let codes = match comment[end..].strip_prefix(':') {
         // Only our codes: `# noqa: E501, UC001` also speaks to flake8.
         Some(list) => {
             let ours: Vec<String> = split_codes(list)
                 .into_iter()
+                .map(|c| c.to_ascii_uppercase())
                 .filter(|c| c.starts_with("UC"))
                 .collect();
             if ours.is_empty() {
@@ -132,7 +156,7 @@ fn parse_comment(comment: &str, line: usize) -> Option<Suppression> {
     };
     Some(Suppression {
         line,
-        comment: comment[pos..].trim().to_string(),
+        comment: comment[hash..].trim().to_string(),
         codes,
         ours: false,
     })
@@ -163,5 +187,21 @@ mod tests {
         );
         assert!(ours.ours);
         assert_eq!(parse_comment("# unclosed: ignore", 1).unwrap().codes, None);
+    }
+
+    #[test]
+    fn only_a_directive_suppresses() {
+        // A word in prose is not a directive.
+        assert_eq!(parse_comment("# not a noqa comment", 3), None);
+        assert_eq!(parse_comment("# see noqa: UC001 in the docs", 3), None);
+        assert_eq!(parse_comment("# noqanother", 3), None);
+        assert_eq!(parse_comment("# unclosed: ignored on purpose", 3), None);
+        // Case-insensitive and after another directive, as ruff reads it.
+        let upper = parse_comment("# NOQA: uc001", 3).unwrap();
+        assert_eq!(upper.codes, Some(vec!["UC001".to_string()]));
+        assert!(may_suppress("# NOQA"));
+        let chained = parse_comment("# type: ignore  #noqa:UC002", 3).unwrap();
+        assert_eq!(chained.codes, Some(vec!["UC002".to_string()]));
+        assert_eq!(chained.comment, "#noqa:UC002");
     }
 }

@@ -277,7 +277,7 @@ fn columns_are_utf16_in_sarif_and_characters_in_json() {
     let finding = &result.report.findings[0];
     let call = source.find("pool.acquire()").unwrap();
     assert_eq!(finding.span.start, call);
-    assert_eq!(sarif::utf16_column(source, call), 23);
+    assert_eq!(sarif::Lines::new(source).line_and_column(call).1, 23);
     assert_eq!(
         finding.start.column, 22,
         "characters: `é` and `🦀` count one each"

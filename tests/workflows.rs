@@ -122,7 +122,7 @@ fn suppressions_silence_findings_and_unused_ones_are_reported() {
             "app.py:13: warning: unused suppression of UC005",
         ))
         .stderr(predicate::str::contains(
-            "app.py:17: warning: `unclosed: ignore[UC009]` names `UC009`",
+            "app.py:17: warning: `# unclosed: ignore[UC009]` names `UC009`",
         ));
     check_concise(
         dir.path(),

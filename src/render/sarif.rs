@@ -103,28 +103,48 @@ fn clamp(source: &str, byte_offset: usize) -> usize {
     offset
 }
 
-/// The 1-based SARIF column (`columnKind: utf16CodeUnits`) of a byte offset:
-/// the UTF-16 code units between the start of its line and it, plus one. An
-/// `é` counts 1, an emoji 2 (a surrogate pair), whatever its UTF-8 length.
-pub fn utf16_column(source: &str, byte_offset: usize) -> usize {
-    let offset = clamp(source, byte_offset);
-    let line_start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
-    source[line_start..offset].encode_utf16().count() + 1
+/// Where each line of a file starts, built once per file: counting the
+/// newlines before every location made SARIF output quadratic in the size
+/// of a file with many findings. Lines end at `\n`, as in the analysis's
+/// `Position`s.
+pub struct Lines<'a> {
+    source: &'a str,
+    starts: Vec<usize>,
 }
 
-/// Lines end at `\n`, as in the analysis's `Position`s.
-fn line(source: &str, byte_offset: usize) -> usize {
-    source[..clamp(source, byte_offset)].matches('\n').count() + 1
+impl<'a> Lines<'a> {
+    pub fn new(source: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { source, starts }
+    }
+
+    /// The 1-based line and 1-based SARIF column (`columnKind:
+    /// utf16CodeUnits`) of a byte offset: the column counts the UTF-16 code
+    /// units between the start of the line and it, plus one. An `é` counts
+    /// 1, an emoji 2 (a surrogate pair), whatever its UTF-8 length.
+    pub fn line_and_column(&self, byte_offset: usize) -> (usize, usize) {
+        let offset = clamp(self.source, byte_offset);
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let line_start = self.starts[line - 1];
+        let column = self.source[line_start..offset].encode_utf16().count() + 1;
+        (line, column)
+    }
 }
 
-fn region(source: Option<&str>, span: Span, start: Position) -> Value {
-    match source {
-        Some(s) => json!({
-            "startLine": line(s, span.start),
-            "startColumn": utf16_column(s, span.start),
-            "endLine": line(s, span.end),
-            "endColumn": utf16_column(s, span.end),
-        }),
+fn region(lines: Option<&Lines>, span: Span, start: Position) -> Value {
+    match lines {
+        Some(lines) => {
+            let (start_line, start_column) = lines.line_and_column(span.start);
+            let (end_line, end_column) = lines.line_and_column(span.end);
+            json!({
+                "startLine": start_line,
+                "startColumn": start_column,
+                "endLine": end_line,
+                "endColumn": end_column,
+            })
+        }
         // Without the text, the analysis's line is still right and its
         // character column is right for all but astral characters.
         None => json!({ "startLine": start.line, "startColumn": start.column }),
@@ -190,10 +210,10 @@ fn result_message(f: &Finding) -> Value {
     json!({ "text": text })
 }
 
-fn sarif_result(artifact: &Value, source: Option<&str>, f: &Finding, fingerprint: &str) -> Value {
+fn sarif_result(artifact: &Value, lines: Option<&Lines>, f: &Finding, fingerprint: &str) -> Value {
     let location = |span, start, message: Option<&str>| {
         let mut location = json!({
-            "physicalLocation": { "artifactLocation": artifact, "region": region(source, span, start) },
+            "physicalLocation": { "artifactLocation": artifact, "region": region(lines, span, start) },
         });
         if let Some(text) = message {
             location["message"] = plain(text);
@@ -260,8 +280,9 @@ pub fn render(results: &[FileResult]) -> String {
         }
         let findings = &file.report.findings;
         let fps = fingerprints(&path, findings, source.unwrap_or_default());
+        let lines = source.map(Lines::new);
         for (finding, fp) in findings.iter().zip(&fps) {
-            let mut r = sarif_result(&artifact, source, finding, fp);
+            let mut r = sarif_result(&artifact, lines.as_ref(), finding, fp);
             if !file.gates {
                 // Test code under `--tests separate`: shown, never blocking.
                 r["level"] = json!("note");
@@ -302,6 +323,7 @@ mod tests {
 
     #[test]
     fn utf16_columns_count_code_units_not_bytes_or_chars() {
+        let column = |source: &str, at: usize| Lines::new(source).line_and_column(at).1;
         // `é` is 2 bytes and 1 unit; `🦀` is 4 bytes and 2 units (a surrogate pair).
         let source = "x = 1\ns = \"é🦀\"; conn = pool.acquire()\n";
         let call = source.find("pool").unwrap();
@@ -309,13 +331,13 @@ mod tests {
         // 21 bytes and 17 characters precede the call on its line.
         assert_eq!(call - line_start, 21);
         assert_eq!(source[line_start..call].chars().count(), 17);
-        assert_eq!(utf16_column(source, call), 19);
-        assert_eq!(utf16_column(source, call + "pool.acquire()".len()), 33);
-        assert_eq!(utf16_column(source, 0), 1);
-        assert_eq!(utf16_column(source, source.find('s').unwrap()), 1);
+        assert_eq!(column(source, call), 19);
+        assert_eq!(column(source, call + "pool.acquire()".len()), 33);
+        assert_eq!(column(source, 0), 1);
+        assert_eq!(column(source, source.find('s').unwrap()), 1);
         // Offsets past the end or inside a character are clamped, not a panic.
-        assert_eq!(utf16_column(source, source.find('🦀').unwrap() + 1), 7);
-        assert_eq!(utf16_column(source, usize::MAX), 1);
+        assert_eq!(column(source, source.find('🦀').unwrap() + 1), 7);
+        assert_eq!(column(source, usize::MAX), 1);
     }
 
     #[test]
