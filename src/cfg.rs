@@ -1255,7 +1255,7 @@ pub fn mermaid_for(
         function,
         &shape,
         &cx,
-        &|call| crate::raising::classify(call, &catalogue.calls, None),
+        &|call| crate::raising::classify(call, source, &catalogue.calls, None),
         &|_| None,
     )
     .ok()

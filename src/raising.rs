@@ -4,11 +4,18 @@
 use crate::cfg::Raises;
 use crate::facts::CallFact;
 use crate::rules::Calls;
+use crate::syntax::text;
+use tree_sitter::Node;
 
 /// What `call` may raise. `receiver_resource` is the catalogue id of the
 /// resource the receiver holds, when known (`sock.connect()` on a socket
 /// raises only `OSError`).
-pub fn classify(call: &CallFact, calls: &Calls, receiver_resource: Option<&str>) -> Raises {
+pub fn classify(
+    call: &CallFact,
+    source: &str,
+    calls: &Calls,
+    receiver_resource: Option<&str>,
+) -> Raises {
     let resolved = call.resolved.as_deref();
     let method = call.method.as_deref();
     let in_list = |list: &crate::rules::CallList| {
@@ -16,6 +23,9 @@ pub fn classify(call: &CallFact, calls: &Calls, receiver_resource: Option<&str>)
     };
     if in_list(&calls.ends) {
         return Raises::Ends;
+    }
+    if on_own_loopback(call, source) {
+        return Raises::Never;
     }
     let os = &calls.os_error;
     let os_function = resolved.is_some_and(|r| os.functions.iter().any(|f| f == r));
@@ -34,10 +44,14 @@ pub fn classify(call: &CallFact, calls: &Calls, receiver_resource: Option<&str>)
     }
     // Making an object (`Reader(f)`, `cls(sock)`) stores what it is given;
     // a constructor that fails is not how resources leak in practice.
-    // `d.pop(key, default)` cannot raise (`d.pop(key)` can).
+    // `d.pop(key, default)` cannot raise (`d.pop(key)` can), nor can
+    // `headers.get(name, "")`; a literal default tells a mapping's `get`
+    // from `session.get(url, params)`.
     let pop_with_default = method == Some("pop") && crate::syntax::argument_count(call.node) == 2;
+    let get_with_default = method == Some("get") && literal_default(call.node);
     if call.constructor
         || pop_with_default
+        || get_with_default
         || in_list(&calls.never_raise)
         || call.on_logger()
         || method.is_some_and(|m| calls.never_raise_on.has(m, receiver_resource))
@@ -45,4 +59,71 @@ pub fn classify(call: &CallFact, calls: &Calls, receiver_resource: Option<&str>)
         return Raises::Never;
     }
     Raises::Any
+}
+
+/// Whether a call has two positional arguments, the second a literal
+/// scalar or an empty container: `get(key, "")`, `get(key, None)`.
+fn literal_default(call: Node) -> bool {
+    let Some(arguments) = call.child_by_field_name("arguments") else {
+        return false;
+    };
+    if arguments.named_child_count() != 2 {
+        return false;
+    }
+    arguments
+        .named_child(1)
+        .is_some_and(|default| match default.kind() {
+            "string" | "integer" | "float" | "none" | "true" | "false" => true,
+            "list" | "dictionary" | "tuple" => default.named_child_count() == 0,
+            _ => false,
+        })
+}
+
+/// Whether the call binds to an ephemeral loopback port or connects to a
+/// listener of the same program (`bind(("127.0.0.1", 0))`,
+/// `connect(server.getsockname())`,
+/// `connect(("127.0.0.1", server.getsockname()[1]))`): the socket-pair idiom,
+/// which does not fail short of running out of descriptors.
+fn on_own_loopback(call: &CallFact, source: &str) -> bool {
+    let Some(method @ ("bind" | "connect")) = call.method.as_deref() else {
+        return false;
+    };
+    let Some(arguments) = call.node.child_by_field_name("arguments") else {
+        return false;
+    };
+    let Some(address) = arguments
+        .named_child(0)
+        .filter(|_| arguments.named_child_count() == 1)
+    else {
+        return false;
+    };
+    let is_loopback = |n: Node| {
+        n.kind() == "string"
+            && matches!(
+                text(n, source).trim_matches(|c| c == '"' || c == '\''),
+                "127.0.0.1" | "localhost" | "::1" | ""
+            )
+    };
+    let own_name = |n: Node| {
+        n.kind() == "call"
+            && n.child_by_field_name("function")
+                .is_some_and(|f| text(f, source).ends_with(".getsockname"))
+    };
+    if method == "connect" && own_name(address) {
+        return true;
+    }
+    if address.kind() != "tuple" || address.named_child_count() != 2 {
+        return false;
+    }
+    let (Some(host), Some(port)) = (address.named_child(0), address.named_child(1)) else {
+        return false;
+    };
+    match method {
+        "bind" => is_loopback(host) && port.kind() == "integer" && text(port, source) == "0",
+        _ => {
+            is_loopback(host)
+                && port.kind() == "subscript"
+                && port.child_by_field_name("value").is_some_and(own_name)
+        }
+    }
 }

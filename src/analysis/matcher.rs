@@ -138,6 +138,7 @@ pub(super) fn origins(
         let mut found = Vec::new();
         for (function, facts) in &sites {
             let matcher = Matcher {
+                source,
                 catalogue,
                 origins: &origins,
                 function: *function,
@@ -180,6 +181,7 @@ pub(super) fn origins(
 #[derive(Clone, Copy)]
 pub(super) struct Matcher<'a> {
     pub(super) catalogue: &'a Catalogue,
+    pub(super) source: &'a str,
     /// Receiver text to where its value came from.
     pub(super) origins: &'a Origins,
     /// The function being analysed (its start byte), for local origins.
@@ -194,7 +196,7 @@ impl Matcher<'_> {
             .as_deref()
             .and_then(|r| self.origin(r))
             .and_then(|o| o.resource.as_deref());
-        crate::raising::classify(call, &self.catalogue.calls, receiver_resource)
+        crate::raising::classify(call, self.source, &self.catalogue.calls, receiver_resource)
     }
 
     /// Where `name`'s value came from, as seen from this function.

@@ -112,8 +112,9 @@ pub fn analyze_module(
     }
     let summaries =
         summaries::Summaries::new(source, &imports, catalogue, &origins, &units, project);
-    let ends_program = script::exceptions_end_program(root, source, &units);
-    let returns_end_program = script::returns_end_program(root, source, &units);
+    let ends = &catalogue.calls.ends;
+    let ends_program = script::exceptions_end_program(root, source, &units, ends);
+    let returns_end_program = script::returns_end_program(root, source, &units, ends);
     // Resources methods store on `self`, for the owner-class check.
     let mut stored_on_self = Vec::new();
     for (index, func) in units.iter().enumerate() {
@@ -131,6 +132,7 @@ pub fn analyze_module(
         }
         let (shape, cx) = function_setup(func, source, &imports, catalogue);
         let matcher = Matcher {
+            source,
             catalogue,
             origins: &origins,
             function: func.node.start_byte(),
@@ -153,6 +155,7 @@ pub fn analyze_module(
             params: &func.callables,
             exceptions_end_run: options.test_code || ends_program[index],
             returns_end_run: returns_end_program[index],
+            runs_once: ends_program[index] || returns_end_program[index],
             handed: HashMap::new(),
         };
         match cfg::build(func.node, &shape, &cx, &raise_model, &class_model) {
@@ -452,6 +455,11 @@ struct FunctionContext<'a> {
     /// Returning ends the run: the `main()` a script's `__main__` block
     /// calls last. What it holds then, the process gives back.
     returns_end_run: bool,
+    /// The function runs in a one-shot program (its exceptions or its return
+    /// end the run). A value dropped at once there (`json.load(open(p))`)
+    /// is closed by reference counting at once, and the process ends soon
+    /// after: no UC005.
+    runs_once: bool,
     /// Calls (by start byte) to helpers of this file that take these
     /// arguments over: `close_quietly(conn)`, `self._register(sock)`.
     handed: HashMap<usize, Vec<String>>,
@@ -587,7 +595,9 @@ impl<'a> FunctionContext<'a> {
                     Some(Found::Tracked(acq)) => tracked.push(acq),
                     // `subprocess.Popen([...])` then `os._exit(0)`: the
                     // process ends before anything could leak.
-                    Some(Found::Discarded(call, rule)) if !ends_after(graph, id) => {
+                    Some(Found::Discarded(call, rule))
+                        if !self.runs_once && !ends_after(graph, id) =>
+                    {
                         findings.push(self.discarded(call, rule))
                     }
                     Some(Found::Discarded(..)) => {}

@@ -14,6 +14,7 @@
 //! reference to every `write`), which errs on the side of reporting.
 
 use super::FunctionNode;
+use crate::rules::CallList;
 use crate::syntax::{self, text};
 use std::collections::HashMap;
 use tree_sitter::Node;
@@ -22,7 +23,12 @@ use tree_sitter::Node;
 /// `__main__` block calls last (`main()`, `sys.exit(main())`, `raise
 /// SystemExit(main())`), when that is the only reference to it. What it
 /// still holds when it returns, the process gives back right away.
-pub(super) fn returns_end_program(root: Node, source: &str, units: &[FunctionNode]) -> Vec<bool> {
+pub(super) fn returns_end_program(
+    root: Node,
+    source: &str,
+    units: &[FunctionNode],
+    ending_calls: &CallList,
+) -> Vec<bool> {
     let mut ends = vec![false; units.len()];
     let Some(block) = main_block(root, source) else {
         return ends;
@@ -55,7 +61,7 @@ pub(super) fn returns_end_program(root: Node, source: &str, units: &[FunctionNod
     else {
         return ends;
     };
-    let references = references(root, source, units);
+    let references = references(root, source, units, ending_calls);
     let only_there = references.get(name).is_some_and(|r| r.len() == 1);
     for (i, unit) in units.iter().enumerate() {
         ends[i] = only_there && !unit.decorated && unit.name == name;
@@ -68,12 +74,13 @@ pub(super) fn exceptions_end_program(
     root: Node,
     source: &str,
     units: &[FunctionNode],
+    ending_calls: &CallList,
 ) -> Vec<bool> {
     let mut ends = vec![false; units.len()];
     if !has_main_block(root, source) {
         return ends;
     }
-    let references = references(root, source, units);
+    let references = references(root, source, units, ending_calls);
     let mut memo: HashMap<usize, Option<bool>> = HashMap::new();
     for (i, e) in ends.iter_mut().enumerate() {
         *e = unit_ends(i, units, &references, &mut memo);
@@ -131,6 +138,7 @@ fn references<'s>(
     root: Node,
     source: &'s str,
     units: &[FunctionNode],
+    ends: &CallList,
 ) -> HashMap<&'s str, Vec<Reference>> {
     let names: std::collections::HashSet<&str> = units
         .iter()
@@ -166,7 +174,7 @@ fn references<'s>(
         let called = whole.parent().is_some_and(|p| {
             p.kind() == "call" && p.child_by_field_name("function") == Some(whole)
         });
-        let (guarded, within_node) = context(whole);
+        let (guarded, within_node) = context(whole, source, ends);
         let within = within_node.and_then(|f| units.iter().position(|u| u.node == f));
         out.entry(name).or_default().push(Reference {
             called,
@@ -190,28 +198,59 @@ fn is_definition_name(node: Node) -> bool {
     })
 }
 
-/// Whether `node` sits in the body of a `try` with handlers (within its
-/// function), and the function it is in.
-fn context(node: Node) -> (bool, Option<Node>) {
+/// Whether `node` sits in the body of a `try` whose handlers may catch its
+/// exceptions (within its function), and the function it is in. Handlers
+/// that all end the program or raise again (`except Exception:
+/// module.fail_json(...)`) catch nothing that matters here.
+fn context<'t>(node: Node<'t>, source: &str, ends: &CallList) -> (bool, Option<Node<'t>>) {
     let mut guarded = false;
     let mut child = node;
     while let Some(parent) = child.parent() {
         match parent.kind() {
             "function_definition" => return (guarded, Some(parent)),
             "lambda" | "class_definition" => return (true, None),
-            "try_statement" => {
-                let in_body = parent.child_by_field_name("body") == Some(child);
+            "try_statement" if parent.child_by_field_name("body") == Some(child) => {
                 let mut cursor = parent.walk();
-                let handles = parent
+                let mut handlers = parent
                     .named_children(&mut cursor)
-                    .any(|c| matches!(c.kind(), "except_clause" | "except_group_clause"));
-                guarded |= in_body && handles;
+                    .filter(|c| matches!(c.kind(), "except_clause" | "except_group_clause"))
+                    .peekable();
+                let handles = handlers.peek().is_some();
+                guarded |= handles && !handlers.all(|h| handler_ends(h, source, ends));
             }
             _ => {}
         }
         child = parent;
     }
     (guarded, None)
+}
+
+/// Whether an `except` clause's body ends in a `raise` or in a call that
+/// ends the program.
+fn handler_ends(handler: Node, source: &str, ends: &CallList) -> bool {
+    let Some(body) = handler
+        .named_children(&mut handler.walk())
+        .filter(|c| c.kind() == "block")
+        .last()
+    else {
+        return false;
+    };
+    let Some(last) = body.named_children(&mut body.walk()).last() else {
+        return false;
+    };
+    match last.kind() {
+        "raise_statement" => true,
+        "expression_statement" => last
+            .named_child(0)
+            .filter(|c| c.kind() == "call")
+            .and_then(|c| c.child_by_field_name("function"))
+            .is_some_and(|f| {
+                let name = text(f, source);
+                let method = name.rsplit('.').next().unwrap_or(name);
+                ends.has_function(name) || (f.kind() == "attribute" && ends.has_method(method))
+            }),
+        _ => false,
+    }
 }
 
 /// `if __name__ == "__main__":` at the top of the module.

@@ -215,6 +215,7 @@ impl<'a, 't> Summaries<'a, 't> {
     /// What `call`, made in the unit `caller`, may raise.
     pub(super) fn raises(&self, caller: usize, call: &CallFact) -> Raises {
         let matcher = Matcher {
+            source: self.source,
             catalogue: self.catalogue,
             origins: self.origins,
             function: self.units[caller].node.start_byte(),
@@ -701,6 +702,7 @@ impl<'a, 't> Summaries<'a, 't> {
             return Vec::new();
         }
         let matcher = Matcher {
+            source: self.source,
             catalogue: self.catalogue,
             origins: self.origins,
             function: func.node.start_byte(),
@@ -748,6 +750,7 @@ impl<'a, 't> Summaries<'a, 't> {
             return None;
         }
         let matcher = Matcher {
+            source: self.source,
             catalogue: self.catalogue,
             origins: self.origins,
             function: func.node.start_byte(),
