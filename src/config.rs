@@ -306,7 +306,7 @@ impl Resolver {
         let fixed = if isolated {
             Some(defaults.clone())
         } else if let Some(path) = config {
-            let settings = load(path)?.ok_or_else(|| {
+            let settings = load(path, Trust::Named)?.ok_or_else(|| {
                 let help = "add a `[tool.unclosed]` table, or point --config at an unclosed.toml";
                 let message = "has no [tool.unclosed] table".to_string();
                 ConfigError::new(path, "", None, message, Some(help.into()))
@@ -354,8 +354,10 @@ impl Resolver {
 fn find_in_dir(dir: &Path) -> Result<Option<Settings>, ConfigError> {
     for name in CONFIG_FILES {
         let path = dir.join(name);
-        if path.is_file()
-            && let Some(settings) = load(&path)?
+        // Anything by that name, so that a FIFO, a device or a symlink out
+        // of the project is refused out loud rather than skipped.
+        if path.symlink_metadata().is_ok()
+            && let Some(settings) = load(&path, Trust::Found)?
         {
             return Ok(Some(settings));
         }
@@ -363,11 +365,86 @@ fn find_in_dir(dir: &Path) -> Result<Option<Settings>, ConfigError> {
     Ok(None)
 }
 
+/// How a config file was chosen: named by the user on the command line, or
+/// found in the checked tree, which anyone who can send a pull request
+/// controls.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    Named,
+    Found,
+}
+
+/// Config and rule files larger than this are refused: they are a few
+/// kilobytes, and a hostile one must not grow memory without bound.
+const LARGEST_CONFIG_FILE: u64 = 1 << 20;
+
+/// The project a config file belongs to: the nearest directory at or above
+/// `dir` that holds `.git`, else `dir` itself. Files it refers to must lie
+/// inside it.
+fn project_root(dir: &Path) -> PathBuf {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(&dir)
+        .to_path_buf()
+}
+
+/// Reads a config or rule file: a regular file (never a FIFO or a device,
+/// which would block or never end) of at most `LARGEST_CONFIG_FILE` bytes,
+/// and, when `inside` is given, one that resolves (through any symlink)
+/// to a file inside that directory, so that a committed symlink to
+/// `/proc/self/environ` is refused rather than read and quoted back.
+fn read_config_text(path: &Path, inside: Option<&Path>) -> Result<String, String> {
+    use std::io::Read;
+    if let Some(root) = inside {
+        let target = path
+            .canonicalize()
+            .map_err(|e| format!("cannot be read: {e}"))?;
+        if !target.starts_with(root) {
+            return Err(format!(
+                "is outside the project ({}): refused",
+                if path.is_symlink() {
+                    "a symlink pointing out of it"
+                } else {
+                    "config files may only refer to files inside it"
+                }
+            ));
+        }
+    }
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot be read: {e}"))?;
+    if !meta.is_file() {
+        return Err("is not a regular file: refused".into());
+    }
+    if meta.len() > LARGEST_CONFIG_FILE {
+        return Err(format!(
+            "is larger than {} KiB: refused",
+            LARGEST_CONFIG_FILE / 1024
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(LARGEST_CONFIG_FILE + 1).read_to_string(&mut text))
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if text.len() as u64 > LARGEST_CONFIG_FILE {
+        return Err(format!(
+            "is larger than {} KiB: refused",
+            LARGEST_CONFIG_FILE / 1024
+        ));
+    }
+    Ok(text)
+}
+
 /// Loads one config file; `None` for a `pyproject.toml` without
 /// `[tool.unclosed]`.
-pub fn load(path: &Path) -> Result<Option<Settings>, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new(path, "", None, format!("cannot be read: {e}"), None))?;
+pub fn load(path: &Path, trust: Trust) -> Result<Option<Settings>, ConfigError> {
+    let dir = absolute(path)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let project = project_root(&dir);
+    let inside = (trust == Trust::Found).then_some(project.as_path());
+    let text = read_config_text(path, inside)
+        .map_err(|message| ConfigError::new(path, "", None, message, None))?;
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
     let parsed = if is_pyproject {
         toml::from_str::<PyProject>(&text).map(|p| p.tool.and_then(|t| t.unclosed))
@@ -383,7 +460,7 @@ pub fn load(path: &Path) -> Result<Option<Settings>, ConfigError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    settings_from(file, path, &text, root).map(Some)
+    settings_from(file, path, &text, root, &project).map(Some)
 }
 
 fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
@@ -431,6 +508,7 @@ fn settings_from(
     path: &Path,
     text: &str,
     root: PathBuf,
+    project: &Path,
 ) -> Result<Settings, ConfigError> {
     let error = |span: Option<Range<usize>>, message: String, help: Option<String>| {
         ConfigError::new(path, text, span, message, help)
@@ -514,11 +592,13 @@ fn settings_from(
         file.calls.unwrap_or_default(),
     );
     for rules_path in &file.extend_rules {
+        // Relative to the config file, and inside its project: a committed
+        // config must not make the tool read (and quote) files elsewhere.
         let full = root.join(rules_path.get_ref());
-        let rules_text = std::fs::read_to_string(&full).map_err(|e| {
+        let rules_text = read_config_text(&full, Some(project)).map_err(|e| {
             error(
                 Some(rules_path.span()),
-                format!("cannot read `{}`: {e}", rules_path.get_ref()),
+                format!("`{}` {e}", rules_path.get_ref()),
                 None,
             )
         })?;

@@ -51,3 +51,92 @@ def directive(path):
             "comments.py:2:9: UC001 file from `open()` is not released when `prose` returns (line 3)\n",
         );
 }
+
+const LEAKY: &str = "def load(path):\n    f = open(path)\n    return f.read()\n";
+
+/// Runs `check` on `project/` and returns the assertion, for a project whose
+/// committed config is hostile.
+fn check_project(root: &std::path::Path) -> assert_cmd::assert::Assert {
+    unclosed()
+        .current_dir(root)
+        .args(["check", "--output-format", "concise", "project"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+}
+
+/// A committed config that is a symlink out of the project is refused, and
+/// what it points at is never read or quoted.
+#[cfg(unix)]
+#[test]
+fn a_config_symlinked_out_of_the_project_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "outside.toml",
+        "select = [\"TOP_SECRET_VALUE\"]\n",
+    );
+    write(dir.path(), "project/app.py", LEAKY);
+    std::os::unix::fs::symlink(
+        dir.path().join("outside.toml"),
+        dir.path().join("project/.unclosed.toml"),
+    )
+    .unwrap();
+    check_project(dir.path())
+        .code(2)
+        .stderr(predicate::str::contains("symlink pointing"))
+        .stderr(predicate::str::contains("TOP_SECRET_VALUE").not());
+}
+
+/// `extend-rules` may not climb out of the project, absolute or relative.
+#[test]
+fn extend_rules_outside_the_project_are_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "secret.toml", "TOP_SECRET_VALUE = 1\n");
+    write(dir.path(), "project/app.py", LEAKY);
+    let absolute = dir.path().join("secret.toml");
+    for entry in ["../secret.toml".to_string(), absolute.display().to_string()] {
+        let config = format!("extend-rules = [{:?}]\n", entry);
+        write(dir.path(), "project/.unclosed.toml", &config);
+        check_project(dir.path())
+            .code(2)
+            .stderr(predicate::str::contains("outside the"))
+            .stderr(predicate::str::contains("TOP_SECRET_VALUE").not());
+    }
+}
+
+/// A FIFO or a device where the config should be must not block the run or
+/// grow memory: it is refused at once.
+#[cfg(unix)]
+#[test]
+fn a_config_that_is_a_fifo_or_a_device_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "project/app.py", LEAKY);
+    let config = dir.path().join("project/.unclosed.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&config)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    check_project(dir.path())
+        .code(2)
+        .stderr(predicate::str::contains("is not a regular file"));
+    std::fs::remove_file(&config).unwrap();
+    // A device inside the project (a symlink to one would be refused as
+    // pointing out of it): stand-in, a directory by that name.
+    std::fs::create_dir(&config).unwrap();
+    check_project(dir.path())
+        .code(2)
+        .stderr(predicate::str::contains("is not a regular file"));
+}
+
+/// A config file of megabytes is refused rather than parsed.
+#[test]
+fn an_oversized_config_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "project/app.py", LEAKY);
+    let padding = "# padding\n".repeat(200_000);
+    write(dir.path(), "project/.unclosed.toml", &padding);
+    check_project(dir.path())
+        .code(2)
+        .stderr(predicate::str::contains("is larger than 1024 KiB"));
+}
