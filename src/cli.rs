@@ -328,10 +328,10 @@ fn check(args: CheckArgs) -> ExitStatus {
             OutputFormat::Gitlab => render::gitlab::render(&results),
         }
     };
-    let people_format = matches!(format, OutputFormat::Full | OutputFormat::Concise);
-    if people_format || args.statistics || args.output_file.is_some() {
-        report_problems(&results, args.quiet);
-    }
+    // Files that could not be checked are named on stderr whatever the
+    // format: a machine format on stdout stays parseable, and a person or a
+    // CI log still sees why the run failed.
+    report_problems(&results, args.quiet);
     if let Err(status) = write_output(&output, args.output_file.as_deref()) {
         return status;
     }
@@ -607,18 +607,38 @@ fn full(results: &[FileResult], color: bool, quiet: bool, skipped_tests: usize) 
 }
 
 /// Writes the report. A reader that closed the pipe early (`| head`) got
-/// what it wanted: that ends the run with status 0, like other Unix tools.
+/// what it wanted: the run goes on to its usual exit status, so that leaks
+/// found still fail it.
 fn write_output(output: &str, file: Option<&Path>) -> Result<(), ExitStatus> {
     let result = match file {
-        Some(path) => std::fs::write(path, output),
+        Some(path) => write_atomically(path, output),
         None => std::io::stdout().lock().write_all(output.as_bytes()),
     };
     match result {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ExitStatus::Clean),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => {
             eprintln!("unclosed: error: cannot write output: {e}");
             Err(ExitStatus::Error)
         }
     }
+}
+
+/// Writes `path` as a whole or not at all: a new file (created exclusively,
+/// so never through a symlink planted under a predictable name) in the same
+/// directory, renamed over `path`. The rename replaces a symlink at `path`
+/// itself instead of writing where it points.
+fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".unclosed-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    file.write_all(contents.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -140,3 +140,62 @@ fn an_oversized_config_is_refused() {
         .code(2)
         .stderr(predicate::str::contains("is larger than 1024 KiB"));
 }
+
+/// `--output-file` replaces the file as a whole, and a symlink planted at
+/// that path is replaced, never written through.
+#[cfg(unix)]
+#[test]
+fn output_file_replaces_a_planted_symlink_instead_of_following_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "project/app.py", LEAKY);
+    write(dir.path(), "victim.txt", "precious\n");
+    std::os::unix::fs::symlink(
+        dir.path().join("victim.txt"),
+        dir.path().join("project/report.json"),
+    )
+    .unwrap();
+    unclosed()
+        .current_dir(dir.path().join("project"))
+        .args([
+            "check",
+            "--output-format",
+            "json",
+            "--output-file",
+            "report.json",
+            "app.py",
+        ])
+        .assert()
+        .code(1);
+    let victim = std::fs::read_to_string(dir.path().join("victim.txt")).unwrap();
+    assert_eq!(victim, "precious\n");
+    let report = dir.path().join("project/report.json");
+    assert!(!report.is_symlink());
+    assert!(
+        std::fs::read_to_string(report)
+            .unwrap()
+            .contains("\"UC001\"")
+    );
+    // Nothing left behind from the write.
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("project"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+/// A file that cannot be checked is named on stderr in every format, and a
+/// machine format on stdout stays parseable.
+#[test]
+fn machine_formats_on_stdout_still_report_unreadable_files_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "app.py", LEAKY);
+    std::fs::write(dir.path().join("latin.py"), b"x = '\xff\xfe'\n").unwrap();
+    for format in ["json-lines", "gitlab"] {
+        unclosed()
+            .current_dir(dir.path())
+            .args(["check", "--output-format", format, "app.py", "latin.py"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("latin.py"));
+    }
+}
