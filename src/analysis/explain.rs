@@ -156,11 +156,13 @@ impl FunctionContext<'_> {
         for _ in 0..4 {
             let before = related.len();
             for call in graph.nodes.iter().flat_map(|n| &n.facts.calls) {
-                if let Use::Bound(var) = &call.usage
-                    && !related.contains(var)
-                    && self.touches(call, &related)
-                {
-                    related.insert(var.clone());
+                // `cur = conn.cursor()` and `with conn.cursor() as cur:`
+                let made = match &call.usage {
+                    Use::Bound(var) | Use::WithItem(Some(var)) => var,
+                    _ => continue,
+                };
+                if !related.contains(made) && self.touches(call, &related) {
+                    related.insert(made.clone());
                 }
             }
             if related.len() == before {
