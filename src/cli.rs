@@ -485,6 +485,17 @@ fn collect_jobs(
         return Ok((jobs, Vec::new(), skipped_tests));
     }
     let discovered = discover(&args.paths);
+    if discovered.files.is_empty() && discovered.errors.is_empty() {
+        // A gate that checked nothing must not pass as clean: the paths are
+        // wrong, or ignore files outside the project emptied the walk.
+        // (Files found and then left out by the configuration are fine.)
+        let paths: Vec<String> = args.paths.iter().map(|p| display_path(p)).collect();
+        eprintln!(
+            "unclosed: error: no Python files found under {}: nothing was checked",
+            paths.join(", ")
+        );
+        return Err(ExitStatus::Error);
+    }
     for path in discovered.files {
         let settings = resolver
             .settings_for(&path)

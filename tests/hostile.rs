@@ -199,3 +199,19 @@ fn machine_formats_on_stdout_still_report_unreadable_files_on_stderr() {
             .stderr(predicate::str::contains("latin.py"));
     }
 }
+
+/// A gate that checked nothing is not green: no Python file under the
+/// paths given is an error, not "no leaks".
+#[test]
+fn no_python_files_under_the_paths_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "docs/index.md", "# nothing to check\n");
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "docs"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no Python files found under docs: nothing was checked",
+        ));
+}
