@@ -223,6 +223,10 @@ fn stderr_color() -> bool {
     std::io::stderr().is_terminal() && !no_color()
 }
 
+/// The stack of each analysis thread: deep nesting in a file is refused by
+/// the analysis's own budgets long before this is reached.
+const ANALYSIS_STACK_SIZE: usize = 16 * 1024 * 1024;
+
 fn check(args: CheckArgs) -> ExitStatus {
     let mut resolver = match Resolver::new(args.config.config.as_deref(), args.config.isolated) {
         Ok(r) => r,
@@ -245,15 +249,21 @@ fn check(args: CheckArgs) -> ExitStatus {
         list_learnt: false,
     };
     let run = || check_jobs(&jobs, run_options);
-    let mut results = match args.threads {
-        Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
-            Ok(pool) => pool.install(run),
-            Err(e) => {
-                eprintln!("unclosed: error: cannot start {n} threads: {e}");
-                return ExitStatus::Error;
-            }
-        },
-        None => run(),
+    // One thread per core unless asked; a stack of our own size, because
+    // syntax trees are walked recursively and rayon's default is small.
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(ANALYSIS_STACK_SIZE)
+        .build();
+    let mut results = match pool {
+        Ok(pool) => pool.install(run),
+        Err(e) => {
+            eprintln!("unclosed: error: cannot start {threads} threads: {e}");
+            return ExitStatus::Error;
+        }
     };
     // Paths that could not be walked are reported like files that could not
     // be read, in every format.
