@@ -1,25 +1,41 @@
 //! Finding the Python files to check. A directory is walked honouring
-//! `.gitignore` (also outside a git repository) and skipping virtualenvs and
-//! caches; a file named on the command line is always checked.
+//! `.gitignore` (also outside a git repository, but never the user's global
+//! one, which is not the project's) and skipping ruff's default exclusions
+//! (virtualenvs, caches, VCS metadata, build output); other dot-directories
+//! (`.evergreen/`, `.github/`) are walked, as ruff does. A file named on the
+//! command line is always checked.
 
 use std::path::{Path, PathBuf};
 
-/// Directories that hold installed or generated code, never the project's own.
-const SKIPPED_DIRS: &[&str] = &[
+/// Directories that hold installed or generated code, never the project's
+/// own: ruff's default `exclude`, plus `__pycache__`.
+pub const SKIPPED_DIRS: &[&str] = &[
+    ".bzr",
+    ".direnv",
+    ".eggs",
     ".git",
+    ".git-rewrite",
     ".hg",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pyenv",
+    ".pytest_cache",
+    ".pytype",
+    ".ruff_cache",
     ".svn",
+    ".tox",
     ".venv",
-    "venv",
+    ".vscode",
     "__pycache__",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "dist",
     "node_modules",
     "site-packages",
-    ".tox",
-    ".nox",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".pytest_cache",
-    "__pypackages__",
+    "venv",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +67,8 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
         }
         let walker = ignore::WalkBuilder::new(path)
             .require_git(false)
+            .hidden(false)
+            .git_global(false)
             .follow_links(false)
             .filter_entry(|entry| {
                 !(entry.file_type().is_some_and(|t| t.is_dir())

@@ -215,3 +215,25 @@ fn no_python_files_under_the_paths_is_an_error() {
             "no Python files found under docs: nothing was checked",
         ));
 }
+
+/// Dot-directories are project code (CI scripts in `.evergreen/`), except
+/// ruff's default exclusions (`.venv`, `.tox`, `dist`, ...).
+#[test]
+fn dot_directories_are_walked_except_the_default_exclusions() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "repo/.evergreen/run_tests.py", LEAKY);
+    write(dir.path(), "repo/.venv/lib/vendored.py", LEAKY);
+    write(dir.path(), "repo/dist/built.py", LEAKY);
+    write(dir.path(), "repo/.tox/py312/tool.py", LEAKY);
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "repo"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "repo/.evergreen/run_tests.py:2:9: UC001",
+        ))
+        .stdout(predicate::str::contains("vendored").not())
+        .stdout(predicate::str::contains("built").not())
+        .stdout(predicate::str::contains("tool.py").not());
+}
