@@ -605,6 +605,11 @@ impl<'a> FunctionContext<'a> {
                 }
             }
         }
+        // Held until the process ends, by design: every path that does not
+        // raise ends in `sys.exit()` (a respawn that hands its stdin pipe to
+        // the child and exits with its status). An exception on the way
+        // ends it as surely, or is the caller's to report.
+        tracked.retain(|acq| !self.process_ends_after(graph, acq.node));
         if !tracked.is_empty() {
             let guards: Vec<Vec<(Node, bool)>> = tracked
                 .iter()
@@ -1163,6 +1168,42 @@ impl FunctionContext<'_> {
 
 /// Whether every path from `node` (other than its own exception) ends the
 /// process before leaving the function.
+impl FunctionContext<'_> {
+    /// Whether every path from `node` that raises nothing reaches a call
+    /// that ends the process (and at least one does): no return, no fall
+    /// through the end, no `raise`, no loop that runs forever instead.
+    fn process_ends_after(&self, graph: &Cfg, node: NodeId) -> bool {
+        let mut seen = vec![false; graph.nodes.len()];
+        let mut stack = vec![node];
+        let mut ends = false;
+        while let Some(id) = stack.pop() {
+            if std::mem::replace(&mut seen[id], true) {
+                continue;
+            }
+            let n = &graph.nodes[id];
+            if matches!(n.kind, Kind::NormalExit | Kind::Raise) {
+                return false;
+            }
+            let ending = n
+                .facts
+                .calls
+                .iter()
+                .any(|c| c.usage == Use::Discarded && (self.raises)(c) == cfg::Raises::Ends);
+            if ending && id != node {
+                ends = true;
+                continue;
+            }
+            stack.extend(
+                n.succs
+                    .iter()
+                    .filter(|(e, _)| !matches!(e, Edge::Raise(_)))
+                    .map(|&(_, next)| next),
+            );
+        }
+        ends
+    }
+}
+
 fn ends_after(graph: &Cfg, node: NodeId) -> bool {
     let mut seen = vec![false; graph.nodes.len()];
     let mut stack: Vec<NodeId> = graph.nodes[node]
