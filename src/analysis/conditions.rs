@@ -51,6 +51,16 @@ impl Knowledge {
         self.value &= !atoms;
     }
 
+    /// This knowledge, kept only where `earlier` already knew something:
+    /// a path that learns nothing new splits into no new states.
+    pub(super) fn within(self, earlier: Knowledge) -> Knowledge {
+        let known = self.known & earlier.known;
+        Knowledge {
+            known,
+            value: self.value & known,
+        }
+    }
+
     /// What both know.
     fn meet(self, other: Knowledge) -> Knowledge {
         let known = self.known & other.known & !(self.value ^ other.value);

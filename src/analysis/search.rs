@@ -18,6 +18,17 @@ use tree_sitter::Node;
 const STATE_BUDGET_PER_NODE: usize = 16;
 const STATE_BUDGET_MIN: usize = 4096;
 
+/// How much of the conditions a search follows. A long function full of
+/// flags can make the full search exceed its budget; the second mode still
+/// prunes the paths that contradict what was known when the resource was
+/// acquired (`p = Popen(...)` then `if not p:`), but learns nothing new from
+/// later tests, so knowledge only shrinks and states barely multiply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sensitivity {
+    Full,
+    KnownAtAcquisition,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct State {
     pub(super) node: NodeId,
@@ -76,10 +87,14 @@ impl FunctionContext<'_> {
     ) -> Explored<'c, 't> {
         let sensitive = !conditions.is_empty();
         let budget = (graph.nodes.len() * STATE_BUDGET_PER_NODE).max(STATE_BUDGET_MIN);
-        if sensitive
-            && let Some(done) = self.explore(graph, acq, names, Some(conditions), before, budget)
-        {
-            return done;
+        if sensitive {
+            for mode in [Sensitivity::Full, Sensitivity::KnownAtAcquisition] {
+                let found =
+                    self.explore(graph, acq, names, Some((conditions, mode)), before, budget);
+                if let Some(done) = found {
+                    return done;
+                }
+            }
         }
         self.explore(graph, acq, names, None, Knowledge::default(), usize::MAX)
             .expect("an insensitive search has no budget")
@@ -90,7 +105,7 @@ impl FunctionContext<'_> {
         graph: &'c Cfg<'t>,
         acq: &Acquisition<'t, '_>,
         names: &HashSet<String>,
-        conditions: Option<&Conditions>,
+        conditions: Option<(&Conditions, Sensitivity)>,
         start: Knowledge,
         budget: usize,
     ) -> Option<Explored<'c, 't>> {
@@ -178,12 +193,14 @@ impl FunctionContext<'_> {
                     continue; // re-acquiring a held lock is not a leak of this one
                 }
                 let knowledge = match conditions {
-                    Some(c) => match c.step(state.node, edge, state.knowledge) {
+                    Some((c, mode)) => match c.step(state.node, edge, state.knowledge) {
                         Some(mut k) => {
                             if at_start {
                                 for name in &held_names {
                                     c.holds_object(&mut k, name);
                                 }
+                            } else if mode == Sensitivity::KnownAtAcquisition {
+                                k = k.within(state.knowledge);
                             }
                             k
                         }
