@@ -104,6 +104,8 @@ fn is_auxiliary_dir(name: &str) -> bool {
     const STEMS: &[&str] = &[
         "examples",
         "example",
+        "demos",
+        "demo",
         "docs",
         "doc",
         "benchmarks",
@@ -121,7 +123,7 @@ fn is_auxiliary_dir(name: &str) -> bool {
 /// What `relative` (a path below the project root) is: test code as pytest
 /// finds it (`test_*.py`, `*_test.py`, `conftest.py`, anything under
 /// `tests/`, `test/` or `t/`), auxiliary code (anything under `examples/`,
-/// `example/`, `docs/`, `doc/`, `benchmarks/`, `benchmark/`, `scripts/`,
+/// `example/`, `demos/`, `demo/`, `docs/`, `doc/`, `benchmarks/`, `benchmark/`, `scripts/`,
 /// `tools/`, `contrib/`, or one of these with a suffix such as
 /// `scripts-dev/`, and `setup.py`), or production code.
 pub fn code_kind(relative: &Path) -> CodeKind {
