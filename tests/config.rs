@@ -194,7 +194,12 @@ fn a_learnt_pair_promoted_to_configuration_is_known_everywhere() {
     write(
         root,
         "terminals.py",
-        "from payments.terminals import pool\n\n\ndef charge(card):\n    t = pool.lease()\n    if not card.valid:\n        return False\n    t.charge(card)\n    pool.give_back(t)\n    return True\n\n\ndef peek():\n    t = pool.lease()\n    return t.status_text()\n",
+        "from payments.terminals import pool\n\n\ndef charge(card):\n    t = pool.lease()\n    if not card.valid:\n        return False\n    t.charge(card)\n    pool.give_back(t)\n    return True\n",
+    );
+    write(
+        root,
+        "kiosk.py",
+        "from payments.terminals import pool\n\n\ndef peek():\n    t = pool.lease()\n    return t.status_text()\n",
     );
     let learned = || {
         let out = unclosed()
@@ -244,15 +249,15 @@ fn a_learnt_pair_promoted_to_configuration_is_known_everywhere() {
             .clone();
         String::from_utf8(out).unwrap()
     };
-    // Learnt in `charge` alone: `peek` never gives its lease back, and
-    // nothing there says it should.
+    // Learnt in `charge`'s file: `peek`, in another file, never gives its
+    // lease back, and nothing there says it should.
     write(root, "pyproject.toml", "[project]\nname = \"t\"\n");
-    assert!(!concise(root).contains("terminals.py:14"));
+    assert!(!concise(root).contains("kiosk.py:5"));
     write(
         root,
         "pyproject.toml",
         &format!("[tool.unclosed]\n\n{entry}"),
     );
     let findings = concise(root);
-    assert!(findings.contains("terminals.py:14"), "{findings}");
+    assert!(findings.contains("kiosk.py:5"), "{findings}");
 }

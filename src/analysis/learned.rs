@@ -83,6 +83,65 @@ const TAKE_BACK_METHODS: &[&str] = &[
     "put_connection",
 ];
 
+/// A pair learnt in one function, applied in the other functions of its
+/// file (of its class, for a callee on `self`): where `Repository.save`
+/// gives back what `self._pool.checkout()` returned with
+/// `self._pool.checkin(conn)`, `Repository.load` must give it back too.
+#[derive(Clone, Debug)]
+pub(super) struct FilePair {
+    /// The class of the function it was learnt in, for callees on `self`
+    /// or `cls`; `None`: the whole file.
+    class: Option<String>,
+    /// The callee as written: `self._pool.checkout`, `get_conn`.
+    callee: String,
+    release: Release,
+    /// The release that showed it, and where: "`self._pool.checkin(conn)`
+    /// in `Repository.save` (line 42)".
+    shown: String,
+}
+
+/// The class part of a function's qualified name: `Repository` of
+/// `Repository.save`.
+fn class_of(scope: &str) -> Option<&str> {
+    scope.rsplit_once('.').map(|(class, _)| class)
+}
+
+impl FilePair {
+    /// Whether a function's text may make the call (a cheap test before
+    /// analysing it again).
+    pub(super) fn mentioned_in(&self, body: &str) -> bool {
+        body.contains(&format!("{}(", self.callee))
+    }
+
+    /// The id of the resources made up for it (see `learn`).
+    pub(super) fn resource_id(&self) -> String {
+        format!("learned:{}", self.callee)
+    }
+
+    fn applies_to(&self, call: &CallFact, scope: &str) -> bool {
+        call.callee.as_deref() == Some(self.callee.as_str())
+            && (self.class.is_none() || self.class.as_deref() == class_of(scope))
+    }
+}
+
+/// What a `return_*` method gives back when it takes a value back to where
+/// it came from: `return_connection`, `return_conn_to_pool`, `return_to_pool`.
+const RETURNED_THINGS: &[&str] = &[
+    "conn",
+    "connection",
+    "client",
+    "session",
+    "socket",
+    "sock",
+    "channel",
+    "lease",
+    "slot",
+    "handle",
+    "resource",
+    "to_pool",
+    "lock",
+];
+
 /// A resource learnt from its release in this function.
 pub(super) struct Learned<'t> {
     /// Where the value is made.
@@ -91,16 +150,23 @@ pub(super) struct Learned<'t> {
     pub(super) rule: Resource,
     /// What was learnt, for `unclosed resources --learned`.
     pub(super) learnt: Learnt,
+    /// The pair, for the other functions of the file; `None` when it was
+    /// itself taken from another function.
+    pub(super) pair: Option<FilePair>,
 }
 
 /// The calls of `graph` whose value this function releases somewhere, but
 /// that no catalogue entry matched (`matched` says which did).
+/// `file_pairs` are the pairs the other functions of the file showed; `scope`
+/// is this function's qualified name.
 pub(super) fn learn<'t>(
     graph: &Cfg<'t>,
     source: &str,
     borrowing: &CallList,
     matched: &dyn Fn(&CallFact) -> bool,
     plain_instance: &dyn Fn(&CallFact) -> bool,
+    file_pairs: &[FilePair],
+    scope: &str,
 ) -> Vec<Learned<'t>> {
     let calls: Vec<&CallFact<'t>> = graph.nodes.iter().flat_map(|n| &n.facts.calls).collect();
     // Names a catalogue entry already follows: their releases are no
@@ -159,24 +225,48 @@ pub(super) fn learn<'t>(
         if bindings != 1 || leaves || is_lookup(call) || plain_instance(call) {
             continue;
         }
-        let Some((evidence, release)) = evidence_for(&calls, call, var, source) else {
-            continue;
+        // The evidence: a release here, or else the pair another function
+        // of the file showed for the same call.
+        let local = evidence_for(&calls, call, var, source);
+        let from_file = || file_pairs.iter().find(|p| p.applies_to(call, scope));
+        let (evidence_node, release, shown, shown_elsewhere) = match (&local, from_file()) {
+            (Some((evidence, release)), _) => {
+                let text = syntax::text(evidence.node, source)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let line = evidence.node.start_position().row + 1;
+                (
+                    Some(evidence.node),
+                    release.clone(),
+                    format!("`{text}` on line {line}"),
+                    format!("`{text}` in `{scope}`, line {line}"),
+                )
+            }
+            (None, Some(pair)) => (
+                None,
+                pair.release.clone(),
+                pair.shown.clone(),
+                String::new(),
+            ),
+            (None, None) => continue,
         };
         // `resp = await req.send(conn)`: what the call makes may keep the
         // value, which this function cannot tell (a catalogue resource is
         // followed into such calls only when the result is stored).
         let kept_by_a_result = calls.iter().any(|c| {
-            c.node != evidence.node
+            Some(c.node) != evidence_node
                 && matches!(c.usage, Use::Bound(_) | Use::Unpacked(_))
                 && c.name_args.iter().any(|a| a == var)
                 && !borrows(c, borrowing)
         });
         // Released only in `except` blocks: cleaning up after a failure,
         // while on success the value goes on to whatever it was given to.
-        let only_on_failure = calls
-            .iter()
-            .filter(|c| releases(c, call, var, source).is_some())
-            .all(|c| in_except_block(c.node));
+        let only_on_failure = local.is_some()
+            && calls
+                .iter()
+                .filter(|c| releases(c, call, var, source).is_some())
+                .all(|c| in_except_block(c.node));
         if kept_by_a_result || only_on_failure {
             continue;
         }
@@ -188,20 +278,35 @@ pub(super) fn learn<'t>(
             continue;
         }
         let made_by = call.display(source);
-        let shown = syntax::text(evidence.node, source)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let line = evidence.node.start_position().row + 1;
         let learnt = Learnt {
             kind: LearntKind::Pair,
             line: call.node.start_position().row + 1,
             scope: String::new(),
-            what: format!("`{made_by}` is released by `{shown}` (line {line})"),
+            what: format!("`{made_by}` is released by {shown}"),
             entry: Some(entry_for(call, &release)),
+        };
+        // Only a call named like one that makes a resource is held to the
+        // pair in other functions: `values = list(...)` given to
+        // `self._return_values(values)` is no pool checkout.
+        let pair = match (local.is_some() && acquire_shaped(call), &call.callee) {
+            (true, Some(callee)) => {
+                let on_self = callee.starts_with("self.") || callee.starts_with("cls.");
+                Some(FilePair {
+                    class: if on_self {
+                        class_of(scope).map(str::to_string)
+                    } else {
+                        None
+                    },
+                    callee: callee.clone(),
+                    release: release.clone(),
+                    shown: shown_elsewhere,
+                })
+            }
+            _ => None,
         };
         out.push(Learned {
             learnt,
+            pair,
             call: call.node,
             rule: Resource {
                 id: format!("learned:{}", made_by.trim_end_matches("()")),
@@ -210,7 +315,7 @@ pub(super) fn learn<'t>(
                 // The subject of its findings: "`conn` from `pool.checkout()`
                 // (released by `pool.checkin(conn)` on line 42) is not
                 // released when ...".
-                summary: format!("`{var}` from `{made_by}` (released by `{shown}` on line {line})"),
+                summary: format!("`{var}` from `{made_by}` (released by {shown})"),
                 why: None,
                 example: None,
                 fix: None,
@@ -292,11 +397,14 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
         return None;
     }
     let bare = method.trim_start_matches('_');
-    // `pool.checkin(var)`, `self._release(var)`, and `queue.put_nowait(var)`
-    // back into the queue it came from.
+    // `pool.checkin(var)`, `self._release(var)`, `self._return_conn(var)`,
+    // and `queue.put_nowait(var)` back into the queue it came from.
+    // (`return_` alone says little: `self._return_pub(values)` sends.)
     let takes_back = TAKE_BACK_METHODS.contains(&bare)
         || bare.starts_with("release_")
-        || bare.starts_with("return_");
+        || bare
+            .strip_prefix("return_")
+            .is_some_and(|rest| RETURNED_THINGS.iter().any(|thing| rest.starts_with(thing)));
     let back_into_source = matches!(method, "put_nowait" | "put")
         && c.receiver.is_some()
         && c.receiver == acquiring.receiver

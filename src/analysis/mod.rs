@@ -115,21 +115,12 @@ pub fn analyze_module(
     let ends = &catalogue.calls.ends;
     let ends_program = script::exceptions_end_program(root, source, &units, ends);
     let returns_end_program = script::returns_end_program(root, source, &units, ends);
-    // Resources methods store on `self`, for the owner-class check.
-    let mut stored_on_self = Vec::new();
-    for (index, func) in units.iter().enumerate() {
-        if func.node.kind() == "module" && func.node.has_error() {
-            continue; // reported below as a file-level syntax error
-        }
-        if func.node.has_error() {
-            broken_functions += 1;
-            let line = start_line(func.node);
-            report.warnings.push(Warning {
-                line: Some(line),
-                message: format!("syntax error in `{}`: the function was skipped", func.name),
-            });
-            continue;
-        }
+    // One function's analysis, given the pairs the file's other functions
+    // showed.
+    let analyze_unit = |index: usize,
+                        func: &FunctionNode,
+                        file_pairs: &[learned::FilePair]|
+     -> Result<(UnitOutcome, Vec<owners::Stored>), BuildError> {
         let (shape, cx) = function_setup(func, source, &imports, catalogue);
         let matcher = Matcher {
             source,
@@ -141,7 +132,8 @@ pub fn analyze_module(
         let class_model = |call: &CallFact| summaries.class_of(index, call);
         let returned_model = |call: &CallFact| summaries.returned_by(index, call);
         let plain_model = |call: &CallFact| summaries.makes_plain_instance(index, call);
-        let func_ctx = FunctionContext {
+        let graph = cfg::build(func.node, &shape, &cx, &raise_model, &class_model)?;
+        let mut func_ctx = FunctionContext {
             source,
             imports: &imports,
             matcher,
@@ -156,25 +148,46 @@ pub fn analyze_module(
             exceptions_end_run: options.test_code || ends_program[index],
             returns_end_run: returns_end_program[index],
             runs_once: ends_program[index] || returns_end_program[index],
+            file_pairs,
             handed: HashMap::new(),
         };
-        match cfg::build(func.node, &shape, &cx, &raise_model, &class_model) {
-            Ok(graph) => {
-                let mut func_ctx = func_ctx;
-                // Calls to helpers of this file that take an argument over.
-                for call in graph.nodes.iter().flat_map(|n| &n.facts.calls) {
-                    let handed = summaries.handed_over(index, call);
-                    if !handed.is_empty() {
-                        func_ctx.handed.insert(call.node.start_byte(), handed);
-                    }
-                }
-                let (findings, learnt) = func_ctx.analyze(&graph);
-                report.findings.extend(findings);
-                report.learnt.extend(learnt);
-                let stored = func_ctx.stored_on_self(&graph);
+        // Calls to helpers of this file that take an argument over.
+        for call in graph.nodes.iter().flat_map(|n| &n.facts.calls) {
+            let handed = summaries.handed_over(index, call);
+            if !handed.is_empty() {
+                func_ctx.handed.insert(call.node.start_byte(), handed);
+            }
+        }
+        let outcome = func_ctx.analyze(&graph);
+        let stored = func_ctx.stored_on_self(&graph);
+        Ok((outcome, stored))
+    };
+    // Resources methods store on `self`, for the owner-class check.
+    let mut stored_on_self = Vec::new();
+    let mut file_pairs = Vec::new();
+    let mut analysed = Vec::new();
+    for (index, func) in units.iter().enumerate() {
+        if func.node.kind() == "module" && func.node.has_error() {
+            continue; // reported below as a file-level syntax error
+        }
+        if func.node.has_error() {
+            broken_functions += 1;
+            let line = start_line(func.node);
+            report.warnings.push(Warning {
+                line: Some(line),
+                message: format!("syntax error in `{}`: the function was skipped", func.name),
+            });
+            continue;
+        }
+        match analyze_unit(index, func, &[]) {
+            Ok((outcome, stored)) => {
+                report.findings.extend(outcome.findings);
+                report.learnt.extend(outcome.learnt);
+                file_pairs.extend(outcome.pairs);
                 if !stored.is_empty() {
                     stored_on_self.push((index, stored));
                 }
+                analysed.push(index);
             }
             Err(e) => {
                 let line = start_line(func.node);
@@ -186,6 +199,64 @@ pub fn analyze_module(
                     line: Some(line),
                     message: format!("`{}` was not analysed: {why}", func.name),
                 });
+            }
+        }
+    }
+    // What one function showed, the others must do too: analyse again the
+    // functions that make the same call (rare: most files learn nothing),
+    // for the findings on acquisitions the first pass did not see.
+    if !file_pairs.is_empty() {
+        let seen: HashSet<Span> = report.findings.iter().map(|f| f.span).collect();
+        // Per pair's resource: the functions that break it (with their new
+        // findings) and those that make the call and keep it.
+        let mut breaking: HashMap<String, Vec<Finding>> = HashMap::new();
+        let mut breakers: HashMap<String, usize> = HashMap::new();
+        let mut keeping: HashMap<String, usize> = HashMap::new();
+        for &index in &analysed {
+            let func = &units[index];
+            // The body only: `def _open_cache():` makes no call.
+            let body = func
+                .node
+                .child_by_field_name("body")
+                .map_or("", |b| text(b, source));
+            let mentioned: Vec<&learned::FilePair> =
+                file_pairs.iter().filter(|p| p.mentioned_in(body)).collect();
+            if mentioned.is_empty() {
+                continue;
+            }
+            let Ok((outcome, _)) = analyze_unit(index, func, &file_pairs) else {
+                continue;
+            };
+            let mut broke: HashSet<String> = HashSet::new();
+            for f in outcome.findings {
+                if !seen.contains(&f.span) {
+                    broke.insert(f.resource.clone());
+                    breaking.entry(f.resource.clone()).or_default().push(f);
+                }
+            }
+            let mut counted: HashSet<String> = HashSet::new();
+            for pair in mentioned {
+                let id = pair.resource_id();
+                if !counted.insert(id.clone()) {
+                    continue;
+                }
+                if broke.contains(&id) {
+                    *breakers.entry(id).or_default() += 1;
+                } else {
+                    // Showing the pair, or making the call and handing the
+                    // value on as it should.
+                    *keeping.entry(id).or_default() += 1;
+                }
+            }
+        }
+        // A pair counts only where releasing is the file's habit: when more
+        // functions break it than keep it, the one release is the exception
+        // (a helper that closes what everything else leaves to the garbage
+        // collector), not a rule of the code.
+        for (id, findings) in breaking {
+            let broken_by = breakers.get(&id).copied().unwrap_or(0);
+            if keeping.get(&id).copied().unwrap_or(0) >= broken_by {
+                report.findings.extend(findings);
             }
         }
     }
@@ -460,6 +531,8 @@ struct FunctionContext<'a> {
     /// is closed by reference counting at once, and the process ends soon
     /// after: no UC005.
     runs_once: bool,
+    /// Pairs the other functions of the file showed (see `learned`).
+    file_pairs: &'a [learned::FilePair],
     /// Calls (by start byte) to helpers of this file that take these
     /// arguments over: `close_quietly(conn)`, `self._register(sock)`.
     handed: HashMap<usize, Vec<String>>,
@@ -501,13 +574,21 @@ struct Acquisition<'t, 'a> {
     wrapped: bool,
 }
 
+/// What the analysis of one function gives.
+struct UnitOutcome {
+    findings: Vec<Finding>,
+    learnt: Vec<Learnt>,
+    /// Pairs learnt here, for the file's other functions.
+    pairs: Vec<learned::FilePair>,
+}
+
 enum Found<'t, 'a> {
     Tracked(Acquisition<'t, 'a>),
     Discarded(&'a CallFact<'t>, &'a Resource),
 }
 
 impl<'a> FunctionContext<'a> {
-    fn analyze<'t>(&self, graph: &'a Cfg<'t>) -> (Vec<Finding>, Vec<Learnt>) {
+    fn analyze<'t>(&self, graph: &'a Cfg<'t>) -> UnitOutcome {
         let releases_on_receiver = self.receivers_released(graph);
         // Names whose value is handed on somewhere in the function: a lock
         // appended to a waiters list is released by whoever pops it.
@@ -527,6 +608,8 @@ impl<'a> FunctionContext<'a> {
                     || (self.returned_by)(call).is_some()
             },
             self.plain_instance,
+            self.file_pairs,
+            self.name,
         );
         // Instances of owner classes (`client = LedgerClient(host)`): an
         // entry made up for each class, released by its `close()`.
@@ -663,6 +746,7 @@ impl<'a> FunctionContext<'a> {
             (a.span, a.code.certainty_rank()).cmp(&(b.span, b.code.certainty_rank()))
         });
         findings.dedup_by(|b, a| a.span == b.span);
+        let pairs = learned.iter().filter_map(|l| l.pair.clone()).collect();
         let learnt = learned
             .into_iter()
             .map(|l| Learnt {
@@ -670,7 +754,11 @@ impl<'a> FunctionContext<'a> {
                 ..l.learnt
             })
             .collect();
-        (findings, learnt)
+        UnitOutcome {
+            findings,
+            learnt,
+            pairs,
+        }
     }
 
     /// The resources this method stores on `self` (`self._sock =
