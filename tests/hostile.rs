@@ -237,3 +237,28 @@ fn dot_directories_are_walked_except_the_default_exclusions() {
         .stdout(predicate::str::contains("built").not())
         .stdout(predicate::str::contains("tool.py").not());
 }
+
+/// A function of thousands of acquisitions is followed up to a budget, the
+/// rest said in a warning rather than followed (following each to the end
+/// of the function made the work grow with the square of its size).
+#[test]
+fn a_function_of_thousands_of_acquisitions_is_analysed_in_part_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut source = String::from("def open_all(paths):\n");
+    for i in 0..3000 {
+        source.push_str(&format!("    f{i} = open(paths[{i}])\n"));
+    }
+    source.push_str("    return 1\n");
+    write(dir.path(), "generated.py", &source);
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "generated.py"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "generated.py:2:10: UC001 file from `open()` is not released when `open_all` returns",
+        ))
+        .stderr(predicate::str::contains(
+            "generated.py:1: warning: `open_all` was analysed in part",
+        ));
+}

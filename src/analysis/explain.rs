@@ -5,7 +5,7 @@ use super::search::{Escape, Explored};
 use super::*;
 use crate::rules::Awaited;
 
-impl FunctionContext<'_> {
+impl<'a> FunctionContext<'a> {
     pub(super) fn subject(
         &self,
         acq_call: &CallFact,
@@ -456,20 +456,33 @@ impl FunctionContext<'_> {
         if call.receiver.as_deref().is_some_and(rooted) {
             return true;
         }
-        let Some(args) = call.node.child_by_field_name("arguments") else {
-            return false;
-        };
-        let mut found = false;
-        syntax::walk(args, |n| {
-            if found || is_nested_scope(n.kind()) {
-                return false;
-            }
-            if n.kind() == "identifier" && names.contains(text(n, self.source)) {
-                found = true;
-            }
-            true
-        });
-        found
+        self.names_in_arguments(call)
+            .iter()
+            .any(|name| names.contains(*name))
+    }
+
+    /// The identifiers in a call's arguments, outside nested functions and
+    /// lambdas; cached per call.
+    fn names_in_arguments(&self, call: &CallFact) -> std::rc::Rc<[&'a str]> {
+        let key = call.node.start_byte();
+        if let Some(known) = self.argument_names.borrow().get(&key) {
+            return known.clone();
+        }
+        let mut found = Vec::new();
+        if let Some(args) = call.node.child_by_field_name("arguments") {
+            syntax::walk(args, |n| {
+                if is_nested_scope(n.kind()) {
+                    return false;
+                }
+                if n.kind() == "identifier" {
+                    found.push(text(n, self.source));
+                }
+                true
+            });
+        }
+        let names: std::rc::Rc<[&'a str]> = found.into();
+        self.argument_names.borrow_mut().insert(key, names.clone());
+        names
     }
 
     /// The call of `node` most likely to raise `exc`: of the calls that
@@ -499,8 +512,14 @@ impl FunctionContext<'_> {
         best.map(|(_, call)| call)
     }
 
-    fn raise_class(&self, call: &CallFact) -> cfg::Raises {
-        (self.raises)(call)
+    pub(super) fn raise_class(&self, call: &CallFact) -> cfg::Raises {
+        let key = call.node.start_byte();
+        if let Some(&known) = self.raise_classes.borrow().get(&key) {
+            return known;
+        }
+        let class = (self.raises)(call);
+        self.raise_classes.borrow_mut().insert(key, class);
+        class
     }
 
     #[allow(clippy::too_many_arguments)]
