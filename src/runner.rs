@@ -302,8 +302,37 @@ fn failed(path: &std::path::Path, error: String) -> FileResult {
     }
 }
 
+/// Python files larger than this are not checked (with an error naming
+/// them): source of this size is generated, and reading it whole would let
+/// one file hold the run's memory.
+pub const LARGEST_SOURCE: u64 = 16 * 1024 * 1024;
+
 fn read_source(path: &std::path::Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if !meta.is_file() {
+        return Err("is not a regular file: not checked".into());
+    }
+    let too_large = || {
+        format!(
+            "is larger than {} MiB: not checked (generated code?)",
+            LARGEST_SOURCE / 1024 / 1024
+        )
+    };
+    if meta.len() > LARGEST_SOURCE {
+        return Err(too_large());
+    }
+    // The size can change between the look and the read.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(LARGEST_SOURCE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if bytes.len() as u64 > LARGEST_SOURCE {
+        return Err(too_large());
+    }
     decode(&bytes).map_err(|e| e.to_string())
 }
 

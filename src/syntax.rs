@@ -24,9 +24,34 @@ pub fn parse(source: &str) -> Option<Tree> {
                 .expect("tree-sitter-python matches the tree-sitter version");
             p
         });
-        parser.parse(source, None)
+        // A last resort against input that makes the parser crawl: real
+        // files parse in milliseconds, and a cancelled parse is reported as
+        // a file the parser gave up on.
+        let started = std::time::Instant::now();
+        let mut in_time = |_: &tree_sitter::ParseState| {
+            if started.elapsed() > PARSE_TIME_BUDGET {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        };
+        let options = tree_sitter::ParseOptions::new().progress_callback(&mut in_time);
+        let bytes = source.as_bytes();
+        let tree = parser.parse_with_options(
+            &mut |offset, _| bytes.get(offset..).unwrap_or_default(),
+            None,
+            Some(options),
+        );
+        if tree.is_none() {
+            // A cancelled parse leaves state behind for the next one.
+            parser.reset();
+        }
+        tree
     })
 }
+
+/// How long one file may take to parse.
+const PARSE_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn text<'s>(node: Node, source: &'s str) -> &'s str {
     &source[node.byte_range()]

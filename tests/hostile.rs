@@ -262,3 +262,22 @@ fn a_function_of_thousands_of_acquisitions_is_analysed_in_part_and_says_so() {
             "generated.py:1: warning: `open_all` was analysed in part",
         ));
 }
+
+/// A source file past the size cap is named as not checked (exit 2), and
+/// the other files are checked as usual.
+#[test]
+fn an_oversized_source_file_is_not_checked_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "app.py", LEAKY);
+    let line = "# generated padding\n";
+    let huge = line.repeat((16 * 1024 * 1024) / line.len() + 1);
+    write(dir.path(), "generated.py", &huge);
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "."])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("app.py:2:9: UC001"))
+        .stderr(predicate::str::contains("generated.py"))
+        .stderr(predicate::str::contains("is larger than 16 MiB"));
+}
