@@ -7,6 +7,8 @@
 
 pub mod analysis;
 pub mod cfg;
+#[rustfmt::skip] // generated: scripts/gen_codepages.py
+pub mod codepages;
 pub mod codes;
 pub mod facts;
 pub mod finding;

@@ -9,6 +9,7 @@ pub enum DecodeError {
     NulByte { offset: usize },
     InvalidUtf8 { offset: usize },
     UnknownEncoding(String),
+    UnsupportedEncoding(String),
     InvalidInEncoding(String),
 }
 
@@ -27,6 +28,12 @@ impl fmt::Display for DecodeError {
             ),
             DecodeError::UnknownEncoding(name) => {
                 write!(f, "declares an unknown encoding `{name}`")
+            }
+            DecodeError::UnsupportedEncoding(name) => {
+                write!(
+                    f,
+                    "declares the encoding `{name}`, which unclosed cannot decode"
+                )
             }
             DecodeError::InvalidInEncoding(name) => {
                 write!(f, "is not valid in its declared encoding `{name}`")
@@ -53,32 +60,104 @@ pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
     };
     match declared {
         None => utf8(bytes),
-        Some(name) => {
-            let normalized = name.to_ascii_lowercase().replace('_', "-");
-            if matches!(normalized.as_str(), "utf-8" | "utf8" | "ascii" | "us-ascii")
-                || normalized.starts_with("utf-8-")
-            {
-                return utf8(bytes);
-            }
-            // Python spells some encodings differently from WHATWG, whose
-            // labels encoding_rs knows: `latin-1`, `latin_1`, `cp819`.
-            let python_alias = match normalized.as_str() {
-                "latin-1" | "latin" | "l1" | "iso8859-1" | "8859" | "cp819" => Some("iso-8859-1"),
-                _ => None,
+        Some(name) => decode_as(bytes, &name),
+    }
+}
+
+/// Decodes `bytes` in the encoding a coding declaration names, as CPython
+/// reads it: its names and aliases, its own tables for the single-byte
+/// code pages (`cp850`, `mac_roman`, `latin-1`), and the WHATWG decoders
+/// (the same tables, or supersets) for the multi-byte ones.
+fn decode_as(bytes: &[u8], name: &str) -> Result<String, DecodeError> {
+    let Some(codec) = python_codec(name) else {
+        return Err(DecodeError::UnknownEncoding(name.to_string()));
+    };
+    match codec {
+        "utf_8" | "utf_8_sig" | "ascii" => return utf8(bytes),
+        "latin_1" => return Ok(bytes.iter().map(|&b| char::from(b)).collect()),
+        _ => {}
+    }
+    if let Some((_, upper)) = crate::codepages::SINGLE_BYTE
+        .iter()
+        .find(|(codec_name, _)| *codec_name == codec)
+    {
+        let mut text = String::with_capacity(bytes.len());
+        for &b in bytes {
+            let c = if b < 0x80 {
+                char::from(b)
+            } else {
+                upper[usize::from(b - 0x80)]
             };
-            let encoding = python_alias
-                .and_then(|a| encoding_rs::Encoding::for_label(a.as_bytes()))
-                .or_else(|| encoding_rs::Encoding::for_label(normalized.as_bytes()))
-                .or_else(|| {
-                    encoding_rs::Encoding::for_label(normalized.replace('-', "").as_bytes())
-                })
-                .ok_or_else(|| DecodeError::UnknownEncoding(name.clone()))?;
-            encoding
-                .decode_without_bom_handling_and_without_replacement(bytes)
-                .map(|text| text.into_owned())
-                .ok_or(DecodeError::InvalidInEncoding(name))
+            if c == '\u{FFFE}' {
+                return Err(DecodeError::InvalidInEncoding(name.to_string()));
+            }
+            text.push(c);
+        }
+        return Ok(text);
+    }
+    let label = match codec {
+        "big5" | "big5hkscs" | "cp950" => "big5",
+        "cp932" | "shift_jis" | "shift_jis_2004" | "shift_jisx0213" => "shift_jis",
+        "euc_jp" | "euc_jis_2004" | "euc_jisx0213" => "euc-jp",
+        "cp949" | "euc_kr" => "euc-kr",
+        "gb2312" | "gbk" => "gbk",
+        "gb18030" => "gb18030",
+        "iso2022_jp" | "iso2022_jp_1" | "iso2022_jp_2" | "iso2022_jp_2004" | "iso2022_jp_3"
+        | "iso2022_jp_ext" => "iso-2022-jp",
+        // UTF-16 and UTF-32 cannot carry an ASCII declaration; HZ, Johab,
+        // ISO-2022-KR, UTF-7 and the escape codecs are not decoded here.
+        _ => return Err(DecodeError::UnsupportedEncoding(name.to_string())),
+    };
+    let encoding =
+        encoding_rs::Encoding::for_label(label.as_bytes()).expect("the WHATWG labels above exist");
+    encoding
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .map(|text| text.into_owned())
+        .ok_or_else(|| DecodeError::InvalidInEncoding(name.to_string()))
+}
+
+/// The CPython codec a declared name stands for: CPython's tokenizer
+/// spellings of UTF-8 and Latin-1 first, then `encodings.normalize_encoding`
+/// and the alias table.
+fn python_codec(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase().replace('_', "-");
+    if lower == "utf-8" || lower.starts_with("utf-8-") {
+        return Some("utf_8");
+    }
+    for latin in ["latin-1", "iso-8859-1", "iso-latin-1"] {
+        if lower == latin || lower.starts_with(&format!("{latin}-")) {
+            return Some("latin_1");
         }
     }
+    // Runs of characters other than letters, digits and `.` become one `_`.
+    let mut normalized = String::new();
+    let mut punctuation = false;
+    for c in name.to_ascii_lowercase().chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            if punctuation && !normalized.is_empty() {
+                normalized.push('_');
+            }
+            normalized.push(c);
+            punctuation = false;
+        } else {
+            punctuation = true;
+        }
+    }
+    let dotless = normalized.replace('.', "_");
+    [normalized.as_str(), dotless.as_str()]
+        .into_iter()
+        .find_map(|candidate| {
+            crate::codepages::CODECS
+                .iter()
+                .copied()
+                .find(|c| *c == candidate)
+                .or_else(|| {
+                    crate::codepages::ALIASES
+                        .iter()
+                        .find(|(alias, _)| *alias == candidate)
+                        .map(|(_, codec)| *codec)
+                })
+        })
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, DecodeError> {
@@ -156,6 +235,54 @@ mod tests {
             decode(b"x = 1\0"),
             Err(DecodeError::NulByte { offset: 5 })
         ));
+    }
+
+    #[test]
+    fn dos_and_mac_code_pages_decode_as_cpython_does() {
+        // `é` is 0x82 in cp437 and cp850, 0x8E in mac_roman; `Ç` is 0x80.
+        let cp850 = b"# -*- coding: cp850 -*-\nx = '\x82\x80'\n";
+        assert_eq!(
+            decode(cp850).unwrap(),
+            "# -*- coding: cp850 -*-\nx = 'éÇ'\n"
+        );
+        let dos = b"# coding=IBM437\nx = '\x82'\n";
+        assert_eq!(decode(dos).unwrap(), "# coding=IBM437\nx = 'é'\n");
+        let mac = b"# vim: set fileencoding=mac-roman :\nx = '\x8e'\n";
+        assert!(decode(mac).unwrap().ends_with("x = 'é'\n"));
+    }
+
+    #[test]
+    fn latin1_is_cpythons_not_windows_1252() {
+        // 0x80 is U+0080 in Latin-1 (a euro sign in windows-1252).
+        let bytes = b"# coding: latin-1\nx = '\x80'\n";
+        assert_eq!(decode(bytes).unwrap(), "# coding: latin-1\nx = '\u{80}'\n");
+    }
+
+    #[test]
+    fn cjk_code_pages_go_through_their_whatwg_supersets() {
+        // `日本` in Shift_JIS, declared as CPython's `cp932` and `sjis`.
+        for name in ["cp932", "sjis", "shift-jis"] {
+            let mut bytes = format!("# coding: {name}\nx = '").into_bytes();
+            bytes.extend_from_slice(b"\x93\xfa\x96\x7b'\n");
+            assert!(decode(&bytes).unwrap().ends_with("x = '日本'\n"), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_byte_the_code_page_refuses_is_an_error() {
+        // 0x81 is undefined in cp1252 for CPython.
+        assert_eq!(
+            decode(b"# coding: cp1252\nx = '\x81'\n"),
+            Err(DecodeError::InvalidInEncoding("cp1252".into()))
+        );
+    }
+
+    #[test]
+    fn encodings_it_cannot_decode_are_named() {
+        assert_eq!(
+            decode(b"# coding: hz\nx = 1\n"),
+            Err(DecodeError::UnsupportedEncoding("hz".into()))
+        );
     }
 
     #[test]
