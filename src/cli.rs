@@ -483,11 +483,32 @@ fn collect_jobs(
         })
     };
     if let Some(name) = &args.stdin_filename {
-        let mut source = String::new();
-        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut source) {
+        // The same bytes-to-text rules as a file: coding lines, NUL bytes,
+        // line endings, the size cap.
+        let mut bytes = Vec::new();
+        let limit = crate::runner::LARGEST_SOURCE;
+        if let Err(e) = std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::io::stdin(), limit + 1),
+            &mut bytes,
+        ) {
             eprintln!("unclosed: error: cannot read standard input: {e}");
             return Err(ExitStatus::Error);
         }
+        let shown = display_path(name);
+        if bytes.len() as u64 > limit {
+            eprintln!(
+                "{shown}: error: is larger than {} MiB: not checked",
+                limit / 1024 / 1024
+            );
+            return Err(ExitStatus::Error);
+        }
+        let source = match crate::source::decode(&bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("{shown}: error: {e}");
+                return Err(ExitStatus::Error);
+            }
+        };
         let settings = resolver
             .settings_for(name)
             .map_err(|e| config_failure(&e))?;

@@ -49,6 +49,16 @@ pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {
         return Err(DecodeError::NulByte { offset });
     }
+    // CPython reads source with universal newlines: a lone `\r` (old Mac
+    // files) ends a line as `\n` does. One byte for one, so offsets hold;
+    // no encoding a coding line can name uses 0x0D inside a character.
+    let universal;
+    let bytes = if bytes.contains(&b'\r') {
+        universal = lone_carriage_returns_as_newlines(bytes);
+        &universal[..]
+    } else {
+        bytes
+    };
     let (bytes, had_bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => (rest, true),
         None => (bytes, false),
@@ -158,6 +168,16 @@ fn python_codec(name: &str) -> Option<&'static str> {
                         .map(|(_, codec)| *codec)
                 })
         })
+}
+
+fn lone_carriage_returns_as_newlines(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for i in 0..out.len() {
+        if out[i] == b'\r' && out.get(i + 1) != Some(&b'\n') {
+            out[i] = b'\n';
+        }
+    }
+    out
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, DecodeError> {
@@ -282,6 +302,15 @@ mod tests {
         assert_eq!(
             decode(b"# coding: hz\nx = 1\n"),
             Err(DecodeError::UnsupportedEncoding("hz".into()))
+        );
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines_as_in_cpython() {
+        let bytes = b"# coding: cp850\rdef f():\r\n    return '\x82'\r";
+        assert_eq!(
+            decode(bytes).unwrap(),
+            "# coding: cp850\ndef f():\r\n    return '\u{e9}'\n"
         );
     }
 

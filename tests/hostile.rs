@@ -281,3 +281,57 @@ fn an_oversized_source_file_is_not_checked_and_the_run_goes_on() {
         .stderr(predicate::str::contains("generated.py"))
         .stderr(predicate::str::contains("is larger than 16 MiB"));
 }
+
+/// Old Mac line endings (a lone `\r`) end lines, as CPython reads them.
+#[test]
+fn lone_carriage_returns_end_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mac.py"),
+        "def load(path):\r    f = open(path)\r    return f.read()\r",
+    )
+    .unwrap();
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "mac.py"])
+        .assert()
+        .code(1)
+        .stdout(
+            "mac.py:2:9: UC001 file from `open()` is not released when `load` returns (line 3)\n",
+        );
+}
+
+/// Standard input goes through the same checks as a file: its coding line
+/// is honoured, and bytes that are not source are an error (exit 2).
+#[test]
+fn standard_input_is_decoded_like_a_file() {
+    let cp850 = b"# -*- coding: cp850 -*-\ndef load(path):\n    f = open(path)  # \x82\n    return f.read()\n";
+    unclosed()
+        .args([
+            "check",
+            "--output-format",
+            "concise",
+            "--stdin-filename",
+            "in.py",
+            "-",
+        ])
+        .write_stdin(cp850.to_vec())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("in.py:3:9: UC001"));
+    unclosed()
+        .args([
+            "check",
+            "--output-format",
+            "concise",
+            "--stdin-filename",
+            "in.py",
+            "-",
+        ])
+        .write_stdin(b"x = 1\0".to_vec())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "in.py: error: contains a NUL byte",
+        ));
+}
