@@ -47,6 +47,40 @@ pub struct Finding {
     pub skipped_release: Option<Step>,
 }
 
+impl Finding {
+    /// The finding with control characters in its texts written as escapes:
+    /// messages quote source (a condition, a call), and a raw newline or
+    /// terminal escape there must not forge a line of a report or drive a
+    /// terminal.
+    pub fn without_control_characters(mut self) -> Finding {
+        self.message = escape_controls(&self.message);
+        self.help = escape_controls(&self.help);
+        for step in self.steps.iter_mut().chain(self.skipped_release.as_mut()) {
+            step.message = escape_controls(&step.message);
+        }
+        for also in &mut self.also {
+            *also = escape_controls(also);
+        }
+        self
+    }
+}
+
+/// Control characters written as escapes (`\n`, `\x1b`).
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\r' => "\\r".to_string(),
+            '\t' => "\\t".to_string(),
+            c if c.is_control() => format!("\\x{:02x}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 /// Something the analysis could not do on part of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {

@@ -448,6 +448,38 @@ impl Catalogue {
                 needle: Some(needle.to_string()),
             };
             let fail = |message: String| fail_at(message, &r.id);
+            // What messages quote must not forge a line of a report or
+            // drive a terminal: no control characters on one-line fields,
+            // only newlines and tabs in the documentation ones.
+            let one_line = [
+                ("id", &r.id),
+                ("name", &r.name),
+                ("noun", &r.noun),
+                ("summary", &r.summary),
+            ];
+            for (field, value) in one_line {
+                if value.chars().any(char::is_control) {
+                    return Err(fail(format!(
+                        "`{field}` holds a control character (a newline, an escape)"
+                    )));
+                }
+            }
+            let multi_line = [
+                ("why", &r.why),
+                ("example", &r.example),
+                ("fix", &r.fix),
+                ("reference", &r.reference),
+            ];
+            for (field, value) in multi_line {
+                if value
+                    .as_deref()
+                    .is_some_and(|v| v.chars().any(|c| c.is_control() && c != '\n' && c != '\t'))
+                {
+                    return Err(fail(format!(
+                        "`{field}` holds a control character other than a newline"
+                    )));
+                }
+            }
             if !seen.insert(r.id.as_str()) {
                 return Err(fail("duplicate id".into()));
             }

@@ -335,3 +335,57 @@ fn standard_input_is_decoded_like_a_file() {
             "in.py: error: contains a NUL byte",
         ));
 }
+
+/// A file name with a newline, and source with a raw terminal escape, can
+/// neither forge a report line nor reach the terminal.
+#[cfg(unix)]
+#[test]
+fn control_characters_in_names_and_source_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let forged = "x.py\nfake.py:1:1: UC001 all clear.py";
+    std::fs::write(dir.path().join(forged), LEAKY).unwrap();
+    let out = unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "."])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.starts_with("x.py\\nfake.py:1:1: UC001 all clear.py:2:9: UC001"),
+        "{out}"
+    );
+
+    let escape = "def load(path, mode):\n    f = open(path)\n    if mode == \"\u{1b}[2J\":\n        return None\n    f.close()\n";
+    write(dir.path(), "sub/term.py", escape);
+    let full = unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "full", "sub/term.py"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let full = String::from_utf8(full).unwrap();
+    assert!(!full.contains('\u{1b}'), "{full}");
+    assert!(full.contains("if mode == \"?[2J\":"), "{full}");
+}
+
+/// A repository's configured resource may not put control characters in
+/// what messages quote.
+#[test]
+fn configured_strings_with_control_characters_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "project/app.py", LEAKY);
+    write(
+        dir.path(),
+        "project/.unclosed.toml",
+        "[[resource]]\nid = \"pool\"\nname = \"pool\"\nnoun = \"conn\\u001b[2J\"\nsummary = \"s\"\nacquire = { methods = [\"checkout\"] }\nrelease = { receiver-methods = [\"checkin\"] }\n",
+    );
+    check_project(dir.path())
+        .code(2)
+        .stderr(predicate::str::contains("holds a control"));
+}

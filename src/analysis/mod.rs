@@ -284,6 +284,10 @@ pub fn analyze_module(
                 .into(),
         });
     }
+    report.findings = std::mem::take(&mut report.findings)
+        .into_iter()
+        .map(Finding::without_control_characters)
+        .collect();
     report.findings.sort_by(|a, b| {
         (a.span.start, a.code, &a.message).cmp(&(b.span.start, b.code, &b.message))
     });

@@ -23,7 +23,7 @@ pub struct Style {
 /// the whole file made rendering quadratic in the size of the file.
 struct Excerpt<'a> {
     name: &'a str,
-    text: &'a str,
+    text: std::borrow::Cow<'a, str>,
     /// Byte offset of `text` in the file.
     offset: usize,
     /// 0-based line number of the first line of `text`.
@@ -59,6 +59,27 @@ impl<'a> Excerpt<'a> {
         if text.lines().any(|line| line.len() > LONGEST_DRAWN_LINE) {
             return None;
         }
+        // Source drawn on a terminal: a raw escape or other control
+        // character in it (in a string literal, a comment) must not drive
+        // the terminal. Each becomes `?`s of its length, so offsets hold.
+        let text = if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        {
+            std::borrow::Cow::Owned(
+                text.chars()
+                    .map(|c| {
+                        if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+                            "?".repeat(c.len_utf8())
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect(),
+            )
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
         Some(Excerpt {
             name,
             text,
@@ -75,9 +96,10 @@ impl SourceCode for Excerpt<'_> {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
-        let inner = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let inner =
+            self.text
+                .as_ref()
+                .read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(
             MietteSpanContents::new_named(
                 self.name.to_string(),

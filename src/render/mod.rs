@@ -14,10 +14,13 @@ use std::path::Path;
 /// same run prints the same bytes everywhere.
 pub fn display_path(path: &Path) -> String {
     let s = path.to_string_lossy().replace('\\', "/");
-    match s.strip_prefix("./") {
+    let s = match s.strip_prefix("./") {
         Some(rest) if !rest.is_empty() => rest.to_string(),
         _ => s,
-    }
+    };
+    // A file named with a newline or a terminal escape must not forge a
+    // line of the report or drive the terminal.
+    crate::finding::escape_controls(&s)
 }
 
 /// What a single-text format (SARIF, GitHub annotations) adds after a
