@@ -66,6 +66,34 @@ impl Use {
     }
 }
 
+/// Keyword arguments longer than this are recorded by name only.
+const LONGEST_KEYWORD_TEXT: usize = 200;
+
+/// Receivers longer than this are recorded by their start and `…`.
+const LONGEST_RECEIVER_TEXT: usize = 200;
+
+/// The receiver's compact text (`self.pool`). A receiver that is a long
+/// expression (`a.m0().m1()...`, each call's receiver the chain before it)
+/// keeps its first characters, enough for its root name, and ends in `…`
+/// so that it equals no name: copying every chain whole made memory grow
+/// with the square of its length.
+fn receiver_text(object: Node, src: &str) -> String {
+    let range = object.byte_range();
+    if range.len() <= LONGEST_RECEIVER_TEXT {
+        return compact_text(object, src);
+    }
+    let mut end = range.start + LONGEST_RECEIVER_TEXT;
+    while !src.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut head: String = src[range.start..end]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    head.push('…');
+    head
+}
+
 #[derive(Debug, Clone)]
 pub struct CallFact<'t> {
     pub node: Node<'t>,
@@ -433,7 +461,7 @@ impl<'t> Facts<'t> {
                 f.child_by_field_name("attribute")
                     .map(|a| text(a, src).to_string()),
                 f.child_by_field_name("object")
-                    .map(|o| compact_text(o, src)),
+                    .map(|o| receiver_text(o, src)),
             ),
             _ => (None, None),
         };
@@ -529,8 +557,17 @@ impl<'t> Facts<'t> {
             for arg in args.named_children(&mut cursor) {
                 let mut this_use = arg_use.clone();
                 let value = if arg.kind() == "keyword_argument" {
-                    keywords.push(compact_text(arg, src));
                     let name = arg.child_by_field_name("name").map(|n| text(n, src));
+                    // Keywords are matched against short values
+                    // (`stream=True`, `timeout=` by prefix); a long value is
+                    // kept as `name=…`, so that nested calls do not copy
+                    // each other's text (memory grew with the square of
+                    // the nesting).
+                    if arg.byte_range().len() <= LONGEST_KEYWORD_TEXT {
+                        keywords.push(compact_text(arg, src));
+                    } else {
+                        keywords.push(format!("{}=…", name.unwrap_or_default()));
+                    }
                     if name.is_some_and(|n| ownership.keywords.iter().any(|k| k == n)) {
                         this_use = Use::OwnershipArgument;
                     }
@@ -724,4 +761,54 @@ fn name_test(cond: Node, source: &str) -> Option<NameTest> {
         name,
         empty_when: empty_when != negated,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts a call records stay short however deep its nesting: each
+    /// call of a chain (or of nested keyword arguments) recording the text
+    /// of the others made memory grow with the square of the nesting.
+    #[test]
+    fn long_receivers_and_keyword_values_are_recorded_short() {
+        let chain: String = (0..2000).map(|i| format!(".m{i}()")).collect();
+        let source = format!("conn{chain}.close()\n");
+        let tree = crate::syntax::parse(&source).unwrap();
+        let mut longest = 0;
+        crate::syntax::walk(tree.root_node(), |n| {
+            if n.kind() == "attribute"
+                && let Some(object) = n.child_by_field_name("object")
+            {
+                let text = receiver_text(object, &source);
+                longest = longest.max(text.len());
+                if object.byte_range().len() > LONGEST_RECEIVER_TEXT {
+                    assert!(
+                        text.starts_with("conn.m0()") && text.ends_with('…'),
+                        "{text}"
+                    );
+                }
+            }
+            true
+        });
+        assert!(
+            longest <= LONGEST_RECEIVER_TEXT + '…'.len_utf8(),
+            "{longest}"
+        );
+        let short = crate::syntax::parse("self . pool.acquire()\n").unwrap();
+        let call = short
+            .root_node()
+            .named_child(0)
+            .unwrap()
+            .named_child(0)
+            .unwrap();
+        let object = call
+            .child_by_field_name("function")
+            .and_then(|f| f.child_by_field_name("object"))
+            .unwrap();
+        assert_eq!(
+            receiver_text(object, "self . pool.acquire()\n"),
+            "self.pool"
+        );
+    }
 }
