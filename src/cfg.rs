@@ -32,7 +32,9 @@ impl Exc {
 }
 
 /// What a call may do instead of returning, as far as leaking paths care.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Raises {
     /// Does not raise in practice (`range()`, `sock.settimeout()`).
     Never,

@@ -128,6 +128,16 @@ pub struct CheckArgs {
     /// Print the files that would be checked, and exit.
     #[arg(long)]
     pub show_files: bool,
+    /// Analyse every file, without reading or writing the cache of earlier
+    /// runs' results (also: UNCLOSED_NO_CACHE=1).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Where to keep the cache [default: $UNCLOSED_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/unclosed or ~/.cache/unclosed]. Never inside a
+    /// repository unless asked: a checked repository must not be able to
+    /// plant results.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
@@ -248,7 +258,21 @@ fn check(args: CheckArgs) -> ExitStatus {
         warn_unused_suppressions: args.warn_unused_suppressions,
         list_learnt: false,
     };
-    let run = || check_jobs(&jobs, run_options);
+    let cache = if args.no_cache || std::env::var_os("UNCLOSED_NO_CACHE").is_some_and(|v| v == "1")
+    {
+        None
+    } else {
+        args.cache_dir
+            .clone()
+            .or_else(|| {
+                std::env::var_os("UNCLOSED_CACHE_DIR")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .or_else(crate::cache::Cache::default_dir)
+            .and_then(|dir| crate::cache::Cache::open(&dir))
+    };
+    let run = || crate::runner::check_jobs_cached(&jobs, run_options, cache.as_ref());
     // One thread per core unless asked; a stack of our own size, because
     // syntax trees are walked recursively and rayon's default is small.
     let threads = args.threads.unwrap_or_else(|| {

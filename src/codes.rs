@@ -36,7 +36,7 @@ fn docs() -> &'static [CodeDoc] {
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Code {
     #[serde(rename = "UC001")]
     UnreleasedOnReturn,

@@ -158,6 +158,10 @@ pub struct Settings {
     /// Directory patterns are relative to.
     pub root: PathBuf,
     pub catalogue: Arc<Catalogue>,
+    /// What the catalogue was made from (the config text and its
+    /// `extend-rules` files), for the cache: two settings with the same
+    /// digest analyse alike.
+    pub catalogue_digest: String,
     pub enabled: Vec<Code>,
     pub include_module_level: bool,
     pub tests: TestsPolicy,
@@ -171,6 +175,7 @@ impl Settings {
             origin: None,
             root,
             catalogue: Arc::new(Catalogue::builtin()),
+            catalogue_digest: "built-in".into(),
             enabled: Code::ALL.to_vec(),
             include_module_level: false,
             tests: TestsPolicy::default(),
@@ -593,6 +598,8 @@ fn settings_from(
         file.ownership.unwrap_or_default(),
         file.calls.unwrap_or_default(),
     );
+    let mut digest = <sha2::Sha256 as sha2::Digest>::new();
+    sha2::Digest::update(&mut digest, text.as_bytes());
     for rules_path in &file.extend_rules {
         // Relative to the config file, and inside its project: a committed
         // config must not make the tool read (and quote) files elsewhere.
@@ -604,6 +611,8 @@ fn settings_from(
                 None,
             )
         })?;
+        sha2::Digest::update(&mut digest, [0xFF]);
+        sha2::Digest::update(&mut digest, rules_text.as_bytes());
         let parsed: RuleFile =
             toml::from_str(&rules_text).map_err(|e| toml_error(&full, &rules_text, &e))?;
         catalogue.add(
@@ -626,6 +635,7 @@ fn settings_from(
         origin: Some(path.to_path_buf()),
         root,
         catalogue: Arc::new(catalogue),
+        catalogue_digest: format!("{:x}", sha2::Digest::finalize(digest)),
         enabled,
         include_module_level: file.include_module_level.unwrap_or(false),
         tests: file.tests.unwrap_or_default(),

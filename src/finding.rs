@@ -1,31 +1,31 @@
 //! Findings: what the analysis reports, with the path that leaks.
 
 use crate::codes::Code;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A byte range in the (decoded, UTF-8) source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Span {
     pub start: usize,
     pub end: usize,
 }
 
 /// 1-based line and column; the column counts Unicode characters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Position {
     pub line: usize,
     pub column: usize,
 }
 
 /// One step of the path that leaks: "`validate_payment()` raises".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     pub span: Span,
     pub start: Position,
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub code: Code,
     /// The catalogue entry of the leaked resource.
@@ -82,7 +82,7 @@ pub fn escape_controls(text: &str) -> String {
 }
 
 /// Something the analysis could not do on part of a file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
     pub line: Option<usize>,
     pub message: String,
@@ -90,7 +90,7 @@ pub struct Warning {
 
 /// A resource the analysis inferred (no catalogue entry names it), for
 /// `unclosed resources --learned`: what was learnt, and where.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Learnt {
     pub kind: LearntKind,
     pub line: usize,
@@ -103,7 +103,7 @@ pub struct Learnt {
     pub entry: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum LearntKind {
     /// A call whose value the function releases.
     Pair,

@@ -19,6 +19,7 @@ pub mod source;
 pub mod syntax;
 
 pub mod baseline;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod discover;

@@ -5,6 +5,7 @@
 //! thread count.
 
 use crate::analysis::{Export, FunctionSummary, NoProject, Options, Project, analyze_module};
+use crate::cache::Cache;
 use crate::config::{CodeKind, Settings};
 use crate::finding::FileReport;
 use crate::modules::{Dependencies, Imported, ModuleFile, Modules, scan_imports};
@@ -74,6 +75,12 @@ pub struct RunOptions {
 /// on the files and their imports, never on the thread count or the order
 /// the threads finish in.
 pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
+    check_jobs_cached(jobs, run, None)
+}
+
+/// `check_jobs`, reusing the analysis of files that did not change since a
+/// run cached them (see `cache`).
+pub fn check_jobs_cached(jobs: &[Job], run: RunOptions, cache: Option<&Cache>) -> Vec<FileResult> {
     let mut packages: HashMap<PathBuf, bool> = HashMap::new();
     let module_files: Vec<ModuleFile> = jobs
         .iter()
@@ -112,6 +119,7 @@ pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
     let schedule = Schedule {
         jobs,
         run,
+        cache,
         modules: &modules,
         dependencies: &dependencies,
         groups: &groups,
@@ -120,6 +128,7 @@ pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
         waiting: needs.iter().map(|n| AtomicUsize::new(n.len())).collect(),
         unfinished: groups.iter().map(|g| AtomicUsize::new(g.len())).collect(),
         summaries: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
+        digests: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
         results: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
     };
     rayon::scope(|scope| {
@@ -141,6 +150,7 @@ pub fn check_jobs(jobs: &[Job], run: RunOptions) -> Vec<FileResult> {
 struct Schedule<'a> {
     jobs: &'a [Job],
     run: RunOptions,
+    cache: Option<&'a Cache>,
     modules: &'a Modules,
     dependencies: &'a Dependencies,
     groups: &'a [Vec<usize>],
@@ -152,6 +162,8 @@ struct Schedule<'a> {
     /// Per group, how many of its files are not done yet.
     unfinished: Vec<AtomicUsize>,
     summaries: Vec<OnceLock<BTreeMap<String, FunctionSummary>>>,
+    /// Per file, the digest of its summaries (only with a cache).
+    digests: Vec<OnceLock<String>>,
     results: Vec<OnceLock<FileResult>>,
 }
 
@@ -193,7 +205,21 @@ impl<'a> Schedule<'a> {
             project: &project,
         };
         let job = &self.jobs[i];
-        let (result, mut exports) = check_job(job, source_of(job), self.run, &context);
+        let options = Options {
+            include_module_level: self.run.force_module_level || job.settings.include_module_level,
+            test_code: job.kind == CodeKind::Test,
+            package: Some(context.package.clone()),
+            export: context.export.clone(),
+            list_learnt: self.run.list_learnt,
+        };
+        let source = source_of(job);
+        let cached = match (self.cache, &source) {
+            (Some(cache), Ok(text)) if job.stdin.is_none() => {
+                Some((cache, self.cache_key(i, &options, text)))
+            }
+            _ => None,
+        };
+        let (result, mut exports) = check_job(job, source, self.run, &options, &context, cached);
         // "`psycopg2.connect()` on line 12 of payments/db.py"
         let path = crate::render::display_path(&job.path);
         for summary in exports.values_mut() {
@@ -205,8 +231,49 @@ impl<'a> Schedule<'a> {
                 };
             }
         }
+        if self.cache.is_some() {
+            let _ = self.digests[i].set(crate::cache::exports_digest(&exports));
+        }
         let _ = self.summaries[i].set(exports);
         let _ = self.results[i].set(result);
+    }
+
+    /// The key of file `i`'s analysis: what it is, what it is analysed
+    /// with, and the summaries of the files it imports (from other groups;
+    /// the only ones it sees), each done before it starts.
+    fn cache_key(&self, i: usize, options: &Options, text: &str) -> String {
+        let job = &self.jobs[i];
+        let mut export = match &options.export {
+            Export::Nothing => vec!["-".to_string()],
+            Export::All => vec!["*".to_string()],
+            Export::Names(names) => names.clone(),
+        };
+        export.sort();
+        let mut key = Cache::key()
+            .part(crate::render::display_path(&job.path).as_bytes())
+            .part(job.settings.catalogue_digest.as_bytes())
+            .part(
+                format!(
+                    "{} {} {:?} {:?} {}",
+                    options.include_module_level,
+                    options.test_code,
+                    options.package,
+                    export,
+                    options.list_learnt
+                )
+                .as_bytes(),
+            )
+            .part(text.as_bytes());
+        for &dep in &self.dependencies.imports[i] {
+            if self.group_of[dep] == self.group_of[i] {
+                continue;
+            }
+            let digest = self.digests[dep].get().map_or("", String::as_str);
+            key = key
+                .part(crate::render::display_path(&self.jobs[dep].path).as_bytes())
+                .part(digest.as_bytes());
+        }
+        key.finish()
     }
 }
 
@@ -251,26 +318,59 @@ fn check_job(
     job: &Job,
     source: Result<String, String>,
     run: RunOptions,
+    options: &Options,
     context: &ModuleContext,
+    cached: Option<(&Cache, String)>,
 ) -> (FileResult, BTreeMap<String, FunctionSummary>) {
-    let options = Options {
-        include_module_level: run.force_module_level || job.settings.include_module_level,
-        test_code: job.kind == CodeKind::Test,
-        package: Some(context.package.clone()),
-        export: context.export.clone(),
-        list_learnt: run.list_learnt,
-    };
     let source = match source {
         Ok(s) => s,
         Err(error) => return (failed(&job.path, error), BTreeMap::new()),
     };
-    let (mut result, exports) = check_module(
-        job.path.clone(),
-        source,
-        &job.settings.catalogue,
-        &options,
-        context.project,
-    );
+    let hit = cached.as_ref().and_then(|(cache, key)| cache.get(key));
+    let (mut result, exports) = match hit {
+        Some(entry) => (
+            FileResult {
+                path: job.path.clone(),
+                source: Some(source),
+                report: FileReport {
+                    findings: entry.findings,
+                    warnings: entry.warnings,
+                    learnt: entry.learnt,
+                    suppressions: entry.suppressions,
+                },
+                error: None,
+                kind: CodeKind::Production,
+                gates: true,
+            },
+            entry.exports,
+        ),
+        None => {
+            let (result, exports) = check_module(
+                job.path.clone(),
+                source,
+                &job.settings.catalogue,
+                options,
+                context.project,
+            );
+            // What the analysis gave, before the settings filter it (an
+            // internal error is never cached: it is tried again).
+            if let Some((cache, key)) = &cached
+                && result.error.is_none()
+            {
+                cache.put(
+                    key,
+                    &crate::cache::Entry {
+                        findings: result.report.findings.clone(),
+                        warnings: result.report.warnings.clone(),
+                        learnt: result.report.learnt.clone(),
+                        suppressions: result.report.suppressions.clone(),
+                        exports: exports.clone(),
+                    },
+                );
+            }
+            (result, exports)
+        }
+    };
     result.kind = job.kind;
     result.gates = job.gates;
     let Some(source) = result.source.take() else {

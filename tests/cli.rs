@@ -225,6 +225,7 @@ fn a_closed_pipe_keeps_the_exit_status_of_the_findings() {
     // The full report on the fixtures is far larger than a pipe's buffer, so
     // the write fails once the reader is gone.
     let mut child = Std::new(assert_cmd::cargo::cargo_bin("unclosed"))
+        .env("UNCLOSED_NO_CACHE", "1")
         .current_dir(&fixtures)
         .args(["check", "--output-format", "full", "."])
         .stdout(Stdio::piped())

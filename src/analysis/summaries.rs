@@ -46,7 +46,7 @@ impl Project for NoProject {
 }
 
 /// What a function does, as its callers see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FunctionSummary {
     /// Parameter names in order.
     pub params: Vec<String>,
@@ -62,7 +62,7 @@ pub struct FunctionSummary {
     pub body: Option<BodySummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BodySummary {
     pub raises: Raises,
     /// The one class of exception that leaves it, when that is all:
@@ -77,7 +77,7 @@ pub struct BodySummary {
     pub keeps: Vec<Kept>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Kept {
     pub attr: String,
     pub rule: String,
@@ -122,7 +122,7 @@ pub(super) struct Summaries<'a, 't> {
 
 /// A fresh resource a function returns: `def get_conn(): return
 /// psycopg2.connect(DSN)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Returned {
     /// The catalogue entry.
     pub rule: String,
@@ -137,7 +137,7 @@ pub struct Returned {
 }
 
 /// How an owner class releases what its `__init__` keeps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OwnerRelease {
     /// The method: `close`.
     pub method: String,

@@ -32,8 +32,12 @@ pub fn assert_valid_sarif(log: &str) -> Value {
     value
 }
 
+/// The binary, without the cache of earlier runs (a test that wants it
+/// removes `UNCLOSED_NO_CACHE` and names its own `--cache-dir`).
 pub fn unclosed() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("unclosed").unwrap()
+    let mut command = assert_cmd::Command::cargo_bin("unclosed").unwrap();
+    command.env("UNCLOSED_NO_CACHE", "1");
+    command
 }
 
 pub fn fixtures() -> std::path::PathBuf {
