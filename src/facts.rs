@@ -69,6 +69,19 @@ impl Use {
 /// Keyword arguments longer than this are recorded by name only.
 const LONGEST_KEYWORD_TEXT: usize = 200;
 
+/// Whether `node` is a string literal that reads as a file mode: `"r"`,
+/// `"wb"`, `'a+'`, `"rt"`.
+fn is_file_mode(node: Node, src: &str) -> bool {
+    if node.kind() != "string" {
+        return false;
+    }
+    let mode = text(node, src).trim_matches(|c| c == '"' || c == '\'');
+    let mut chars = mode.chars();
+    matches!(chars.next(), Some('r' | 'w' | 'a' | 'x'))
+        && mode.len() <= 3
+        && chars.all(|c| matches!(c, 'b' | 't' | '+'))
+}
+
 /// Receivers longer than this are recorded by their start and `…`.
 const LONGEST_RECEIVER_TEXT: usize = 200;
 
@@ -553,6 +566,12 @@ impl<'t> Facts<'t> {
             } else {
                 None
             };
+            // `fopen(fd, "wb")`, `io.open(fd, "rb")`: a call given a name
+            // and a file mode opens that name, and a descriptor opened so
+            // belongs to the file object (closefd is the default).
+            let opened = (positional.len() >= 2 && is_file_mode(positional[1], src))
+                .then(|| positional[0])
+                .filter(|first| first.kind() == "identifier");
             let mut cursor = args.walk();
             for arg in args.named_children(&mut cursor) {
                 let mut this_use = arg_use.clone();
@@ -576,6 +595,9 @@ impl<'t> Facts<'t> {
                     if passed_through == Some(arg) {
                         // `cast(T, x)` is `x`.
                         this_use = usage.clone();
+                    }
+                    if opened == Some(arg) {
+                        this_use = Use::OwnershipArgument;
                     }
                     Some(arg)
                 };

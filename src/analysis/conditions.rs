@@ -275,8 +275,20 @@ impl Conditions {
     }
 
     /// Knowledge that `name` holds a live object (just acquired): truthy,
-    /// not `None`, and a valid descriptor (`fd >= 0`).
-    pub(super) fn holds_object(&self, knowledge: &mut Knowledge, name: &str) {
+    /// not `None`, a valid descriptor (`fd >= 0`), and an instance of the
+    /// class that made it (`isinstance(m, mmap.mmap)` after `m =
+    /// mmap.mmap(...)`; `made_by` is the acquiring call as written).
+    pub(super) fn holds_object(
+        &self,
+        knowledge: &mut Knowledge,
+        name: &str,
+        made_by: Option<&str>,
+    ) {
+        if let Some(class) = made_by
+            && let Some(&a) = self.ids.get(&format!("isinstance({name},{class})"))
+        {
+            self.learn_atom(knowledge, a, true);
+        }
         for &(atom, true_when_valid) in self.validity.get(name).into_iter().flatten() {
             knowledge.set(atom, true_when_valid);
         }

@@ -197,7 +197,7 @@ impl FunctionContext<'_> {
                         Some(mut k) => {
                             if at_start {
                                 for name in &held_names {
-                                    c.holds_object(&mut k, name);
+                                    c.holds_object(&mut k, name, acq.call.callee.as_deref());
                                 }
                             } else if mode == Sensitivity::KnownAtAcquisition {
                                 k = k.within(state.knowledge);
