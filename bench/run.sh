@@ -60,7 +60,11 @@ else TIMER=(python3 "$BENCH/timeit.py"); fi
 
 # The commands, run from the corpus root on ".". Each checks only its rule set
 # (see README.md); every one exits 0 on findings so a failure is a real error.
-UC=("$UNCLOSED" check --exit-zero)
+# unclosed: every file ruff sees (test code included, as the peers check it)
+# and no cache, so that each run analyses everything; a second command
+# measures a re-run over unchanged files from a warm cache.
+UC=("$UNCLOSED" check --exit-zero --tests include --no-cache)
+UCC=("$UNCLOSED" check --exit-zero --tests include --cache-dir "$CACHE/unclosed-cache")
 RF=("$RUFF" check --isolated --no-cache --select SIM115 --exit-zero)
 PL=("$PYLINT" --rcfile=/dev/null --disable=all --enable=consider-using-with
     --recursive=y --score=n --exit-zero)
@@ -79,6 +83,8 @@ rm -f "$OUT/loadavg.txt"
 find "$CORPUS" -name '*.py' -exec cat {} + >/dev/null  # warm the page cache
 bench unclosed-t2 "$RUNS" 1 "${UC[@]}" --output-format concise --threads 2 .
 bench unclosed-t1 "$RUNS" 1 "${UC[@]}" --output-format concise --threads 1 .
+rm -rf "$CACHE/unclosed-cache"  # the warm-up run fills it
+bench unclosed-cached "$RUNS" 1 "${UCC[@]}" --output-format concise --threads 2 .
 bench ruff "$RUNS" 1 "${RF[@]}" --output-format concise .
 bench semgrep-j2 "$RUNS" 1 "${SG[@]}" -j 2 .
 bench pylint-j2 "$SLOW_RUNS" 0 "${PL[@]}" --jobs=2 .

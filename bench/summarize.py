@@ -85,6 +85,7 @@ n_resources = len(sh(str(cache / "unclosed"), "resources").splitlines())
 rows = [
     ("unclosed-t2", "unclosed", f"`check --threads 2` (all UC codes, {n_resources} resources)"),
     ("unclosed-t1", "unclosed", "`check --threads 1`"),
+    ("unclosed-cached", "unclosed", "`check --threads 2`, a re-run over unchanged files (warm cache)"),
     ("ruff", "ruff", "`--select SIM115` (open-file-with-context-handler)"),
     ("semgrep-j2", "semgrep", "`bench/semgrep-unclosed.yaml`, `-j 2`"),
     ("pylint-j2", "pylint-j2", "`--enable=consider-using-with` (R1732), `--jobs=2`"),

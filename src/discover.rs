@@ -65,17 +65,36 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
             });
             continue;
         }
+        // Ignore files above the walked directory count only inside its
+        // project (up to the git root): a `.gitignore` of `*` in a home or
+        // workspace directory must not empty the walk.
+        let absolute = path.canonicalize().unwrap_or_else(|_| path.clone());
+        let above = project_ignores(&absolute);
+        let walked = path.clone();
         let walker = ignore::WalkBuilder::new(path)
             .require_git(false)
             .hidden(false)
             .git_global(false)
+            .parents(false)
             .follow_links(false)
-            .filter_entry(|entry| {
-                !(entry.file_type().is_some_and(|t| t.is_dir())
+            .filter_entry(move |entry| {
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                if is_dir
                     && entry
                         .file_name()
                         .to_str()
-                        .is_some_and(|n| SKIPPED_DIRS.contains(&n)))
+                        .is_some_and(|n| SKIPPED_DIRS.contains(&n))
+                {
+                    return false;
+                }
+                if above.is_empty() {
+                    return true;
+                }
+                let full = match entry.path().strip_prefix(&walked) {
+                    Ok(rest) => absolute.join(rest),
+                    Err(_) => entry.path().to_path_buf(),
+                };
+                !above.iter().any(|g| g.matched(&full, is_dir).is_ignore())
             })
             .build();
         for entry in walker {
@@ -96,6 +115,24 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
     out.files.sort();
     out.files.dedup();
     out
+}
+
+/// The `.gitignore` files of the directories above `dir` up to the root
+/// of its git repository (none when it is not in one: then only the walk's
+/// own ignore files count).
+fn project_ignores(dir: &Path) -> Vec<ignore::gitignore::Gitignore> {
+    let Some(root) = dir.ancestors().find(|d| d.join(".git").exists()) else {
+        return Vec::new();
+    };
+    dir.ancestors()
+        .skip(1)
+        .take_while(|d| d.starts_with(root))
+        .filter_map(|d| {
+            let file = d.join(".gitignore");
+            file.is_file()
+                .then(|| ignore::gitignore::Gitignore::new(&file).0)
+        })
+        .collect()
 }
 
 fn is_python(path: &Path) -> bool {

@@ -389,3 +389,26 @@ fn configured_strings_with_control_characters_are_refused() {
         .code(2)
         .stderr(predicate::str::contains("holds a control"));
 }
+
+/// A `.gitignore` above the project (a home or workspace directory with
+/// `*`) does not empty the walk; one inside the project, above the walked
+/// directory, still applies.
+#[test]
+fn ignore_files_outside_the_project_do_not_empty_the_walk() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), ".gitignore", "*\n");
+    write(dir.path(), "work/plain/app.py", LEAKY);
+    std::fs::create_dir_all(dir.path().join("work/repo/.git")).unwrap();
+    write(dir.path(), "work/repo/.gitignore", "generated/\n");
+    write(dir.path(), "work/repo/src/app.py", LEAKY);
+    write(dir.path(), "work/repo/src/generated/models.py", LEAKY);
+    unclosed()
+        .current_dir(dir.path().join("work"))
+        .args(["check", "--output-format", "concise", "plain", "repo/src"])
+        .assert()
+        .code(1)
+        .stdout(
+            "plain/app.py:2:9: UC001 file from `open()` is not released when `load` returns (line 3)\n\
+             repo/src/app.py:2:9: UC001 file from `open()` is not released when `load` returns (line 3)\n",
+        );
+}
