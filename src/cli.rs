@@ -128,6 +128,12 @@ pub struct CheckArgs {
     /// Print the files that would be checked, and exit.
     #[arg(long)]
     pub show_files: bool,
+    /// Exit 2 when part of the code could not be analysed in full (a
+    /// syntax error, a function past the analysis's budgets), as for a file
+    /// that could not be read: a gate that must not pass on code it did not
+    /// read.
+    #[arg(long)]
+    pub strict: bool,
     /// Analyse every file, without reading or writing the cache of earlier
     /// runs' results (also: UNCLOSED_NO_CACHE=1).
     #[arg(long)]
@@ -369,7 +375,18 @@ fn check(args: CheckArgs) -> ExitStatus {
     if let Err(status) = write_output(&output, args.output_file.as_deref()) {
         return status;
     }
+    let incomplete = results
+        .iter()
+        .flat_map(|r| &r.report.warnings)
+        .filter(|w| w.incomplete)
+        .count();
     if results.iter().any(|r| r.error.is_some()) {
+        ExitStatus::Error
+    } else if args.strict && incomplete > 0 {
+        // A gate that must not pass on code it did not fully read.
+        eprintln!(
+            "unclosed: error: {incomplete} part(s) of the code were not fully analysed (--strict; see the warnings)"
+        );
         ExitStatus::Error
     } else if results
         .iter()
@@ -656,6 +673,16 @@ fn full(results: &[FileResult], color: bool, quiet: bool, skipped_tests: usize) 
     }
     let checked = results.iter().filter(|r| r.error.is_none()).count();
     let files = |n: usize| if n == 1 { "file" } else { "files" };
+    let incomplete = results
+        .iter()
+        .flat_map(|r| &r.report.warnings)
+        .filter(|w| w.incomplete)
+        .count();
+    if incomplete > 0 {
+        out.push_str(&format!(
+            "{incomplete} part(s) of the code were not fully analysed (see the warnings; --strict fails the run on them).\n"
+        ));
+    }
     if findings == 0 {
         out.push_str(&format!(
             "No leaks found in {checked} {}.\n",

@@ -86,6 +86,10 @@ pub fn escape_controls(text: &str) -> String {
 pub struct Warning {
     pub line: Option<usize>,
     pub message: String,
+    /// Part of the file was not analysed (a syntax error, a budget): a
+    /// leak there would go unreported. `--strict` fails the run on these.
+    #[serde(default)]
+    pub incomplete: bool,
 }
 
 /// A resource the analysis inferred (no catalogue entry names it), for

@@ -64,6 +64,7 @@ pub fn apply(
                     "unused suppression `{}`: nothing is reported on this line",
                     s.comment
                 ),
+                incomplete: false,
             }),
             None => {}
             Some(codes) => {
@@ -84,6 +85,7 @@ pub fn apply(
                     warnings.push(Warning {
                         line: Some(s.line),
                         message,
+                        incomplete: false,
                     });
                 }
             }

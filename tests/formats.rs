@@ -70,10 +70,12 @@ fn with_problems(mut results: Vec<FileResult>) -> Vec<FileResult> {
             Warning {
                 line: Some(3),
                 message: "nesting too deep: the rest of `f` is not analysed".into(),
+                incomplete: true,
             },
             Warning {
                 line: None,
                 message: "invalid syntax: parts of the file are not analysed".into(),
+                incomplete: true,
             },
         ],
     ));
@@ -247,6 +249,7 @@ fn github_annotations_escape_properties_and_messages() {
                 warnings: vec![Warning {
                     line: Some(2),
                     message: "partly analysed".into(),
+                    incomplete: true,
                 }],
                 ..FileReport::default()
             },

@@ -412,3 +412,37 @@ fn ignore_files_outside_the_project_do_not_empty_the_walk() {
              repo/src/app.py:2:9: UC001 file from `open()` is not released when `load` returns (line 3)\n",
         );
 }
+
+/// Code the analysis could not read in full is counted in the summary, and
+/// `--strict` fails the run on it (exit 2).
+#[test]
+fn strict_fails_on_code_not_fully_analysed() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "broken.py",
+        "def load(path):\n    f = open(path)\n    return f.read(\n\n\ndef fine():\n    return 1\n",
+    );
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "full", "broken.py"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "1 part(s) of the code were not fully analysed",
+        ));
+    unclosed()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--output-format",
+            "concise",
+            "--strict",
+            "broken.py",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "were not fully analysed (--strict",
+        ));
+}

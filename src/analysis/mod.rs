@@ -75,6 +75,7 @@ pub fn analyze_module(
         report.warnings.push(Warning {
             line: None,
             message: "the parser gave up on this file; nothing was analysed".into(),
+            incomplete: true,
         });
         return ModuleAnalysis {
             report,
@@ -179,6 +180,7 @@ pub fn analyze_module(
             report.warnings.push(Warning {
                 line: Some(line),
                 message: format!("syntax error in `{}`: the function was skipped", func.name),
+                incomplete: true,
             });
             continue;
         }
@@ -192,6 +194,7 @@ pub fn analyze_module(
                              resources, and {} of them were not checked",
                             func.name, outcome.gave_up
                         ),
+                        incomplete: true,
                     });
                 }
                 report.findings.extend(outcome.findings);
@@ -211,6 +214,7 @@ pub fn analyze_module(
                 report.warnings.push(Warning {
                     line: Some(line),
                     message: format!("`{}` was not analysed: {why}", func.name),
+                    incomplete: true,
                 });
             }
         }
@@ -282,6 +286,7 @@ pub fn analyze_module(
             line,
             message: "syntax error outside any function: the functions that parsed were analysed"
                 .into(),
+            incomplete: true,
         });
     }
     report.findings = std::mem::take(&mut report.findings)

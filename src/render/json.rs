@@ -98,6 +98,8 @@ struct JsonWarning<'a> {
     path: String,
     line: Option<usize>,
     message: &'a str,
+    /// Part of the file was not analysed (`--strict` fails on these).
+    incomplete: bool,
 }
 
 /// Every finding of every file, in the order given (files by path, findings
@@ -165,6 +167,7 @@ pub fn render(results: &[FileResult]) -> String {
                     path: display_path(&r.path),
                     line: w.line,
                     message: &w.message,
+                    incomplete: w.incomplete,
                 })
             })
             .collect(),
