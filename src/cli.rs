@@ -39,7 +39,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check Python files and directories for leaked resources.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List the finding codes.
     Rules,
     /// Show the documentation of a code (`UC003`) or of a resource id (`sqlite3-connection`).
@@ -128,6 +128,32 @@ pub struct CheckArgs {
     /// Print the files that would be checked, and exit.
     #[arg(long)]
     pub show_files: bool,
+    /// Colour in the full output: `auto` colours a terminal unless NO_COLOR
+    /// is set, or when FORCE_COLOR is.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Codes to report (comma-separated; prefixes such as `UC00`, or
+    /// `ALL`), instead of the configuration's `select`.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Codes to report besides `select`.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub extend_select: Vec<String>,
+    /// Codes never to report, besides the configuration's `ignore`.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Glob patterns of files not to check, instead of the configuration's
+    /// `exclude` (relative to the current directory; a bare name such as
+    /// `migrations` matches that directory anywhere).
+    #[arg(long, value_name = "PATTERNS", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Glob patterns of files not to check, besides `exclude`.
+    #[arg(long, value_name = "PATTERNS", value_delimiter = ',')]
+    pub extend_exclude: Vec<String>,
+    /// `PATTERN:CODES` (`scripts/*.py:UC001,UC005`), instead of the
+    /// configuration's `per-file-ignores`; may be repeated.
+    #[arg(long, value_name = "PATTERN:CODES")]
+    pub per_file_ignores: Vec<String>,
     /// Exit 2 when part of the code could not be analysed in full (a
     /// syntax error, a function past the analysis's budgets), as for a file
     /// that could not be read: a gate that must not pass on code it did not
@@ -146,6 +172,13 @@ pub struct CheckArgs {
     pub cache_dir: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -168,7 +201,7 @@ pub enum OutputFormat {
 
 pub fn run(cli: Cli) -> ExitStatus {
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         Command::Rules => print_out(&docs::codes_table()),
         Command::Rule { id, config } => rule(&id, &config),
         Command::Resources {
@@ -248,6 +281,20 @@ fn check(args: CheckArgs) -> ExitStatus {
         Ok(r) => r,
         Err(e) => return config_failure(&e),
     };
+    match crate::config::CommandLine::parse(
+        &args.select,
+        &args.extend_select,
+        &args.ignore,
+        &args.exclude,
+        &args.extend_exclude,
+        &args.per_file_ignores,
+    ) {
+        Ok(command_line) => resolver.override_with(command_line),
+        Err(e) => {
+            eprintln!("unclosed: error: {e}");
+            return ExitStatus::Error;
+        }
+    }
     let (jobs, walk_errors, skipped_tests) = match collect_jobs(&args, &mut resolver) {
         Ok(found) => found,
         Err(status) => return status,
@@ -350,16 +397,23 @@ fn check(args: CheckArgs) -> ExitStatus {
     } else {
         OutputFormat::Concise
     });
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("FORCE_COLOR").is_some_and(|v| !v.is_empty())
+                || (to_terminal && !no_color())
+        }
+    };
     let output = if args.statistics {
-        statistics(&results)
+        // ruff's `--statistics --output-format json`: the counts as JSON.
+        match args.output_format {
+            Some(OutputFormat::Json) => statistics_json(&results),
+            _ => statistics(&results),
+        }
     } else {
         match format {
-            OutputFormat::Full => full(
-                &results,
-                to_terminal && !no_color(),
-                args.quiet,
-                skipped_tests,
-            ),
+            OutputFormat::Full => full(&results, color, args.quiet, skipped_tests),
             OutputFormat::Concise => concise(&results),
             OutputFormat::Json => render::json::render(&results),
             OutputFormat::JsonLines => render::json::render_lines(&results),
@@ -523,7 +577,14 @@ fn collect_jobs(
             gates: shipped || policy == TestsPolicy::Include,
         })
     };
-    if let Some(name) = &args.stdin_filename {
+    // `check -` reads standard input, as ruff does; `--stdin-filename`
+    // names it (for its configuration, exclusions and messages).
+    let reads_stdin = args.paths.len() == 1 && args.paths[0] == Path::new("-");
+    let stdin_name = args
+        .stdin_filename
+        .clone()
+        .or_else(|| reads_stdin.then(|| PathBuf::from("-")));
+    if let Some(name) = &stdin_name {
         // The same bytes-to-text rules as a file: coding lines, NUL bytes,
         // line endings, the size cap.
         let mut bytes = Vec::new();
@@ -577,8 +638,27 @@ fn collect_jobs(
     Ok((jobs, discovered.errors, skipped_tests))
 }
 
+/// `--statistics --output-format json`: `[{"code", "name", "count"}]`,
+/// most frequent first.
+fn statistics_json(results: &[FileResult]) -> String {
+    let counts: Vec<serde_json::Value> = code_counts(results)
+        .into_iter()
+        .map(|(n, code)| serde_json::json!({"code": code.id(), "name": code.name(), "count": n}))
+        .collect();
+    let mut out = serde_json::to_string_pretty(&counts).expect("plain data serialises");
+    out.push('\n');
+    out
+}
+
 /// `--statistics`: findings per code, most frequent first.
 fn statistics(results: &[FileResult]) -> String {
+    code_counts(results)
+        .iter()
+        .map(|(n, code)| format!("{n:>6}  {}  {}\n", code.id(), code.name()))
+        .collect()
+}
+
+fn code_counts(results: &[FileResult]) -> Vec<(usize, Code)> {
     let mut counts: Vec<(usize, Code)> = Code::ALL
         .into_iter()
         .map(|code| {
@@ -593,9 +673,6 @@ fn statistics(results: &[FileResult]) -> String {
         .collect();
     counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     counts
-        .iter()
-        .map(|(n, code)| format!("{n:>6}  {}  {}\n", code.id(), code.name()))
-        .collect()
 }
 
 /// File errors and warnings on stderr, for the formats meant for people;

@@ -81,6 +81,16 @@ impl Code {
         }
     }
 
+    /// How serious a finding is, in SARIF's words (`error`, `warning`),
+    /// the same in every format: a leak on a normal path is an error; one
+    /// that needs an exception or a cancellation is a warning.
+    pub fn level(self) -> &'static str {
+        match self {
+            Code::UnreleasedOnException | Code::UnreleasedOnCancellation => "warning",
+            _ => "error",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Code::UnreleasedOnReturn => "unreleased-on-return",

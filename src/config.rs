@@ -151,7 +151,7 @@ pub fn code_kind(relative: &Path) -> CodeKind {
 }
 
 /// The settings that apply to one file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// The file they came from (`None`: built-in defaults).
     pub origin: Option<PathBuf>,
@@ -167,9 +167,137 @@ pub struct Settings {
     pub tests: TestsPolicy,
     exclude: GlobSet,
     per_file_ignores: Vec<(GlobSet, Vec<Code>)>,
+    /// Patterns given on the command line, relative to where the tool
+    /// runs (as in ruff): `--exclude`/`--extend-exclude`, and
+    /// `--per-file-ignores`, which replaces the file's.
+    command_line: Option<Arc<CommandLine>>,
+}
+
+/// The `check` options that override the configuration files, with ruff's
+/// meaning: `--select` replaces `select`, `--extend-select` and `--ignore`
+/// add, `--exclude` and `--per-file-ignores` replace, `--extend-exclude`
+/// adds; patterns are relative to the current directory.
+#[derive(Debug, Default)]
+pub struct CommandLine {
+    pub select: Option<Vec<Code>>,
+    pub extend_select: Vec<Code>,
+    pub ignore: Vec<Code>,
+    pub exclude: Option<GlobSet>,
+    pub extend_exclude: Option<GlobSet>,
+    pub per_file_ignores: Option<Vec<(GlobSet, Vec<Code>)>>,
+    pub cwd: PathBuf,
+}
+
+impl CommandLine {
+    /// Reads the options as written (`UC001,UC002`, `scripts/*.py:UC001`).
+    pub fn parse(
+        select: &[String],
+        extend_select: &[String],
+        ignore: &[String],
+        exclude: &[String],
+        extend_exclude: &[String],
+        per_file_ignores: &[String],
+    ) -> Result<CommandLine, String> {
+        let split = |values: &[String]| -> Vec<String> {
+            values
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect()
+        };
+        let codes = |values: &[String]| -> Result<Vec<Code>, String> {
+            let mut out = Vec::new();
+            for selector in split(values) {
+                let matched = select_codes(&selector);
+                if matched.is_empty() {
+                    return Err(format!(
+                        "`{selector}` is not a code, a code prefix or `ALL`"
+                    ));
+                }
+                out.extend(matched);
+            }
+            Ok(out)
+        };
+        let globs = |patterns: &[String]| -> Result<Option<GlobSet>, String> {
+            if patterns.is_empty() {
+                return Ok(None);
+            }
+            let mut builder = GlobSetBuilder::new();
+            for pattern in split(patterns) {
+                builder.add(
+                    Glob::new(&pattern)
+                        .map_err(|e| format!("bad glob pattern `{pattern}`: {}", e.kind()))?,
+                );
+            }
+            builder.build().map(Some).map_err(|e| e.to_string())
+        };
+        let per_file_ignores = if per_file_ignores.is_empty() {
+            None
+        } else {
+            let mut out = Vec::new();
+            for entry in per_file_ignores {
+                let Some((pattern, list)) = entry.rsplit_once(':') else {
+                    return Err(format!(
+                        "`{entry}`: write a glob pattern, a colon and codes (`scripts/*.py:UC001,UC005`)"
+                    ));
+                };
+                let glob = Glob::new(pattern)
+                    .map_err(|e| format!("bad glob pattern `{pattern}`: {}", e.kind()))?;
+                let set = GlobSetBuilder::new()
+                    .add(glob)
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                out.push((set, codes(&[list.to_string()])?));
+            }
+            Some(out)
+        };
+        Ok(CommandLine {
+            select: if select.is_empty() {
+                None
+            } else {
+                Some(codes(select)?)
+            },
+            extend_select: codes(extend_select)?,
+            ignore: codes(ignore)?,
+            exclude: globs(exclude)?,
+            extend_exclude: globs(extend_exclude)?,
+            per_file_ignores,
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.select.is_none()
+            && self.extend_select.is_empty()
+            && self.ignore.is_empty()
+            && self.exclude.is_none()
+            && self.extend_exclude.is_none()
+            && self.per_file_ignores.is_none()
+    }
 }
 
 impl Settings {
+    /// These settings with the command line's overrides.
+    fn overridden(&self, command_line: &Arc<CommandLine>) -> Settings {
+        let mut out = self.clone();
+        if let Some(select) = &command_line.select {
+            out.enabled = select.clone();
+        }
+        out.enabled.extend(&command_line.extend_select);
+        out.enabled.retain(|c| !command_line.ignore.contains(c));
+        out.enabled.sort();
+        out.enabled.dedup();
+        if command_line.exclude.is_some() {
+            out.exclude = GlobSet::empty();
+        }
+        if command_line.per_file_ignores.is_some() {
+            out.per_file_ignores.clear();
+        }
+        out.command_line = Some(command_line.clone());
+        out
+    }
+
     pub fn defaults(root: PathBuf) -> Settings {
         Settings {
             origin: None,
@@ -181,12 +309,19 @@ impl Settings {
             tests: TestsPolicy::default(),
             exclude: GlobSet::empty(),
             per_file_ignores: Vec::new(),
+            command_line: None,
         }
     }
 
     /// Whether `path` is excluded by `exclude` / `extend-exclude`.
     pub fn excludes(&self, path: &Path) -> bool {
         matches_any(&self.exclude, &self.root, path)
+            || self.command_line.as_ref().is_some_and(|c| {
+                [&c.exclude, &c.extend_exclude]
+                    .into_iter()
+                    .flatten()
+                    .any(|globs| matches_any(globs, &c.cwd, path))
+            })
     }
 
     /// What `path` is, judged from below the project root (a `test/`
@@ -201,21 +336,35 @@ impl Settings {
 
     /// Whether findings of `code` are reported for `path`.
     pub fn reports(&self, code: Code, path: &Path) -> bool {
-        self.enabled.contains(&code)
-            && !self
-                .per_file_ignores
+        let ignored_by = |entries: &[(GlobSet, Vec<Code>)], root: &Path| {
+            entries
                 .iter()
-                .any(|(globs, codes)| codes.contains(&code) && matches_any(globs, &self.root, path))
+                .any(|(globs, codes)| codes.contains(&code) && matches_any(globs, root, path))
+        };
+        self.enabled.contains(&code)
+            && !ignored_by(&self.per_file_ignores, &self.root)
+            && !self.command_line.as_ref().is_some_and(|c| {
+                c.per_file_ignores
+                    .as_deref()
+                    .is_some_and(|entries| ignored_by(entries, &c.cwd))
+            })
     }
 }
 
+/// Whether a pattern matches the path, as ruff reads `exclude`: the path
+/// relative to `root` or one of its directories (`migrations/**`,
+/// `scripts/*.py`, `legacy`), or the name of the file or of any directory
+/// on the way (`tests`, `.mypy_cache`, `*_pb2.py`).
 fn matches_any(globs: &GlobSet, root: &Path, path: &Path) -> bool {
     if globs.is_empty() {
         return false;
     }
     let absolute = absolute(path);
     let relative = absolute.strip_prefix(root).unwrap_or(&absolute);
-    globs.is_match(relative) || path.file_name().is_some_and(|name| globs.is_match(name))
+    relative
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .any(|a| globs.is_match(a) || a.file_name().is_some_and(|name| globs.is_match(name)))
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -303,6 +452,8 @@ pub struct Resolver {
     fixed: Option<Arc<Settings>>,
     by_dir: HashMap<PathBuf, Arc<Settings>>,
     defaults: Arc<Settings>,
+    /// Options of `check` over every configuration.
+    command_line: Option<Arc<CommandLine>>,
 }
 
 impl Resolver {
@@ -326,7 +477,22 @@ impl Resolver {
             fixed,
             by_dir: HashMap::new(),
             defaults,
+            command_line: None,
         })
+    }
+
+    /// Applies the command line's options over every configuration.
+    pub fn override_with(&mut self, command_line: CommandLine) {
+        if command_line.is_empty() {
+            return;
+        }
+        let command_line = Arc::new(command_line);
+        self.defaults = Arc::new(self.defaults.overridden(&command_line));
+        if let Some(fixed) = &self.fixed {
+            self.fixed = Some(Arc::new(fixed.overridden(&command_line)));
+        }
+        self.by_dir.clear();
+        self.command_line = Some(command_line);
     }
 
     /// The settings for `file`: those of the nearest config file above it.
@@ -345,7 +511,10 @@ impl Resolver {
             }
             visited.push(d.to_path_buf());
             if let Some(s) = find_in_dir(d)? {
-                found = Some(Arc::new(s));
+                found = Some(Arc::new(match &self.command_line {
+                    Some(c) => s.overridden(c),
+                    None => s,
+                }));
                 break;
             }
             dir = d.parent();
@@ -641,6 +810,7 @@ fn settings_from(
         tests: file.tests.unwrap_or_default(),
         exclude,
         per_file_ignores,
+        command_line: None,
     })
 }
 

@@ -250,3 +250,128 @@ fn piped_output_defaults_to_concise() {
             "leaky.py:2:9: UC001 file from `open()` is not released when `load` returns (line 4)\n",
         );
 }
+
+const TWO_CODES: &str =
+    "def f(p):\n    x = open(p)\n    return 1\n\n\ndef g(p):\n    return open(p).read()\n";
+
+/// ruff's selection options on the command line, over the configuration:
+/// `--select` replaces, `--extend-select`/`--ignore` add, `--exclude`
+/// (a bare directory name matches it anywhere) and `--per-file-ignores`.
+#[test]
+fn ruff_style_selection_options_override_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[tool.unclosed]\nselect = [\"UC005\"]\n",
+    );
+    write(dir.path(), "app/core.py", TWO_CODES);
+    write(dir.path(), "app/migrations/m1.py", TWO_CODES);
+    write(dir.path(), "app/legacy.py", TWO_CODES);
+    let run = |args: &[&str]| {
+        let out = unclosed()
+            .current_dir(dir.path())
+            .args(["check", "--output-format", "concise"])
+            .args(args)
+            .arg(".")
+            .assert()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let codes = |out: &str| -> Vec<String> {
+        out.lines()
+            .map(|l| {
+                let (path, rest) = l.split_once(':').unwrap();
+                let code = rest.split_whitespace().nth(1).unwrap();
+                format!("{path} {code}")
+            })
+            .collect()
+    };
+    assert_eq!(
+        codes(&run(&[])),
+        [
+            "app/core.py UC005",
+            "app/legacy.py UC005",
+            "app/migrations/m1.py UC005"
+        ]
+    );
+    assert_eq!(
+        codes(&run(&["--select", "UC001", "--exclude", "migrations"])),
+        ["app/core.py UC001", "app/legacy.py UC001"]
+    );
+    assert_eq!(
+        codes(&run(&[
+            "--extend-select",
+            "UC001",
+            "--ignore",
+            "UC005",
+            "--extend-exclude",
+            "app/migrations/*.py",
+            "--per-file-ignores",
+            "app/legacy.py:UC001",
+        ])),
+        ["app/core.py UC001"]
+    );
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--select", "UC999", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`UC999` is not a code"));
+}
+
+/// `check -` reads standard input; `--statistics` speaks JSON when asked.
+#[test]
+fn stdin_by_dash_and_statistics_as_json() {
+    unclosed()
+        .args(["check", "--output-format", "concise", "-"])
+        .write_stdin(TWO_CODES)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with("-:2:9: UC001"));
+    let out = unclosed()
+        .args(["check", "--statistics", "--output-format", "json", "-"])
+        .write_stdin(TWO_CODES)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let counts: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        counts,
+        serde_json::json!([
+            {"code": "UC001", "name": "unreleased-on-return", "count": 1},
+            {"code": "UC005", "name": "resource-discarded", "count": 1},
+        ])
+    );
+}
+
+/// `--color always` colours even a pipe; `auto` does when FORCE_COLOR is set.
+#[test]
+fn color_can_be_forced() {
+    for (args, env) in [(&["--color", "always"][..], None), (&[][..], Some("1"))] {
+        let mut command = unclosed();
+        command
+            .args(["check", "--output-format", "full"])
+            .args(args)
+            .arg("-");
+        if let Some(value) = env {
+            command.env("FORCE_COLOR", value);
+        }
+        command
+            .write_stdin(TWO_CODES)
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains("\u{1b}["));
+    }
+    unclosed()
+        .args(["check", "--output-format", "full", "--color", "never", "-"])
+        .env("FORCE_COLOR", "1")
+        .write_stdin(TWO_CODES)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\u{1b}[").not());
+}

@@ -59,13 +59,25 @@ fn every_format_reports_every_fixture_finding() {
         assert!(v["steps"].as_array().is_some_and(|s| !s.is_empty()));
     }
 
+    // At SARIF's level: errors, and warnings for exception paths.
     let github = stdout_of(&["check", "--output-format", "github", "."]);
     assert_eq!(
         github
             .lines()
-            .filter(|l| l.starts_with("::error file="))
+            .filter(|l| l.starts_with("::error file=") || l.starts_with("::warning file="))
+            .filter(|l| l.contains(",line="))
             .count(),
         n
+    );
+    assert!(
+        github
+            .lines()
+            .any(|l| l.starts_with("::warning file=") && l.contains("title=UC002"))
+    );
+    assert!(
+        github
+            .lines()
+            .any(|l| l.starts_with("::error file=") && l.contains("title=UC001"))
     );
 
     let sarif = common::assert_valid_sarif(&stdout_of(&["check", "--output-format", "sarif", "."]));

@@ -41,8 +41,13 @@ pub fn render(results: &[FileResult]) -> String {
         }
         for f in &result.report.findings {
             let title = escape_property(&format!("{} {}", f.code.id(), f.code.name()));
-            // Test code under `--tests separate`: a notice, never blocking.
-            let command = if result.gates { "error" } else { "notice" };
+            // The level SARIF gives the code; test code under `--tests
+            // separate`: a notice, never blocking.
+            let command = if result.gates {
+                f.code.level()
+            } else {
+                "notice"
+            };
             let _ = writeln!(
                 out,
                 "::{command} file={file},line={},col={},endLine={},endColumn={},title={title}::{}",

@@ -34,10 +34,7 @@ const SRCROOT: &str = "%SRCROOT%";
 /// on errors) blocks a pull request only on the leaks that a plain run of the
 /// code takes. A team that wants them blocking sets the gate to warnings.
 fn level(code: Code) -> &'static str {
-    match code {
-        Code::UnreleasedOnException | Code::UnreleasedOnCancellation => "warning",
-        _ => "error",
-    }
+    code.level()
 }
 
 fn precision(code: Code) -> &'static str {
