@@ -42,9 +42,15 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// List the finding codes.
     Rules,
-    /// Show the documentation of a code (`UC003`) or of a resource id (`sqlite3-connection`).
+    /// Show the documentation of a code (`UC003`, or by name:
+    /// `release-not-awaited`) or of a resource id (`sqlite3-connection`),
+    /// offline; `--all` shows every code's.
     Rule {
-        id: String,
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+        /// Every code's documentation.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -203,7 +209,11 @@ pub fn run(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Check(args) => check(*args),
         Command::Rules => print_out(&docs::codes_table()),
-        Command::Rule { id, config } => rule(&id, &config),
+        Command::Rule { id, all, config } => match (all, id) {
+            (true, _) => print_out(&Code::ALL.map(docs::code_markdown).join("\n")),
+            (false, Some(id)) => rule(&id, &config),
+            (false, None) => ExitStatus::Error,
+        },
         Command::Resources {
             config,
             learned: true,
@@ -227,7 +237,8 @@ fn catalogue_settings(
 }
 
 fn rule(id: &str, config: &ConfigArgs) -> ExitStatus {
-    if let Some(code) = Code::parse(&id.to_uppercase()) {
+    let by_name = Code::ALL.into_iter().find(|c| c.name() == id);
+    if let Some(code) = Code::parse(&id.to_uppercase()).or(by_name) {
         return print_out(&docs::code_markdown(code));
     }
     let settings = match catalogue_settings(config) {

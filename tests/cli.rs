@@ -375,3 +375,30 @@ fn color_can_be_forced() {
         .code(1)
         .stdout(predicate::str::contains("\u{1b}[").not());
 }
+
+/// The documentation works offline, by code, by name, or all of it.
+#[test]
+fn rule_documentation_by_code_by_name_and_all() {
+    for id in ["UC004", "uc004", "unreleased-on-cancellation"] {
+        unclosed()
+            .args(["rule", id])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with(
+                "**UC004 unreleased-on-cancellation**",
+            ));
+    }
+    let all = unclosed()
+        .args(["rule", "--all"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let all = String::from_utf8(all).unwrap();
+    for code in [
+        "UC001", "UC002", "UC003", "UC004", "UC005", "UC006", "UC007", "UC008",
+    ] {
+        assert!(all.contains(&format!("**{code} ")), "{code}");
+    }
+}
