@@ -38,6 +38,9 @@ struct JsonFinding<'a> {
     path: String,
     code: &'static str,
     name: &'static str,
+    /// `error` or `warning`, as in SARIF (`note` for test code under
+    /// `--tests separate`).
+    level: &'static str,
     resource: &'a str,
     function: &'a str,
     message: &'a str,
@@ -114,6 +117,9 @@ fn findings(results: &[FileResult]) -> Vec<JsonFinding<'_>> {
             let mut f = json_finding(path.clone(), finding, fingerprint);
             f.code_kind = result.kind;
             f.gates = result.gates;
+            if !result.gates {
+                f.level = "note";
+            }
             out.push(f);
         }
     }
@@ -125,6 +131,7 @@ fn json_finding(path: String, finding: &Finding, fingerprint: String) -> JsonFin
         path,
         code: finding.code.id(),
         name: finding.code.name(),
+        level: finding.code.level(),
         resource: &finding.resource,
         function: &finding.function,
         message: &finding.message,
