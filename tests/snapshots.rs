@@ -40,6 +40,11 @@ fn incident_except_exception() {
 }
 
 #[test]
+fn incident_handed_out_on_success() {
+    insta::assert_snapshot!(rendered("fixtures/incident/handed_out_on_success.py"));
+}
+
+#[test]
 fn postmortem_snippet_renders_nothing() {
     assert_eq!(rendered("fixtures/incident/postmortem_snippet.py"), "");
 }

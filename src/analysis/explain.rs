@@ -124,7 +124,7 @@ impl<'a> FunctionContext<'a> {
                     best.code,
                     format!("{subject} {}", best.summary),
                     steps,
-                    self.help(best.code, acq),
+                    self.help(best.code, acq, graph),
                 )
             }
         };
@@ -589,9 +589,37 @@ impl<'a> FunctionContext<'a> {
         )
     }
 
-    fn help(&self, code: Code, acq: &Acquisition) -> String {
+    fn help(&self, code: Code, acq: &Acquisition, graph: &Cfg) -> String {
         let call = call_text(acq.call, self.source);
+        // A resource the function hands out on another path (returns it,
+        // stores it) cannot go in a `with`, which would close it there too.
+        let handed_out = match &acq.holder {
+            Holder::Value { var } => graph.nodes.iter().any(|n| n.facts.escapes.contains(var)),
+            Holder::Receiver { .. } => false,
+        };
         let release_hint = match &acq.holder {
+            Holder::Value { var } if handed_out => {
+                let release = match (
+                    acq.rule.release.methods.first(),
+                    acq.rule.release.receiver_methods.first(),
+                ) {
+                    (Some(m), _) => format!("{var}.{}()", m.trim_end_matches("()")),
+                    (None, Some(m)) => match acq.call.receiver.as_deref() {
+                        Some(pool) => format!("{pool}.{m}({var})"),
+                        None => format!("{m}({var})"),
+                    },
+                    (None, None) => format!("release {var}"),
+                };
+                let awaited = match acq.rule.release.awaited {
+                    Awaited::Always => "await ",
+                    Awaited::LikeAcquire if acq.call.awaited => "await ",
+                    _ => "",
+                };
+                format!(
+                    "it is handed out on another path, so `with` would release it there too: \
+                     release it on the way out instead (`except BaseException: {awaited}{release}; raise`)"
+                )
+            }
             Holder::Receiver { receiver, .. } => {
                 let kw = if acq.call.awaited {
                     "async with"
