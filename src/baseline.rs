@@ -3,7 +3,6 @@
 //! function, resource and code — not by line — so an edit above a function
 //! does not bring its old findings back.
 
-use crate::render::display_path;
 use crate::runner::FileResult;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -43,8 +42,9 @@ fn key(path: &str, function: &str, resource: &str, code: &str) -> Key {
 impl Baseline {
     pub fn from_results(results: &[FileResult]) -> Baseline {
         let mut findings = Vec::new();
+        let mut repo_paths = crate::render::RepoPaths::default();
         for result in results {
-            let path = display_path(&result.path);
+            let path = repo_paths.of(&result.path);
             for f in &result.report.findings {
                 findings.push(Entry {
                     path: path.clone(),
@@ -89,8 +89,9 @@ impl Baseline {
                 .or_default() += 1;
         }
         let mut removed = 0;
+        let mut repo_paths = crate::render::RepoPaths::default();
         for result in results.iter_mut() {
-            let path = display_path(&result.path);
+            let path = repo_paths.of(&result.path);
             result.report.findings.retain(|f| {
                 let k = key(&path, &f.function, &f.resource, f.code.id());
                 match budget.get_mut(&k) {

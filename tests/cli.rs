@@ -402,3 +402,54 @@ fn rule_documentation_by_code_by_name_and_all() {
         assert!(all.contains(&format!("**{code} ")), "{code}");
     }
 }
+
+/// The formats a code host reads name files from the repository root,
+/// whatever directory the tool runs from and however the path was given;
+/// a baseline written in one directory matches a run from another.
+#[test]
+fn code_host_formats_and_baselines_use_repository_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    write(&repo, "services/pay/app.py", LEAKY);
+    let pay = repo.join("services/pay");
+    let stdout = |cwd: &Path, args: &[&str]| {
+        let out = unclosed()
+            .current_dir(cwd)
+            .args(args)
+            .assert()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let sarif = stdout(&pay, &["check", "--output-format", "sarif", "."]);
+    assert!(
+        sarif.contains("\"uri\": \"services/pay/app.py\""),
+        "{sarif}"
+    );
+    let absolute = pay.join("app.py").display().to_string();
+    let github = stdout(
+        dir.path(),
+        &["check", "--output-format", "github", &absolute],
+    );
+    assert!(github.contains("file=services/pay/app.py,"), "{github}");
+    assert!(!github.contains(&absolute), "{github}");
+
+    let baseline = dir.path().join("baseline.json");
+    unclosed()
+        .current_dir(&pay)
+        .args(["check", "--write-baseline"])
+        .arg(&baseline)
+        .arg(".")
+        .assert()
+        .success();
+    unclosed()
+        .current_dir(&repo)
+        .args(["check", "--output-format", "concise", "--baseline"])
+        .arg(&baseline)
+        .arg("services")
+        .assert()
+        .code(0)
+        .stdout("");
+}

@@ -1,7 +1,7 @@
 //! `--output-format github`: GitHub Actions workflow commands, which the
 //! runner turns into annotations on the pull request's diff.
 
-use crate::render::{details, display_path};
+use crate::render::details;
 use crate::runner::FileResult;
 use std::fmt::Write;
 
@@ -22,9 +22,10 @@ fn escape_property(text: &str) -> String {
 /// One command per line: per file, its error, then its warnings, then its
 /// findings. Columns count characters, as in the other text formats.
 pub fn render(results: &[FileResult]) -> String {
+    let mut repo_paths = crate::render::RepoPaths::default();
     let mut out = String::new();
     for result in results {
-        let file = escape_property(&display_path(&result.path));
+        let file = escape_property(&repo_paths.of(&result.path));
         if let Some(error) = &result.error {
             let _ = writeln!(out, "::error file={file}::{}", escape_data(error));
         }

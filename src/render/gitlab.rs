@@ -3,14 +3,14 @@
 
 use crate::codes::Code;
 use crate::fingerprint::fingerprints;
-use crate::render::display_path;
 use crate::runner::FileResult;
 use serde_json::json;
 
 pub fn render(results: &[FileResult]) -> String {
+    let mut repo_paths = crate::render::RepoPaths::default();
     let mut issues = Vec::new();
     for result in results {
-        let path = display_path(&result.path);
+        let path = repo_paths.of(&result.path);
         let source = result.source.as_deref().unwrap_or("");
         let prints = fingerprints(&path, &result.report.findings, source);
         for (finding, fingerprint) in result.report.findings.iter().zip(prints) {

@@ -8,7 +8,44 @@ pub mod json;
 pub mod sarif;
 
 use crate::finding::Finding;
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Paths as a repository knows them, for the formats a code host reads
+/// (SARIF, GitHub annotations, GitLab, baselines): relative to the root of
+/// the git repository the file is in, whatever directory the tool runs
+/// from, so that a report made in a subdirectory still points at the right
+/// files and never carries an absolute path of the machine. A file in no
+/// repository is shown as given.
+#[derive(Default)]
+pub struct RepoPaths {
+    /// Directory to the root of its repository, as found.
+    roots: HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl RepoPaths {
+    pub fn of(&mut self, path: &Path) -> String {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let root = absolute.parent().and_then(|dir| self.root_of(dir));
+        match root.as_deref().and_then(|r| absolute.strip_prefix(r).ok()) {
+            Some(relative) => display_path(relative),
+            None => display_path(path),
+        }
+    }
+
+    fn root_of(&mut self, dir: &Path) -> Option<PathBuf> {
+        if let Some(known) = self.roots.get(dir) {
+            return known.clone();
+        }
+        let found = if dir.join(".git").exists() {
+            Some(dir.to_path_buf())
+        } else {
+            dir.parent().and_then(|parent| self.root_of(parent))
+        };
+        self.roots.insert(dir.to_path_buf(), found.clone());
+        found
+    }
+}
 
 /// Paths in output use `/` on every platform and drop a leading `./`, so the
 /// same run prints the same bytes everywhere.

@@ -12,7 +12,7 @@
 use crate::codes::Code;
 use crate::finding::{Finding, Position, Span};
 use crate::fingerprint::fingerprints;
-use crate::render::{details, display_path};
+use crate::render::details;
 use crate::runner::FileResult;
 use serde_json::{Value, json};
 
@@ -251,10 +251,11 @@ fn sarif_result(artifact: &Value, lines: Option<&Lines>, f: &Finding, fingerprin
 
 /// The whole run as one SARIF log, pretty-printed, ending in a newline.
 pub fn render(results: &[FileResult]) -> String {
+    let mut repo_paths = crate::render::RepoPaths::default();
     let mut sarif_results = Vec::new();
     let mut notifications = Vec::new();
     for file in results {
-        let path = display_path(&file.path);
+        let path = repo_paths.of(&file.path);
         let artifact = artifact_location(&path);
         let source = file.source.as_deref();
         if let Some(error) = &file.error {
