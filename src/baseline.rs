@@ -80,8 +80,9 @@ impl Baseline {
 
     /// Removes the findings the baseline already knows. Each entry absorbs
     /// one finding, so a second leak of the same kind in the same function is
-    /// new. Returns how many findings were removed.
-    pub fn filter(&self, results: &mut [FileResult]) -> usize {
+    /// new. Returns how many findings were removed, and how many entries of
+    /// the checked files matched nothing (leaks fixed since: stale entries).
+    pub fn filter(&self, results: &mut [FileResult]) -> (usize, usize) {
         let mut budget: BTreeMap<Key, usize> = BTreeMap::new();
         for e in &self.findings {
             *budget
@@ -107,6 +108,18 @@ impl Baseline {
                 result.source = None;
             }
         }
-        removed
+        // Entries of files this run did not check (a pre-commit run on a
+        // few files) are not stale.
+        let checked: std::collections::HashSet<String> = results
+            .iter()
+            .filter(|r| r.error.is_none())
+            .map(|r| repo_paths.of(&r.path))
+            .collect();
+        let stale = budget
+            .iter()
+            .filter(|(k, _)| checked.contains(&k.0))
+            .map(|(_, n)| n)
+            .sum();
+        (removed, stale)
     }
 }

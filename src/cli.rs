@@ -390,7 +390,17 @@ fn check(args: CheckArgs) -> ExitStatus {
             .and_then(|text| Baseline::parse(&text));
         match baseline {
             Ok(b) => {
-                b.filter(&mut results);
+                let (hidden, stale) = b.filter(&mut results);
+                if !args.quiet && (hidden > 0 || stale > 0) {
+                    let mut note = format!("unclosed: the baseline hid {hidden} known finding(s)");
+                    if stale > 0 {
+                        note.push_str(&format!(
+                            "; {stale} of its entries match nothing any more (fixed?): \
+                             `--write-baseline` prunes them"
+                        ));
+                    }
+                    eprintln!("{note}");
+                }
             }
             Err(e) => {
                 eprintln!(

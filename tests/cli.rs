@@ -453,3 +453,62 @@ fn code_host_formats_and_baselines_use_repository_paths() {
         .code(0)
         .stdout("");
 }
+
+/// With a baseline, the run says how many findings it hid and which of its
+/// entries now match nothing (fixed leaks), until `--write-baseline` prunes
+/// them.
+#[test]
+fn a_baseline_reports_what_it_hid_and_what_is_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "app.py", TWO_CODES);
+    let baseline = dir.path().join("baseline.json");
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--write-baseline"])
+        .arg(&baseline)
+        .arg("app.py")
+        .assert()
+        .success();
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "--baseline"])
+        .arg(&baseline)
+        .arg("app.py")
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "the baseline hid 2 known finding(s)",
+        ))
+        .stderr(predicate::str::contains("match nothing").not());
+    // One leak fixed: its entry is stale.
+    write(
+        dir.path(),
+        "app.py",
+        &TWO_CODES.replace("    return open(p).read()", "    return 1"),
+    );
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "--baseline"])
+        .arg(&baseline)
+        .arg("app.py")
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "hid 1 known finding(s); 1 of its entries match nothing any more",
+        ));
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--write-baseline"])
+        .arg(&baseline)
+        .arg("app.py")
+        .assert()
+        .success();
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "--baseline"])
+        .arg(&baseline)
+        .arg("app.py")
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("match nothing").not());
+}
