@@ -70,6 +70,29 @@ pub enum Command {
     },
     /// Print the rules documentation (docs/rules.md) as Markdown.
     Docs,
+    /// Audit every repository under ROOTS: the git repositories found
+    /// there (or each root), checked with test code reported apart, summed
+    /// up per repository and in total.
+    Audit {
+        /// Directories holding the repositories.
+        #[arg(required = true)]
+        roots: Vec<PathBuf>,
+        /// `table` (Markdown, for people) or `json`.
+        #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+        output_format: AuditFormat,
+        /// Write the report to this file instead of standard output.
+        #[arg(long, value_name = "PATH")]
+        output_file: Option<PathBuf>,
+        /// Analyse every file, without the cache of earlier runs.
+        #[arg(long)]
+        no_cache: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -224,7 +247,119 @@ pub fn run(cli: Cli) -> ExitStatus {
             Err(e) => config_failure(&e),
         },
         Command::Docs => print_out(&docs::rules_markdown(&crate::rules::Catalogue::builtin())),
+        Command::Audit {
+            roots,
+            output_format,
+            output_file,
+            no_cache,
+        } => audit(&roots, output_format, output_file.as_deref(), no_cache),
     }
+}
+
+/// `unclosed audit`: each repository checked under its own configuration,
+/// test code reported apart; a line of progress per repository on a
+/// terminal.
+fn audit(
+    roots: &[PathBuf],
+    format: AuditFormat,
+    output_file: Option<&Path>,
+    no_cache: bool,
+) -> ExitStatus {
+    for root in roots {
+        if !root.is_dir() {
+            eprintln!("unclosed: error: {} is not a directory", display_path(root));
+            return ExitStatus::Error;
+        }
+    }
+    let repositories = crate::audit::repositories(roots);
+    let cache = open_cache(no_cache, None);
+    let progress = std::io::stderr().is_terminal();
+    let mut summaries = Vec::new();
+    let mut failed = false;
+    for (i, repository) in repositories.iter().enumerate() {
+        let shown = display_path(repository);
+        if progress {
+            eprint!("\r\x1b[2K[{}/{}] {shown}", i + 1, repositories.len());
+        }
+        let mut resolver = match Resolver::new(None, false) {
+            Ok(r) => r,
+            Err(e) => return config_failure(&e),
+        };
+        let found = collect_jobs_from(
+            std::slice::from_ref(repository),
+            Some(TestsPolicy::Separate),
+            None,
+            &mut resolver,
+            false,
+        );
+        // A repository without Python files is listed with zeros.
+        let (jobs, walk_errors) = match found {
+            Ok((jobs, errors, _)) => (jobs, errors),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        let run = RunOptions {
+            force_module_level: false,
+            warn_unused_suppressions: false,
+            list_learnt: false,
+        };
+        let mut results = crate::runner::check_jobs_cached(&jobs, run, cache.as_ref());
+        results.extend(walk_errors.into_iter().map(|e| FileResult {
+            path: e.path,
+            source: None,
+            report: crate::finding::FileReport::default(),
+            error: Some(e.message),
+            kind: CodeKind::Production,
+            gates: true,
+        }));
+        let lines = results
+            .iter()
+            .filter(|r| r.error.is_none())
+            .map(|r| crate::audit::non_blank_lines(&r.path))
+            .sum();
+        let catalogue = jobs.first().map(|j| j.settings.catalogue.clone());
+        let noun = |id: &str| {
+            catalogue
+                .as_ref()
+                .and_then(|c| c.get(id))
+                .map_or_else(|| "inferred".to_string(), |r| r.noun.clone())
+        };
+        failed |= results.iter().any(|r| r.error.is_some());
+        if progress {
+            eprint!("\r\x1b[2K");
+        }
+        report_problems(&results, true);
+        summaries.push(crate::audit::RepositorySummary::of(
+            shown, &results, lines, &noun,
+        ));
+    }
+    let output = match format {
+        AuditFormat::Table => crate::audit::table(&summaries),
+        AuditFormat::Json => crate::audit::json(&summaries),
+    };
+    if let Err(status) = write_output(&output, output_file) {
+        return status;
+    }
+    if failed {
+        ExitStatus::Error
+    } else if summaries.iter().any(|s| s.production > 0) {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    }
+}
+
+/// The cache of earlier runs, unless turned off (see `cache`).
+fn open_cache(no_cache: bool, dir: Option<PathBuf>) -> Option<crate::cache::Cache> {
+    if no_cache || std::env::var_os("UNCLOSED_NO_CACHE").is_some_and(|v| v == "1") {
+        return None;
+    }
+    dir.or_else(|| {
+        std::env::var_os("UNCLOSED_CACHE_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+    .or_else(crate::cache::Cache::default_dir)
+    .and_then(|dir| crate::cache::Cache::open(&dir))
 }
 
 /// The settings that apply in the current directory.
@@ -322,20 +457,7 @@ fn check(args: CheckArgs) -> ExitStatus {
         warn_unused_suppressions: args.warn_unused_suppressions,
         list_learnt: false,
     };
-    let cache = if args.no_cache || std::env::var_os("UNCLOSED_NO_CACHE").is_some_and(|v| v == "1")
-    {
-        None
-    } else {
-        args.cache_dir
-            .clone()
-            .or_else(|| {
-                std::env::var_os("UNCLOSED_CACHE_DIR")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
-            .or_else(crate::cache::Cache::default_dir)
-            .and_then(|dir| crate::cache::Cache::open(&dir))
-    };
+    let cache = open_cache(args.no_cache, args.cache_dir.clone());
     let run = || crate::runner::check_jobs_cached(&jobs, run_options, cache.as_ref());
     // One thread per core unless asked; a stack of our own size, because
     // syntax trees are walked recursively and rayon's default is small.
@@ -576,6 +698,24 @@ fn collect_jobs(
     args: &CheckArgs,
     resolver: &mut Resolver,
 ) -> Result<(Vec<Job>, Vec<crate::discover::DiscoveryError>, usize), ExitStatus> {
+    collect_jobs_from(
+        &args.paths,
+        args.tests,
+        args.stdin_filename.as_ref(),
+        resolver,
+        true,
+    )
+}
+
+/// The files under `paths` to check, with their settings (see
+/// `collect_jobs`).
+fn collect_jobs_from(
+    paths: &[PathBuf],
+    tests: Option<TestsPolicy>,
+    stdin_filename: Option<&PathBuf>,
+    resolver: &mut Resolver,
+    nothing_is_an_error: bool,
+) -> Result<(Vec<Job>, Vec<crate::discover::DiscoveryError>, usize), ExitStatus> {
     let mut jobs = Vec::new();
     let mut skipped_tests = 0;
     // `None`: excluded; otherwise the job with its test classification.
@@ -585,7 +725,7 @@ fn collect_jobs(
         }
         let kind = settings.code_kind(&path);
         let shipped = kind == CodeKind::Production;
-        let policy = args.tests.unwrap_or(settings.tests);
+        let policy = tests.unwrap_or(settings.tests);
         if !shipped && policy == TestsPolicy::Exclude {
             skipped_tests += 1;
             return None;
@@ -600,10 +740,9 @@ fn collect_jobs(
     };
     // `check -` reads standard input, as ruff does; `--stdin-filename`
     // names it (for its configuration, exclusions and messages).
-    let reads_stdin = args.paths.len() == 1 && args.paths[0] == Path::new("-");
-    let stdin_name = args
-        .stdin_filename
-        .clone()
+    let reads_stdin = paths.len() == 1 && paths[0] == Path::new("-");
+    let stdin_name = stdin_filename
+        .cloned()
         .or_else(|| reads_stdin.then(|| PathBuf::from("-")));
     if let Some(name) = &stdin_name {
         // The same bytes-to-text rules as a file: coding lines, NUL bytes,
@@ -638,12 +777,12 @@ fn collect_jobs(
         jobs.extend(job(name.clone(), settings, Some(source)));
         return Ok((jobs, Vec::new(), skipped_tests));
     }
-    let discovered = discover(&args.paths);
-    if discovered.files.is_empty() && discovered.errors.is_empty() {
+    let discovered = discover(paths);
+    if nothing_is_an_error && discovered.files.is_empty() && discovered.errors.is_empty() {
         // A gate that checked nothing must not pass as clean: the paths are
         // wrong, or ignore files outside the project emptied the walk.
         // (Files found and then left out by the configuration are fine.)
-        let paths: Vec<String> = args.paths.iter().map(|p| display_path(p)).collect();
+        let paths: Vec<String> = paths.iter().map(|p| display_path(p)).collect();
         eprintln!(
             "unclosed: error: no Python files found under {}: nothing was checked",
             paths.join(", ")

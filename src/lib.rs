@@ -18,6 +18,7 @@ pub mod rules;
 pub mod source;
 pub mod syntax;
 
+pub mod audit;
 pub mod baseline;
 pub mod cache;
 pub mod cli;

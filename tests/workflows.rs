@@ -227,3 +227,68 @@ fn stdin_filename_checks_standard_input_under_that_name() {
         .code(1)
         .stdout("svc/handler.py:2:12: UC005 file from `open()` is discarded without being released: it is used once and dropped\n");
 }
+
+/// `unclosed audit`: one row per repository (the clean and the empty ones
+/// too), production and test findings apart, totals; JSON on request.
+#[test]
+fn audit_sums_up_each_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for repo in ["svc-pay", "svc-clean", "docs-only"] {
+        std::fs::create_dir_all(root.join(repo).join(".git")).unwrap();
+    }
+    common::write(
+        root,
+        "svc-pay/app.py",
+        "import socket\n\n\ndef f(p):\n    x = open(p)\n    return 1\n\n\ndef g(h):\n    s = socket.create_connection(h)\n    s.sendall(b\"x\")\n    s.close()\n",
+    );
+    common::write(
+        root,
+        "svc-pay/tests/test_app.py",
+        "def test_x(p):\n    f = open(p)\n    assert f.read()\n",
+    );
+    common::write(
+        root,
+        "svc-clean/lib.py",
+        "def ok(p):\n    with open(p) as f:\n        return f.read()\n",
+    );
+    common::write(root, "docs-only/README.md", "docs\n");
+    let table = common::unclosed()
+        .current_dir(root)
+        .args(["audit", "."])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(
+        table.contains("| docs-only | 0 | 0 | 0 | 0 | 0 |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| svc-clean | 1 | 3 | 0 | 0 | 0 |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| svc-pay | 2 | 11 | 3 | 2 | 1 | 2 | 1 |"),
+        "{table}"
+    );
+    assert!(table.contains("file 2, socket 1"), "{table}");
+    assert!(
+        table.contains("| total (3 repositories) | 3 | 14 | 3 | 2 | 1 |"),
+        "{table}"
+    );
+    let json = common::unclosed()
+        .current_dir(root)
+        .args(["audit", "--output-format", "json", "."])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(json["repositories"].as_array().unwrap().len(), 3);
+    assert_eq!(json["total"]["findings"], 3);
+    assert_eq!(json["total"]["by_code"]["UC002"], 1);
+}
