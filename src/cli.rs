@@ -77,7 +77,7 @@ pub enum Command {
         /// Directories holding the repositories.
         #[arg(required = true)]
         roots: Vec<PathBuf>,
-        /// `table` (Markdown, for people) or `json`.
+        /// `table` (Markdown, for people), `json`, or `html` (one page).
         #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
         output_format: AuditFormat,
         /// Write the report to this file instead of standard output.
@@ -93,6 +93,8 @@ pub enum Command {
 pub enum AuditFormat {
     Table,
     Json,
+    /// One self-contained page (no network) for managers and tech leads.
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -275,6 +277,7 @@ fn audit(
     let cache = open_cache(no_cache, None);
     let progress = std::io::stderr().is_terminal();
     let mut summaries = Vec::new();
+    let mut page_findings = Vec::new();
     let mut failed = false;
     for (i, repository) in repositories.iter().enumerate() {
         let shown = display_path(repository);
@@ -328,6 +331,20 @@ fn audit(
             eprint!("\r\x1b[2K");
         }
         report_problems(&results, true);
+        if format == AuditFormat::Html {
+            for result in &results {
+                let path = display_path(&result.path);
+                for finding in &result.report.findings {
+                    page_findings.push(crate::render::html::PageFinding::new(
+                        &shown,
+                        &path,
+                        finding,
+                        result.source.as_deref(),
+                        result.kind,
+                    ));
+                }
+            }
+        }
         summaries.push(crate::audit::RepositorySummary::of(
             shown, &results, lines, &noun,
         ));
@@ -335,6 +352,7 @@ fn audit(
     let output = match format {
         AuditFormat::Table => crate::audit::table(&summaries),
         AuditFormat::Json => crate::audit::json(&summaries),
+        AuditFormat::Html => crate::render::html::render(&summaries, &page_findings),
     };
     if let Err(status) = write_output(&output, output_file) {
         return status;
@@ -963,10 +981,13 @@ fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut file = tempfile::Builder::new()
-        .prefix(".unclosed-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".unclosed-").suffix(".tmp");
+    // A report is for others to read too, as a file the shell made would be
+    // (the temporary file would otherwise keep its private 0600).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut file = builder.tempfile_in(dir)?;
     file.write_all(contents.as_bytes())?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
