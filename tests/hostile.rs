@@ -446,3 +446,39 @@ fn strict_fails_on_code_not_fully_analysed() {
             "were not fully analysed (--strict",
         ));
 }
+
+/// A leak whose path spans a long function shows the lines of the path,
+/// in separate snippets, not every line between them.
+#[test]
+fn full_output_of_a_long_function_shows_only_the_lines_of_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut source = String::from("def export(path, rows):\n    out = open(path, \"w\")\n");
+    for i in 0..80 {
+        source.push_str(&format!("    total_{i} = len(rows) + {i}\n"));
+    }
+    source.push_str("    if not rows:\n        return None\n    out.close()\n");
+    write(dir.path(), "long.py", &source);
+    let out = unclosed()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--output-format",
+            "full",
+            "--color",
+            "never",
+            "long.py",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("out = open(path, \"w\")"), "{out}");
+    assert!(out.contains("return None"), "{out}");
+    assert!(
+        !out.contains("total_40"),
+        "the middle of the function is not shown:\n{out}"
+    );
+    assert!(out.lines().count() < 40, "{out}");
+}

@@ -107,9 +107,16 @@ impl SourceCode for Excerpt<'_> {
                 *inner.span(),
                 inner.line() + self.first_line,
                 inner.column(),
-                // miette counts the lines from the start of its source up to
-                // the end of the context, and merges snippets by it.
-                inner.line_count() + self.first_line,
+                // miette merges two snippets when the first's line plus this
+                // count reaches the second's line: the lines the context
+                // holds, so that only snippets that touch are merged and a
+                // long function shows the lines of its path, not all of it.
+                inner
+                    .data()
+                    .split(|&b| b == b'\n')
+                    .count()
+                    .saturating_sub(1)
+                    + 1,
             )
             .with_language("python"),
         ))
