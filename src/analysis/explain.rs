@@ -891,9 +891,12 @@ fn call_text(call: &CallFact, source: &str) -> String {
     short(&one_line.join(" ")).to_string()
 }
 
+/// Quoted code on one line (a condition over several lines collapsed),
+/// cut to 60 characters.
 fn short(t: &str) -> String {
     const MAX: usize = 60;
-    let t = t.trim();
+    let collapsed: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let t = collapsed.as_str();
     if t.chars().count() <= MAX {
         t.to_string()
     } else {
@@ -911,4 +914,14 @@ fn handler_header<'s>(clause: Node, source: &'s str) -> &'s str {
     let t = text(clause, source);
     let end = t.find(':').unwrap_or(t.len());
     &t[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quoted_code_is_one_short_line() {
+        assert_eq!(super::short("(a and\n        b)"), "(a and b)");
+        let long = format!("x == {}", "y".repeat(100));
+        assert_eq!(super::short(&long).chars().count(), 60);
+    }
 }
