@@ -16,8 +16,9 @@ use crate::render::details;
 use crate::runner::FileResult;
 use serde_json::{Value, json};
 
-/// The project's home page; the rules' `helpUri`s point into it.
-pub const INFORMATION_URI: &str = "https://github.com/unclosed-dev/unclosed";
+/// The project's home page (`repository` in Cargo.toml); the rules'
+/// `helpUri`s point into it.
+pub const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// Versioned so a future change of the hash can live beside the old one.
 const FINGERPRINT_KEY: &str = "unclosedFingerprint/v1";
