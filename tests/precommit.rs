@@ -8,23 +8,15 @@
 //! `cargo test --locked --test precommit -- --ignored`. Uncommitted changes to
 //! this repository are not seen: pre-commit installs the committed HEAD.
 
+mod common;
+
+use common::ok;
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn ok(cmd: &mut Command) -> Output {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 fn git(dir: &Path) -> Command {

@@ -9,28 +9,6 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-fn audit_roots(root: &Path) {
-    for repo in ["svc-pay", "svc-clean", "docs-only"] {
-        std::fs::create_dir_all(root.join(repo).join(".git")).unwrap();
-    }
-    common::write(
-        root,
-        "svc-pay/app.py",
-        "import socket\n\n\ndef f(p):\n    x = open(p)\n    return 1\n\n\ndef g(h):\n    s = socket.create_connection(h)\n    s.sendall(b\"x\")\n    s.close()\n",
-    );
-    common::write(
-        root,
-        "svc-pay/tests/test_app.py",
-        "def test_x(p):\n    f = open(p)\n    assert f.read()\n",
-    );
-    common::write(
-        root,
-        "svc-clean/lib.py",
-        "def ok(p):\n    with open(p) as f:\n        return f.read()\n",
-    );
-    common::write(root, "docs-only/README.md", "docs\n");
-}
-
 fn chromium(args: &[&str], page: &Path) -> (String, String) {
     let out = Command::new("chromium")
         .args([
@@ -63,7 +41,7 @@ fn text_of(dom: &str, id: &str) -> String {
 #[ignore = "needs chromium; run by .ci/run"]
 fn the_audit_page_loads_cleanly_and_shows_the_audit_numbers() {
     let dir = tempfile::tempdir().unwrap();
-    audit_roots(dir.path());
+    common::audit_roots(dir.path());
     let json = common::unclosed()
         .current_dir(dir.path())
         .args(["audit", "--output-format", "json", "."])

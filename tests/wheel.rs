@@ -3,21 +3,11 @@
 //! `unclosed` on real code. Needs network (maturin from PyPI) and a release
 //! build, so it is ignored by `cargo test`; `.ci/run` runs it.
 
+mod common;
+
+use common::ok;
 use std::path::Path;
 use std::process::Command;
-
-fn ok(cmd: &mut Command) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 #[test]
 #[ignore = "needs network and a release build; run by .ci/run"]

@@ -234,25 +234,7 @@ fn stdin_filename_checks_standard_input_under_that_name() {
 fn audit_sums_up_each_repository() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for repo in ["svc-pay", "svc-clean", "docs-only"] {
-        std::fs::create_dir_all(root.join(repo).join(".git")).unwrap();
-    }
-    common::write(
-        root,
-        "svc-pay/app.py",
-        "import socket\n\n\ndef f(p):\n    x = open(p)\n    return 1\n\n\ndef g(h):\n    s = socket.create_connection(h)\n    s.sendall(b\"x\")\n    s.close()\n",
-    );
-    common::write(
-        root,
-        "svc-pay/tests/test_app.py",
-        "def test_x(p):\n    f = open(p)\n    assert f.read()\n",
-    );
-    common::write(
-        root,
-        "svc-clean/lib.py",
-        "def ok(p):\n    with open(p) as f:\n        return f.read()\n",
-    );
-    common::write(root, "docs-only/README.md", "docs\n");
+    common::audit_roots(root);
     let table = common::unclosed()
         .current_dir(root)
         .args(["audit", "."])

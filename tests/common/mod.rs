@@ -68,3 +68,43 @@ pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Three repositories under `root` for the audit: one leaking (in
+/// production and in tests), one clean, one without Python.
+#[allow(dead_code)] // not every test binary audits
+pub fn audit_roots(root: &Path) {
+    for repo in ["svc-pay", "svc-clean", "docs-only"] {
+        std::fs::create_dir_all(root.join(repo).join(".git")).unwrap();
+    }
+    write(
+        root,
+        "svc-pay/app.py",
+        "import socket\n\n\ndef f(p):\n    x = open(p)\n    return 1\n\n\ndef g(h):\n    s = socket.create_connection(h)\n    s.sendall(b\"x\")\n    s.close()\n",
+    );
+    write(
+        root,
+        "svc-pay/tests/test_app.py",
+        "def test_x(p):\n    f = open(p)\n    assert f.read()\n",
+    );
+    write(
+        root,
+        "svc-clean/lib.py",
+        "def ok(p):\n    with open(p) as f:\n        return f.read()\n",
+    );
+    write(root, "docs-only/README.md", "docs\n");
+}
+
+/// Runs a command that must succeed, and returns its output.
+#[allow(dead_code)]
+pub fn ok(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
