@@ -185,6 +185,11 @@ pub struct CheckArgs {
     /// configuration's `per-file-ignores`; may be repeated.
     #[arg(long, value_name = "PATTERN:CODES")]
     pub per_file_ignores: Vec<String>,
+    /// After the findings, a total and how to go on on stderr: the command
+    /// that shows each leaking path, and how to suppress one (the
+    /// pre-commit hook's output).
+    #[arg(long)]
+    pub hints: bool,
     /// Exit 2 when part of the code could not be analysed in full (a
     /// syntax error, a function past the analysis's budgets), as for a file
     /// that could not be read: a gate that must not pass on code it did not
@@ -364,6 +369,38 @@ fn audit(
     } else {
         ExitStatus::Clean
     }
+}
+
+/// `--hints`: the total, the command that shows the leaking paths of the
+/// files with findings, and how to suppress one.
+fn print_hints(results: &[FileResult]) {
+    let with_findings: Vec<String> = results
+        .iter()
+        .filter(|r| r.gates && !r.report.findings.is_empty())
+        .map(|r| display_path(&r.path))
+        .collect();
+    if with_findings.is_empty() {
+        return;
+    }
+    let findings: usize = results
+        .iter()
+        .filter(|r| r.gates)
+        .map(|r| r.report.findings.len())
+        .sum();
+    let leaks = if findings == 1 { "leak" } else { "leaks" };
+    let files = if with_findings.len() == 1 {
+        "file"
+    } else {
+        "files"
+    };
+    eprintln!(
+        "unclosed: {findings} {leaks} in {} {files}. The path of each: unclosed check --output-format full {}",
+        with_findings.len(),
+        with_findings.join(" ")
+    );
+    eprintln!(
+        "unclosed: a leak that is meant (a resource kept for the process's life) is silenced by `# noqa: UC001` (its code) on the acquiring line"
+    );
 }
 
 /// The cache of earlier runs, unless turned off (see `cache`).
@@ -589,6 +626,9 @@ fn check(args: CheckArgs) -> ExitStatus {
     report_problems(&results, args.quiet);
     if let Err(status) = write_output(&output, args.output_file.as_deref()) {
         return status;
+    }
+    if args.hints && !args.quiet {
+        print_hints(&results);
     }
     let incomplete = results
         .iter()

@@ -82,6 +82,12 @@ fn commit_of_a_leak_is_refused_by_the_hook() {
         ),
         "{shown}"
     );
+    // The total, and how to see the path and to suppress.
+    assert!(
+        shown.contains("unclosed: 1 leak in 1 file. The path of each: unclosed check --output-format full billing.py"),
+        "{shown}"
+    );
+    assert!(shown.contains("# noqa: UC001"), "{shown}");
 
     std::fs::write(
         work.join("billing.py"),
