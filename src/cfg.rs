@@ -660,7 +660,14 @@ impl<'t> Builder<'t, '_> {
             "assert_statement" => {
                 let facts = self.facts(stmt, Use::Other);
                 let id = self.step(Kind::Eval, stmt, facts, pending);
-                self.raise_from(id, Exc::Error);
+                // `assert self._loop is not None`, `assert isinstance(x, T)`:
+                // a statement of what holds (for the reader, for mypy), whose
+                // failure is a bug, not a path a leak report should take.
+                // An assert that checks input (`assert fmt in FORMATS`) can
+                // fire and leak.
+                if !states_an_invariant(stmt, self.cx.source) {
+                    self.raise_from(id, Exc::Error);
+                }
                 vec![(id, Edge::Normal)]
             }
             "function_definition" | "class_definition" | "decorated_definition" => {
@@ -996,6 +1003,29 @@ fn suppressed_errors(call: &crate::facts::CallFact, source: &str) -> Covers {
 
 /// The class a `raise` names: `TimeoutError` for `raise TimeoutError("x")`
 /// or `raise socket.timeout`; `None` for `raise err` (a variable).
+/// Whether an `assert` states what the code already makes true rather than
+/// checking input: `x is not None`, `isinstance(...)`, a bare name or
+/// attribute (`assert self._transport`).
+fn states_an_invariant(stmt: Node, source: &str) -> bool {
+    let Some(test) = stmt.named_child(0) else {
+        return false;
+    };
+    match test.kind() {
+        "identifier" | "attribute" => true,
+        "call" => test
+            .child_by_field_name("function")
+            .is_some_and(|f| matches!(text(f, source), "isinstance" | "callable" | "hasattr")),
+        "comparison_operator" => {
+            let compact: String = text(test, source)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            compact.ends_with(" is not None")
+        }
+        _ => false,
+    }
+}
+
 fn raised_class(stmt: Node, source: &str) -> Option<String> {
     let expr = stmt.named_child(0)?;
     let callee = if expr.kind() == "call" {
