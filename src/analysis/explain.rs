@@ -366,6 +366,8 @@ impl<'a> FunctionContext<'a> {
                 } else {
                     let verb = if node.kind == Kind::Raise {
                         "propagates"
+                    } else if is_assert(node) {
+                        "fails"
                     } else {
                         "raises"
                     };
@@ -672,6 +674,9 @@ impl<'a> FunctionContext<'a> {
         if node.kind == Kind::Raise {
             return "the `raise`".into();
         }
+        if is_assert(node) && exc != Exc::Cancel {
+            return "the `assert`".into();
+        }
         match (self.likeliest_raiser(node, exc, names), exc) {
             (Some(c), Exc::Cancel) => format!("`await {}`", c.display(self.source)),
             (Some(c), _) => format!("`{}`", c.display(self.source)),
@@ -730,6 +735,8 @@ impl<'a> FunctionContext<'a> {
                             "{} may be cancelled here",
                             self.raiser_text(node, exc, names)
                         )
+                    } else if is_assert(node) {
+                        "the `assert` may fail here".to_string()
                     } else {
                         format!("{} may raise here", self.raiser_text(node, exc, names))
                     }
@@ -882,6 +889,10 @@ fn forward_chain(explored: &Explored, toward: &Toward, state: usize) -> Vec<(Nod
         current = to;
     }
     chain
+}
+
+fn is_assert(node: &cfg::CfgNode) -> bool {
+    node.syntax.is_some_and(|s| s.kind() == "assert_statement")
 }
 
 /// The call as written, on one line: `db_pool.release(conn)`.
