@@ -482,3 +482,32 @@ fn full_output_of_a_long_function_shows_only_the_lines_of_the_path() {
     );
     assert!(out.lines().count() < 40, "{out}");
 }
+
+/// A chain of thousands of aliases, written from the last to the first,
+/// still leads from the acquisition to the release that is missing (and
+/// the one that is not).
+#[test]
+fn a_long_reversed_alias_chain_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 3000;
+    let mut leaky = format!("def leaky(p):\n    a{n} = open(p)\n");
+    for i in (1..=n).rev() {
+        leaky.push_str(&format!("    a{} = a{i}\n", i - 1));
+    }
+    leaky.push_str("    return a0.read()\n");
+    let safe = leaky.replace("def leaky", "def safe").replace(
+        "    return a0.read()\n",
+        "    try:\n        return a0.read()\n    finally:\n        a0.close()\n",
+    );
+    write(dir.path(), "aliases.py", &format!("{leaky}\n\n{safe}"));
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "aliases.py"])
+        .assert()
+        .code(1)
+        .stdout(format!(
+            "aliases.py:2:{}: UC001 file from `open()` is not released when `leaky` returns (line {})\n",
+            9 + n.to_string().len(),
+            n + 3
+        ));
+}
