@@ -847,11 +847,37 @@ fn collect_jobs_from(
         );
         return Err(ExitStatus::Error);
     }
+    // Which files each configuration saw, to name its `exclude` patterns
+    // that match none of them (only on a walk of directories: a list of a
+    // few files, as pre-commit gives, says nothing of the patterns).
+    let walked = paths.iter().all(|p| p.is_dir());
+    let mut seen: Vec<(std::sync::Arc<crate::config::Settings>, Vec<PathBuf>)> = Vec::new();
     for path in discovered.files {
         let settings = resolver
             .settings_for(&path)
             .map_err(|e| config_failure(&e))?;
+        if walked {
+            match seen
+                .iter_mut()
+                .find(|(s, _)| std::sync::Arc::ptr_eq(s, &settings))
+            {
+                Some((_, files)) => files.push(path.clone()),
+                None => seen.push((settings.clone(), vec![path.clone()])),
+            }
+        }
         jobs.extend(job(path, settings, None));
+    }
+    for (settings, files) in &seen {
+        for (pattern, origin) in settings.unmatched_excludes(files.iter().map(PathBuf::as_path)) {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let origin = origin.map_or_else(
+                || "the configuration".to_string(),
+                |o| display_path(o.strip_prefix(&cwd).unwrap_or(&o)),
+            );
+            eprintln!(
+                "unclosed: warning: `exclude` pattern `{pattern}` in {origin} matches no file under the checked paths"
+            );
+        }
     }
     Ok((jobs, discovered.errors, skipped_tests))
 }

@@ -166,6 +166,8 @@ pub struct Settings {
     pub include_module_level: bool,
     pub tests: TestsPolicy,
     exclude: GlobSet,
+    /// The patterns of `exclude`, in the order of the set, as written.
+    exclude_patterns: Vec<String>,
     per_file_ignores: Vec<(GlobSet, Vec<Code>)>,
     /// Patterns given on the command line, relative to where the tool
     /// runs (as in ruff): `--exclude`/`--extend-exclude`, and
@@ -290,6 +292,7 @@ impl Settings {
         out.enabled.dedup();
         if command_line.exclude.is_some() {
             out.exclude = GlobSet::empty();
+            out.exclude_patterns.clear();
         }
         if command_line.per_file_ignores.is_some() {
             out.per_file_ignores.clear();
@@ -308,9 +311,43 @@ impl Settings {
             include_module_level: false,
             tests: TestsPolicy::default(),
             exclude: GlobSet::empty(),
+            exclude_patterns: Vec::new(),
             per_file_ignores: Vec::new(),
             command_line: None,
         }
+    }
+
+    /// The patterns of the configuration's `exclude` that match none of
+    /// `paths` (a misspelt directory, a path from another layout), with
+    /// the file they are written in.
+    pub fn unmatched_excludes<'p>(
+        &self,
+        paths: impl Iterator<Item = &'p Path>,
+    ) -> Vec<(String, Option<PathBuf>)> {
+        if self.exclude_patterns.is_empty() {
+            return Vec::new();
+        }
+        let mut matched = vec![false; self.exclude_patterns.len()];
+        for path in paths {
+            let absolute = absolute(path);
+            let relative = absolute.strip_prefix(&self.root).unwrap_or(&absolute);
+            for a in relative.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+                for i in self.exclude.matches(a) {
+                    matched[i] = true;
+                }
+                if let Some(name) = a.file_name() {
+                    for i in self.exclude.matches(name) {
+                        matched[i] = true;
+                    }
+                }
+            }
+        }
+        self.exclude_patterns
+            .iter()
+            .zip(matched)
+            .filter(|(_, m)| !m)
+            .map(|(p, _)| (p.clone(), self.origin.clone()))
+            .collect()
     }
 
     /// Whether `path` is excluded by `exclude` / `extend-exclude`.
@@ -744,6 +781,7 @@ fn settings_from(
         .cloned()
         .collect();
     let exclude = globs(&exclude_list)?;
+    let exclude_patterns = exclude_list.iter().map(|p| p.get_ref().clone()).collect();
     let mut per_file_ignores = Vec::new();
     for (pattern, list) in &file.per_file_ignores {
         let glob = Glob::new(pattern).map_err(|e| {
@@ -809,6 +847,7 @@ fn settings_from(
         include_module_level: file.include_module_level.unwrap_or(false),
         tests: file.tests.unwrap_or_default(),
         exclude,
+        exclude_patterns,
         per_file_ignores,
         command_line: None,
     })

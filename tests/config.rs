@@ -4,6 +4,7 @@
 mod common;
 
 use common::{check_concise, unclosed, write};
+use predicates::prelude::*;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
@@ -260,4 +261,27 @@ fn a_learnt_pair_promoted_to_configuration_is_known_everywhere() {
     );
     let findings = concise(root);
     assert!(findings.contains("kiosk.py:5"), "{findings}");
+}
+
+/// An `exclude` pattern that matches no file (a misspelt directory) is
+/// named, so it does not silently exclude nothing.
+#[test]
+fn an_exclude_pattern_that_matches_nothing_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[tool.unclosed]\nexclude = [\"migratons\", \"migrations\"]\n",
+    );
+    write(dir.path(), "app/migrations/m1.py", "x = 1\n");
+    write(dir.path(), "app/core.py", "x = 1\n");
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "concise", "."])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "`exclude` pattern `migratons` in pyproject.toml matches no file",
+        ))
+        .stderr(predicate::str::contains("`migrations`").not());
 }
