@@ -286,7 +286,10 @@ impl<'a, 't> Summaries<'a, 't> {
         let candidates: Vec<String> = match callee.split_once('.') {
             Some(("self" | "cls", method)) if !method.contains('.') => {
                 let class = caller_name.rsplit_once('.')?.0;
-                vec![format!("{class}.{method}")]
+                // Its own method, else the one a base class of this file
+                // defines (`self.prebind(sock)` inherited from the server
+                // class above).
+                return self.method_of(class, method, 0);
             }
             Some(_) => return None,
             None => {
@@ -299,6 +302,29 @@ impl<'a, 't> Summaries<'a, 't> {
         candidates
             .iter()
             .find_map(|name| self.by_name.get(name.as_str()).map(Vec::as_slice))
+    }
+
+    /// The method `method` of class `class` of this file, or of its first
+    /// base (depth first, as the method resolution order mostly goes) that
+    /// defines it.
+    fn method_of(&self, class: &str, method: &str, depth: usize) -> Option<&[usize]> {
+        if let Some(found) = self.by_name.get(format!("{class}.{method}").as_str()) {
+            return Some(found.as_slice());
+        }
+        if depth > 8 {
+            return None;
+        }
+        let node = self.classes.get(class)?;
+        let bases = node.child_by_field_name("superclasses")?;
+        let mut cursor = bases.walk();
+        let names: Vec<&str> = bases
+            .named_children(&mut cursor)
+            .filter(|b| b.kind() == "identifier")
+            .map(|b| text(b, self.source))
+            .collect();
+        names
+            .into_iter()
+            .find_map(|base| self.method_of(base, method, depth + 1))
     }
 
     /// `super().close()` in a method of a class of this file: the method of
