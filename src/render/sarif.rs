@@ -22,11 +22,11 @@ pub const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// Versioned so a future change of the hash can live beside the old one.
 const FINGERPRINT_KEY: &str = "unclosedFingerprint/v1";
-/// Relative paths are relative to where the tool ran, which in CI is the
-/// repository root: GitHub resolves `%SRCROOT%` to the checkout. It is
-/// deliberately left out of `run.originalUriBaseIds`, as CodeQL leaves it: an
-/// absolute root would put the build machine's layout in the log, and SARIF
-/// lets the consumer supply an undeclared base.
+/// Relative paths are relative to the root of the git repository (see
+/// `RepoPaths`): GitHub resolves `%SRCROOT%` to the checkout. The base is
+/// declared in `run.originalUriBaseIds` with a description but no `uri`:
+/// an absolute root would put the machine's layout in the log, and SARIF
+/// lets the consumer supply it.
 const SRCROOT: &str = "%SRCROOT%";
 
 /// UC002 and UC004 need an exception or a cancellation to leak, so they are
@@ -302,6 +302,9 @@ pub fn render(results: &[FileResult]) -> String {
                     "informationUri": INFORMATION_URI,
                     "rules": Code::ALL.map(rule),
                 },
+            },
+            "originalUriBaseIds": {
+                SRCROOT: { "description": { "text": "The root of the git repository the files are in." } },
             },
             "columnKind": "utf16CodeUnits",
             "results": sarif_results,
