@@ -85,21 +85,11 @@ impl Cache {
         if !ignore.exists() {
             let _ = std::fs::write(&ignore, "*\n");
         }
-        // Entries of other builds can never be read again.
-        if let Ok(entries) = std::fs::read_dir(root) {
-            for entry in entries.flatten() {
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with("build-")
-                    && name != format!("build-{BUILD_ID}")
-                    && entry.file_type().is_ok_and(|t| t.is_dir())
-                {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
-            }
-        }
         let dir = root.join(format!("build-{BUILD_ID}"));
         std::fs::create_dir_all(&dir).ok()?;
+        // Marks this build's entries as used now, for the pruning below.
+        let _ = std::fs::write(dir.join("last-used"), b"");
+        prune_other_builds(root, &dir);
         Some(Cache { dir })
     }
 
@@ -136,9 +126,68 @@ impl Cache {
     }
 }
 
+/// How many other builds' entries are kept besides this build's: two tools
+/// on one machine (the pre-commit hook's and a newer one, say) must not
+/// keep wiping each other's cache.
+const OTHER_BUILDS_KEPT: usize = 2;
+
+/// Removes the entries of all but the most recently used other builds.
+fn prune_other_builds(root: &Path, current: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    let mut others: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("build-"))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()) && e.path() != current)
+        .map(|e| {
+            let used = std::fs::metadata(e.path().join("last-used"))
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            (used, e.path())
+        })
+        .collect();
+    others.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, path) in others.into_iter().skip(OTHER_BUILDS_KEPT) {
+        let _ = std::fs::remove_dir_all(path);
+    }
+}
+
 /// The digest of a file's exported summaries, for the keys of the files
 /// that import it.
 pub fn exports_digest(exports: &BTreeMap<String, FunctionSummary>) -> String {
     let json = serde_json::to_vec(exports).unwrap_or_default();
     KeyBuilder::default().part(&json).finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_recently_used_other_builds_are_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+        for (i, name) in ["build-a", "build-b", "build-c"].iter().enumerate() {
+            let dir = root.path().join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            let marker = std::fs::File::create(dir.join("last-used")).unwrap();
+            marker
+                .set_modified(old + std::time::Duration::from_secs(i as u64 * 60))
+                .unwrap();
+        }
+        let cache = Cache::open(root.path()).unwrap();
+        assert!(cache.dir.is_dir());
+        let mut left: Vec<String> = std::fs::read_dir(root.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("build-"))
+            .collect();
+        left.sort();
+        // This build's, and the two most recently used of the others.
+        assert_eq!(left.len(), 3, "{left:?}");
+        assert!(left.contains(&"build-b".to_string()) && left.contains(&"build-c".to_string()));
+        assert!(!left.contains(&"build-a".to_string()));
+    }
 }
