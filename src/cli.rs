@@ -371,6 +371,16 @@ fn audit(
     }
 }
 
+/// How many parts of the code were not fully analysed (warnings marked
+/// incomplete).
+fn incomplete_parts(results: &[FileResult]) -> usize {
+    results
+        .iter()
+        .flat_map(|r| &r.report.warnings)
+        .filter(|w| w.incomplete)
+        .count()
+}
+
 /// `--hints`: the total, the command that shows the leaking paths of the
 /// files with findings, and how to suppress one.
 fn print_hints(results: &[FileResult]) {
@@ -630,11 +640,7 @@ fn check(args: CheckArgs) -> ExitStatus {
     if args.hints && !args.quiet {
         print_hints(&results);
     }
-    let incomplete = results
-        .iter()
-        .flat_map(|r| &r.report.warnings)
-        .filter(|w| w.incomplete)
-        .count();
+    let incomplete = incomplete_parts(&results);
     if results.iter().any(|r| r.error.is_some()) {
         ExitStatus::Error
     } else if args.strict && incomplete > 0 {
@@ -814,18 +820,10 @@ fn collect_jobs_from(
             eprintln!("unclosed: error: cannot read standard input: {e}");
             return Err(ExitStatus::Error);
         }
-        let shown = display_path(name);
-        if bytes.len() as u64 > limit {
-            eprintln!(
-                "{shown}: error: is larger than {} MiB: not checked",
-                limit / 1024 / 1024
-            );
-            return Err(ExitStatus::Error);
-        }
-        let source = match crate::source::decode(&bytes) {
+        let source = match crate::runner::source_text(&bytes) {
             Ok(text) => text,
             Err(e) => {
-                eprintln!("{shown}: error: {e}");
+                eprintln!("{}: error: {e}", display_path(name));
                 return Err(ExitStatus::Error);
             }
         };
@@ -994,11 +992,7 @@ fn full(results: &[FileResult], color: bool, quiet: bool, skipped_tests: usize) 
     }
     let checked = results.iter().filter(|r| r.error.is_none()).count();
     let files = |n: usize| if n == 1 { "file" } else { "files" };
-    let incomplete = results
-        .iter()
-        .flat_map(|r| &r.report.warnings)
-        .filter(|w| w.incomplete)
-        .count();
+    let incomplete = incomplete_parts(results);
     if incomplete > 0 {
         out.push_str(&format!(
             "{incomplete} part(s) of the code were not fully analysed (see the warnings; --strict fails the run on them).\n"

@@ -596,8 +596,7 @@ const LARGEST_CONFIG_FILE: u64 = 1 << 20;
 /// inside it.
 fn project_root(dir: &Path) -> PathBuf {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    dir.ancestors()
-        .find(|d| d.join(".git").exists())
+    crate::discover::git_root(&dir)
         .unwrap_or(&dir)
         .to_path_buf()
 }

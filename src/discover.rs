@@ -121,7 +121,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
 /// of its git repository (none when it is not in one: then only the walk's
 /// own ignore files count).
 fn project_ignores(dir: &Path) -> Vec<ignore::gitignore::Gitignore> {
-    let Some(root) = dir.ancestors().find(|d| d.join(".git").exists()) else {
+    let Some(root) = git_root(dir) else {
         return Vec::new();
     };
     dir.ancestors()
@@ -133,6 +133,12 @@ fn project_ignores(dir: &Path) -> Vec<ignore::gitignore::Gitignore> {
                 .then(|| ignore::gitignore::Gitignore::new(&file).0)
         })
         .collect()
+}
+
+/// The root of the git repository `dir` is in: the nearest directory at
+/// or above it that holds `.git`.
+pub fn git_root(dir: &Path) -> Option<&Path> {
+    dir.ancestors().find(|d| d.join(".git").exists())
 }
 
 fn is_python(path: &Path) -> bool {

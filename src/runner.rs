@@ -416,12 +416,6 @@ fn read_source(path: &std::path::Path) -> Result<String, String> {
     if !meta.is_file() {
         return Err("is not a regular file: not checked".into());
     }
-    let too_large = || {
-        format!(
-            "is larger than {} MiB: not checked (generated code?)",
-            LARGEST_SOURCE / 1024 / 1024
-        )
-    };
     if meta.len() > LARGEST_SOURCE {
         return Err(too_large());
     }
@@ -430,10 +424,23 @@ fn read_source(path: &std::path::Path) -> Result<String, String> {
     file.take(LARGEST_SOURCE + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot be read: {e}"))?;
+    source_text(&bytes)
+}
+
+/// Source text from bytes read (at most `LARGEST_SOURCE + 1` of them), for
+/// files and standard input alike: the size cap, then decoding.
+pub fn source_text(bytes: &[u8]) -> Result<String, String> {
     if bytes.len() as u64 > LARGEST_SOURCE {
         return Err(too_large());
     }
-    decode(&bytes).map_err(|e| e.to_string())
+    decode(bytes).map_err(|e| e.to_string())
+}
+
+fn too_large() -> String {
+    format!(
+        "is larger than {} MiB: not checked (generated code?)",
+        LARGEST_SOURCE / 1024 / 1024
+    )
 }
 
 fn check_file(path: &std::path::Path, catalogue: &Catalogue, options: &Options) -> FileResult {

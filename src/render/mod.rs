@@ -35,16 +35,10 @@ impl RepoPaths {
     }
 
     fn root_of(&mut self, dir: &Path) -> Option<PathBuf> {
-        if let Some(known) = self.roots.get(dir) {
-            return known.clone();
-        }
-        let found = if dir.join(".git").exists() {
-            Some(dir.to_path_buf())
-        } else {
-            dir.parent().and_then(|parent| self.root_of(parent))
-        };
-        self.roots.insert(dir.to_path_buf(), found.clone());
-        found
+        self.roots
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| crate::discover::git_root(dir).map(Path::to_path_buf))
+            .clone()
     }
 }
 
