@@ -178,16 +178,18 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             any.join(", ")
         )
     };
-    let quiet_on = format!(
-        "{} (on {})",
-        c.never_raise_on
-            .methods
-            .iter()
-            .map(|m| format!("`.{m}()`"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        backticked(&c.never_raise_on.receivers, "").join(", ")
-    );
+    let on_receivers = |calls: &crate::rules::ReceiverCalls| {
+        format!(
+            "{} (on {})",
+            calls
+                .methods
+                .iter()
+                .map(|m| format!("`.{m}()`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            backticked(&calls.receivers, "").join(", ")
+        )
+    };
     let ownership = {
         let mut parts = backticked(&o.functions, "()");
         parts.extend(o.methods.iter().map(|m| format!("`.{m}()`")));
@@ -203,7 +205,12 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
         (
             "Never raise on some resources",
             "The same, for these methods on these resources only.",
-            quiet_on,
+            on_receivers(&c.never_raise_on),
+        ),
+        (
+            "Never raise on a fresh argument",
+            "These methods on these resources fail only on a stale argument (a closed or already registered descriptor): given a value the function itself made (`sel.register(p.stdout)` after `p = Popen(...)`), they do not raise.",
+            on_receivers(&c.never_raise_on_fresh),
         ),
         (
             "End the path",

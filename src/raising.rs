@@ -52,6 +52,8 @@ pub fn classify(
     if call.constructor
         || pop_with_default
         || get_with_default
+        || number_of_arithmetic(call)
+        || on_text_literal(call)
         || in_list(&calls.never_raise)
         || call.on_logger()
         || method.is_some_and(|m| calls.never_raise_on.has(m, receiver_resource))
@@ -59,6 +61,39 @@ pub fn classify(
         return Raises::Never;
     }
     Raises::Any
+}
+
+/// `"openssl -in {}".format(path)`, `", ".join(names)`: building text from
+/// a literal template fails only when the code is wrong.
+fn on_text_literal(call: &CallFact) -> bool {
+    matches!(call.method.as_deref(), Some("format" | "join"))
+        && call
+            .node
+            .child_by_field_name("function")
+            .and_then(|f| f.child_by_field_name("object"))
+            .is_some_and(|o| matches!(o.kind(), "string" | "concatenated_string"))
+}
+
+/// `int(elapsed / 1e9)`, `round(a * b)`: converting the result of arithmetic
+/// (parsing text is what fails, and it is not that).
+fn number_of_arithmetic(call: &CallFact) -> bool {
+    if !matches!(call.resolved.as_deref(), Some("int" | "float")) {
+        return false;
+    }
+    let Some(arguments) = call.node.child_by_field_name("arguments") else {
+        return false;
+    };
+    let mut argument = match arguments.named_child(0) {
+        Some(a) if arguments.named_child_count() == 1 => a,
+        _ => return false,
+    };
+    while argument.kind() == "parenthesized_expression" {
+        match argument.named_child(0) {
+            Some(inner) => argument = inner,
+            None => return false,
+        }
+    }
+    argument.kind() == "binary_operator"
 }
 
 /// Whether a call has two positional arguments, the second a literal

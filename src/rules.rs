@@ -151,6 +151,11 @@ pub struct Acquire {
     /// (`requests.get(url, stream=True)` holds the connection until closed).
     #[serde(default)]
     pub requires: Vec<String>,
+    /// Keyword arguments that say whether the object owns what it wraps:
+    /// given as a name (`os.fdopen(fd, closefd=owned)`), it holds the
+    /// resource only on the paths where that name is true.
+    #[serde(default)]
+    pub held_while: Vec<String>,
     /// When the call returns a tuple: the position of the resource in it
     /// (`fd, path = tempfile.mkstemp()` is element 0).
     #[serde(default)]
@@ -323,6 +328,12 @@ pub struct Calls {
     /// (a file's may, flushing its buffer).
     #[serde(default)]
     pub never_raise_on: ReceiverCalls,
+    /// Methods that fail only on a stale argument (a closed or already
+    /// registered descriptor): given a value the function itself just made,
+    /// on these resources, they do not raise (`sel.register(p.stdout)` after
+    /// `p = Popen(...)`).
+    #[serde(default)]
+    pub never_raise_on_fresh: ReceiverCalls,
     /// Calls after which no leak matters: the process ends (`sys.exit()`)
     /// or the test stops (`pytest.fail()`).
     #[serde(default)]
@@ -360,6 +371,12 @@ impl Calls {
         self.never_raise_on
             .receivers
             .extend(other.never_raise_on.receivers);
+        self.never_raise_on_fresh
+            .methods
+            .extend(other.never_raise_on_fresh.methods);
+        self.never_raise_on_fresh
+            .receivers
+            .extend(other.never_raise_on_fresh.receivers);
         self.ends.extend(other.ends);
         self.os_error.functions.extend(other.os_error.functions);
         self.os_error.methods.extend(other.os_error.methods);
@@ -623,6 +640,7 @@ impl Catalogue {
             .chain(&c.os_error.methods)
             .chain(&c.os_error.any_receiver_methods)
             .chain(&c.never_raise_on.methods)
+            .chain(&c.never_raise_on_fresh.methods)
             .chain(&self.ownership.methods)
             .chain(&self.ownership.keywords);
         for m in methods {
@@ -640,6 +658,7 @@ impl Catalogue {
             .receivers
             .iter()
             .chain(&c.never_raise_on.receivers)
+            .chain(&c.never_raise_on_fresh.receivers)
         {
             if self.get(id).is_none() {
                 return Err(fail(format!("`{id}` is not a resource id"), id));

@@ -430,8 +430,12 @@ impl<'a> FunctionContext<'a> {
         } else if call.awaited {
             // In async code the awaits are where the network fails.
             5
-        } else if self.touches(call, names) || self.raise_class(call) == cfg::Raises::OsError {
-            // Using the resource, or any I/O (opening a file, a socket call).
+        } else if self.touches(call, names)
+            || self.raise_class(call) == cfg::Raises::OsError
+            || call.method.as_deref().is_some_and(is_io_method)
+        {
+            // Using the resource, or any I/O (opening a file, a socket call,
+            // reading a response, running a query).
             4
         } else {
             3
@@ -925,6 +929,27 @@ fn handler_header<'s>(clause: Node, source: &'s str) -> &'s str {
     let t = text(clause, source);
     let end = t.find(':').unwrap_or(t.len());
     &t[..end]
+}
+
+/// Method names that do I/O on whatever they are called on: reading a
+/// response or a stream, running a query. Where the network and the
+/// database fail.
+fn is_io_method(method: &str) -> bool {
+    matches!(
+        method,
+        "read"
+            | "readline"
+            | "readlines"
+            | "recv"
+            | "recv_into"
+            | "execute"
+            | "executemany"
+            | "fetchone"
+            | "fetchall"
+            | "fetchmany"
+            | "getresponse"
+            | "urlopen"
+    )
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ pub(super) struct Origins {
     /// The plain names each function binds or takes as parameters: for
     /// those, a value from elsewhere in the file is no origin.
     locals: std::collections::HashSet<(usize, String)>,
+    /// The names and attributes each function assigns the result of a call
+    /// to (`a, self.b = socket.socketpair()`): values it made itself.
+    made: std::collections::HashSet<(usize, String)>,
 }
 
 /// The function a name is looked up from: its start byte.
@@ -42,12 +45,52 @@ impl Origins {
         }
     }
 
+    /// Whether `name` is bound from a call in the function starting at
+    /// `function` (not a parameter, not a value from elsewhere).
+    pub(super) fn made_in(&self, function: usize, name: &str) -> bool {
+        function != MODULE && self.made.contains(&(function, name.to_string()))
+    }
+
     fn insert(&mut self, function: usize, name: String, origin: Origin) {
         if function != MODULE {
             self.local.insert((function, name.clone()), origin.clone());
         }
         self.file.insert(name, origin);
     }
+}
+
+/// The names and attributes an assignment binds to the result of a call
+/// (awaited or not), through tuple and list patterns.
+fn call_result_targets(assignment: Node, source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if assignment.kind() != "assignment" {
+        return out;
+    }
+    let right = assignment.child_by_field_name("right").map(|r| {
+        if r.kind() == "await" {
+            r.named_child(0).unwrap_or(r)
+        } else {
+            r
+        }
+    });
+    let (Some(left), Some(right)) = (assignment.child_by_field_name("left"), right) else {
+        return out;
+    };
+    if right.kind() != "call" {
+        return out;
+    }
+    let mut pending = vec![left];
+    while let Some(target) = pending.pop() {
+        match target.kind() {
+            "identifier" | "attribute" => out.push(text(target, source).to_string()),
+            "pattern_list" | "tuple_pattern" | "list_pattern" => {
+                let mut cursor = target.walk();
+                pending.extend(target.named_children(&mut cursor));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The start byte of the function `node` is in, or `MODULE`.
@@ -89,6 +132,9 @@ pub(super) fn origins(
                 if function != MODULE {
                     for name in &facts.binds {
                         origins.locals.insert((function, name.clone()));
+                    }
+                    for target in call_result_targets(n, source) {
+                        origins.made.insert((function, target));
                     }
                 }
                 sites.push((function, facts));
@@ -196,7 +242,38 @@ impl Matcher<'_> {
             .as_deref()
             .and_then(|r| self.origin(r))
             .and_then(|o| o.resource.as_deref());
-        crate::raising::classify(call, self.source, &self.catalogue.calls, receiver_resource)
+        let calls = &self.catalogue.calls;
+        let raises = crate::raising::classify(call, self.source, calls, receiver_resource);
+        if raises == crate::cfg::Raises::Any
+            && !call.awaited
+            && call
+                .method
+                .as_deref()
+                .is_some_and(|m| calls.never_raise_on_fresh.has(m, receiver_resource))
+            && self.first_argument_made_here(call)
+        {
+            return crate::cfg::Raises::Never;
+        }
+        raises
+    }
+
+    /// Whether the call's first argument (or the object it is an attribute
+    /// of: `p.stdout`) was bound from a call in this function.
+    fn first_argument_made_here(&self, call: &CallFact) -> bool {
+        let Some(argument) = call
+            .node
+            .child_by_field_name("arguments")
+            .and_then(|a| a.named_child(0))
+            .filter(|a| matches!(a.kind(), "identifier" | "attribute"))
+        else {
+            return false;
+        };
+        let whole = crate::syntax::text(argument, self.source);
+        let object = whole.rsplit_once('.').map(|(object, _)| object);
+        [Some(whole), object]
+            .into_iter()
+            .flatten()
+            .any(|name| self.origins.made_in(self.function, name))
     }
 
     /// Where `name`'s value came from, as seen from this function.

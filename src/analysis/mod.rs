@@ -22,7 +22,7 @@ use crate::cfg::{self, BuildError, Cfg, Edge, Exc, FunctionShape, Kind, NodeId};
 use crate::codes::Code;
 use crate::facts::{CallFact, FactContext, Use};
 use crate::finding::{FileReport, Finding, Learnt, Span, Step, Warning};
-use crate::rules::{Catalogue, Obligation, Resource, Unless};
+use crate::rules::{Acquire, Catalogue, Obligation, Resource, Unless};
 use crate::syntax::{self, Imports, is_nested_scope, text};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -738,7 +738,11 @@ impl<'a> FunctionContext<'a> {
         if !tracked.is_empty() {
             let guards: Vec<Vec<(Node, bool)>> = tracked
                 .iter()
-                .map(|a| guards_of(a.call.node, self.source))
+                .map(|a| {
+                    let mut guards = guards_of(a.call.node, self.source);
+                    guards.extend(ownership_flags(a.call.node, &a.rule.acquire, self.source));
+                    guards
+                })
                 .collect();
             let guard_tests: Vec<Node> = guards.iter().flatten().map(|(n, _)| *n).collect();
             let conditions = Conditions::build(graph, &guard_tests, self.source);
@@ -1463,6 +1467,26 @@ fn guards_of<'t>(call: Node<'t>, _source: &str) -> Vec<(Node<'t>, bool)> {
         child = parent;
     }
     out
+}
+
+/// The flags the call is given to say whether the object owns what it
+/// wraps (`closefd=owned`), each as a test known true where it holds.
+fn ownership_flags<'t>(call: Node<'t>, acquire: &Acquire, source: &str) -> Vec<(Node<'t>, bool)> {
+    let Some(arguments) = call.child_by_field_name("arguments") else {
+        return Vec::new();
+    };
+    let mut cursor = arguments.walk();
+    arguments
+        .named_children(&mut cursor)
+        .filter(|a| a.kind() == "keyword_argument")
+        .filter(|a| {
+            a.child_by_field_name("name")
+                .is_some_and(|n| acquire.held_while.iter().any(|k| k == text(n, source)))
+        })
+        .filter_map(|a| a.child_by_field_name("value"))
+        .filter(|v| matches!(v.kind(), "identifier" | "attribute"))
+        .map(|v| (v, true))
+        .collect()
 }
 
 fn start_line(node: Node) -> usize {

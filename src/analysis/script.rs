@@ -12,6 +12,11 @@
 //! not referenced at all may be called from anywhere: its exceptions may be
 //! caught. Names are matched by their last part (`crontab.write()` is a
 //! reference to every `write`), which errs on the side of reporting.
+//!
+//! A function given only as a `preexec_fn=` runs in the forked child just
+//! before `exec`: an exception ends the child, and a return is followed by
+//! an `exec` that closes the descriptors Python opened (they are not
+//! inheritable). Nothing it holds outlives it either way.
 
 use super::FunctionNode;
 use crate::rules::CallList;
@@ -29,7 +34,8 @@ pub(super) fn returns_end_program(
     units: &[FunctionNode],
     ending_calls: &CallList,
 ) -> Vec<bool> {
-    let mut ends = vec![false; units.len()];
+    let references = references(root, source, units, ending_calls);
+    let mut ends = runs_in_child(units, &references);
     let Some(block) = main_block(root, source) else {
         return ends;
     };
@@ -61,10 +67,9 @@ pub(super) fn returns_end_program(
     else {
         return ends;
     };
-    let references = references(root, source, units, ending_calls);
     let only_there = references.get(name).is_some_and(|r| r.len() == 1);
     for (i, unit) in units.iter().enumerate() {
-        ends[i] = only_there && !unit.decorated && unit.name == name;
+        ends[i] |= only_there && !unit.decorated && unit.name == name;
     }
     ends
 }
@@ -76,16 +81,30 @@ pub(super) fn exceptions_end_program(
     units: &[FunctionNode],
     ending_calls: &CallList,
 ) -> Vec<bool> {
-    let mut ends = vec![false; units.len()];
+    let references = references(root, source, units, ending_calls);
+    let mut ends = runs_in_child(units, &references);
     if !has_main_block(root, source) {
         return ends;
     }
-    let references = references(root, source, units, ending_calls);
     let mut memo: HashMap<usize, Option<bool>> = HashMap::new();
     for (i, e) in ends.iter_mut().enumerate() {
-        *e = unit_ends(i, units, &references, &mut memo);
+        *e |= unit_ends(i, units, &references, &mut memo);
     }
     ends
+}
+
+/// The units (by index) that run only as a `preexec_fn`, in a forked child
+/// about to `exec`: every reference to the name is inside such an argument.
+fn runs_in_child(units: &[FunctionNode], references: &HashMap<&str, Vec<Reference>>) -> Vec<bool> {
+    units
+        .iter()
+        .map(|unit| {
+            let name = unit.name.rsplit('.').next().unwrap_or(&unit.name);
+            references
+                .get(name)
+                .is_some_and(|refs| !refs.is_empty() && refs.iter().all(|r| r.before_exec))
+        })
+        .collect()
 }
 
 /// A use of a name somewhere in the file.
@@ -97,6 +116,8 @@ struct Reference {
     guarded: bool,
     /// The unit the reference is in (`None`: module level).
     within: Option<usize>,
+    /// Inside a `preexec_fn=` argument: called in the child, before `exec`.
+    before_exec: bool,
 }
 
 fn unit_ends(
@@ -180,10 +201,30 @@ fn references<'s>(
             called,
             guarded,
             within,
+            before_exec: in_preexec_argument(whole, source),
         });
         true
     });
     out
+}
+
+/// Whether `node` is inside the value of a `preexec_fn=` keyword argument
+/// (`preexec_fn=functools.partial(self._preexec, name)`).
+fn in_preexec_argument(node: Node, source: &str) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "keyword_argument" => {
+                return parent
+                    .child_by_field_name("name")
+                    .is_some_and(|n| text(n, source) == "preexec_fn")
+                    && parent.child_by_field_name("value").is_some();
+            }
+            "function_definition" | "class_definition" | "module" | "block" => return false,
+            _ => current = parent,
+        }
+    }
+    false
 }
 
 /// Whether `node` is the name of a `def` or `class`, or a parameter.
