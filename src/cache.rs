@@ -31,6 +31,7 @@ pub struct Entry {
     pub warnings: Vec<Warning>,
     pub learnt: Vec<Learnt>,
     pub suppressions: Vec<(usize, String)>,
+    pub shared_pairs: Vec<crate::finding::SharedPair>,
     pub exports: BTreeMap<String, FunctionSummary>,
 }
 

@@ -749,9 +749,11 @@ fn learned(config: &ConfigArgs, paths: Vec<PathBuf>) -> ExitStatus {
         out.push('\n');
     }
     out.push_str(
-        "A pair is learnt per function; to make one known everywhere, review its entry (a \
-         method name alone matches it on any object), add it to the configuration (see \
-         rules/README.md) and fill in its summary.\n",
+        "A pair learnt in one function holds in the other functions of its file and, when \
+         it is a method on a named receiver (`pool.checkout()`), in every checked file where \
+         keeping it is the habit. To make one known wherever the tool runs (a pre-commit run \
+         checks a few files), review its entry, add it to the configuration (see \
+         rules/README.md) and adjust its summary.\n",
     );
     print_out(&out)
 }

@@ -117,6 +117,41 @@ pub enum LearntKind {
     Owner,
 }
 
+/// A pair one file learnt on a method call (`self._pool.checkout()`, given
+/// back by `self._pool.checkin(conn)`), which holds in every file of the
+/// project: the same method on a receiver of the same name
+/// (`pool.checkout()`, `self.pool.checkout()`) makes the same resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedPair {
+    /// The receiver's last name, leading underscores dropped: `pool`.
+    pub receiver: String,
+    /// `checkout`.
+    pub method: String,
+    pub release: crate::rules::Release,
+    /// The release that showed it, and where: "`self._pool.checkin(conn)`
+    /// in `Store.reserve`, line 20" (the runner adds the file).
+    pub shown: String,
+}
+
+impl SharedPair {
+    /// The id of the resources it makes up.
+    pub fn resource_id(&self) -> String {
+        format!("learned:{}.{}", self.receiver, self.method)
+    }
+}
+
+/// What one file's functions did with a pair another file showed: those
+/// that keep it (release the value, or hand it on), and the findings of
+/// those that break it, reported only if keeping it is the project's habit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PairUse {
+    /// The pair's resource id (`SharedPair::resource_id`).
+    pub id: String,
+    pub keeping: usize,
+    pub breaking: usize,
+    pub findings: Vec<Finding>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FileReport {
     pub findings: Vec<Finding>,
@@ -128,4 +163,11 @@ pub struct FileReport {
     /// unclosed: ignore`), with their lines.
     #[serde(skip)]
     pub suppressions: Vec<(usize, String)>,
+    /// Pairs learnt here that hold in the other files too.
+    #[serde(skip)]
+    pub shared_pairs: Vec<SharedPair>,
+    /// What this file did with the pairs other files showed (only when
+    /// analysed with them).
+    #[serde(skip)]
+    pub pair_uses: Vec<PairUse>,
 }

@@ -143,6 +143,11 @@ pub struct Acquire {
     /// `psycopg2.pool.ThreadedConnectionPool`).
     #[serde(default)]
     pub from_calls: Vec<String>,
+    /// For `methods`: the receiver's last name, leading underscores aside,
+    /// must be one of these: `terminals` matches `self._terminals.checkout()`
+    /// and `terminals.checkout()`, not `cart.checkout()`.
+    #[serde(default)]
+    pub receivers: Vec<String>,
     /// Qualified factory makers: calling a name that one of them returned
     /// acquires (`SessionLocal = sessionmaker(...)`, then `SessionLocal()`).
     #[serde(default)]
@@ -197,7 +202,7 @@ pub enum Obligation {
     Receiver,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Release {
     /// Methods called on the resource: `conn.close()`.
@@ -215,7 +220,7 @@ pub struct Release {
     pub awaited: Awaited,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Awaited {
     #[default]
@@ -540,6 +545,16 @@ impl Catalogue {
                             "`{method}` cannot match any method: write the bare method name, such as `acquire`"
                         ),
                         method,
+                    ));
+                }
+            }
+            for name in &r.acquire.receivers {
+                if !is_identifier(name) {
+                    return Err(fail_at(
+                        format!(
+                            "`{name}` cannot name a receiver: write its last name, such as `pool`"
+                        ),
+                        name,
                     ));
                 }
             }

@@ -7,7 +7,7 @@
 use crate::analysis::{Export, FunctionSummary, NoProject, Options, Project, analyze_module};
 use crate::cache::Cache;
 use crate::config::{CodeKind, Settings};
-use crate::finding::FileReport;
+use crate::finding::{FileReport, Finding, PairUse, SharedPair};
 use crate::modules::{Dependencies, Imported, ModuleFile, Modules, scan_imports};
 use crate::rules::Catalogue;
 use crate::source::decode;
@@ -116,7 +116,7 @@ pub fn check_jobs_cached(jobs: &[Job], run: RunOptions, cache: Option<&Cache>) -
             }
         }
     }
-    let schedule = Schedule {
+    let mut schedule = Schedule {
         jobs,
         run,
         cache,
@@ -138,11 +138,122 @@ pub fn check_jobs_cached(jobs: &[Job], run: RunOptions, cache: Option<&Cache>) -
             }
         }
     });
-    schedule
-        .results
+    let mut results: Vec<Option<FileResult>> = std::mem::take(&mut schedule.results)
         .into_iter()
-        .filter_map(OnceLock::into_inner)
-        .collect()
+        .map(OnceLock::into_inner)
+        .collect();
+    schedule.share_pairs(&mut results);
+    results.into_iter().flatten().collect()
+}
+
+/// A pair some files showed, for the others.
+struct ProjectPair {
+    pair: SharedPair,
+    /// How many functions showed it.
+    shown_by: usize,
+}
+
+impl Schedule<'_> {
+    /// Pairs learnt in one file hold in the others: the files that make the
+    /// same call are analysed again with them. Their findings are reported
+    /// only where keeping the pair is the project's habit (the functions
+    /// that keep it, including those that showed it, are at least as many
+    /// as those that break it), as within one file.
+    fn share_pairs(&self, results: &mut [Option<FileResult>]) {
+        let mut pairs: BTreeMap<(String, String), ProjectPair> = BTreeMap::new();
+        for result in results.iter().flatten() {
+            let path = crate::render::display_path(&result.path);
+            for shared in &result.report.shared_pairs {
+                let key = (shared.receiver.clone(), shared.method.clone());
+                pairs
+                    .entry(key)
+                    .or_insert_with(|| ProjectPair {
+                        pair: SharedPair {
+                            shown: format!("{} of {path}", shared.shown),
+                            ..shared.clone()
+                        },
+                        shown_by: 0,
+                    })
+                    .shown_by += 1;
+            }
+        }
+        if pairs.is_empty() {
+            return;
+        }
+        let uses: Vec<Option<(String, Vec<PairUse>)>> = (0..self.jobs.len())
+            .into_par_iter()
+            .map(|i| {
+                let result = results[i].as_ref()?;
+                if result.error.is_some() {
+                    return None;
+                }
+                let text = source_of(&self.jobs[i]).ok()?;
+                let own = &result.report.shared_pairs;
+                let relevant: Vec<SharedPair> = pairs
+                    .values()
+                    .map(|p| &p.pair)
+                    .filter(|p| text.contains(&format!("{}.{}(", p.receiver, p.method)))
+                    .filter(|p| {
+                        !own.iter()
+                            .any(|o| o.receiver == p.receiver && o.method == p.method)
+                    })
+                    .cloned()
+                    .collect();
+                if relevant.is_empty() {
+                    return None;
+                }
+                let project = self.project_view(i);
+                let options = Options {
+                    shared_pairs: relevant,
+                    ..self.options(i)
+                };
+                let job = &self.jobs[i];
+                let (again, _) = check_module(
+                    job.path.clone(),
+                    text,
+                    &job.settings.catalogue,
+                    &options,
+                    &project,
+                );
+                let source = again.source?;
+                (again.error.is_none()).then_some((source, again.report.pair_uses))
+            })
+            .collect();
+        // The project's habit, per pair.
+        let mut keeping: HashMap<String, usize> = pairs
+            .values()
+            .map(|p| (p.pair.resource_id(), p.shown_by))
+            .collect();
+        let mut breaking: HashMap<String, usize> = HashMap::new();
+        for (_, file_uses) in uses.iter().flatten() {
+            for u in file_uses {
+                *keeping.entry(u.id.clone()).or_default() += u.keeping;
+                *breaking.entry(u.id.clone()).or_default() += u.breaking;
+            }
+        }
+        for (i, file) in uses.into_iter().enumerate() {
+            let (Some((source, file_uses)), Some(result)) = (file, results[i].as_mut()) else {
+                continue;
+            };
+            let job = &self.jobs[i];
+            let mut found: Vec<Finding> = file_uses
+                .into_iter()
+                .filter(|u| keeping.get(&u.id).copied().unwrap_or(0) >= breaking[&u.id])
+                .flat_map(|u| u.findings)
+                .filter(|f| job.settings.reports(f.code, &job.path))
+                .collect();
+            crate::suppress::apply(&result.report.suppressions, &mut found, false);
+            if found.is_empty() {
+                continue;
+            }
+            let findings = &mut result.report.findings;
+            findings.extend(found);
+            findings.sort_by(|a, b| {
+                (a.span.start, a.code, &a.message).cmp(&(b.span.start, b.code, &b.message))
+            });
+            result.source.get_or_insert(source);
+        }
+    }
 }
 
 /// The analysis of the checked files, each group of files as soon as the
@@ -183,7 +294,19 @@ impl<'a> Schedule<'a> {
         }
     }
 
-    fn check(&self, i: usize) {
+    /// The summaries file `i` sees: those of the files it imports.
+    fn project_view(&self, i: usize) -> ProjectView<'_> {
+        ProjectView {
+            modules: self.modules,
+            summaries: &self.summaries,
+            imports: &self.dependencies.imports[i],
+            group_of: self.group_of,
+            from: i,
+        }
+    }
+
+    /// What file `i` is analysed with.
+    fn options(&self, i: usize) -> Options {
         let dependencies = self.dependencies;
         let export = if dependencies.wanted_all[i] {
             Export::All
@@ -192,26 +315,21 @@ impl<'a> Schedule<'a> {
         } else {
             Export::Names(dependencies.wanted[i].clone())
         };
-        let project = ProjectView {
-            modules: self.modules,
-            summaries: &self.summaries,
-            imports: &dependencies.imports[i],
-            group_of: self.group_of,
-            from: i,
-        };
-        let context = ModuleContext {
-            package: self.modules.file(i).package.clone(),
-            export,
-            project: &project,
-        };
         let job = &self.jobs[i];
-        let options = Options {
+        Options {
             include_module_level: self.run.force_module_level || job.settings.include_module_level,
             test_code: job.kind == CodeKind::Test,
-            package: Some(context.package.clone()),
-            export: context.export.clone(),
+            package: Some(self.modules.file(i).package.clone()),
+            export,
             list_learnt: self.run.list_learnt,
-        };
+            shared_pairs: Vec::new(),
+        }
+    }
+
+    fn check(&self, i: usize) {
+        let project = self.project_view(i);
+        let options = self.options(i);
+        let job = &self.jobs[i];
         let source = source_of(job);
         let cached = match (self.cache, &source) {
             (Some(cache), Ok(text)) if job.stdin.is_none() => {
@@ -219,7 +337,7 @@ impl<'a> Schedule<'a> {
             }
             _ => None,
         };
-        let (result, mut exports) = check_job(job, source, self.run, &options, &context, cached);
+        let (result, mut exports) = check_job(job, source, self.run, &options, &project, cached);
         // "`psycopg2.connect()` on line 12 of payments/db.py"
         let path = crate::render::display_path(&job.path);
         for summary in exports.values_mut() {
@@ -307,19 +425,12 @@ impl Project for ProjectView<'_> {
     }
 }
 
-/// Where a file stands among the checked files.
-struct ModuleContext<'a> {
-    package: String,
-    export: Export,
-    project: &'a dyn Project,
-}
-
 fn check_job(
     job: &Job,
     source: Result<String, String>,
     run: RunOptions,
     options: &Options,
-    context: &ModuleContext,
+    project: &dyn Project,
     cached: Option<(&Cache, String)>,
 ) -> (FileResult, BTreeMap<String, FunctionSummary>) {
     let source = match source {
@@ -337,6 +448,8 @@ fn check_job(
                     warnings: entry.warnings,
                     learnt: entry.learnt,
                     suppressions: entry.suppressions,
+                    shared_pairs: entry.shared_pairs,
+                    pair_uses: Vec::new(),
                 },
                 error: None,
                 kind: CodeKind::Production,
@@ -350,7 +463,7 @@ fn check_job(
                 source,
                 &job.settings.catalogue,
                 options,
-                context.project,
+                project,
             );
             // What the analysis gave, before the settings filter it (an
             // internal error is never cached: it is tried again).
@@ -364,6 +477,7 @@ fn check_job(
                         warnings: result.report.warnings.clone(),
                         learnt: result.report.learnt.clone(),
                         suppressions: result.report.suppressions.clone(),
+                        shared_pairs: result.report.shared_pairs.clone(),
                         exports: exports.clone(),
                     },
                 );

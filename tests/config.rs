@@ -239,19 +239,19 @@ fn a_learnt_pair_promoted_to_configuration_is_known_everywhere() {
         .map(|l| format!("{}\n", l.trim()))
         .collect();
     assert!(
-        entry.contains("acquire = { methods = [\"lease\"] }"),
+        entry.contains("acquire = { methods = [\"lease\"], receivers = [\"pool\"] }"),
         "{entry}"
     );
     let concise = |root: &Path| {
-        let out = check_concise(root, &["."])
-            .code(1)
+        let out = check_concise(root, &["kiosk.py"])
             .get_output()
             .stdout
             .clone();
         String::from_utf8(out).unwrap()
     };
-    // Learnt in `charge`'s file: `peek`, in another file, never gives its
-    // lease back, and nothing there says it should.
+    // `peek` never gives its lease back, and nothing in the one file
+    // checked says it should (`charge`, which shows the pair, is not
+    // checked).
     write(root, "pyproject.toml", "[project]\nname = \"t\"\n");
     assert!(!concise(root).contains("kiosk.py:5"));
     write(
@@ -284,4 +284,44 @@ fn an_exclude_pattern_that_matches_nothing_is_reported() {
             "`exclude` pattern `migratons` in pyproject.toml matches no file",
         ))
         .stderr(predicate::str::contains("`migrations`").not());
+}
+
+/// A pair one file shows holds in the other files of the project, where
+/// keeping it is the habit: a lease another file never gives back is
+/// reported, naming the release that showed the pair, until the files that
+/// break it outnumber those that keep it.
+#[test]
+fn a_pair_one_file_shows_holds_in_the_others_where_it_is_the_habit() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "terminals.py",
+        "from payments.terminals import pool\n\n\ndef charge(card):\n    t = pool.lease()\n    try:\n        t.charge(card)\n    finally:\n        pool.release(t)\n",
+    );
+    write(
+        root,
+        "kiosk.py",
+        "from payments.terminals import pool\n\n\ndef lend():\n    t = pool.lease()\n    return t\n\n\ndef status():\n    t = pool.lease()\n    return t.status_text()\n",
+    );
+    let findings = || {
+        let out = check_concise(root, &["."]).get_output().stdout.clone();
+        String::from_utf8(out).unwrap()
+    };
+    let shown = findings();
+    assert!(
+        shown.contains("kiosk.py:10:9: UC001 `t` from `pool.lease()` (released by `pool.release(t)` in `charge`, line 9 of terminals.py) is not released when `status` returns"),
+        "{shown}"
+    );
+    // Three more files that lease and never give back: the two functions
+    // that keep the pair are the exception, not the rule.
+    for name in ["screen.py", "printer.py", "scanner.py"] {
+        write(
+            root,
+            name,
+            "from payments.terminals import pool\n\n\ndef busy():\n    t = pool.lease()\n    return t.busy\n",
+        );
+    }
+    let shown = findings();
+    assert!(!shown.contains("pool.lease()"), "{shown}");
 }

@@ -11,7 +11,7 @@
 
 use crate::cfg::Cfg;
 use crate::facts::{CallFact, Use};
-use crate::finding::{Learnt, LearntKind};
+use crate::finding::{Learnt, LearntKind, SharedPair};
 use crate::rules::{Acquire, Awaited, CallList, Release, Resource};
 use crate::syntax;
 use tree_sitter::Node;
@@ -92,12 +92,22 @@ pub(super) struct FilePair {
     /// The class of the function it was learnt in, for callees on `self`
     /// or `cls`; `None`: the whole file.
     class: Option<String>,
-    /// The callee as written: `self._pool.checkout`, `get_conn`.
-    callee: String,
+    callee: PairCallee,
     release: Release,
     /// The release that showed it, and where: "`self._pool.checkin(conn)`
     /// in `Repository.save` (line 42)".
     shown: String,
+}
+
+/// Which calls a pair holds for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PairCallee {
+    /// The callee as written in this file: `self._pool.checkout`, `get_conn`.
+    Exact(String),
+    /// A pair from another file: the method on a receiver of that name
+    /// (leading underscores aside): `pool.checkout` matches
+    /// `self._pool.checkout()`.
+    Method { receiver: String, method: String },
 }
 
 /// The class part of a function's qualified name: `Repository` of
@@ -106,21 +116,81 @@ fn class_of(scope: &str) -> Option<&str> {
     scope.rsplit_once('.').map(|(class, _)| class)
 }
 
+/// A receiver's last name, leading underscores dropped: `pool` of
+/// `self._pool`; `None` for a receiver that is no plain name (`f().x`,
+/// `pools[0]`) or the object itself (`self`, `cls`).
+fn receiver_name(receiver: &str) -> Option<&str> {
+    let last = receiver.rsplit('.').next()?.trim_start_matches('_');
+    let plain = receiver
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+    (plain && !last.is_empty() && !matches!(last, "self" | "cls")).then_some(last)
+}
+
 impl FilePair {
+    /// A pair another file showed.
+    pub(super) fn from_shared(shared: &SharedPair) -> FilePair {
+        FilePair {
+            class: None,
+            callee: PairCallee::Method {
+                receiver: shared.receiver.clone(),
+                method: shared.method.clone(),
+            },
+            release: shared.release.clone(),
+            shown: shared.shown.clone(),
+        }
+    }
+
+    /// This pair for the other files of the project: only a method on a
+    /// named receiver (`self._pool.checkout()`) can be recognised there.
+    pub(super) fn shared(&self) -> Option<SharedPair> {
+        let PairCallee::Exact(callee) = &self.callee else {
+            return None;
+        };
+        let (receiver, method) = callee.rsplit_once('.')?;
+        Some(SharedPair {
+            receiver: receiver_name(receiver)?.to_string(),
+            method: method.to_string(),
+            release: self.release.clone(),
+            shown: self.shown.clone(),
+        })
+    }
+
     /// Whether a function's text may make the call (a cheap test before
     /// analysing it again).
     pub(super) fn mentioned_in(&self, body: &str) -> bool {
-        body.contains(&format!("{}(", self.callee))
+        match &self.callee {
+            PairCallee::Exact(callee) => body.contains(&format!("{callee}(")),
+            PairCallee::Method { receiver, method } => {
+                body.contains(&format!("{receiver}.{method}("))
+            }
+        }
     }
 
     /// The id of the resources made up for it (see `learn`).
     pub(super) fn resource_id(&self) -> String {
-        format!("learned:{}", self.callee)
+        match &self.callee {
+            PairCallee::Exact(callee) => format!("learned:{callee}"),
+            PairCallee::Method { receiver, method } => format!("learned:{receiver}.{method}"),
+        }
+    }
+
+    /// Whether the pair came from another file.
+    pub(super) fn shown_elsewhere(&self) -> bool {
+        matches!(self.callee, PairCallee::Method { .. })
     }
 
     fn applies_to(&self, call: &CallFact, scope: &str) -> bool {
-        call.callee.as_deref() == Some(self.callee.as_str())
-            && (self.class.is_none() || self.class.as_deref() == class_of(scope))
+        match &self.callee {
+            PairCallee::Exact(callee) => {
+                call.callee.as_deref() == Some(callee.as_str())
+                    && (self.class.is_none() || self.class.as_deref() == class_of(scope))
+            }
+            PairCallee::Method { receiver, method } => {
+                call.method.as_deref() == Some(method.as_str())
+                    && call.receiver.as_deref().and_then(receiver_name) == Some(receiver.as_str())
+            }
+        }
     }
 }
 
@@ -229,7 +299,8 @@ pub(super) fn learn<'t>(
         // of the file showed for the same call.
         let local = evidence_for(&calls, call, var, source);
         let from_file = || file_pairs.iter().find(|p| p.applies_to(call, scope));
-        let (evidence_node, release, shown, shown_elsewhere) = match (&local, from_file()) {
+        let (evidence_node, release, shown, shown_elsewhere, pair_id) = match (&local, from_file())
+        {
             (Some((evidence, release)), _) => {
                 let text = syntax::text(evidence.node, source)
                     .split_whitespace()
@@ -241,6 +312,7 @@ pub(super) fn learn<'t>(
                     release.clone(),
                     format!("`{text}` on line {line}"),
                     format!("`{text}` in `{scope}`, line {line}"),
+                    None,
                 )
             }
             (None, Some(pair)) => (
@@ -248,6 +320,7 @@ pub(super) fn learn<'t>(
                 pair.release.clone(),
                 pair.shown.clone(),
                 String::new(),
+                Some(pair.resource_id()),
             ),
             (None, None) => continue,
         };
@@ -283,7 +356,15 @@ pub(super) fn learn<'t>(
             line: call.node.start_position().row + 1,
             scope: String::new(),
             what: format!("`{made_by}` is released by {shown}"),
-            entry: Some(entry_for(call, &release)),
+            entry: Some(entry_for(
+                call,
+                &release,
+                if shown_elsewhere.is_empty() {
+                    &shown
+                } else {
+                    &shown_elsewhere
+                },
+            )),
         };
         // Only a call named like one that makes a resource is held to the
         // pair in other functions: `values = list(...)` given to
@@ -297,7 +378,7 @@ pub(super) fn learn<'t>(
                     } else {
                         None
                     },
-                    callee: callee.clone(),
+                    callee: PairCallee::Exact(callee.clone()),
                     release: release.clone(),
                     shown: shown_elsewhere,
                 })
@@ -309,7 +390,8 @@ pub(super) fn learn<'t>(
             pair,
             call: call.node,
             rule: Resource {
-                id: format!("learned:{}", made_by.trim_end_matches("()")),
+                id: pair_id
+                    .unwrap_or_else(|| format!("learned:{}", made_by.trim_end_matches("()"))),
                 name: format!("what `{made_by}` returns"),
                 noun: format!("`{var}`"),
                 // The subject of its findings: "`conn` from `pool.checkout()`
@@ -333,9 +415,20 @@ pub(super) fn learn<'t>(
 }
 
 /// The configuration entry that would make a learnt pair known everywhere.
-fn entry_for(call: &CallFact, release: &Release) -> String {
+fn entry_for(call: &CallFact, release: &Release, shown: &str) -> String {
+    let receiver = call.receiver.as_deref().and_then(receiver_name);
     let (acquire, name) = match (&call.method, &call.resolved) {
-        (Some(method), _) => (format!("methods = [\"{method}\"]"), method.clone()),
+        (Some(method), _) => {
+            // On the receiver's name: `checkout` alone would match every
+            // `cart.checkout()` of the project.
+            let receivers = receiver
+                .map(|r| format!(", receivers = [\"{r}\"]"))
+                .unwrap_or_default();
+            (
+                format!("methods = [\"{method}\"]{receivers}"),
+                method.clone(),
+            )
+        }
         (None, Some(resolved)) => (
             format!("calls = [\"{resolved}\"]"),
             resolved.rsplit('.').next().unwrap_or(resolved).to_string(),
@@ -355,9 +448,18 @@ fn entry_for(call: &CallFact, release: &Release) -> String {
     } else {
         ""
     };
-    let id = name.trim_start_matches('_').replace('_', "-");
+    let id = match (receiver, &call.method) {
+        (Some(r), Some(_)) => format!("{r}-{}", name.trim_start_matches('_')),
+        _ => name.trim_start_matches('_').to_string(),
+    }
+    .replace('_', "-");
+    let made_by = call.callee.as_deref().unwrap_or(&name);
+    // TOML basic strings: the texts shown come from source code.
+    let summary = format!("What `{made_by}()` returns, released by {shown}.")
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
     format!(
-        "[[tool.unclosed.resource]]\nid = \"{id}\"\nname = \"what `{name}()` returns\"\nnoun = \"{noun}\"\nsummary = \"...\"\nacquire = {{ {acquire} }}\nrelease = {{ {released_by}{awaited} }}\n",
+        "[[tool.unclosed.resource]]\nid = \"{id}\"\nname = \"what `{name}()` returns\"\nnoun = \"{noun}\"\nsummary = \"{summary}\"\nacquire = {{ {acquire} }}\nrelease = {{ {released_by}{awaited} }}\n",
         noun = name.trim_start_matches('_'),
     )
 }

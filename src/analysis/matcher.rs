@@ -317,6 +317,18 @@ impl<'a> Matcher<'a> {
                 0
             } else if !by_method {
                 continue;
+            } else if !acquire.receivers.is_empty() {
+                let named = call.receiver.as_deref().is_some_and(|r| {
+                    let last = r.rsplit('.').next().unwrap_or(r).trim_start_matches('_');
+                    acquire
+                        .receivers
+                        .iter()
+                        .any(|n| n.trim_start_matches('_') == last)
+                });
+                if !named {
+                    continue;
+                }
+                0
             } else if !acquire.from.is_empty() || !acquire.from_calls.is_empty() {
                 let from_resource = origin_resource.is_some_and(|o| acquire.from.contains(o));
                 let from_call = origin_call.is_some_and(|c| acquire.from_calls.contains(c));

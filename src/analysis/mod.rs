@@ -46,6 +46,9 @@ pub struct Options {
     /// Also list every helper that returns a new resource and every owner
     /// class (`unclosed resources --learned`), not only those in use.
     pub list_learnt: bool,
+    /// Pairs the other files of the project showed, to hold this file's
+    /// functions to (see `FileReport::pair_uses`).
+    pub shared_pairs: Vec<crate::finding::SharedPair>,
 }
 
 /// What the analysis of one file gives: its findings, and what its
@@ -219,6 +222,21 @@ pub fn analyze_module(
             }
         }
     }
+    // Shared with the other files: what a method on a named receiver
+    // showed (test code shows what tests do, not what the code must).
+    if !options.test_code {
+        report.shared_pairs = file_pairs.iter().filter_map(|p| p.shared()).collect();
+    }
+    // Pairs other files showed, unless this file showed the same.
+    for shared in &options.shared_pairs {
+        let own = report
+            .shared_pairs
+            .iter()
+            .any(|p| p.receiver == shared.receiver && p.method == shared.method);
+        if !own {
+            file_pairs.push(learned::FilePair::from_shared(shared));
+        }
+    }
     // What one function showed, the others must do too: analyse again the
     // functions that make the same call (rare: most files learn nothing),
     // for the findings on acquisitions the first pass did not see.
@@ -265,6 +283,23 @@ pub fn analyze_module(
                     *keeping.entry(id).or_default() += 1;
                 }
             }
+        }
+        // A pair from another file is the project's to weigh: what this
+        // file did with it goes to the runner.
+        let elsewhere: HashSet<String> = file_pairs
+            .iter()
+            .filter(|p| p.shown_elsewhere())
+            .map(|p| p.resource_id())
+            .collect();
+        let mut ids: Vec<&String> = elsewhere.iter().collect();
+        ids.sort();
+        for id in ids {
+            report.pair_uses.push(crate::finding::PairUse {
+                id: id.clone(),
+                keeping: keeping.get(id).copied().unwrap_or(0),
+                breaking: breakers.get(id).copied().unwrap_or(0),
+                findings: breaking.remove(id).unwrap_or_default(),
+            });
         }
         // A pair counts only where releasing is the file's habit: when more
         // functions break it than keep it, the one release is the exception
