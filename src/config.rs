@@ -4,7 +4,7 @@
 //! span in the TOML, never a panic and never silently ignored.
 
 use crate::codes::Code;
-use crate::rules::{Calls, Catalogue, Ownership, Resource, RuleFile};
+use crate::rules::{Calls, Catalogue, Ownership, Programs, Resource, RuleFile};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -51,6 +51,10 @@ pub struct ConfigFile {
     /// How ordinary calls behave, in the format of `rules/calls.toml`.
     #[serde(default)]
     pub calls: Option<Calls>,
+    /// Files that run as one-shot programs, in the format of
+    /// `rules/programs.toml`.
+    #[serde(default)]
+    pub programs: Option<Programs>,
     /// More rule files, relative to the config file.
     #[serde(default)]
     pub extend_rules: Vec<Spanned<String>>,
@@ -369,6 +373,14 @@ impl Settings {
             Ok(relative) => code_kind(relative),
             Err(_) => code_kind(path),
         }
+    }
+
+    /// Whether `path` runs as a one-shot program of its own (an Ansible
+    /// module), judged from below the project root.
+    pub fn runs_as_one_shot(&self, path: &Path) -> bool {
+        let absolute = absolute(path);
+        let relative = absolute.strip_prefix(&self.root).unwrap_or(path);
+        self.catalogue.runs_as_one_shot(relative)
     }
 
     /// Whether findings of `code` are reported for `path`.
@@ -804,6 +816,7 @@ fn settings_from(
         file.ownership.unwrap_or_default(),
         file.calls.unwrap_or_default(),
     );
+    catalogue.add_programs(file.programs.unwrap_or_default());
     let mut digest = <sha2::Sha256 as sha2::Digest>::new();
     sha2::Digest::update(&mut digest, text.as_bytes());
     for rules_path in &file.extend_rules {
@@ -826,6 +839,7 @@ fn settings_from(
             parsed.ownership.unwrap_or_default(),
             parsed.calls.unwrap_or_default(),
         );
+        catalogue.add_programs(parsed.programs.unwrap_or_default());
     }
     catalogue.validate().map_err(|e| {
         let span = e.needle.as_ref().and_then(|needle| {

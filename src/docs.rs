@@ -42,6 +42,14 @@ pub fn rules_markdown(catalogue: &Catalogue) -> String {
     }
     out.push_str("\n## Calls\n\n");
     out.push_str(calls_markdown(catalogue).trim_end());
+    out.push_str("\n\n## Programs\n\n");
+    out.push_str(
+        "Files that run as a program of its own, which ends when it is done \
+         (`rules/programs.toml`): an exception leaving one of their functions ends the \
+         process, so only paths that complete are leaks there, and a value dropped at once \
+         is no UC005. Patterns, below the project root: ",
+    );
+    out.push_str(&backticked(&catalogue.programs.one_shot, "").join(", "));
     out.push('\n');
     out
 }

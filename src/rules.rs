@@ -26,6 +26,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         include_str!("../rules/ownership.toml"),
     ),
     ("rules/calls.toml", include_str!("../rules/calls.toml")),
+    (
+        "rules/programs.toml",
+        include_str!("../rules/programs.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -37,6 +41,23 @@ pub struct RuleFile {
     pub ownership: Option<Ownership>,
     #[serde(default)]
     pub calls: Option<Calls>,
+    #[serde(default)]
+    pub programs: Option<Programs>,
+}
+
+/// Code that runs as a program of its own, which ends when it is done (an
+/// Ansible module, run in a process of its own on the managed host): an
+/// exception leaving one of its functions ends the process, and the
+/// operating system takes back what it held. Only paths that complete are
+/// leaks there, as in test code, and a value dropped at once is closed by
+/// reference counting at once.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Programs {
+    /// Glob patterns of such files, matched against the path below the
+    /// project root: `**/ansible/modules/**`.
+    #[serde(default)]
+    pub one_shot: Vec<String>,
 }
 
 /// One kind of resource: how it is acquired and how it is released.
@@ -403,6 +424,9 @@ pub struct Catalogue {
     pub resources: Vec<Resource>,
     pub ownership: Ownership,
     pub calls: Calls,
+    pub programs: Programs,
+    /// `programs.one_shot`, compiled on first use.
+    one_shot: std::sync::OnceLock<globset::GlobSet>,
 }
 
 #[derive(Debug)]
@@ -440,6 +464,7 @@ impl Catalogue {
                 parsed.ownership.unwrap_or_default(),
                 parsed.calls.unwrap_or_default(),
             );
+            catalogue.add_programs(parsed.programs.unwrap_or_default());
         }
         catalogue.validate()?;
         Ok(catalogue)
@@ -454,11 +479,45 @@ impl Catalogue {
         self.calls.extend(calls);
     }
 
+    /// Adds patterns of one-shot programs (from a user's configuration).
+    pub fn add_programs(&mut self, programs: Programs) {
+        self.programs.one_shot.extend(programs.one_shot);
+        self.one_shot = std::sync::OnceLock::new();
+    }
+
+    /// Whether the file at `relative` (below the project root) runs as a
+    /// one-shot program (see `Programs`).
+    pub fn runs_as_one_shot(&self, relative: &std::path::Path) -> bool {
+        self.one_shot
+            .get_or_init(|| {
+                let mut builder = globset::GlobSetBuilder::new();
+                for pattern in &self.programs.one_shot {
+                    if let Ok(glob) = globset::Glob::new(pattern) {
+                        builder.add(glob);
+                    }
+                }
+                builder
+                    .build()
+                    .unwrap_or_else(|_| globset::GlobSet::empty())
+            })
+            .is_match(relative)
+    }
+
     /// Checks every entry: unique ids, patterns that can match, `from`
     /// references that exist.
     pub fn validate(&self) -> Result<(), RuleError> {
         self.validate_entries()?;
-        self.validate_references()
+        self.validate_references()?;
+        for pattern in &self.programs.one_shot {
+            if let Err(e) = globset::Glob::new(pattern) {
+                return Err(RuleError {
+                    file: "[programs]".into(),
+                    message: format!("bad glob pattern `{pattern}`: {}", e.kind()),
+                    needle: Some(pattern.clone()),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn validate_entries(&self) -> Result<(), RuleError> {

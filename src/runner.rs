@@ -319,6 +319,7 @@ impl<'a> Schedule<'a> {
         Options {
             include_module_level: self.run.force_module_level || job.settings.include_module_level,
             test_code: job.kind == CodeKind::Test,
+            one_shot: job.settings.runs_as_one_shot(&job.path),
             package: Some(self.modules.file(i).package.clone()),
             export,
             list_learnt: self.run.list_learnt,
@@ -372,9 +373,10 @@ impl<'a> Schedule<'a> {
             .part(job.settings.catalogue_digest.as_bytes())
             .part(
                 format!(
-                    "{} {} {:?} {:?} {}",
+                    "{} {} {} {:?} {:?} {}",
                     options.include_module_level,
                     options.test_code,
+                    options.one_shot,
                     options.package,
                     export,
                     options.list_learnt

@@ -37,6 +37,9 @@ pub struct Options {
     /// The file is test code: an exception there is a failing test, which
     /// the test runner reports, so only paths that complete count as leaks.
     pub test_code: bool,
+    /// The file runs as a one-shot program of its own (an Ansible module):
+    /// an exception leaving a function ends the process.
+    pub one_shot: bool,
     /// The package the file belongs to (`payments.app` for
     /// `payments/app/handlers.py` and `payments/app/__init__.py`), which
     /// anchors its relative imports.
@@ -149,9 +152,9 @@ pub fn analyze_module(
             shape: &shape,
             captured: func.captured.clone(),
             params: &func.callables,
-            exceptions_end_run: options.test_code || ends_program[index],
+            exceptions_end_run: options.test_code || options.one_shot || ends_program[index],
             returns_end_run: returns_end_program[index],
-            runs_once: ends_program[index] || returns_end_program[index],
+            runs_once: options.one_shot || ends_program[index] || returns_end_program[index],
             file_pairs,
             handed: HashMap::new(),
             argument_names: Default::default(),
