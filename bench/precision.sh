@@ -8,8 +8,9 @@
 #     CORPUS=inference bash bench/precision.sh
 #
 # CORPUS names the list bench/$CORPUS-corpus.txt: `precision` (the default,
-# 32 packages) or `inference` (19 packages full of in-house helpers, pools
-# and clients). It fetches the sdists pinned there (checked by hash) into
+# 32 packages), `inference` (19 packages full of in-house helpers, pools
+# and clients) or `holdout` (13 services and libraries no fix was designed
+# on, judged once). It fetches the sdists pinned there (checked by hash) into
 # bench/.cache/$CORPUS/corpus, runs the release build with the default
 # settings (production code only) and with --tests include, and writes to
 # bench/.cache/$CORPUS/:
