@@ -49,9 +49,13 @@ pub fn classify(
     // from `session.get(url, params)`.
     let pop_with_default = method == Some("pop") && crate::syntax::argument_count(call.node) == 2;
     let get_with_default = method == Some("get") && literal_default(call.node);
+    // An event's `set()` and `clear()` (and a container's `clear()`).
+    let event_flag =
+        matches!(method, Some("set" | "clear")) && crate::syntax::argument_count(call.node) == 0;
     if call.constructor
         || pop_with_default
         || get_with_default
+        || event_flag
         || number_of_arithmetic(call)
         || on_text_literal(call)
         || in_list(&calls.never_raise)
@@ -114,12 +118,74 @@ fn literal_default(call: Node) -> bool {
         })
 }
 
+/// `serv.accept()` where the same function bound `serv` to an ephemeral
+/// loopback port: the other end of the hand-made socket pair has just
+/// connected to it.
+fn accepts_own_connection(call: &CallFact, source: &str) -> bool {
+    let Some(receiver) = call.receiver.as_deref() else {
+        return false;
+    };
+    let mut scope = call.node;
+    while let Some(parent) = scope.parent() {
+        scope = parent;
+        if matches!(scope.kind(), "function_definition" | "module") {
+            break;
+        }
+    }
+    let bind = format!("{receiver}.bind");
+    let mut found = false;
+    crate::syntax::walk(scope, |n| {
+        if found {
+            return false;
+        }
+        if n.kind() == "call"
+            && n.child_by_field_name("function")
+                .is_some_and(|f| text(f, source) == bind)
+            && binds_ephemeral_loopback(n, source)
+        {
+            found = true;
+        }
+        true
+    });
+    found
+}
+
+/// `x.bind(("127.0.0.1", 0))`.
+fn binds_ephemeral_loopback(call: Node, source: &str) -> bool {
+    let Some(address) = call
+        .child_by_field_name("arguments")
+        .filter(|a| a.named_child_count() == 1)
+        .and_then(|a| a.named_child(0))
+    else {
+        return false;
+    };
+    let (Some(host), Some(port)) = (address.named_child(0), address.named_child(1)) else {
+        return false;
+    };
+    address.kind() == "tuple"
+        && address.named_child_count() == 2
+        && is_loopback(host, source)
+        && port.kind() == "integer"
+        && text(port, source) == "0"
+}
+
+fn is_loopback(n: Node, source: &str) -> bool {
+    n.kind() == "string"
+        && matches!(
+            text(n, source).trim_matches(|c| c == '"' || c == '\''),
+            "127.0.0.1" | "localhost" | "::1" | ""
+        )
+}
+
 /// Whether the call binds to an ephemeral loopback port or connects to a
 /// listener of the same program (`bind(("127.0.0.1", 0))`,
 /// `connect(server.getsockname())`,
 /// `connect(("127.0.0.1", server.getsockname()[1]))`): the socket-pair idiom,
 /// which does not fail short of running out of descriptors.
 fn on_own_loopback(call: &CallFact, source: &str) -> bool {
+    if call.method.as_deref() == Some("accept") {
+        return accepts_own_connection(call, source);
+    }
     let Some(method @ ("bind" | "connect")) = call.method.as_deref() else {
         return false;
     };
@@ -131,13 +197,6 @@ fn on_own_loopback(call: &CallFact, source: &str) -> bool {
         .filter(|_| arguments.named_child_count() == 1)
     else {
         return false;
-    };
-    let is_loopback = |n: Node| {
-        n.kind() == "string"
-            && matches!(
-                text(n, source).trim_matches(|c| c == '"' || c == '\''),
-                "127.0.0.1" | "localhost" | "::1" | ""
-            )
     };
     let own_name = |n: Node| {
         n.kind() == "call"
@@ -154,9 +213,9 @@ fn on_own_loopback(call: &CallFact, source: &str) -> bool {
         return false;
     };
     match method {
-        "bind" => is_loopback(host) && port.kind() == "integer" && text(port, source) == "0",
+        "bind" => binds_ephemeral_loopback(call.node, source),
         _ => {
-            is_loopback(host)
+            is_loopback(host, source)
                 && port.kind() == "subscript"
                 && port.child_by_field_name("value").is_some_and(own_name)
         }
