@@ -318,7 +318,7 @@ impl<'t> Facts<'t> {
                 // `x or default`: either operand may be the value.
                 push_children(node, usage, false, stack);
             }
-            "assignment" => self.assignment(node, cx, stack),
+            "assignment" => self.assignment(node, cx, stack, usage),
             "augmented_assignment" => {
                 if let Some(left) = node.child_by_field_name("left") {
                     match left.kind() {
@@ -387,11 +387,15 @@ impl<'t> Facts<'t> {
         }
     }
 
+    /// `outer` is what the value of the assignment is used for: in a
+    /// chained assignment (`self._local.fd = fd = os.open(...)`), the
+    /// target further left.
     fn assignment(
         &mut self,
         node: Node<'t>,
         cx: &FactContext,
         stack: &mut Vec<(Node<'t>, Use, bool)>,
+        outer: Use,
     ) {
         let src = cx.source;
         let left = node.child_by_field_name("left");
@@ -451,6 +455,13 @@ impl<'t> Facts<'t> {
                 Use::Unpacked(names)
             }
             None => Use::Other,
+        };
+        // Stored by any target of a chain, the value belongs to where it is
+        // stored (`self._local.fd = fd = os.open(...)`); the names bound on
+        // the way are recorded above either way.
+        let usage = match (&usage, outer) {
+            (Use::Bound(_), stored @ Use::Stored(_)) => stored,
+            _ => usage,
         };
         if let Some(right) = node.child_by_field_name("right") {
             stack.push((right, usage, false));
