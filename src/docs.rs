@@ -221,6 +221,20 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             on_receivers(&c.never_raise_on_fresh),
         ),
         (
+            "Never raise given a value just made",
+            "They fail only on a value from elsewhere: given one the function itself made with the callables listed, they do not raise.",
+            c.never_raise_given
+                .iter()
+                .map(|(f, makers)| {
+                    format!(
+                        "`{f}()` given a value of {}",
+                        backticked(makers, "()").join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        (
             "End the path",
             "The process ends or the test stops: nothing after them leaks.",
             list(&c.ends),

@@ -360,6 +360,12 @@ pub struct Calls {
     /// `p = Popen(...)`).
     #[serde(default)]
     pub never_raise_on_fresh: ReceiverCalls,
+    /// Functions that fail only on a value from elsewhere, each with the
+    /// callables that make a value it cannot fail on: given one the function
+    /// itself just made with them, they do not raise
+    /// (`"os.chmod" = ["tempfile.mkstemp"]`).
+    #[serde(default)]
+    pub never_raise_given: std::collections::BTreeMap<String, Vec<String>>,
     /// Calls after which no leak matters: the process ends (`sys.exit()`)
     /// or the test stops (`pytest.fail()`).
     #[serde(default)]
@@ -415,6 +421,12 @@ impl Calls {
         self.borrowing.extend(other.borrowing);
         self.identity.extend(other.identity);
         self.raise_classes.extend(other.raise_classes);
+        for (function, makers) in other.never_raise_given {
+            self.never_raise_given
+                .entry(function)
+                .or_default()
+                .extend(makers);
+        }
     }
 }
 
@@ -695,7 +707,9 @@ impl Catalogue {
             .iter()
             .flat_map(|l| &l.functions)
             .chain(&c.os_error.functions)
-            .chain(&self.ownership.functions);
+            .chain(&self.ownership.functions)
+            .chain(c.never_raise_given.keys())
+            .chain(c.never_raise_given.values().flatten());
         for f in functions {
             // `*Stub`: any callable whose last name ends with `Stub`.
             let name = f.strip_prefix('*').unwrap_or(f);

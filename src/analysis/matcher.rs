@@ -27,8 +27,9 @@ pub(super) struct Origins {
     /// those, a value from elsewhere in the file is no origin.
     locals: std::collections::HashSet<(usize, String)>,
     /// The names and attributes each function assigns the result of a call
-    /// to (`a, self.b = socket.socketpair()`): values it made itself.
-    made: std::collections::HashSet<(usize, String)>,
+    /// to (`a, self.b = socket.socketpair()`): values it made itself, with
+    /// the qualified callables that made them.
+    made: HashMap<(usize, String), Vec<String>>,
 }
 
 /// The function a name is looked up from: its start byte.
@@ -48,7 +49,15 @@ impl Origins {
     /// Whether `name` is bound from a call in the function starting at
     /// `function` (not a parameter, not a value from elsewhere).
     pub(super) fn made_in(&self, function: usize, name: &str) -> bool {
-        function != MODULE && self.made.contains(&(function, name.to_string()))
+        function != MODULE && self.made.contains_key(&(function, name.to_string()))
+    }
+
+    /// The callables that made `name` in the function starting at
+    /// `function` (see `made_in`).
+    pub(super) fn made_by(&self, function: usize, name: &str) -> &[String] {
+        self.made
+            .get(&(function, name.to_string()))
+            .map_or(&[], Vec::as_slice)
     }
 
     fn insert(&mut self, function: usize, name: String, origin: Origin) {
@@ -60,8 +69,9 @@ impl Origins {
 }
 
 /// The names and attributes an assignment binds to the result of a call
-/// (awaited or not), through tuple and list patterns.
-fn call_result_targets(assignment: Node, source: &str) -> Vec<String> {
+/// (awaited or not), through tuple and list patterns, each with the callee
+/// as written.
+fn call_result_targets(assignment: Node, source: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if assignment.kind() != "assignment" {
         return out;
@@ -76,13 +86,19 @@ fn call_result_targets(assignment: Node, source: &str) -> Vec<String> {
     let (Some(left), Some(right)) = (assignment.child_by_field_name("left"), right) else {
         return out;
     };
-    if right.kind() != "call" {
+    let Some(callee) = right
+        .child_by_field_name("function")
+        .filter(|_| right.kind() == "call")
+        .and_then(|f| syntax::dotted_name(f, source))
+    else {
         return out;
-    }
+    };
     let mut pending = vec![left];
     while let Some(target) = pending.pop() {
         match target.kind() {
-            "identifier" | "attribute" => out.push(text(target, source).to_string()),
+            "identifier" | "attribute" => {
+                out.push((text(target, source).to_string(), callee.clone()))
+            }
             "pattern_list" | "tuple_pattern" | "list_pattern" => {
                 let mut cursor = target.walk();
                 pending.extend(target.named_children(&mut cursor));
@@ -133,8 +149,13 @@ pub(super) fn origins(
                     for name in &facts.binds {
                         origins.locals.insert((function, name.clone()));
                     }
-                    for target in call_result_targets(n, source) {
-                        origins.made.insert((function, target));
+                    for (target, callee) in call_result_targets(n, source) {
+                        let callee = imports.resolve(&callee);
+                        origins
+                            .made
+                            .entry((function, target))
+                            .or_default()
+                            .push(callee);
                     }
                 }
                 sites.push((function, facts));
@@ -244,17 +265,46 @@ impl Matcher<'_> {
             .and_then(|o| o.resource.as_deref());
         let calls = &self.catalogue.calls;
         let raises = crate::raising::classify(call, self.source, calls, receiver_resource);
-        if raises == crate::cfg::Raises::Any
-            && !call.awaited
-            && call
-                .method
-                .as_deref()
-                .is_some_and(|m| calls.never_raise_on_fresh.has(m, receiver_resource))
-            && self.first_argument_made_here(call)
-        {
-            return crate::cfg::Raises::Never;
+        use crate::cfg::Raises;
+        if !matches!(raises, Raises::Any | Raises::OsError) || call.awaited {
+            return raises;
+        }
+        let fresh_argument = call
+            .method
+            .as_deref()
+            .is_some_and(|m| calls.never_raise_on_fresh.has(m, receiver_resource))
+            && self.first_argument_made_here(call);
+        if fresh_argument || self.given_what_cannot_fail(call) {
+            return Raises::Never;
         }
         raises
+    }
+
+    /// `os.chmod(path, mode)` after `fd, path = tempfile.mkstemp()`,
+    /// `struct.unpack(FMT, buf)` after `buf = fcntl.ioctl(...)`: a call of
+    /// `[calls.never-raise-given]` given a value this function made with one
+    /// of the callables listed for it.
+    fn given_what_cannot_fail(&self, call: &CallFact) -> bool {
+        let Some(makers) = call
+            .resolved
+            .as_deref()
+            .and_then(|r| self.catalogue.calls.never_raise_given.get(r))
+        else {
+            return false;
+        };
+        let Some(arguments) = call.node.child_by_field_name("arguments") else {
+            return false;
+        };
+        let mut cursor = arguments.walk();
+        arguments
+            .named_children(&mut cursor)
+            .filter(|a| matches!(a.kind(), "identifier" | "attribute"))
+            .any(|a| {
+                self.origins
+                    .made_by(self.function, crate::syntax::text(a, self.source))
+                    .iter()
+                    .any(|m| makers.contains(m))
+            })
     }
 
     /// Whether the call's first argument (or the object it is an attribute
