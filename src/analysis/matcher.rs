@@ -274,10 +274,29 @@ impl Matcher<'_> {
             .as_deref()
             .is_some_and(|m| calls.never_raise_on_fresh.has(m, receiver_resource))
             && self.first_argument_made_here(call);
-        if fresh_argument || self.given_what_cannot_fail(call) {
+        if fresh_argument || self.given_what_cannot_fail(call) || self.connects_to_own(call) {
             return Raises::Never;
         }
         raises
+    }
+
+    /// `sock.connect(address)` after `address = listener.getsockname()`:
+    /// connecting to a listener of this program (the socket-pair idiom; the
+    /// address written out in the call is `raising::on_own_loopback`'s).
+    fn connects_to_own(&self, call: &CallFact) -> bool {
+        call.method.as_deref() == Some("connect")
+            && call
+                .node
+                .child_by_field_name("arguments")
+                .filter(|a| a.named_child_count() == 1)
+                .and_then(|a| a.named_child(0))
+                .filter(|a| a.kind() == "identifier")
+                .is_some_and(|a| {
+                    self.origins
+                        .made_by(self.function, crate::syntax::text(a, self.source))
+                        .iter()
+                        .any(|m| m.ends_with(".getsockname"))
+                })
     }
 
     /// `os.chmod(path, mode)` after `fd, path = tempfile.mkstemp()`,
