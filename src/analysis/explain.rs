@@ -427,6 +427,11 @@ impl<'a> FunctionContext<'a> {
         if call.constructor {
             // Making an object rarely fails; using one does.
             1
+        } else if (self.weakly_raises)(call) {
+            // A helper that raises only where calls rarely fail (setting
+            // options, walking a table) is no more convincing for being
+            // given the resource.
+            2
         } else if call.awaited {
             // In async code the awaits are where the network fails.
             5
@@ -934,7 +939,7 @@ fn handler_header<'s>(clause: Node, source: &'s str) -> &'s str {
 /// Method names that do I/O on whatever they are called on: reading a
 /// response or a stream, running a query. Where the network and the
 /// database fail.
-fn is_io_method(method: &str) -> bool {
+pub(super) fn is_io_method(method: &str) -> bool {
     matches!(
         method,
         "read"

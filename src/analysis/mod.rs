@@ -138,6 +138,7 @@ pub fn analyze_module(
         let raise_model = |call: &CallFact| summaries.raises(index, call);
         let class_model = |call: &CallFact| summaries.class_of(index, call);
         let returned_model = |call: &CallFact| summaries.returned_by(index, call);
+        let weak_model = |call: &CallFact| summaries.weakly_raises(index, call) == Some(true);
         let plain_model = |call: &CallFact| summaries.makes_plain_instance(index, call);
         let graph = cfg::build(func.node, &shape, &cx, &raise_model, &class_model)?;
         let mut func_ctx = FunctionContext {
@@ -146,6 +147,7 @@ pub fn analyze_module(
             matcher,
             raises: &raise_model,
             returned_by: &returned_model,
+            weakly_raises: &weak_model,
             plain_instance: &plain_model,
             name: &func.name,
             catalogue,
@@ -570,6 +572,9 @@ struct FunctionContext<'a> {
     raises: &'a dyn Fn(&CallFact) -> cfg::Raises,
     /// The fresh resource a call to a helper of the file returns.
     returned_by: &'a dyn Fn(&CallFact) -> Option<summaries::Returned>,
+    /// Whether a call runs a helper that raises only where calls rarely
+    /// fail (see `BodySummary::weakly`).
+    weakly_raises: &'a dyn Fn(&CallFact) -> bool,
     /// Whether a call makes an instance of a checked class that owns
     /// nothing.
     plain_instance: &'a dyn Fn(&CallFact) -> bool,

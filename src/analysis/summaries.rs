@@ -65,6 +65,11 @@ pub struct FunctionSummary {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BodySummary {
     pub raises: Raises,
+    /// What it raises comes only from calls that rarely fail: no `raise`,
+    /// no `assert`, no `await`, no I/O (a helper that sets socket options
+    /// or walks a table). Calling it is no convincing reason for a leak.
+    #[serde(default)]
+    pub weakly: bool,
     /// The one class of exception that leaves it, when that is all:
     /// `raise ValidationError(...)` and nothing else.
     pub class: Option<String>,
@@ -489,6 +494,7 @@ impl<'a, 't> Summaries<'a, 't> {
                     is_class: true,
                     body: Some(BodySummary {
                         raises: Raises::Any,
+                        weakly: false,
                         class: None,
                         takes: Vec::new(),
                         returns: self.owner(class),
@@ -534,8 +540,10 @@ impl<'a, 't> Summaries<'a, 't> {
                     .collect();
                 let returns = self.fresh_return(unit, &graph);
                 let keeps = self.kept_on_self(unit, &graph);
+                let weakly = raises != Raises::Never && self.raises_weakly(unit, &graph);
                 BodySummary {
                     raises,
+                    weakly,
                     class,
                     takes,
                     returns,
@@ -544,6 +552,7 @@ impl<'a, 't> Summaries<'a, 't> {
             }
             Err(_) => BodySummary {
                 raises: Raises::Any,
+                weakly: false,
                 class: None,
                 takes: vec![false; func.params.len()],
                 returns: None,
@@ -552,6 +561,49 @@ impl<'a, 't> Summaries<'a, 't> {
         };
         self.cache.borrow_mut().insert(unit, Some(result.clone()));
         Some(result)
+    }
+
+    /// Whether every exception the unit may raise comes from a call that
+    /// rarely fails (see `BodySummary::weakly`).
+    fn raises_weakly(&self, unit: usize, graph: &cfg::Cfg) -> bool {
+        graph.nodes.iter().all(|node| {
+            let explicit = node.kind == cfg::Kind::Raise
+                || node.syntax.is_some_and(|s| s.kind() == "assert_statement");
+            !explicit
+                && node.facts.calls.iter().all(|call| {
+                    !call.awaited
+                        && match self.raises(unit, call) {
+                            Raises::Never | Raises::Ends => true,
+                            Raises::OsError => false,
+                            Raises::Any => {
+                                !call.method.as_deref().is_some_and(|m| self.io_method(m))
+                                    && !parses(call)
+                                    && self.weakly_raises(unit, call) != Some(false)
+                            }
+                        }
+                })
+        })
+    }
+
+    /// A method that does I/O whatever it is called on: reading, running a
+    /// query, and the socket operations (`sock.bind()` on a parameter).
+    fn io_method(&self, method: &str) -> bool {
+        let os = &self.catalogue.calls.os_error;
+        super::explain::is_io_method(method)
+            || os.methods.iter().any(|m| m == method)
+            || os.any_receiver_methods.iter().any(|m| m == method)
+    }
+
+    /// Whether `call` (made in the unit `caller`) runs a summarised function
+    /// that raises only weakly; `None` when it runs none.
+    pub(super) fn weakly_raises(&self, caller: usize, call: &CallFact) -> Option<bool> {
+        let targets = self.targets(caller, call)?;
+        Some(
+            !targets.is_empty()
+                && targets
+                    .iter()
+                    .all(|t| t.body.as_ref().is_some_and(|b| b.weakly)),
+        )
     }
 
     /// The fresh resource `call` (made in the unit `caller`) returns, when
@@ -882,4 +934,16 @@ impl<'a, 't> Summaries<'a, 't> {
                 || facts.calls.iter().any(released)
         })
     }
+}
+
+/// Whether the call parses data, which fails on bad input as surely as I/O
+/// fails on a bad peer: `raw.decode("ascii")`, `int(text)`, `json.loads(body)`.
+fn parses(call: &CallFact) -> bool {
+    matches!(
+        call.method.as_deref(),
+        Some("decode" | "loads" | "parse" | "unpack" | "unpack_from")
+    ) || matches!(
+        call.resolved.as_deref(),
+        Some("int" | "float" | "json.loads" | "json.load" | "pickle.loads" | "ast.literal_eval")
+    )
 }
