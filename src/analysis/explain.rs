@@ -936,6 +936,18 @@ fn handler_header<'s>(clause: Node, source: &'s str) -> &'s str {
     &t[..end]
 }
 
+/// Whether the call parses data, which fails on bad input as surely as I/O
+/// fails on a bad peer: `raw.decode("ascii")`, `int(text)`, `json.loads(body)`.
+pub(super) fn parses(call: &CallFact) -> bool {
+    matches!(
+        call.method.as_deref(),
+        Some("decode" | "loads" | "parse" | "unpack" | "unpack_from")
+    ) || matches!(
+        call.resolved.as_deref(),
+        Some("int" | "float" | "json.loads" | "json.load" | "pickle.loads" | "ast.literal_eval")
+    )
+}
+
 /// Method names that do I/O on whatever they are called on: reading a
 /// response or a stream, running a query. Where the network and the
 /// database fail.

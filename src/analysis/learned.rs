@@ -549,7 +549,7 @@ fn borrows(c: &CallFact, borrowing: &CallList) -> bool {
 }
 
 /// Whether `node` runs in an `except` block of its function.
-fn in_except_block(node: Node) -> bool {
+pub(super) fn in_except_block(node: Node) -> bool {
     let mut current = node.parent();
     while let Some(n) = current {
         match n.kind() {

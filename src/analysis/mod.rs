@@ -640,6 +640,9 @@ struct Acquisition<'t, 'a> {
     /// the object has it once `__init__` returns; an exception before that
     /// loses the object, and the resource with it.
     kept_by_new_object: bool,
+    /// Held on success on purpose, for another method of the class to
+    /// release (see `held_for_another_method`): only exceptions leak it.
+    kept_past_return: bool,
     /// Made inside a constructor's arguments (`stream = IOStream(socket())`):
     /// `var` is the new object, which owns the resource; it is followed only
     /// when this function releases it somewhere, and otherwise owns it.
@@ -723,6 +726,7 @@ impl<'a> FunctionContext<'a> {
                     parent: None,
                     shared_with: None,
                     kept_by_new_object: false,
+                    kept_past_return: false,
                     wrapped: false,
                 });
             }
@@ -747,6 +751,7 @@ impl<'a> FunctionContext<'a> {
                             parent: None,
                             shared_with: None,
                             kept_by_new_object: false,
+                            kept_past_return: false,
                             wrapped: false,
                         });
                     }
@@ -1065,6 +1070,7 @@ impl<'a> FunctionContext<'a> {
                 parent,
                 shared_with: None,
                 kept_by_new_object: false,
+                kept_past_return: false,
                 wrapped,
             }))
         };
@@ -1098,7 +1104,19 @@ impl<'a> FunctionContext<'a> {
                 }
                 _ => return None,
             };
-            return tracked(Holder::Receiver { receiver, result }, held_edge, false);
+            let kept_past_return = self.held_for_another_method(graph, call, &receiver, rule);
+            return Some(Found::Tracked(Acquisition {
+                node,
+                call,
+                rule,
+                holder: Holder::Receiver { receiver, result },
+                held_edge,
+                parent,
+                shared_with: None,
+                kept_by_new_object: false,
+                kept_past_return,
+                wrapped: false,
+            }));
         }
         // An `x.acquire()` known only by its shape is a pool connection when
         // the receiver is named like one or the function gives the value
@@ -1250,6 +1268,50 @@ impl<'a> FunctionContext<'a> {
                 unless.names.iter().any(|n| n == last)
             })
             || unless.values.iter().any(|v| v == text(arg, self.source))
+    }
+
+    /// A lock on the object (`self._slots.acquire()`) that this function
+    /// gives back only in `except` blocks, while another method of the
+    /// class gives it back: on success it is held on purpose until that
+    /// method runs (a prefetch slot released when the message is acked).
+    fn held_for_another_method(
+        &self,
+        graph: &Cfg,
+        call: &CallFact,
+        receiver: &str,
+        rule: &Resource,
+    ) -> bool {
+        if !receiver.starts_with("self.") {
+            return false;
+        }
+        let is_release = |c: &CallFact| {
+            c.receiver.as_deref() == Some(receiver)
+                && c.method
+                    .as_deref()
+                    .is_some_and(|m| rule.release.methods.iter().any(|r| r == m))
+        };
+        let releases: Vec<&CallFact> = graph
+            .nodes
+            .iter()
+            .flat_map(|n| &n.facts.calls)
+            .filter(|c| is_release(c))
+            .collect();
+        if releases.is_empty() || !releases.iter().all(|c| learned::in_except_block(c.node)) {
+            return false;
+        }
+        let Some(function) = enclosing(call.node, "function_definition") else {
+            return false;
+        };
+        let Some(class) = enclosing(function, "class_definition") else {
+            return false;
+        };
+        // Released in the class's text more often than in this function's.
+        rule.release.methods.iter().any(|m| {
+            let written = format!("{receiver}.{m}(");
+            let body = text(class, self.source);
+            let own = text(function, self.source);
+            body.matches(written.as_str()).count() > own.matches(written.as_str()).count()
+        })
     }
 
     /// For a value rule with `receiver-hints` (an `acquire()` known only by
@@ -1530,6 +1592,18 @@ fn ownership_flags<'t>(call: Node<'t>, acquire: &Acquire, source: &str) -> Vec<(
         .filter(|v| matches!(v.kind(), "identifier" | "attribute"))
         .map(|v| (v, true))
         .collect()
+}
+
+/// The nearest ancestor of `node` of `kind`.
+fn enclosing<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
+    let mut current = node.parent();
+    while let Some(n) = current {
+        if n.kind() == kind {
+            return Some(n);
+        }
+        current = n.parent();
+    }
+    None
 }
 
 fn start_line(node: Node) -> usize {

@@ -169,8 +169,9 @@ impl FunctionContext<'_> {
                 ) {
                     // `__init__` returned: the new object has it.
                     // `main()` returned: the program ends.
-                    let kept = (acq.kept_by_new_object || self.returns_end_run)
-                        && node.kind == Kind::NormalExit;
+                    let kept =
+                        (acq.kept_by_new_object || acq.kept_past_return || self.returns_end_run)
+                            && node.kind == Kind::NormalExit;
                     if state.live && !kept {
                         out.escapes.push((current, Escape::Exit));
                     }

@@ -577,7 +577,7 @@ impl<'a, 't> Summaries<'a, 't> {
                             Raises::OsError => false,
                             Raises::Any => {
                                 !call.method.as_deref().is_some_and(|m| self.io_method(m))
-                                    && !parses(call)
+                                    && !super::explain::parses(call)
                                     && self.weakly_raises(unit, call) != Some(false)
                             }
                         }
@@ -934,16 +934,4 @@ impl<'a, 't> Summaries<'a, 't> {
                 || facts.calls.iter().any(released)
         })
     }
-}
-
-/// Whether the call parses data, which fails on bad input as surely as I/O
-/// fails on a bad peer: `raw.decode("ascii")`, `int(text)`, `json.loads(body)`.
-fn parses(call: &CallFact) -> bool {
-    matches!(
-        call.method.as_deref(),
-        Some("decode" | "loads" | "parse" | "unpack" | "unpack_from")
-    ) || matches!(
-        call.resolved.as_deref(),
-        Some("int" | "float" | "json.loads" | "json.load" | "pickle.loads" | "ast.literal_eval")
-    )
 }
