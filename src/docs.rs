@@ -223,16 +223,12 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
         (
             "Never raise given a value just made",
             "They fail only on a value from elsewhere: given one the function itself made with the callables listed, they do not raise.",
-            c.never_raise_given
-                .iter()
-                .map(|(f, makers)| {
-                    format!(
-                        "`{f}()` given a value of {}",
-                        backticked(makers, "()").join(", ")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
+            described(&c.never_raise_given, "; ", |f, makers| {
+                format!(
+                    "`{f}()` given a value of {}",
+                    backticked(makers, "()").join(", ")
+                )
+            }),
         ),
         (
             "End the path",
@@ -247,11 +243,9 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
         (
             "Raise one class",
             "A handler naming the class (or a private alias, `_CertificateError`) catches all they raise.",
-            c.raise_classes
-                .iter()
-                .map(|(f, class)| format!("`{f}()`: `{class}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            described(&c.raise_classes, ", ", |f, class| {
+                format!("`{f}()`: `{class}`")
+            }),
         ),
         (
             "Await what they are given",
@@ -282,6 +276,19 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
         out.push_str(&format!("### {title}\n\n{what}\n\n{items}\n\n"));
     }
     out
+}
+
+/// Each entry of a table of function names, described, joined.
+fn described<V>(
+    table: &std::collections::BTreeMap<String, V>,
+    separator: &str,
+    describe: impl Fn(&str, &V) -> String,
+) -> String {
+    table
+        .iter()
+        .map(|(f, v)| describe(f, v))
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 fn backticked(items: &[String], suffix: &str) -> Vec<String> {
