@@ -120,8 +120,8 @@ pub fn analyze_module(
     let summaries =
         summaries::Summaries::new(source, &imports, catalogue, &origins, &units, project);
     let ends = &catalogue.calls.ends;
-    let ends_program = script::exceptions_end_program(root, source, &units, ends);
-    let returns_end_program = script::returns_end_program(root, source, &units, ends);
+    let program_ends = script::program_ends(root, source, &units, ends);
+    let (ends_program, returns_end_program) = (&program_ends.exceptions, &program_ends.returns);
     // One function's analysis, given the pairs the file's other functions
     // showed.
     let analyze_unit = |index: usize,

@@ -24,25 +24,62 @@ use crate::syntax::{self, text};
 use std::collections::HashMap;
 use tree_sitter::Node;
 
-/// The units (by index) whose return ends the program: the one the
-/// `__main__` block calls last (`main()`, `sys.exit(main())`, `raise
-/// SystemExit(main())`), when that is the only reference to it. What it
-/// still holds when it returns, the process gives back right away.
-pub(super) fn returns_end_program(
+/// How a unit's ways out end the program, per unit (by index).
+pub(super) struct ProgramEnds {
+    /// Its uncaught exceptions end the program.
+    pub(super) exceptions: Vec<bool>,
+    /// Its return ends the program: the function the `__main__` block
+    /// calls last (`main()`, `sys.exit(main())`, `raise
+    /// SystemExit(main())`), when that is the only reference to it. What it
+    /// still holds when it returns, the process gives back right away.
+    pub(super) returns: Vec<bool>,
+}
+
+pub(super) fn program_ends(
     root: Node,
     source: &str,
     units: &[FunctionNode],
     ending_calls: &CallList,
-) -> Vec<bool> {
+) -> ProgramEnds {
+    let main = main_block(root, source);
+    // Most files are neither scripts nor fork children: no walk for them.
+    let forks = source.contains("preexec_fn");
+    if main.is_none() && !forks {
+        return ProgramEnds {
+            exceptions: vec![false; units.len()],
+            returns: vec![false; units.len()],
+        };
+    }
     let references = references(root, source, units, ending_calls);
-    let mut ends = runs_in_child(units, &references);
-    let Some(block) = main_block(root, source) else {
+    let child = if forks {
+        runs_in_child(units, &references)
+    } else {
+        vec![false; units.len()]
+    };
+    let mut ends = ProgramEnds {
+        exceptions: child.clone(),
+        returns: child,
+    };
+    let Some(block) = main else {
         return ends;
     };
-    let Some(last) = block.named_children(&mut block.walk()).last() else {
-        return ends;
-    };
-    // The call the statement makes, possibly wrapped in an exit.
+    let mut memo: HashMap<usize, Option<bool>> = HashMap::new();
+    for (i, e) in ends.exceptions.iter_mut().enumerate() {
+        *e |= unit_ends(i, units, &references, &mut memo);
+    }
+    if let Some(name) = last_call(block, source) {
+        let only_there = references.get(name).is_some_and(|r| r.len() == 1);
+        for (i, unit) in units.iter().enumerate() {
+            ends.returns[i] |= only_there && !unit.decorated && unit.name == name;
+        }
+    }
+    ends
+}
+
+/// The function the `__main__` block's last statement calls, possibly
+/// wrapped in an exit (`sys.exit(main())`).
+fn last_call<'s>(block: Node, source: &'s str) -> Option<&'s str> {
+    let last = block.named_children(&mut block.walk()).last()?;
     let mut call = match last.kind() {
         "expression_statement" => last.named_child(0),
         "raise_statement" => last.named_child(0),
@@ -59,38 +96,10 @@ pub(super) fn returns_end_program(
             .child_by_field_name("arguments")
             .and_then(|a| a.named_child(0));
     }
-    let Some(name) = call
-        .filter(|c| c.kind() == "call")
+    call.filter(|c| c.kind() == "call")
         .and_then(|c| c.child_by_field_name("function"))
         .filter(|f| f.kind() == "identifier")
         .map(|f| text(f, source))
-    else {
-        return ends;
-    };
-    let only_there = references.get(name).is_some_and(|r| r.len() == 1);
-    for (i, unit) in units.iter().enumerate() {
-        ends[i] |= only_there && !unit.decorated && unit.name == name;
-    }
-    ends
-}
-
-/// The units (by index) whose uncaught exceptions end the program.
-pub(super) fn exceptions_end_program(
-    root: Node,
-    source: &str,
-    units: &[FunctionNode],
-    ending_calls: &CallList,
-) -> Vec<bool> {
-    let references = references(root, source, units, ending_calls);
-    let mut ends = runs_in_child(units, &references);
-    if !has_main_block(root, source) {
-        return ends;
-    }
-    let mut memo: HashMap<usize, Option<bool>> = HashMap::new();
-    for (i, e) in ends.iter_mut().enumerate() {
-        *e |= unit_ends(i, units, &references, &mut memo);
-    }
-    ends
 }
 
 /// The units (by index) that run only as a `preexec_fn`, in a forked child
@@ -292,11 +301,6 @@ fn handler_ends(handler: Node, source: &str, ends: &CallList) -> bool {
             }),
         _ => false,
     }
-}
-
-/// `if __name__ == "__main__":` at the top of the module.
-fn has_main_block(root: Node, source: &str) -> bool {
-    main_block(root, source).is_some()
 }
 
 /// The body of the `if __name__ == "__main__":` at the top of the module.
