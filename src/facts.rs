@@ -151,10 +151,29 @@ impl CallFact<'_> {
                     .node
                     .child_by_field_name("function")
                     .map_or("", |f| text(f, source));
-                format!("{}()", f.split_whitespace().collect::<Vec<_>>().join(""))
+                format!("{}()", one_line(f))
             }
         }
     }
+}
+
+/// Code on one line: runs of whitespace become one space (a string literal
+/// keeps its words apart: `execute("select * from t")`), and the breaks of
+/// a call chain written over several lines go (`(\n    x\n).fetchall`
+/// is `(x).fetchall`).
+fn one_line(code: &str) -> String {
+    let words: Vec<&str> = code.split_whitespace().collect();
+    let mut out = String::with_capacity(code.len());
+    for (i, word) in words.iter().enumerate() {
+        let joins_tight = i == 0
+            || out.ends_with(['(', '[', '{', '.'])
+            || word.starts_with([')', ']', '}', '.', ',']);
+        if !joins_tight {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Falsy test on a name in an `if`/`while` condition: on `empty_when` the
@@ -798,6 +817,19 @@ fn name_test(cond: Node, source: &str) -> Option<NameTest> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn call_text_on_one_line_keeps_string_words_apart() {
+        assert_eq!(
+            super::one_line("conn.execute(\"select * from t\").fetchall"),
+            "conn.execute(\"select * from t\").fetchall"
+        );
+        assert_eq!(
+            super::one_line("(conn\n    .execute(\n        sql,\n    )\n    .fetchall"),
+            "(conn.execute(sql,).fetchall"
+        );
+    }
+
     use super::*;
 
     /// The texts a call records stay short however deep its nesting: each

@@ -13,6 +13,9 @@
 //! caught. Names are matched by their last part (`crontab.write()` is a
 //! reference to every `write`), which errs on the side of reporting.
 //!
+//! A command of a click or typer program (`@cli.command()`) is such an
+//! entry point too: its exceptions and its return end the program.
+//!
 //! A function given only as a `preexec_fn=` runs in the forked child just
 //! before `exec`: an exception ends the child, and a return is followed by
 //! an `exec` that closes the descriptors Python opened (they are not
@@ -42,9 +45,17 @@ pub(super) fn program_ends(
     ending_calls: &CallList,
 ) -> ProgramEnds {
     let main = main_block(root, source);
-    // Most files are neither scripts nor fork children: no walk for them.
+    let imports_cli = ["import click", "from click", "import typer", "from typer"]
+        .iter()
+        .any(|i| source.contains(i));
+    let commands: Vec<bool> = units
+        .iter()
+        .map(|u| imports_cli && is_cli_command(u))
+        .collect();
+    // Most files are neither scripts, nor commands, nor fork children: no
+    // walk for them.
     let forks = source.contains("preexec_fn");
-    if main.is_none() && !forks {
+    if main.is_none() && !forks && !commands.contains(&true) {
         return ProgramEnds {
             exceptions: vec![false; units.len()],
             returns: vec![false; units.len()],
@@ -60,13 +71,24 @@ pub(super) fn program_ends(
         exceptions: child.clone(),
         returns: child,
     };
-    let Some(block) = main else {
-        return ends;
-    };
-    let mut memo: HashMap<usize, Option<bool>> = HashMap::new();
+    // A command's return and its exceptions end the program (click
+    // reports the error and exits), and so do those of what only commands
+    // call.
+    let mut memo: HashMap<usize, Option<bool>> = commands
+        .iter()
+        .enumerate()
+        .filter(|&(_, &command)| command)
+        .map(|(i, _)| (i, Some(true)))
+        .collect();
+    for (i, &command) in commands.iter().enumerate() {
+        ends.returns[i] |= command;
+    }
     for (i, e) in ends.exceptions.iter_mut().enumerate() {
         *e |= unit_ends(i, units, &references, &mut memo);
     }
+    let Some(block) = main else {
+        return ends;
+    };
     if let Some(name) = last_call(block, source) {
         let only_there = references.get(name).is_some_and(|r| r.len() == 1);
         for (i, unit) in units.iter().enumerate() {
@@ -74,6 +96,17 @@ pub(super) fn program_ends(
         }
     }
     ends
+}
+
+/// A command of a command-line program (`@click.command()`,
+/// `@cli.command(name=...)`, `@app.command()` with typer, a `group`), in a
+/// file that imports click or typer (the caller checks): each run of the
+/// program runs one.
+fn is_cli_command(unit: &FunctionNode) -> bool {
+    unit.decorators.iter().any(|d| {
+        let callee = d.split('(').next().unwrap_or(d).trim();
+        matches!(callee.rsplit('.').next(), Some("command" | "group")) && callee.contains('.')
+    })
 }
 
 /// The function the `__main__` block's last statement calls, possibly
@@ -143,7 +176,7 @@ fn unit_ends(
     memo.insert(unit, None);
     let func = &units[unit];
     let name = func.name.rsplit('.').next().unwrap_or(&func.name);
-    let result = !func.decorated
+    let result = (!func.decorated || func.is_context_manager())
         && references.get(name).is_some_and(|refs| {
             !refs.is_empty()
                 && refs.iter().all(|r| {
