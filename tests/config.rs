@@ -325,3 +325,28 @@ fn a_pair_one_file_shows_holds_in_the_others_where_it_is_the_habit() {
     let shown = findings();
     assert!(!shown.contains("pool.lease()"), "{shown}");
 }
+
+/// Files the configuration names as one-shot programs are analysed as such:
+/// an exception that leaves a function ends the program, so only paths
+/// that complete are leaks there.
+#[test]
+fn configured_one_shot_programs_keep_only_paths_that_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let job = "import json\n\n\ndef load(path):\n    f = open(path)\n    data = json.load(f)\n    f.close()\n    return data\n";
+    write(root, "jobs/nightly.py", job);
+    write(root, "app/views.py", job);
+    write(
+        root,
+        "pyproject.toml",
+        "[tool.unclosed.programs]\none-shot = [\"jobs/**\"]\n",
+    );
+    let out = check_concise(root, &["."])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let shown = String::from_utf8(out).unwrap();
+    assert!(shown.contains("app/views.py:5:9: UC002"), "{shown}");
+    assert!(!shown.contains("jobs/nightly.py"), "{shown}");
+}
