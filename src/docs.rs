@@ -50,6 +50,12 @@ pub fn rules_markdown(catalogue: &Catalogue) -> String {
          is no UC005. Patterns, below the project root: ",
     );
     out.push_str(&backticked(&catalogue.programs.one_shot, "").join(", "));
+    out.push_str(
+        ".\n\nCalls that make the process a daemon: the function that calls one runs once, \
+         at start; what it still holds when it returns is the daemon's own (its standard \
+         streams, its pidfile lock), and its failure aborts the start: ",
+    );
+    out.push_str(&backticked(&catalogue.programs.daemonizing, "()").join(", "));
     out.push('\n');
     out
 }

@@ -58,6 +58,12 @@ pub struct Programs {
     /// project root: `**/ansible/modules/**`.
     #[serde(default)]
     pub one_shot: Vec<String>,
+    /// Calls that make the process a daemon (`os.setsid`): the function
+    /// that calls one runs once, at start; what it still holds when it
+    /// returns is the daemon's own (its standard streams, its pidfile lock),
+    /// and its failure aborts the start.
+    #[serde(default)]
+    pub daemonizing: Vec<String>,
 }
 
 /// One kind of resource: how it is acquired and how it is released.
@@ -494,6 +500,7 @@ impl Catalogue {
     /// Adds patterns of one-shot programs (from a user's configuration).
     pub fn add_programs(&mut self, programs: Programs) {
         self.programs.one_shot.extend(programs.one_shot);
+        self.programs.daemonizing.extend(programs.daemonizing);
         self.one_shot = std::sync::OnceLock::new();
     }
 
@@ -709,7 +716,8 @@ impl Catalogue {
             .chain(&c.os_error.functions)
             .chain(&self.ownership.functions)
             .chain(c.never_raise_given.keys())
-            .chain(c.never_raise_given.values().flatten());
+            .chain(c.never_raise_given.values().flatten())
+            .chain(&self.programs.daemonizing);
         for f in functions {
             // `*Stub`: any callable whose last name ends with `Stub`.
             let name = f.strip_prefix('*').unwrap_or(f);

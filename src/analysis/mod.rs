@@ -141,6 +141,14 @@ pub fn analyze_module(
         let weak_model = |call: &CallFact| summaries.weakly_raises(index, call) == Some(true);
         let plain_model = |call: &CallFact| summaries.makes_plain_instance(index, call);
         let graph = cfg::build(func.node, &shape, &cx, &raise_model, &class_model)?;
+        // A function that makes the process a daemon runs once, at start:
+        // what it holds when it returns is kept for the daemon's lifetime,
+        // and its failure aborts the start.
+        let daemonizes = graph.nodes.iter().flat_map(|n| &n.facts.calls).any(|c| {
+            c.resolved
+                .as_deref()
+                .is_some_and(|r| catalogue.programs.daemonizing.iter().any(|d| d == r))
+        });
         let mut func_ctx = FunctionContext {
             source,
             imports: &imports,
@@ -154,9 +162,15 @@ pub fn analyze_module(
             shape: &shape,
             captured: func.captured.clone(),
             params: &func.callables,
-            exceptions_end_run: options.test_code || options.one_shot || ends_program[index],
-            returns_end_run: returns_end_program[index],
-            runs_once: options.one_shot || ends_program[index] || returns_end_program[index],
+            exceptions_end_run: options.test_code
+                || options.one_shot
+                || daemonizes
+                || ends_program[index],
+            returns_end_run: returns_end_program[index] || daemonizes,
+            runs_once: options.one_shot
+                || daemonizes
+                || ends_program[index]
+                || returns_end_program[index],
             file_pairs,
             handed: HashMap::new(),
             argument_names: Default::default(),
