@@ -121,6 +121,7 @@ pub fn analyze_module(
         summaries::Summaries::new(source, &imports, catalogue, &origins, &units, project);
     let ends = &catalogue.calls.ends;
     let program_ends = script::program_ends(root, source, &units, ends);
+    let disabled_flags = disabled_flags(root, source);
     let (ends_program, returns_end_program) = (&program_ends.exceptions, &program_ends.returns);
     // One function's analysis, given the pairs the file's other functions
     // showed.
@@ -172,6 +173,7 @@ pub fn analyze_module(
                 || ends_program[index]
                 || returns_end_program[index],
             file_pairs,
+            disabled_flags: &disabled_flags,
             handed: HashMap::new(),
             argument_names: Default::default(),
             raise_classes: Default::default(),
@@ -612,6 +614,9 @@ struct FunctionContext<'a> {
     runs_once: bool,
     /// Pairs the other functions of the file showed (see `learned`).
     file_pairs: &'a [learned::FilePair],
+    /// Module flags that switch code off (`DEBUG_TO_DISK = False`, never
+    /// set again): what runs only under them never runs.
+    disabled_flags: &'a HashSet<String>,
     /// Calls (by start byte) to helpers of this file that take these
     /// arguments over: `close_quietly(conn)`, `self._register(sock)`.
     handed: HashMap<usize, Vec<String>>,
@@ -747,6 +752,9 @@ impl<'a> FunctionContext<'a> {
         }
         for (id, node) in graph.nodes.iter().enumerate() {
             for call in &node.facts.calls {
+                if self.disabled(call.node) {
+                    continue;
+                }
                 // `r, w = os.pipe()`: one obligation per end.
                 if let Use::Unpacked(names) = &call.usage
                     && let Some(rule) = self.matcher.rule_for(call, &releases_on_receiver)
@@ -886,6 +894,9 @@ impl<'a> FunctionContext<'a> {
         let stored_names = self.names_stored_on_self(graph);
         for (id, node) in graph.nodes.iter().enumerate() {
             for call in &node.facts.calls {
+                if self.disabled(call.node) {
+                    continue;
+                }
                 let (attr, store) = match &call.usage {
                     Use::Stored(target) => match target.strip_prefix("self.") {
                         Some(attr) if crate::rules::is_identifier(attr) => (attr.to_string(), None),
@@ -1284,6 +1295,52 @@ impl<'a> FunctionContext<'a> {
             || unless.values.iter().any(|v| v == text(arg, self.source))
     }
 
+    /// Whether `node` runs only under a module flag that is off (see
+    /// `disabled_flags`): `if _WRITE_TO_DISK: tmp = NamedTemporaryFile(...)`.
+    fn disabled(&self, node: Node) -> bool {
+        if self.disabled_flags.is_empty() {
+            return false;
+        }
+        let mut child = node;
+        while let Some(parent) = child.parent() {
+            if parent.kind() == "function_definition" {
+                return false;
+            }
+            if parent.kind() == "if_statement"
+                && parent.child_by_field_name("consequence") == Some(child)
+                && parent
+                    .child_by_field_name("condition")
+                    .is_some_and(|c| self.is_off(c))
+            {
+                return true;
+            }
+            child = parent;
+        }
+        false
+    }
+
+    /// A condition that is false while a disabled flag is: the flag, or a
+    /// conjunction with it.
+    fn is_off(&self, condition: Node) -> bool {
+        match condition.kind() {
+            "identifier" => self.disabled_flags.contains(text(condition, self.source)),
+            "parenthesized_expression" => condition.named_child(0).is_some_and(|c| self.is_off(c)),
+            "boolean_operator" => {
+                condition
+                    .child_by_field_name("operator")
+                    .is_some_and(|o| text(o, self.source) == "and")
+                    && [
+                        condition.child_by_field_name("left"),
+                        condition.child_by_field_name("right"),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .any(|c| self.is_off(c))
+            }
+            _ => false,
+        }
+    }
+
     /// A lock on the object (`self._slots.acquire()`) that this function
     /// gives back only in `except` blocks, while another method of the
     /// class gives it back: on success it is held on purpose until that
@@ -1605,6 +1662,69 @@ fn ownership_flags<'t>(call: Node<'t>, acquire: &Acquire, source: &str) -> Vec<(
         .filter_map(|a| a.child_by_field_name("value"))
         .filter(|v| matches!(v.kind(), "identifier" | "attribute"))
         .map(|v| (v, true))
+        .collect()
+}
+
+/// Module-level names bound once, at the top of the module, to `False`,
+/// `None` or `0`, and never bound again in the file: switches for debug code
+/// (`_write_generated_code_to_disk = False`). Another module could still set
+/// them; a flag meant for that is rare, and code under one is reported when
+/// it is turned on.
+fn disabled_flags(root: Node, source: &str) -> HashSet<String> {
+    let mut off: HashMap<&str, usize> = HashMap::new();
+    let mut cursor = root.walk();
+    for statement in root.named_children(&mut cursor) {
+        let assignment = statement
+            .named_child(0)
+            .filter(|_| statement.kind() == "expression_statement")
+            .filter(|a| a.kind() == "assignment");
+        let Some(assignment) = assignment else {
+            continue;
+        };
+        let (Some(left), Some(right)) = (
+            assignment.child_by_field_name("left"),
+            assignment.child_by_field_name("right"),
+        ) else {
+            continue;
+        };
+        let falsy = matches!(right.kind(), "false" | "none")
+            || (right.kind() == "integer" && text(right, source) == "0");
+        if left.kind() == "identifier" && falsy {
+            *off.entry(text(left, source)).or_default() += 1;
+        }
+    }
+    if off.is_empty() {
+        return HashSet::new();
+    }
+    // Bound anywhere else (another assignment, `global`, a loop, `with ...
+    // as`, an augmented assignment): not a constant.
+    let mut bound: HashMap<&str, usize> = HashMap::new();
+    syntax::walk(root, |n| {
+        if n.kind() == "identifier"
+            && off.contains_key(text(n, source))
+            && n.parent().is_some_and(|p| {
+                matches!(
+                    p.kind(),
+                    "assignment"
+                        | "augmented_assignment"
+                        | "global_statement"
+                        | "nonlocal_statement"
+                        | "for_statement"
+                        | "as_pattern_target"
+                        | "pattern_list"
+                        | "tuple_pattern"
+                        | "named_expression"
+                ) && p.child_by_field_name("right") != Some(n)
+                    && p.child_by_field_name("value") != Some(n)
+            })
+        {
+            *bound.entry(text(n, source)).or_default() += 1;
+        }
+        true
+    });
+    off.into_iter()
+        .filter(|(name, count)| *count == 1 && bound.get(name).copied().unwrap_or(0) == 1)
+        .map(|(name, _)| name.to_string())
         .collect()
 }
 
