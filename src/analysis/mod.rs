@@ -140,6 +140,7 @@ pub fn analyze_module(
         let class_model = |call: &CallFact| summaries.class_of(index, call);
         let returned_model = |call: &CallFact| summaries.returned_by(index, call);
         let weak_model = |call: &CallFact| summaries.weakly_raises(index, call) == Some(true);
+        let nothing_model = |call: &CallFact| summaries.gives_nothing(index, call);
         let plain_model = |call: &CallFact| summaries.makes_plain_instance(index, call);
         let graph = cfg::build(func.node, &shape, &cx, &raise_model, &class_model)?;
         // A function that makes the process a daemon runs once, at start:
@@ -157,6 +158,7 @@ pub fn analyze_module(
             raises: &raise_model,
             returned_by: &returned_model,
             weakly_raises: &weak_model,
+            gives_nothing: &nothing_model,
             plain_instance: &plain_model,
             name: &func.name,
             catalogue,
@@ -591,6 +593,9 @@ struct FunctionContext<'a> {
     /// Whether a call runs a helper that raises only where calls rarely
     /// fail (see `BodySummary::weakly`).
     weakly_raises: &'a dyn Fn(&CallFact) -> bool,
+    /// Whether a call runs a function of the project that returns no value
+    /// (see `BodySummary::returns_nothing`).
+    gives_nothing: &'a dyn Fn(&CallFact) -> bool,
     /// Whether a call makes an instance of a checked class that owns
     /// nothing.
     plain_instance: &'a dyn Fn(&CallFact) -> bool,
@@ -1066,6 +1071,12 @@ impl<'a> FunctionContext<'a> {
             }
         };
         let acquire = &rule.acquire;
+        // A function of the project that returns nothing hands nothing out,
+        // whatever its name (`self.wrap_socket(conn)` that stores the
+        // socket on `conn`).
+        if acquire.obligation == Obligation::Value && (self.gives_nothing)(call) {
+            return None;
+        }
         // Inside `with pytest.raises(...)` the call is expected to fail:
         // nothing is acquired on the path the test wants.
         if self.expected_to_raise(call.node) {

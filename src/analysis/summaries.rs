@@ -70,6 +70,11 @@ pub struct BodySummary {
     /// or walks a table). Calling it is no convincing reason for a leak.
     #[serde(default)]
     pub weakly: bool,
+    /// It returns no value on any path (no `return x`, no `yield`): what
+    /// a call of it gives is `None`, whatever its name says
+    /// (`tls.wrap_socket(connection)`, which stores the socket it makes).
+    #[serde(default)]
+    pub returns_nothing: bool,
     /// The one class of exception that leaves it, when that is all:
     /// `raise ValidationError(...)` and nothing else.
     pub class: Option<String>,
@@ -495,6 +500,7 @@ impl<'a, 't> Summaries<'a, 't> {
                     body: Some(BodySummary {
                         raises: Raises::Any,
                         weakly: false,
+                        returns_nothing: false,
                         class: None,
                         takes: Vec::new(),
                         returns: self.owner(class),
@@ -544,6 +550,7 @@ impl<'a, 't> Summaries<'a, 't> {
                 BodySummary {
                     raises,
                     weakly,
+                    returns_nothing: !func.generator && !returns_a_value(func.node),
                     class,
                     takes,
                     returns,
@@ -553,6 +560,7 @@ impl<'a, 't> Summaries<'a, 't> {
             Err(_) => BodySummary {
                 raises: Raises::Any,
                 weakly: false,
+                returns_nothing: false,
                 class: None,
                 takes: vec![false; func.params.len()],
                 returns: None,
@@ -592,6 +600,18 @@ impl<'a, 't> Summaries<'a, 't> {
         super::explain::is_io_method(method)
             || os.methods.iter().any(|m| m == method)
             || os.any_receiver_methods.iter().any(|m| m == method)
+    }
+
+    /// Whether `call` (made in the unit `caller`) runs only summarised
+    /// functions that return no value (see `BodySummary::returns_nothing`).
+    pub(super) fn gives_nothing(&self, caller: usize, call: &CallFact) -> bool {
+        self.local_class(call).is_none()
+            && self.targets(caller, call).is_some_and(|targets| {
+                !targets.is_empty()
+                    && targets
+                        .iter()
+                        .all(|t| !t.is_class && t.body.as_ref().is_some_and(|b| b.returns_nothing))
+            })
     }
 
     /// Whether `call` (made in the unit `caller`) runs a summarised function
@@ -934,4 +954,20 @@ impl<'a, 't> Summaries<'a, 't> {
                 || facts.calls.iter().any(released)
         })
     }
+}
+
+/// Whether a function's body (not its nested functions) has a `return` with
+/// a value.
+fn returns_a_value(function: tree_sitter::Node) -> bool {
+    let mut found = false;
+    crate::syntax::walk(function, |n| {
+        if found || (n != function && crate::syntax::is_nested_scope(n.kind())) {
+            return false;
+        }
+        if n.kind() == "return_statement" && n.named_child_count() > 0 {
+            found = true;
+        }
+        true
+    });
+    found
 }
