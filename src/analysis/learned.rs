@@ -292,7 +292,12 @@ pub(super) fn learn<'t>(
         // An instance of a checked class whose `__init__` acquires nothing
         // holds nothing to leak (`client = ControlClient(path)`, which
         // connects later, in a method).
-        if bindings != 1 || leaves || is_lookup(call) || plain_instance(call) {
+        if bindings != 1
+            || leaves
+            || is_lookup(call)
+            || makes_builtin_value(call)
+            || plain_instance(call)
+        {
             continue;
         }
         // The evidence: a release here, or else the pair another function
@@ -538,6 +543,40 @@ fn is_lookup(call: &CallFact) -> bool {
         Some("setdefault" | "__getitem__") => true,
         _ => matches!(call.callee.as_deref(), Some("getattr" | "next")),
     }
+}
+
+/// `tuple(name)`, `list(items)`, `str(x)`: Python's own values hold nothing
+/// to release, whatever the function later does with them.
+fn makes_builtin_value(call: &CallFact) -> bool {
+    call.method.is_none()
+        && matches!(
+            call.callee.as_deref(),
+            Some(
+                "tuple"
+                    | "list"
+                    | "dict"
+                    | "set"
+                    | "frozenset"
+                    | "str"
+                    | "bytes"
+                    | "bytearray"
+                    | "int"
+                    | "float"
+                    | "bool"
+                    | "sorted"
+                    | "reversed"
+                    | "iter"
+                    | "range"
+                    | "zip"
+                    | "map"
+                    | "filter"
+                    | "enumerate"
+                    | "object"
+                    | "type"
+                    | "repr"
+                    | "len"
+            )
+        )
 }
 
 /// Whether a call made with `var` only uses it (`json.load(f)`).
