@@ -731,11 +731,21 @@ impl<'t> Builder<'t, '_> {
         out
     }
 
-    fn loop_body(&mut self, stmt: Node<'t>, head: NodeId, exit: Option<Edge>) -> Pending {
+    /// The body of a loop whose test is `head`; `first` enters the body
+    /// without a test (a loop known to run at least once).
+    fn loop_body(
+        &mut self,
+        stmt: Node<'t>,
+        head: NodeId,
+        exit: Option<Edge>,
+        first: Option<NodeId>,
+    ) -> Pending {
         let after = self.node(Kind::Join, None, Facts::default());
         self.push_frame(FrameKind::Loop { head, after });
         if let Some(body) = stmt.child_by_field_name("body") {
-            let end = self.block(body, vec![(head, Edge::True)]);
+            let mut entries = vec![(head, Edge::True)];
+            entries.extend(first.map(|f| (f, Edge::True)));
+            let end = self.block(body, entries);
             self.connect(end, head);
         }
         self.frames.pop();
@@ -768,13 +778,38 @@ impl<'t> Builder<'t, '_> {
                 !matches!(n.kind(), "attribute" | "subscript")
             });
         }
+        // Over a tuple or list written out, the loop runs at least once.
+        let right = stmt.child_by_field_name("right");
+        let literal =
+            right.filter(|r| matches!(r.kind(), "tuple" | "list") && r.named_child_count() > 0);
+        // `for f in (a, b, c): f.close()`: the loop name is each of them in
+        // turn, so what is done to it is done to all.
+        if let (Some(left), Some(right)) = (stmt.child_by_field_name("left"), literal)
+            && left.kind() == "identifier"
+        {
+            let loop_name = text(left, self.cx.source);
+            let mut cursor = right.walk();
+            for item in right.named_children(&mut cursor) {
+                if item.kind() == "identifier" {
+                    let item = text(item, self.cx.source).to_string();
+                    facts.aliases.push((loop_name.to_string(), item));
+                }
+            }
+        }
         // `async for` awaits the next item, so it can be cancelled there.
         facts.has_await = is_async(stmt);
+        if literal.is_some() && !facts.has_await {
+            // The first item is always there: the body is entered once
+            // before any test of the head.
+            let first = self.step(Kind::LoopHead, stmt, facts.clone(), pending);
+            let head = self.node(Kind::LoopHead, Some(stmt), facts);
+            return self.loop_body(stmt, head, Some(Edge::False), Some(first));
+        }
         let head = self.step(Kind::LoopHead, stmt, facts, pending);
         if self.nodes[head].facts.has_await {
             self.raises(head);
         }
-        self.loop_body(stmt, head, Some(Edge::False))
+        self.loop_body(stmt, head, Some(Edge::False), None)
     }
 
     fn while_statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {
@@ -784,7 +819,7 @@ impl<'t> Builder<'t, '_> {
         let head = self.condition(cond, pending);
         let endless = matches!(cond.kind(), "true")
             || (cond.kind() == "integer" && text(cond, self.cx.source) != "0");
-        self.loop_body(stmt, head, (!endless).then_some(Edge::False))
+        self.loop_body(stmt, head, (!endless).then_some(Edge::False), None)
     }
 
     fn try_statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {

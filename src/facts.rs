@@ -553,7 +553,10 @@ impl<'t> Facts<'t> {
         let calls_parameter = callee
             .as_deref()
             .is_some_and(|c| cx.parameters.is_some_and(|p| p.contains(c)));
-        let arg_use = if takes_ownership || calls_parameter {
+        // `super().__init__(pool)`, `Base.__init__(self, pool)`: the object
+        // being made keeps what its base class is given.
+        let initialises = method.as_deref() == Some("__init__");
+        let arg_use = if takes_ownership || calls_parameter || initialises {
             // `callback(conn, addr)`: the code the caller passed in takes it.
             Use::OwnershipArgument
         } else if is_container_method {

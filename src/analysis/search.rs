@@ -193,6 +193,17 @@ impl FunctionContext<'_> {
                 if next == acq.node && matches!(acq.holder, Holder::Receiver { .. }) {
                     continue; // re-acquiring a held lock is not a leak of this one
                 }
+                // `if fd > 2: os.close(fd)`: on the other branch the
+                // descriptor is one of the standard streams (the process's
+                // own, kept open on purpose).
+                if node.kind == Kind::Cond
+                    && node
+                        .syntax
+                        .and_then(|test| standard_stream_branch(test, names, self.source))
+                        == Some(edge)
+                {
+                    continue;
+                }
                 let knowledge = match conditions {
                     Some((c, mode)) => match c.step(state.node, edge, state.knowledge) {
                         Some(mut k) => {
@@ -403,5 +414,47 @@ pub(super) fn release_method_matches(pattern: &str, method: &str, call: &CallFac
     match pattern.strip_suffix("()") {
         Some(bare) => bare == method && crate::syntax::argument_count(call.node) == 0,
         None => pattern == method,
+    }
+}
+
+/// The branch of a test on which a held descriptor is one of the standard
+/// streams (0, 1 or 2): `fd > 2`, `fd >= 3`, `2 < fd`, `fd not in (0, 1,
+/// 2)`, `fd not in range(3)` are false there; `fd <= 2`, `fd < 3`, `fd in
+/// (0, 1, 2)` true.
+fn standard_stream_branch(test: Node, names: &HashSet<String>, source: &str) -> Option<Edge> {
+    if test.kind() != "comparison_operator" || test.named_child_count() != 2 {
+        return None;
+    }
+    let (left, right) = (test.named_child(0)?, test.named_child(1)?);
+    let operator: String = {
+        let mut cursor = test.walk();
+        test.children(&mut cursor)
+            .filter(|c| !c.is_named())
+            .map(|c| crate::syntax::text(c, source))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let held = |n: Node| n.kind() == "identifier" && names.contains(crate::syntax::text(n, source));
+    let int = |n: Node| (n.kind() == "integer").then(|| crate::syntax::text(n, source));
+    let std_set = |n: Node| {
+        let t: String = crate::syntax::text(n, source)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        matches!(
+            t.as_str(),
+            "(0,1,2)" | "[0,1,2]" | "{0,1,2}" | "range(3)" | "range(0,3)"
+        )
+    };
+    let (is_std_when_true, is_std_when_false) = (Some(Edge::True), Some(Edge::False));
+    match (held(left), held(right), operator.as_str()) {
+        (true, _, ">") if int(right) == Some("2") => is_std_when_false,
+        (true, _, ">=") if int(right) == Some("3") => is_std_when_false,
+        (true, _, "<=") if int(right) == Some("2") => is_std_when_true,
+        (true, _, "<") if int(right) == Some("3") => is_std_when_true,
+        (_, true, "<") if int(left) == Some("2") => is_std_when_false,
+        (true, _, "not in") if std_set(right) => is_std_when_false,
+        (true, _, "in") if std_set(right) => is_std_when_true,
+        _ => None,
     }
 }
