@@ -274,10 +274,27 @@ impl Matcher<'_> {
             .as_deref()
             .is_some_and(|m| calls.never_raise_on_fresh.has(m, receiver_resource))
             && self.first_argument_made_here(call);
-        if fresh_argument || self.given_what_cannot_fail(call) || self.connects_to_own(call) {
+        if fresh_argument
+            || self.given_what_cannot_fail(call)
+            || self.connects_to_own(call)
+            || self.waits_on_condition(call)
+        {
             return Raises::Never;
         }
         raises
+    }
+
+    /// `cond.wait()` without a timeout on a condition variable: it returns
+    /// when notified, and fails only when the lock is not held.
+    fn waits_on_condition(&self, call: &CallFact) -> bool {
+        call.method.as_deref() == Some("wait")
+            && crate::syntax::argument_count(call.node) == 0
+            && call
+                .receiver
+                .as_deref()
+                .and_then(|r| self.origin(r))
+                .and_then(|o| o.call.as_deref())
+                .is_some_and(|c| c.ends_with(".Condition"))
     }
 
     /// `sock.connect(address)` after `address = listener.getsockname()`:
