@@ -510,6 +510,20 @@ fn parse_expr(node: Node, source: &str, depth: usize, atom: &mut AtomOf) -> Expr
     }
 }
 
+/// A function that only looks at its arguments: the builtins that test a
+/// type or attribute, and plain functions named as predicates
+/// (`isfilelike(path)`, `is_text(data)`, `has_body(request)`). Methods
+/// (`self.is_open()`) and module functions (`os.path.isfile(p)`, which asks
+/// the file system) may answer differently the second time.
+fn is_pure_predicate(function: &str) -> bool {
+    matches!(
+        function,
+        "isinstance" | "hasattr" | "callable" | "issubclass"
+    ) || (!function.contains('.')
+        && (function.starts_with("is") || function.starts_with("has"))
+        && function.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+}
+
 /// A condition with no effects (`self.mode == "w"`, `isinstance(x, T)`) is
 /// an atom of its own: testing it twice gives the same answer while what it
 /// reads is unchanged.
@@ -520,10 +534,7 @@ fn pure_atom(node: Node, source: &str, atom: &mut AtomOf) -> Expr {
         match n.kind() {
             "call" => {
                 let f = n.child_by_field_name("function").map(|f| text(f, source));
-                if !matches!(
-                    f,
-                    Some("isinstance" | "hasattr" | "callable" | "issubclass")
-                ) {
+                if !f.is_some_and(is_pure_predicate) {
                     pure = false;
                 }
                 if let Some(args) = n.child_by_field_name("arguments") {

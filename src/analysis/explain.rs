@@ -966,6 +966,11 @@ pub(super) fn is_io_method(method: &str) -> bool {
             | "fetchmany"
             | "getresponse"
             | "urlopen"
+            | "request"
+            | "retrbinary"
+            | "retrlines"
+            | "storbinary"
+            | "storlines"
     )
 }
 
