@@ -219,7 +219,11 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
         (
             "Never raise on some resources",
             "The same, for these methods on these resources only.",
-            on_receivers(&c.never_raise_on),
+            c.never_raise_on
+                .iter()
+                .map(&on_receivers)
+                .collect::<Vec<_>>()
+                .join("; "),
         ),
         (
             "Never raise on a fresh argument",

@@ -60,7 +60,12 @@ pub fn classify(
         || on_text_literal(call)
         || in_list(&calls.never_raise)
         || call.on_logger()
-        || method.is_some_and(|m| calls.never_raise_on.has(m, receiver_resource))
+        || method.is_some_and(|m| {
+            calls
+                .never_raise_on
+                .iter()
+                .any(|group| group.has(m, receiver_resource))
+        })
     {
         return Raises::Never;
     }

@@ -341,6 +341,24 @@ pub struct ReceiverCalls {
     pub receivers: Vec<String>,
 }
 
+/// A table, or an array of tables (`[[calls.never-raise-on]]`), as a list.
+fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        Many(Vec<T>),
+        One(T),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::Many(all) => all,
+        OneOrMany::One(one) => vec![one],
+    })
+}
+
 impl ReceiverCalls {
     pub fn has(&self, method: &str, receiver_resource: Option<&str>) -> bool {
         self.methods.iter().any(|m| m == method)
@@ -358,8 +376,9 @@ pub struct Calls {
     pub never_raise: CallList,
     /// Methods that do not raise on some resources: a socket's `close()`
     /// (a file's may, flushing its buffer).
-    #[serde(default)]
-    pub never_raise_on: ReceiverCalls,
+    /// Groups of them, each with its own methods and resources.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub never_raise_on: Vec<ReceiverCalls>,
     /// Methods that fail only on a stale argument (a closed or already
     /// registered descriptor): given a value the function itself just made,
     /// on these resources, they do not raise (`sel.register(p.stdout)` after
@@ -403,12 +422,7 @@ pub struct Calls {
 impl Calls {
     fn extend(&mut self, other: Calls) {
         self.never_raise.extend(other.never_raise);
-        self.never_raise_on
-            .methods
-            .extend(other.never_raise_on.methods);
-        self.never_raise_on
-            .receivers
-            .extend(other.never_raise_on.receivers);
+        self.never_raise_on.extend(other.never_raise_on);
         self.never_raise_on_fresh
             .methods
             .extend(other.never_raise_on_fresh.methods);
@@ -735,7 +749,7 @@ impl Catalogue {
             .flat_map(|l| &l.methods)
             .chain(&c.os_error.methods)
             .chain(&c.os_error.any_receiver_methods)
-            .chain(&c.never_raise_on.methods)
+            .chain(c.never_raise_on.iter().flat_map(|g| &g.methods))
             .chain(&c.never_raise_on_fresh.methods)
             .chain(&self.ownership.methods)
             .chain(&self.ownership.keywords);
@@ -753,7 +767,7 @@ impl Catalogue {
             .os_error
             .receivers
             .iter()
-            .chain(&c.never_raise_on.receivers)
+            .chain(c.never_raise_on.iter().flat_map(|g| &g.receivers))
             .chain(&c.never_raise_on_fresh.receivers)
         {
             if self.get(id).is_none() {

@@ -350,3 +350,20 @@ fn configured_one_shot_programs_keep_only_paths_that_complete() {
     assert!(shown.contains("app/views.py:5:9: UC002"), "{shown}");
     assert!(!shown.contains("jobs/nightly.py"), "{shown}");
 }
+
+/// `[calls.never-raise-on]` is one table or several (`[[...]]`): a
+/// configuration written either way adds its group.
+#[test]
+fn never_raise_on_is_one_table_or_several() {
+    let source = "import socket\n\n\ndef ping(host):\n    sock = socket.create_connection((host, 7))\n    sock.start_probe()\n    sock.close()\n";
+    for config in [
+        "[tool.unclosed.calls.never-raise-on]\nmethods = [\"start_probe\"]\nreceivers = [\"socket\"]\n",
+        "[[tool.unclosed.calls.never-raise-on]]\nmethods = [\"start_probe\"]\nreceivers = [\"socket\"]\n\n[[tool.unclosed.calls.never-raise-on]]\nmethods = [\"flush\"]\nreceivers = [\"file\"]\n",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "ping.py", source);
+        check_concise(dir.path(), &["."]).code(1);
+        write(dir.path(), "pyproject.toml", config);
+        check_concise(dir.path(), &["."]).code(0);
+    }
+}
