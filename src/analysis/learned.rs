@@ -446,7 +446,8 @@ fn entry_for(call: &CallFact, release: &Release, shown: &str) -> String {
             release.receiver_methods.join("\", \"")
         )
     } else {
-        format!("methods = [\"{}\"]", release.methods.join("\", \""))
+        // The release that showed it (the others of its kind are implied).
+        format!("methods = [\"{}\"]", release.methods[0])
     };
     let awaited = if release.awaited == Awaited::Always {
         ", awaited = \"always\""
@@ -489,10 +490,24 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
     } else {
         Awaited::Never
     };
-    // `var.close()`
+    // `var.close()`: any of the release methods ends it then (`pg.wait()`
+    // as well as the `pg.terminate()` that showed it), and a process also
+    // ends when waited for.
     if c.receiver.as_deref() == Some(var) && RELEASE_METHODS.contains(&method) {
+        let mut methods: Vec<String> = RELEASE_METHODS.iter().map(|m| m.to_string()).collect();
+        let process = acquiring
+            .callee
+            .as_deref()
+            .map(|c| c.rsplit('.').next().unwrap_or(c).to_ascii_lowercase())
+            .is_some_and(|last| last.contains("popen") || last.contains("spawn"));
+        if process {
+            methods.extend(["wait", "communicate", "kill"].map(String::from));
+        }
+        // The one that showed it first, for the entry `--learned` suggests.
+        methods.retain(|m| m != method);
+        methods.insert(0, method.to_string());
         return Some(Release {
-            methods: vec![method.to_string()],
+            methods,
             receiver_methods: Vec::new(),
             functions: Vec::new(),
             awaited,
