@@ -44,6 +44,13 @@ fn incident_handed_out_on_success() {
     insta::assert_snapshot!(rendered("fixtures/incident/handed_out_on_success.py"));
 }
 
+/// A resource learnt from its give-back: the help names that call rather
+/// than advising a `with` the object may not support.
+#[test]
+fn learnt_pair_help_names_the_give_back() {
+    insta::assert_snapshot!(rendered("fixtures/inventory/reservations.py"));
+}
+
 #[test]
 fn postmortem_snippet_renders_nothing() {
     assert_eq!(rendered("fixtures/incident/postmortem_snippet.py"), "");

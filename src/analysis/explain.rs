@@ -641,6 +641,31 @@ impl<'a> FunctionContext<'a> {
                     "use `{kw} {receiver}:`, or call `{receiver}.release()` in a `finally` block"
                 )
             }
+            // A learnt resource: whether its object works in `with` is
+            // unknown; the release it was learnt from is not.
+            Holder::Value { var } if acq.rule.id.starts_with("learned:") => {
+                let awaited = match acq.rule.release.awaited {
+                    Awaited::Always => "await ",
+                    Awaited::LikeAcquire if acq.call.awaited => "await ",
+                    _ => "",
+                };
+                match (
+                    acq.rule.release.methods.first(),
+                    acq.rule.release.receiver_methods.first(),
+                ) {
+                    (Some(m), _) => {
+                        format!("release it in a `finally` block (`{awaited}{var}.{m}()`)")
+                    }
+                    (None, Some(m)) => {
+                        let give_back = match acq.call.receiver.as_deref() {
+                            Some(pool) => format!("{pool}.{m}({var})"),
+                            None => format!("{m}({var})"),
+                        };
+                        format!("give it back in a `finally` block (`{awaited}{give_back}`)")
+                    }
+                    (None, None) => "release it in a `finally` block".to_string(),
+                }
+            }
             Holder::Value { var } if acq.rule.with_releases => {
                 let kw = if acq.call.awaited {
                     "async with"
