@@ -69,9 +69,13 @@ impl Use {
 /// Keyword arguments longer than this are recorded by name only.
 const LONGEST_KEYWORD_TEXT: usize = 200;
 
-/// Whether `node` is a string literal that reads as a file mode: `"r"`,
-/// `"wb"`, `'a+'`, `"rt"`.
+/// Whether `node` is a string literal that reads as a file mode (`"r"`,
+/// `"wb"`, `'a+'`, `"rt"`), or a name `mode` passed on.
 fn is_file_mode(node: Node, src: &str) -> bool {
+    // A wrapper of `open()` passing its own `mode` on: `_open(name, mode, ...)`.
+    if node.kind() == "identifier" {
+        return text(node, src) == "mode";
+    }
     if node.kind() != "string" {
         return false;
     }
