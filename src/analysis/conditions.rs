@@ -591,7 +591,7 @@ fn descriptor_test(node: Node, source: &str) -> Option<(String, bool)> {
 }
 
 /// The operator of a comparison, as tokens: `["is", "not"]`, `[">="]`.
-fn operator_tokens<'t>(node: Node<'t>) -> Vec<&'t str> {
+pub(super) fn operator_tokens<'t>(node: Node<'t>) -> Vec<&'t str> {
     let mut cursor = node.walk();
     node.children(&mut cursor)
         .filter(|c| !c.is_named())

@@ -673,6 +673,24 @@ struct Acquisition<'t, 'a> {
     wrapped: bool,
 }
 
+impl<'t, 'a> Acquisition<'t, 'a> {
+    /// An acquisition at `node` held by `holder`, with nothing else known.
+    fn new(node: NodeId, call: &'a CallFact<'t>, rule: &'a Resource, holder: Holder) -> Self {
+        Acquisition {
+            node,
+            call,
+            rule,
+            holder,
+            held_edge: None,
+            parent: None,
+            shared_with: None,
+            kept_by_new_object: false,
+            kept_past_return: false,
+            wrapped: false,
+        }
+    }
+}
+
 /// What the analysis of one function gives.
 struct UnitOutcome {
     findings: Vec<Finding>,
@@ -741,18 +759,12 @@ impl<'a> FunctionContext<'a> {
                 let Use::Bound(var) = &call.usage else {
                     continue;
                 };
-                tracked.push(Acquisition {
-                    node: id,
+                tracked.push(Acquisition::new(
+                    id,
                     call,
-                    rule: &l.rule,
-                    holder: Holder::Value { var: var.clone() },
-                    held_edge: None,
-                    parent: None,
-                    shared_with: None,
-                    kept_by_new_object: false,
-                    kept_past_return: false,
-                    wrapped: false,
-                });
+                    &l.rule,
+                    Holder::Value { var: var.clone() },
+                ));
             }
         }
         for (id, node) in graph.nodes.iter().enumerate() {
@@ -769,18 +781,7 @@ impl<'a> FunctionContext<'a> {
                         let Some(var) = names.get(i).cloned().flatten().filter(|v| v != "_") else {
                             continue;
                         };
-                        tracked.push(Acquisition {
-                            node: id,
-                            call,
-                            rule,
-                            holder: Holder::Value { var },
-                            held_edge: None,
-                            parent: None,
-                            shared_with: None,
-                            kept_by_new_object: false,
-                            kept_past_return: false,
-                            wrapped: false,
-                        });
+                        tracked.push(Acquisition::new(id, call, rule, Holder::Value { var }));
                     }
                     continue;
                 }
@@ -1098,16 +1099,10 @@ impl<'a> FunctionContext<'a> {
         });
         let tracked = |holder: Holder, held_edge: Option<Edge>, wrapped: bool| {
             Some(Found::Tracked(Acquisition {
-                node,
-                call,
-                rule,
-                holder,
                 held_edge,
                 parent,
-                shared_with: None,
-                kept_by_new_object: false,
-                kept_past_return: false,
                 wrapped,
+                ..Acquisition::new(node, call, rule, holder)
             }))
         };
         if acquire.obligation == Obligation::Receiver {
@@ -1141,17 +1136,12 @@ impl<'a> FunctionContext<'a> {
                 _ => return None,
             };
             let kept_past_return = self.held_for_another_method(graph, call, &receiver, rule);
+            let holder = Holder::Receiver { receiver, result };
             return Some(Found::Tracked(Acquisition {
-                node,
-                call,
-                rule,
-                holder: Holder::Receiver { receiver, result },
                 held_edge,
                 parent,
-                shared_with: None,
-                kept_by_new_object: false,
                 kept_past_return,
-                wrapped: false,
+                ..Acquisition::new(node, call, rule, holder)
             }));
         }
         // An `x.acquire()` known only by its shape is a pool connection when

@@ -426,14 +426,7 @@ fn standard_stream_branch(test: Node, names: &HashSet<String>, source: &str) -> 
         return None;
     }
     let (left, right) = (test.named_child(0)?, test.named_child(1)?);
-    let operator: String = {
-        let mut cursor = test.walk();
-        test.children(&mut cursor)
-            .filter(|c| !c.is_named())
-            .map(|c| crate::syntax::text(c, source))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let operator = super::conditions::operator_tokens(test);
     let held = |n: Node| n.kind() == "identifier" && names.contains(crate::syntax::text(n, source));
     let int = |n: Node| (n.kind() == "integer").then(|| crate::syntax::text(n, source));
     let std_set = |n: Node| {
@@ -447,14 +440,14 @@ fn standard_stream_branch(test: Node, names: &HashSet<String>, source: &str) -> 
         )
     };
     let (is_std_when_true, is_std_when_false) = (Some(Edge::True), Some(Edge::False));
-    match (held(left), held(right), operator.as_str()) {
-        (true, _, ">") if int(right) == Some("2") => is_std_when_false,
-        (true, _, ">=") if int(right) == Some("3") => is_std_when_false,
-        (true, _, "<=") if int(right) == Some("2") => is_std_when_true,
-        (true, _, "<") if int(right) == Some("3") => is_std_when_true,
-        (_, true, "<") if int(left) == Some("2") => is_std_when_false,
-        (true, _, "not in") if std_set(right) => is_std_when_false,
-        (true, _, "in") if std_set(right) => is_std_when_true,
+    match (held(left), held(right), operator.as_slice()) {
+        (true, _, [">"]) if int(right) == Some("2") => is_std_when_false,
+        (true, _, [">="]) if int(right) == Some("3") => is_std_when_false,
+        (true, _, ["<="]) if int(right) == Some("2") => is_std_when_true,
+        (true, _, ["<"]) if int(right) == Some("3") => is_std_when_true,
+        (_, true, ["<"]) if int(left) == Some("2") => is_std_when_false,
+        (true, _, ["not", "in"] | ["not in"]) if std_set(right) => is_std_when_false,
+        (true, _, ["in"]) if std_set(right) => is_std_when_true,
         _ => None,
     }
 }
