@@ -6,6 +6,7 @@
 //! that is the bug the postmortem snippet would trip).
 
 use crate::facts::{CallFact, FactContext, Facts, Use};
+use crate::syntax::NodeExt;
 use crate::syntax::text;
 use std::collections::HashMap;
 use tree_sitter::Node;
@@ -235,10 +236,10 @@ pub fn build<'t>(
     let cancel_exit = b.node(Kind::CancelExit, None, Facts::default());
     b.exits = Some((normal_exit, error_exit, cancel_exit));
     // A module's statements are its own children; a function's are in `body`.
-    let body = if function.kind() == "module" {
+    let body = if function.kind_name() == "module" {
         Some(function)
     } else {
-        function.child_by_field_name("body")
+        function.field("body")
     };
     let end = match body {
         Some(body) => b.block(body, vec![(entry, Edge::Normal)]),
@@ -344,7 +345,7 @@ impl<'t> Builder<'t, '_> {
             .calls
             .iter()
             .filter(|c| schedules(c))
-            .filter_map(|c| c.node.child_by_field_name("arguments"))
+            .filter_map(|c| c.node.field("arguments"))
             .map(|args| args.byte_range())
             .collect();
         for call in &f.calls {
@@ -587,7 +588,7 @@ impl<'t> Builder<'t, '_> {
                 // Code after a `return`/`raise` never runs.
                 break;
             }
-            if stmt.kind() == "comment" {
+            if stmt.kind_name() == "comment" {
                 continue;
             }
             pending = self.statement(stmt, pending);
@@ -596,7 +597,7 @@ impl<'t> Builder<'t, '_> {
     }
 
     fn statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {
-        match stmt.kind() {
+        match stmt.kind_name() {
             "if_statement" | "for_statement" | "while_statement" | "try_statement"
             | "with_statement" | "match_statement" => {
                 self.depth += 1;
@@ -605,7 +606,7 @@ impl<'t> Builder<'t, '_> {
                     self.depth -= 1;
                     return Vec::new();
                 }
-                let out = match stmt.kind() {
+                let out = match stmt.kind_name() {
                     "if_statement" => self.if_statement(stmt, pending),
                     "for_statement" => self.for_statement(stmt, pending),
                     "while_statement" => self.while_statement(stmt, pending),
@@ -625,7 +626,7 @@ impl<'t> Builder<'t, '_> {
                 Vec::new()
             }
             "break_statement" | "continue_statement" => {
-                let (kind, edge, jump) = if stmt.kind() == "break_statement" {
+                let (kind, edge, jump) = if stmt.kind_name() == "break_statement" {
                     (Kind::Break, Edge::Break, Jump::Break)
                 } else {
                     (Kind::Continue, Edge::Continue, Jump::Continue)
@@ -695,11 +696,11 @@ impl<'t> Builder<'t, '_> {
     }
 
     fn if_statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {
-        let Some(cond) = stmt.child_by_field_name("condition") else {
+        let Some(cond) = stmt.field("condition") else {
             return pending;
         };
         let c = self.condition(cond, pending);
-        let mut out = match stmt.child_by_field_name("consequence") {
+        let mut out = match stmt.field("consequence") {
             Some(body) => self.block(body, vec![(c, Edge::True)]),
             None => vec![(c, Edge::True)],
         };
@@ -709,19 +710,19 @@ impl<'t> Builder<'t, '_> {
             .children_by_field_name("alternative", &mut cursor)
             .collect();
         for alt in alternatives {
-            match alt.kind() {
+            match alt.kind_name() {
                 "elif_clause" => {
-                    let Some(cond) = alt.child_by_field_name("condition") else {
+                    let Some(cond) = alt.field("condition") else {
                         continue;
                     };
                     let c = self.condition(cond, std::mem::take(&mut otherwise));
-                    if let Some(body) = alt.child_by_field_name("consequence") {
+                    if let Some(body) = alt.field("consequence") {
                         out.extend(self.block(body, vec![(c, Edge::True)]));
                     }
                     otherwise = vec![(c, Edge::False)];
                 }
                 _ => {
-                    if let Some(body) = alt.child_by_field_name("body") {
+                    if let Some(body) = alt.field("body") {
                         out.extend(self.block(body, std::mem::take(&mut otherwise)));
                     }
                 }
@@ -742,7 +743,7 @@ impl<'t> Builder<'t, '_> {
     ) -> Pending {
         let after = self.node(Kind::Join, None, Facts::default());
         self.push_frame(FrameKind::Loop { head, after });
-        if let Some(body) = stmt.child_by_field_name("body") {
+        if let Some(body) = stmt.field("body") {
             let mut entries = vec![(head, Edge::True)];
             entries.extend(first.map(|f| (f, Edge::True)));
             let end = self.block(body, entries);
@@ -750,10 +751,7 @@ impl<'t> Builder<'t, '_> {
         }
         self.frames.pop();
         if let Some(edge) = exit {
-            let end = match stmt
-                .child_by_field_name("alternative")
-                .and_then(|a| a.child_by_field_name("body"))
-            {
+            let end = match stmt.field("alternative").and_then(|a| a.field("body")) {
                 Some(else_body) => self.block(else_body, vec![(head, edge)]),
                 None => vec![(head, edge)],
             };
@@ -763,34 +761,34 @@ impl<'t> Builder<'t, '_> {
     }
 
     fn for_statement(&mut self, stmt: Node<'t>, mut pending: Pending) -> Pending {
-        if let Some(iterable) = stmt.child_by_field_name("right") {
+        if let Some(iterable) = stmt.field("right") {
             let facts = self.facts(iterable, Use::Other);
             let id = self.step(Kind::Eval, iterable, facts, pending);
             self.raises(id);
             pending = vec![(id, Edge::Normal)];
         }
         let mut facts = Facts::default();
-        if let Some(left) = stmt.child_by_field_name("left") {
+        if let Some(left) = stmt.field("left") {
             crate::syntax::walk(left, |n| {
-                if n.kind() == "identifier" {
+                if n.kind_name() == "identifier" {
                     facts.binds.push(text(n, self.cx.source).to_string());
                 }
-                !matches!(n.kind(), "attribute" | "subscript")
+                !matches!(n.kind_name(), "attribute" | "subscript")
             });
         }
         // Over a tuple or list written out, the loop runs at least once.
-        let right = stmt.child_by_field_name("right");
-        let literal =
-            right.filter(|r| matches!(r.kind(), "tuple" | "list") && r.named_child_count() > 0);
+        let right = stmt.field("right");
+        let literal = right
+            .filter(|r| matches!(r.kind_name(), "tuple" | "list") && r.named_child_count() > 0);
         // `for f in (a, b, c): f.close()`: the loop name is each of them in
         // turn, so what is done to it is done to all.
-        if let (Some(left), Some(right)) = (stmt.child_by_field_name("left"), literal)
-            && left.kind() == "identifier"
+        if let (Some(left), Some(right)) = (stmt.field("left"), literal)
+            && left.kind_name() == "identifier"
         {
             let loop_name = text(left, self.cx.source);
             let mut cursor = right.walk();
             for item in right.named_children(&mut cursor) {
-                if item.kind() == "identifier" {
+                if item.kind_name() == "identifier" {
                     let item = text(item, self.cx.source).to_string();
                     facts.aliases.push((loop_name.to_string(), item));
                 }
@@ -813,12 +811,12 @@ impl<'t> Builder<'t, '_> {
     }
 
     fn while_statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {
-        let Some(cond) = stmt.child_by_field_name("condition") else {
+        let Some(cond) = stmt.field("condition") else {
             return pending;
         };
         let head = self.condition(cond, pending);
-        let endless = matches!(cond.kind(), "true")
-            || (cond.kind() == "integer" && text(cond, self.cx.source) != "0");
+        let endless = matches!(cond.kind_name(), "true")
+            || (cond.kind_name() == "integer" && text(cond, self.cx.source) != "0");
         self.loop_body(stmt, head, (!endless).then_some(Edge::False), None)
     }
 
@@ -827,19 +825,19 @@ impl<'t> Builder<'t, '_> {
         let children: Vec<Node<'t>> = stmt.named_children(&mut cursor).collect();
         let finally_body = children
             .iter()
-            .find(|c| c.kind() == "finally_clause")
+            .find(|c| c.kind_name() == "finally_clause")
             .and_then(|f| {
                 f.named_children(&mut f.walk())
-                    .find(|c| c.kind() == "block")
+                    .find(|c| c.kind_name() == "block")
             });
         let else_body = children
             .iter()
-            .find(|c| c.kind() == "else_clause")
-            .and_then(|e| e.child_by_field_name("body"));
+            .find(|c| c.kind_name() == "else_clause")
+            .and_then(|e| e.field("body"));
         let except_clauses: Vec<Node<'t>> = children
             .iter()
             .copied()
-            .filter(|c| matches!(c.kind(), "except_clause" | "except_group_clause"))
+            .filter(|c| matches!(c.kind_name(), "except_clause" | "except_group_clause"))
             .collect();
 
         if let Some(body) = finally_body {
@@ -848,7 +846,7 @@ impl<'t> Builder<'t, '_> {
         let mut handlers = Vec::new();
         for clause in &except_clauses {
             let mut facts = Facts::default();
-            if let Some(alias) = clause.child_by_field_name("alias") {
+            if let Some(alias) = clause.field("alias") {
                 facts.binds.push(text(alias, self.cx.source).to_string());
             }
             let id = self.node(Kind::Handler, Some(*clause), facts);
@@ -859,7 +857,7 @@ impl<'t> Builder<'t, '_> {
                 handlers: handlers.clone(),
             });
         }
-        let mut out = match stmt.child_by_field_name("body") {
+        let mut out = match stmt.field("body") {
             Some(body) => self.block(body, pending),
             None => pending,
         };
@@ -877,7 +875,7 @@ impl<'t> Builder<'t, '_> {
             self.reraise.push(kinds);
             let body = clause
                 .named_children(&mut clause.walk())
-                .find(|c| c.kind() == "block");
+                .find(|c| c.kind_name() == "block");
             let end = match body {
                 Some(body) => self.block(body, vec![(*id, Edge::Normal)]),
                 None => vec![(*id, Edge::Normal)],
@@ -902,12 +900,12 @@ impl<'t> Builder<'t, '_> {
         let mut covers = Covers::Nothing;
         let clause = stmt
             .named_children(&mut stmt.walk())
-            .find(|c| c.kind() == "with_clause");
+            .find(|c| c.kind_name() == "with_clause");
         if let Some(clause) = clause {
             let mut cursor = clause.walk();
             let items: Vec<Node<'t>> = clause
                 .named_children(&mut cursor)
-                .filter(|c| c.kind() == "with_item")
+                .filter(|c| c.kind_name() == "with_item")
                 .collect();
             for item in items {
                 let mut facts = self.facts(item, Use::Other);
@@ -941,7 +939,7 @@ impl<'t> Builder<'t, '_> {
                 covers,
             });
         }
-        let end = match stmt.child_by_field_name("body") {
+        let end = match stmt.field("body") {
             Some(body) => self.block(body, pending),
             None => pending,
         };
@@ -953,7 +951,7 @@ impl<'t> Builder<'t, '_> {
     }
 
     fn match_statement(&mut self, stmt: Node<'t>, pending: Pending) -> Pending {
-        let Some(subject) = stmt.child_by_field_name("subject") else {
+        let Some(subject) = stmt.field("subject") else {
             return pending;
         };
         let facts = self.facts(subject, Use::Other);
@@ -962,20 +960,20 @@ impl<'t> Builder<'t, '_> {
         let mut next = vec![(s, Edge::Normal)];
         let mut out = Vec::new();
         let cases: Vec<Node<'t>> = stmt
-            .child_by_field_name("body")
+            .field("body")
             .map(|b| {
                 b.named_children(&mut b.walk())
-                    .filter(|c| c.kind() == "case_clause")
+                    .filter(|c| c.kind_name() == "case_clause")
                     .collect()
             })
             .unwrap_or_default();
         for case in cases {
-            let guard = case.child_by_field_name("guard");
+            let guard = case.field("guard");
             let pattern = case.named_child(0).unwrap_or(case);
             let facts = guard.map(|g| self.facts(g, Use::Other)).unwrap_or_default();
             let c = self.step(Kind::Cond, pattern, facts, std::mem::take(&mut next));
             self.raises(c);
-            if let Some(body) = case.child_by_field_name("consequence") {
+            if let Some(body) = case.field("consequence") {
                 out.extend(self.block(body, vec![(c, Edge::True)]));
             }
             let irrefutable = guard.is_none() && text(pattern, self.cx.source).trim() == "_";
@@ -1010,7 +1008,7 @@ fn swallows_exceptions(call: &crate::facts::CallFact) -> Option<bool> {
 
 /// What `suppress(A, B)` surely swallows, from the classes it names.
 fn suppressed_errors(call: &crate::facts::CallFact, source: &str) -> Covers {
-    let Some(args) = call.node.child_by_field_name("arguments") else {
+    let Some(args) = call.node.field("arguments") else {
         return Covers::Nothing;
     };
     let mut cursor = args.walk();
@@ -1045,10 +1043,10 @@ fn states_an_invariant(stmt: Node, source: &str) -> bool {
     let Some(test) = stmt.named_child(0) else {
         return false;
     };
-    match test.kind() {
+    match test.kind_name() {
         "identifier" | "attribute" => true,
         "call" => test
-            .child_by_field_name("function")
+            .field("function")
             .is_some_and(|f| matches!(text(f, source), "isinstance" | "callable" | "hasattr")),
         "comparison_operator" => {
             let compact: String = text(test, source)
@@ -1063,8 +1061,8 @@ fn states_an_invariant(stmt: Node, source: &str) -> bool {
 
 fn raised_class(stmt: Node, source: &str) -> Option<String> {
     let expr = stmt.named_child(0)?;
-    let callee = if expr.kind() == "call" {
-        expr.child_by_field_name("function")?
+    let callee = if expr.kind_name() == "call" {
+        expr.field("function")?
     } else {
         expr
     };
@@ -1076,12 +1074,12 @@ fn raised_class(stmt: Node, source: &str) -> Option<String> {
 
 fn is_async(stmt: Node) -> bool {
     let mut cursor = stmt.walk();
-    stmt.children(&mut cursor).any(|c| c.kind() == "async")
+    stmt.children(&mut cursor).any(|c| c.kind_name() == "async")
 }
 
 /// What an `except` clause catches, from the names of its types.
 fn handler_catch(clause: Node, source: &str) -> HandlerCatch {
-    let Some(value) = clause.child_by_field_name("value") else {
+    let Some(value) = clause.field("value") else {
         // bare `except:`
         return HandlerCatch {
             error: Catches::Definitely,
@@ -1097,13 +1095,13 @@ fn handler_catch(clause: Node, source: &str) -> HandlerCatch {
         names: Vec::new(),
     };
     let mut names = Vec::new();
-    crate::syntax::walk(value, |n| match n.kind() {
+    crate::syntax::walk(value, |n| match n.kind_name() {
         "identifier" => {
             names.push(text(n, source).to_string());
             false
         }
         "attribute" => {
-            if let Some(a) = n.child_by_field_name("attribute") {
+            if let Some(a) = n.field("attribute") {
                 names.push(text(a, source).to_string());
             }
             false
@@ -1297,9 +1295,8 @@ pub fn mermaid_for(
     let mut found = None;
     crate::syntax::walk(tree.root_node(), |n| {
         if found.is_none()
-            && n.kind() == "function_definition"
-            && n.child_by_field_name("name")
-                .is_some_and(|x| text(x, source) == name)
+            && n.kind_name() == "function_definition"
+            && n.field("name").is_some_and(|x| text(x, source) == name)
         {
             found = Some(n);
         }
@@ -1307,7 +1304,7 @@ pub fn mermaid_for(
     });
     let function = found?;
     let shape = FunctionShape {
-        is_async: function.child(0).is_some_and(|c| c.kind() == "async"),
+        is_async: function.child(0).is_some_and(|c| c.kind_name() == "async"),
         is_context_manager: false,
     };
     let cx = FactContext {

@@ -4,6 +4,7 @@
 //! node by a single top-down walk, so the analysis never climbs parents.
 
 use crate::rules::Catalogue;
+use crate::syntax::NodeExt;
 use crate::syntax::{Imports, compact_text, dotted_name, is_nested_scope, text};
 use tree_sitter::Node;
 
@@ -73,10 +74,10 @@ const LONGEST_KEYWORD_TEXT: usize = 200;
 /// `"wb"`, `'a+'`, `"rt"`), or a name `mode` passed on.
 fn is_file_mode(node: Node, src: &str) -> bool {
     // A wrapper of `open()` passing its own `mode` on: `_open(name, mode, ...)`.
-    if node.kind() == "identifier" {
+    if node.kind_name() == "identifier" {
         return text(node, src) == "mode";
     }
-    if node.kind() != "string" {
+    if node.kind_name() != "string" {
         return false;
     }
     let mode = text(node, src).trim_matches(|c| c == '"' || c == '\'');
@@ -151,10 +152,7 @@ impl CallFact<'_> {
         match &self.callee {
             Some(c) => format!("{c}()"),
             None => {
-                let f = self
-                    .node
-                    .child_by_field_name("function")
-                    .map_or("", |f| text(f, source));
+                let f = self.node.field("function").map_or("", |f| text(f, source));
                 format!("{}()", one_line(f))
             }
         }
@@ -286,7 +284,7 @@ impl<'t> Facts<'t> {
         stack: &mut Vec<(Node<'t>, Use, bool)>,
     ) {
         let src = cx.source;
-        let kind = node.kind();
+        let kind = node.kind_name();
         if is_nested_scope(kind) {
             return;
         }
@@ -343,33 +341,32 @@ impl<'t> Facts<'t> {
             }
             "assignment" => self.assignment(node, cx, stack, usage),
             "augmented_assignment" => {
-                if let Some(left) = node.child_by_field_name("left") {
-                    match left.kind() {
+                if let Some(left) = node.field("left") {
+                    match left.kind_name() {
                         "identifier" => self.binds.push(text(left, src).to_string()),
                         "attribute" | "subscript" => self.stores.push(compact_text(left, src)),
                         _ => {}
                     }
                 }
-                if let Some(right) = node.child_by_field_name("right") {
+                if let Some(right) = node.field("right") {
                     stack.push((right, Use::Other, false));
                 }
             }
             "named_expression" => {
-                if let Some(name) = node.child_by_field_name("name") {
+                if let Some(name) = node.field("name") {
                     let name = text(name, src).to_string();
                     self.binds.push(name.clone());
-                    if let Some(value) = node.child_by_field_name("value") {
+                    if let Some(value) = node.field("value") {
                         stack.push((value, Use::Bound(name), false));
                     }
                 }
             }
             "call" => self.call(node, usage, awaited, cx, stack),
             "attribute" => {
-                if let Some(object) = node.child_by_field_name("object") {
-                    let attr = node
-                        .child_by_field_name("attribute")
-                        .map_or("", |a| text(a, src));
-                    if object.kind() == "identifier" && !matches!(text(object, src), "self" | "cls")
+                if let Some(object) = node.field("object") {
+                    let attr = node.field("attribute").map_or("", |a| text(a, src));
+                    if object.kind_name() == "identifier"
+                        && !matches!(text(object, src), "self" | "cls")
                     {
                         self.attribute_reads
                             .push((text(object, src).to_string(), attr.to_string()));
@@ -378,11 +375,9 @@ impl<'t> Facts<'t> {
                 }
             }
             "with_item" => {
-                if let Some(value) = node.child_by_field_name("value") {
-                    if value.kind() == "as_pattern" {
-                        let alias = value
-                            .child_by_field_name("alias")
-                            .and_then(|a| first_identifier(a, src));
+                if let Some(value) = node.field("value") {
+                    if value.kind_name() == "as_pattern" {
+                        let alias = value.field("alias").and_then(|a| first_identifier(a, src));
                         if let Some(a) = &alias {
                             self.binds.push(a.clone());
                         }
@@ -402,7 +397,7 @@ impl<'t> Facts<'t> {
                 push_children(node, u, false, stack);
             }
             "keyword_argument" => {
-                if let Some(value) = node.child_by_field_name("value") {
+                if let Some(value) = node.field("value") {
                     stack.push((value, usage, false));
                 }
             }
@@ -421,17 +416,17 @@ impl<'t> Facts<'t> {
         outer: Use,
     ) {
         let src = cx.source;
-        let left = node.child_by_field_name("left");
+        let left = node.field("left");
         // `pipes['stdin'], pipes['stdout'] = r, w`: element by element.
-        if let (Some(l), Some(r)) = (left, node.child_by_field_name("right"))
-            && matches!(l.kind(), "pattern_list" | "tuple_pattern")
-            && matches!(r.kind(), "expression_list" | "tuple")
+        if let (Some(l), Some(r)) = (left, node.field("right"))
+            && matches!(l.kind_name(), "pattern_list" | "tuple_pattern")
+            && matches!(r.kind_name(), "expression_list" | "tuple")
         {
             let targets: Vec<Node<'t>> = l.named_children(&mut l.walk()).collect();
             let values: Vec<Node<'t>> = r.named_children(&mut r.walk()).collect();
             if targets.len() == values.len() {
                 for (target, value) in targets.into_iter().zip(values) {
-                    let usage = match target.kind() {
+                    let usage = match target.kind_name() {
                         "identifier" => {
                             let name = text(target, src).to_string();
                             self.binds.push(name.clone());
@@ -451,12 +446,12 @@ impl<'t> Facts<'t> {
             }
         }
         let usage = match left {
-            Some(l) if l.kind() == "identifier" => {
+            Some(l) if l.kind_name() == "identifier" => {
                 let name = text(l, src).to_string();
                 self.binds.push(name.clone());
                 Use::Bound(name)
             }
-            Some(l) if matches!(l.kind(), "attribute" | "subscript") => {
+            Some(l) if matches!(l.kind_name(), "attribute" | "subscript") => {
                 // The target's own sub-expressions are evaluated, not stored to.
                 stack.push((l, Use::Other, false));
                 let target = compact_text(l, src);
@@ -465,15 +460,15 @@ impl<'t> Facts<'t> {
             }
             Some(l) => {
                 crate::syntax::walk(l, |n| {
-                    if n.kind() == "identifier" {
+                    if n.kind_name() == "identifier" {
                         self.binds.push(text(n, src).to_string());
                     }
-                    !matches!(n.kind(), "attribute" | "subscript")
+                    !matches!(n.kind_name(), "attribute" | "subscript")
                 });
                 let mut cursor = l.walk();
                 let names = l
                     .named_children(&mut cursor)
-                    .map(|e| (e.kind() == "identifier").then(|| text(e, src).to_string()))
+                    .map(|e| (e.kind_name() == "identifier").then(|| text(e, src).to_string()))
                     .collect();
                 Use::Unpacked(names)
             }
@@ -486,7 +481,7 @@ impl<'t> Facts<'t> {
             (Use::Bound(_), stored @ Use::Stored(_)) => stored,
             _ => usage,
         };
-        if let Some(right) = node.child_by_field_name("right") {
+        if let Some(right) = node.field("right") {
             stack.push((right, usage, false));
         }
     }
@@ -500,15 +495,13 @@ impl<'t> Facts<'t> {
         stack: &mut Vec<(Node<'t>, Use, bool)>,
     ) {
         let src = cx.source;
-        let function = node.child_by_field_name("function");
+        let function = node.field("function");
         let callee = function.and_then(|f| dotted_name(f, src));
         let resolved = callee.as_deref().map(|c| cx.imports.resolve(c));
         let (method, receiver) = match function {
-            Some(f) if f.kind() == "attribute" => (
-                f.child_by_field_name("attribute")
-                    .map(|a| text(a, src).to_string()),
-                f.child_by_field_name("object")
-                    .map(|o| receiver_text(o, src)),
+            Some(f) if f.kind_name() == "attribute" => (
+                f.field("attribute").map(|a| text(a, src).to_string()),
+                f.field("object").map(|o| receiver_text(o, src)),
             ),
             _ => (None, None),
         };
@@ -592,11 +585,11 @@ impl<'t> Facts<'t> {
         };
         let mut name_args = Vec::new();
         let mut keywords = Vec::new();
-        if let Some(args) = node.child_by_field_name("arguments") {
+        if let Some(args) = node.field("arguments") {
             let mut cursor = args.walk();
             let positional: Vec<Node> = args
                 .named_children(&mut cursor)
-                .filter(|a| !matches!(a.kind(), "keyword_argument" | "comment"))
+                .filter(|a| !matches!(a.kind_name(), "keyword_argument" | "comment"))
                 .collect();
             let passed_through = if identity {
                 positional.last().copied()
@@ -608,12 +601,12 @@ impl<'t> Facts<'t> {
             // belongs to the file object (closefd is the default).
             let opened = (positional.len() >= 2 && is_file_mode(positional[1], src))
                 .then(|| positional[0])
-                .filter(|first| first.kind() == "identifier");
+                .filter(|first| first.kind_name() == "identifier");
             let mut cursor = args.walk();
             for arg in args.named_children(&mut cursor) {
                 let mut this_use = arg_use.clone();
-                let value = if arg.kind() == "keyword_argument" {
-                    let name = arg.child_by_field_name("name").map(|n| text(n, src));
+                let value = if arg.kind_name() == "keyword_argument" {
+                    let name = arg.field("name").map(|n| text(n, src));
                     // Keywords are matched against short values
                     // (`stream=True`, `timeout=` by prefix); a long value is
                     // kept as `name=…`, so that nested calls do not copy
@@ -627,7 +620,7 @@ impl<'t> Facts<'t> {
                     if name.is_some_and(|n| ownership.keywords.iter().any(|k| k == n)) {
                         this_use = Use::OwnershipArgument;
                     }
-                    arg.child_by_field_name("value")
+                    arg.field("value")
                 } else {
                     if passed_through == Some(arg) {
                         // `cast(T, x)` is `x`.
@@ -639,7 +632,7 @@ impl<'t> Facts<'t> {
                     Some(arg)
                 };
                 let Some(v) = value else { continue };
-                if v.kind() == "identifier" {
+                if v.kind_name() == "identifier" {
                     let name = text(v, src).to_string();
                     if rebinding == Some(name.as_str()) && !self.rebound_from_self.contains(&name) {
                         self.rebound_from_self.push(name.clone());
@@ -649,19 +642,17 @@ impl<'t> Facts<'t> {
                 // `stack.callback(conn.close)` hands over `conn`; so does
                 // handing anyone its release to call later
                 // (`ctx.call_after_exit(starter.close)`, `atexit.register(f.close)`).
-                if v.kind() == "attribute"
-                    && let Some(obj) = v.child_by_field_name("object")
-                    && obj.kind() == "identifier"
+                if v.kind_name() == "attribute"
+                    && let Some(obj) = v.field("object")
+                    && obj.kind_name() == "identifier"
                 {
-                    let method = v
-                        .child_by_field_name("attribute")
-                        .map_or("", |a| text(a, src));
+                    let method = v.field("attribute").map_or("", |a| text(a, src));
                     if takes_ownership || RELEASE_CALLBACKS.contains(&method) {
                         self.escapes.push(text(obj, src).to_string());
                     }
                 }
                 // `asyncio.wait_for(pool.release(conn), 1)` runs the release.
-                let awaited_inside = awaits_arguments && v.kind() == "call";
+                let awaited_inside = awaits_arguments && v.kind_name() == "call";
                 stack.push((v, this_use, awaited_inside));
             }
         }
@@ -673,11 +664,9 @@ impl<'t> Facts<'t> {
                 .iter()
                 .any(|r| r.identity_methods.iter().any(|i| i == m))
         });
-        if identity_method
-            && let Some(object) = function.and_then(|f| f.child_by_field_name("object"))
-        {
+        if identity_method && let Some(object) = function.and_then(|f| f.field("object")) {
             stack.push((object, usage.clone(), awaited));
-            if object.kind() == "identifier" && rebinding == Some(text(object, src)) {
+            if object.kind_name() == "identifier" && rebinding == Some(text(object, src)) {
                 self.rebound_from_self.push(text(object, src).to_string());
             }
         } else if let Some(f) = function {
@@ -740,8 +729,8 @@ fn is_constructor(
         return last == "cls" || last == "__class__" || holds_class || (capitalised && !on_object);
     }
     function.is_some_and(|f| {
-        f.kind() == "call"
-            && f.child_by_field_name("function")
+        f.kind_name() == "call"
+            && f.field("function")
                 .is_some_and(|g| text(g, source) == "type")
     })
 }
@@ -755,7 +744,7 @@ fn push_children<'t>(
     let first = stack.len();
     let mut cursor = node.walk();
     for child in node.named_children(&mut cursor) {
-        if child.kind() != "comment" {
+        if child.kind_name() != "comment" {
             stack.push((child, usage.clone(), awaited));
         }
     }
@@ -766,7 +755,7 @@ fn push_children<'t>(
 fn first_identifier(node: Node, source: &str) -> Option<String> {
     let mut found = None;
     crate::syntax::walk(node, |n| {
-        if found.is_none() && n.kind() == "identifier" {
+        if found.is_none() && n.kind_name() == "identifier" {
             found = Some(text(n, source).to_string());
         }
         found.is_none()
@@ -779,23 +768,23 @@ fn name_test(cond: Node, source: &str) -> Option<NameTest> {
     let mut node = cond;
     let mut negated = false;
     loop {
-        match node.kind() {
+        match node.kind_name() {
             "parenthesized_expression" => node = node.named_child(0)?,
             "not_operator" => {
                 negated = !negated;
-                node = node.child_by_field_name("argument")?;
+                node = node.field("argument")?;
             }
             _ => break,
         }
     }
-    let (name, empty_when) = match node.kind() {
+    let (name, empty_when) = match node.kind_name() {
         "identifier" => (text(node, source).to_string(), false),
         "comparison_operator" => {
             let left = node.named_child(0)?;
             let right = node.named_child(1)?;
             if node.named_child_count() != 2
-                || left.kind() != "identifier"
-                || right.kind() != "none"
+                || left.kind_name() != "identifier"
+                || right.kind_name() != "none"
             {
                 return None;
             }
@@ -803,7 +792,7 @@ fn name_test(cond: Node, source: &str) -> Option<NameTest> {
                 let mut cursor = node.walk();
                 node.children(&mut cursor)
                     .filter(|c| !c.is_named())
-                    .map(|c| c.kind().to_string())
+                    .map(|c| c.kind_name().to_string())
                     .collect::<Vec<_>>()
                     .join(" ")
             };
@@ -849,8 +838,8 @@ mod tests {
         let tree = crate::syntax::parse(&source).unwrap();
         let mut longest = 0;
         crate::syntax::walk(tree.root_node(), |n| {
-            if n.kind() == "attribute"
-                && let Some(object) = n.child_by_field_name("object")
+            if n.kind_name() == "attribute"
+                && let Some(object) = n.field("object")
             {
                 let text = receiver_text(object, &source);
                 longest = longest.max(text.len());
@@ -875,8 +864,8 @@ mod tests {
             .named_child(0)
             .unwrap();
         let object = call
-            .child_by_field_name("function")
-            .and_then(|f| f.child_by_field_name("object"))
+            .field("function")
+            .and_then(|f| f.field("object"))
             .unwrap();
         assert_eq!(
             receiver_text(object, "self . pool.acquire()\n"),

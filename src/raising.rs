@@ -4,6 +4,7 @@
 use crate::cfg::Raises;
 use crate::facts::CallFact;
 use crate::rules::Calls;
+use crate::syntax::NodeExt;
 use crate::syntax::text;
 use tree_sitter::Node;
 
@@ -78,9 +79,9 @@ fn on_text_literal(call: &CallFact) -> bool {
     matches!(call.method.as_deref(), Some("format" | "join"))
         && call
             .node
-            .child_by_field_name("function")
-            .and_then(|f| f.child_by_field_name("object"))
-            .is_some_and(|o| matches!(o.kind(), "string" | "concatenated_string"))
+            .field("function")
+            .and_then(|f| f.field("object"))
+            .is_some_and(|o| matches!(o.kind_name(), "string" | "concatenated_string"))
 }
 
 /// `int(elapsed / 1e9)`, `round(a * b)`: converting the result of arithmetic
@@ -89,26 +90,26 @@ fn number_of_arithmetic(call: &CallFact) -> bool {
     if !matches!(call.resolved.as_deref(), Some("int" | "float")) {
         return false;
     }
-    let Some(arguments) = call.node.child_by_field_name("arguments") else {
+    let Some(arguments) = call.node.field("arguments") else {
         return false;
     };
     let mut argument = match arguments.named_child(0) {
         Some(a) if arguments.named_child_count() == 1 => a,
         _ => return false,
     };
-    while argument.kind() == "parenthesized_expression" {
+    while argument.kind_name() == "parenthesized_expression" {
         match argument.named_child(0) {
             Some(inner) => argument = inner,
             None => return false,
         }
     }
-    argument.kind() == "binary_operator"
+    argument.kind_name() == "binary_operator"
 }
 
 /// Whether a call has two positional arguments, the second a literal
 /// scalar or an empty container: `get(key, "")`, `get(key, None)`.
 fn literal_default(call: Node) -> bool {
-    let Some(arguments) = call.child_by_field_name("arguments") else {
+    let Some(arguments) = call.field("arguments") else {
         return false;
     };
     if arguments.named_child_count() != 2 {
@@ -116,7 +117,7 @@ fn literal_default(call: Node) -> bool {
     }
     arguments
         .named_child(1)
-        .is_some_and(|default| match default.kind() {
+        .is_some_and(|default| match default.kind_name() {
             "string" | "integer" | "float" | "none" | "true" | "false" => true,
             "list" | "dictionary" | "tuple" => default.named_child_count() == 0,
             _ => false,
@@ -133,7 +134,7 @@ fn accepts_own_connection(call: &CallFact, source: &str) -> bool {
     let mut scope = call.node;
     while let Some(parent) = scope.parent() {
         scope = parent;
-        if matches!(scope.kind(), "function_definition" | "module") {
+        if matches!(scope.kind_name(), "function_definition" | "module") {
             break;
         }
     }
@@ -143,9 +144,8 @@ fn accepts_own_connection(call: &CallFact, source: &str) -> bool {
         if found {
             return false;
         }
-        if n.kind() == "call"
-            && n.child_by_field_name("function")
-                .is_some_and(|f| text(f, source) == bind)
+        if n.kind_name() == "call"
+            && n.field("function").is_some_and(|f| text(f, source) == bind)
             && binds_ephemeral_loopback(n, source)
         {
             found = true;
@@ -158,7 +158,7 @@ fn accepts_own_connection(call: &CallFact, source: &str) -> bool {
 /// `x.bind(("127.0.0.1", 0))`.
 fn binds_ephemeral_loopback(call: Node, source: &str) -> bool {
     let Some(address) = call
-        .child_by_field_name("arguments")
+        .field("arguments")
         .filter(|a| a.named_child_count() == 1)
         .and_then(|a| a.named_child(0))
     else {
@@ -167,15 +167,15 @@ fn binds_ephemeral_loopback(call: Node, source: &str) -> bool {
     let (Some(host), Some(port)) = (address.named_child(0), address.named_child(1)) else {
         return false;
     };
-    address.kind() == "tuple"
+    address.kind_name() == "tuple"
         && address.named_child_count() == 2
         && is_loopback(host, source)
-        && port.kind() == "integer"
+        && port.kind_name() == "integer"
         && text(port, source) == "0"
 }
 
 fn is_loopback(n: Node, source: &str) -> bool {
-    n.kind() == "string"
+    n.kind_name() == "string"
         && matches!(
             text(n, source).trim_matches(|c| c == '"' || c == '\''),
             "127.0.0.1" | "localhost" | "::1" | ""
@@ -194,7 +194,7 @@ fn on_own_loopback(call: &CallFact, source: &str) -> bool {
     let Some(method @ ("bind" | "connect")) = call.method.as_deref() else {
         return false;
     };
-    let Some(arguments) = call.node.child_by_field_name("arguments") else {
+    let Some(arguments) = call.node.field("arguments") else {
         return false;
     };
     let Some(address) = arguments
@@ -204,14 +204,14 @@ fn on_own_loopback(call: &CallFact, source: &str) -> bool {
         return false;
     };
     let own_name = |n: Node| {
-        n.kind() == "call"
-            && n.child_by_field_name("function")
+        n.kind_name() == "call"
+            && n.field("function")
                 .is_some_and(|f| text(f, source).ends_with(".getsockname"))
     };
     if method == "connect" && own_name(address) {
         return true;
     }
-    if address.kind() != "tuple" || address.named_child_count() != 2 {
+    if address.kind_name() != "tuple" || address.named_child_count() != 2 {
         return false;
     }
     let (Some(host), Some(port)) = (address.named_child(0), address.named_child(1)) else {
@@ -221,8 +221,8 @@ fn on_own_loopback(call: &CallFact, source: &str) -> bool {
         "bind" => binds_ephemeral_loopback(call.node, source),
         _ => {
             is_loopback(host, source)
-                && port.kind() == "subscript"
-                && port.child_by_field_name("value").is_some_and(own_name)
+                && port.kind_name() == "subscript"
+                && port.field("value").is_some_and(own_name)
         }
     }
 }

@@ -17,6 +17,7 @@
 //! knowledge of a path is two `u64`s and the search stays cheap.
 
 use crate::cfg::{Cfg, Edge, Kind, NodeId};
+use crate::syntax::NodeExt;
 use crate::syntax::{compact_text, dotted_name, text};
 use std::collections::HashMap;
 use tree_sitter::Node;
@@ -453,25 +454,18 @@ fn parse_expr(node: Node, source: &str, depth: usize, atom: &mut AtomOf) -> Expr
     if depth > MAX_EXPR_DEPTH {
         return Expr::Unknown;
     }
-    match node.kind() {
+    match node.kind_name() {
         "parenthesized_expression" => node
             .named_child(0)
             .map_or(Expr::Unknown, |n| parse_expr(n, source, depth + 1, atom)),
-        "not_operator" => node
-            .child_by_field_name("argument")
-            .map_or(Expr::Unknown, |n| {
-                Expr::Not(Box::new(parse_expr(n, source, depth + 1, atom)))
-            }),
+        "not_operator" => node.field("argument").map_or(Expr::Unknown, |n| {
+            Expr::Not(Box::new(parse_expr(n, source, depth + 1, atom)))
+        }),
         "boolean_operator" => {
-            let (Some(l), Some(r)) = (
-                node.child_by_field_name("left"),
-                node.child_by_field_name("right"),
-            ) else {
+            let (Some(l), Some(r)) = (node.field("left"), node.field("right")) else {
                 return Expr::Unknown;
             };
-            let op = node
-                .child_by_field_name("operator")
-                .map_or("", |o| o.kind());
+            let op = node.field("operator").map_or("", |o| o.kind_name());
             let parts = vec![
                 parse_expr(l, source, depth + 1, atom),
                 parse_expr(r, source, depth + 1, atom),
@@ -531,15 +525,15 @@ fn pure_atom(node: Node, source: &str, atom: &mut AtomOf) -> Expr {
     let mut pure = true;
     let mut reads = Vec::new();
     crate::syntax::walk(node, |n| {
-        match n.kind() {
+        match n.kind_name() {
             "call" => {
-                let f = n.child_by_field_name("function").map(|f| text(f, source));
+                let f = n.field("function").map(|f| text(f, source));
                 if !f.is_some_and(is_pure_predicate) {
                     pure = false;
                 }
-                if let Some(args) = n.child_by_field_name("arguments") {
+                if let Some(args) = n.field("arguments") {
                     crate::syntax::walk(args, |a| {
-                        if let Some(d) = matches!(a.kind(), "identifier" | "attribute")
+                        if let Some(d) = matches!(a.kind_name(), "identifier" | "attribute")
                             .then(|| dotted_name(a, source))
                             .flatten()
                         {
@@ -576,7 +570,7 @@ fn pure_atom(node: Node, source: &str, atom: &mut AtomOf) -> Expr {
 /// `fd >= 0`, `fd > -1`, `fd != -1` (true of a valid descriptor) and `fd <
 /// 0`, `fd == -1`, `fd <= -1` (false of one): the name and the polarity.
 fn descriptor_test(node: Node, source: &str) -> Option<(String, bool)> {
-    if node.kind() != "comparison_operator" || node.named_child_count() != 2 {
+    if node.kind_name() != "comparison_operator" || node.named_child_count() != 2 {
         return None;
     }
     let name = dotted_name(node.named_child(0)?, source)?;
@@ -595,7 +589,7 @@ pub(super) fn operator_tokens<'t>(node: Node<'t>) -> Vec<&'t str> {
     let mut cursor = node.walk();
     node.children(&mut cursor)
         .filter(|c| !c.is_named())
-        .map(|c| c.kind())
+        .map(|c| c.kind_name())
         .collect()
 }
 
@@ -606,7 +600,7 @@ fn none_test(node: Node, source: &str) -> Option<(String, bool)> {
     }
     let left = node.named_child(0)?;
     let right = node.named_child(1)?;
-    if right.kind() != "none" {
+    if right.kind_name() != "none" {
         return None;
     }
     let name = dotted_name(left, source)?;
@@ -662,8 +656,10 @@ fn reads_name(read: &str, target: &str) -> bool {
 /// The test of an `if`, `elif` or `while` (not a `case` pattern).
 fn is_if_or_while_test(node: Node) -> bool {
     node.parent().is_some_and(|p| {
-        matches!(p.kind(), "if_statement" | "elif_clause" | "while_statement")
-            && p.child_by_field_name("condition") == Some(node)
+        matches!(
+            p.kind_name(),
+            "if_statement" | "elif_clause" | "while_statement"
+        ) && p.field("condition") == Some(node)
     })
 }
 
@@ -674,25 +670,25 @@ fn literal_assignments(stmt: Node, source: &str, found: &mut dyn FnMut(&str, Lit
     let Some(mut assign) = stmt.named_child(0) else {
         return;
     };
-    if stmt.kind() != "expression_statement" {
+    if stmt.kind_name() != "expression_statement" {
         return;
     }
     let mut targets = Vec::new();
     // `a = b = None` nests the second assignment as the right side.
     let value = loop {
-        if assign.kind() != "assignment" {
+        if assign.kind_name() != "assignment" {
             return;
         }
-        if let Some(left) = assign.child_by_field_name("left") {
+        if let Some(left) = assign.field("left") {
             targets.push(left);
         }
-        match assign.child_by_field_name("right") {
-            Some(r) if r.kind() == "assignment" => assign = r,
+        match assign.field("right") {
+            Some(r) if r.kind_name() == "assignment" => assign = r,
             Some(r) => break r,
             None => return,
         }
     };
-    let lit = match value.kind() {
+    let lit = match value.kind_name() {
         "none" => Literal::None,
         "true" => Literal::Truthy,
         "false" => Literal::Falsy,
@@ -707,7 +703,7 @@ fn literal_assignments(stmt: Node, source: &str, found: &mut dyn FnMut(&str, Lit
         // A new object (`Popen(...)`, `Thread(...)`) is true.
         "call"
             if value
-                .child_by_field_name("function")
+                .field("function")
                 .and_then(|f| dotted_name(f, source))
                 .is_some_and(|f| {
                     let last = f.rsplit('.').next().unwrap_or(&f);

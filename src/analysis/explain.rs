@@ -4,6 +4,7 @@
 use super::search::{Escape, Explored};
 use super::*;
 use crate::rules::Awaited;
+use crate::syntax::NodeExt;
 
 impl<'a> FunctionContext<'a> {
     pub(super) fn subject(
@@ -416,7 +417,11 @@ impl<'a> FunctionContext<'a> {
     /// `assert` first, then an `await`, a call that uses the resource, any
     /// other call.
     fn raiser_score(&self, node: &cfg::CfgNode, exc: Exc, names: &HashSet<String>) -> u8 {
-        if node.kind == Kind::Raise || node.syntax.is_some_and(|s| s.kind() == "assert_statement") {
+        if node.kind == Kind::Raise
+            || node
+                .syntax
+                .is_some_and(|s| s.kind_name() == "assert_statement")
+        {
             return 6;
         }
         self.likeliest_raiser(node, exc, names)
@@ -480,12 +485,12 @@ impl<'a> FunctionContext<'a> {
             return known.clone();
         }
         let mut found = Vec::new();
-        if let Some(args) = call.node.child_by_field_name("arguments") {
+        if let Some(args) = call.node.field("arguments") {
             syntax::walk(args, |n| {
-                if is_nested_scope(n.kind()) {
+                if is_nested_scope(n.kind_name()) {
                     return false;
                 }
-                if n.kind() == "identifier" {
+                if n.kind_name() == "identifier" {
                     found.push(text(n, self.source));
                 }
                 true
@@ -737,7 +742,7 @@ impl<'a> FunctionContext<'a> {
             let Some(syntax) = node.syntax else { continue };
             let message = match (node.kind, edge) {
                 (Kind::Cond, Edge::True | Edge::False)
-                    if syntax.kind() == "case_pattern" || node_is_case(syntax) =>
+                    if syntax.kind_name() == "case_pattern" || node_is_case(syntax) =>
                 {
                     if edge == Edge::True {
                         "this case matches".to_string()
@@ -926,7 +931,8 @@ fn forward_chain(explored: &Explored, toward: &Toward, state: usize) -> Vec<(Nod
 }
 
 fn is_assert(node: &cfg::CfgNode) -> bool {
-    node.syntax.is_some_and(|s| s.kind() == "assert_statement")
+    node.syntax
+        .is_some_and(|s| s.kind_name() == "assert_statement")
 }
 
 /// The call as written, on one line: `db_pool.release(conn)`.
@@ -951,7 +957,8 @@ fn short(t: &str) -> String {
 }
 
 fn node_is_case(node: Node) -> bool {
-    node.parent().is_some_and(|p| p.kind() == "case_clause")
+    node.parent()
+        .is_some_and(|p| p.kind_name() == "case_clause")
 }
 
 /// `except ValidationError as e` without the body.

@@ -14,6 +14,7 @@ use crate::facts::{CallFact, Use};
 use crate::finding::{Learnt, LearntKind, SharedPair};
 use crate::rules::{Acquire, Awaited, CallList, Release, Resource};
 use crate::syntax;
+use crate::syntax::NodeExt;
 use tree_sitter::Node;
 
 /// Methods on a value that release it.
@@ -545,14 +546,11 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
 /// `messages.get("Messages")`, `getattr(obj, "conn")`: a lookup of
 /// something that exists already, not the making of anything.
 fn is_lookup(call: &CallFact) -> bool {
-    let positional = call
-        .node
-        .child_by_field_name("arguments")
-        .is_some_and(|args| {
-            let mut cursor = args.walk();
-            args.named_children(&mut cursor)
-                .any(|a| !matches!(a.kind(), "keyword_argument" | "comment"))
-        });
+    let positional = call.node.field("arguments").is_some_and(|args| {
+        let mut cursor = args.walk();
+        args.named_children(&mut cursor)
+            .any(|a| !matches!(a.kind_name(), "keyword_argument" | "comment"))
+    });
     match call.method.as_deref() {
         Some("get" | "get_nowait") => positional,
         Some("setdefault" | "__getitem__") => true,
@@ -606,7 +604,7 @@ fn borrows(c: &CallFact, borrowing: &CallList) -> bool {
 pub(super) fn in_except_block(node: Node) -> bool {
     let mut current = node.parent();
     while let Some(n) = current {
-        match n.kind() {
+        match n.kind_name() {
             "except_clause" | "except_group_clause" => return true,
             "function_definition" | "lambda" | "class_definition" => return false,
             _ => current = n.parent(),
@@ -632,10 +630,10 @@ fn acquire_shaped(call: &CallFact) -> bool {
 /// The first positional argument, when it is a plain name:
 /// `pool.checkin(conn)`, not `queue.release(message_id=message_id)`.
 fn first_positional<'s>(call: &CallFact, source: &'s str) -> Option<&'s str> {
-    let args = call.node.child_by_field_name("arguments")?;
+    let args = call.node.field("arguments")?;
     let mut cursor = args.walk();
     let first = args
         .named_children(&mut cursor)
-        .find(|a| !matches!(a.kind(), "keyword_argument" | "comment"))?;
-    (first.kind() == "identifier").then(|| syntax::text(first, source))
+        .find(|a| !matches!(a.kind_name(), "keyword_argument" | "comment"))?;
+    (first.kind_name() == "identifier").then(|| syntax::text(first, source))
 }

@@ -2,6 +2,7 @@
 //! methods through where their receiver came from, lock-like receivers.
 
 use super::*;
+use crate::syntax::NodeExt;
 
 /// Where names and attributes got their values, file-wide and
 /// flow-insensitive: `pool = ThreadedConnectionPool(...)` makes `pool` a
@@ -73,29 +74,29 @@ impl Origins {
 /// as written.
 fn call_result_targets(assignment: Node, source: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    if assignment.kind() != "assignment" {
+    if assignment.kind_name() != "assignment" {
         return out;
     }
-    let right = assignment.child_by_field_name("right").map(|r| {
-        if r.kind() == "await" {
+    let right = assignment.field("right").map(|r| {
+        if r.kind_name() == "await" {
             r.named_child(0).unwrap_or(r)
         } else {
             r
         }
     });
-    let (Some(left), Some(right)) = (assignment.child_by_field_name("left"), right) else {
+    let (Some(left), Some(right)) = (assignment.field("left"), right) else {
         return out;
     };
     let Some(callee) = right
-        .child_by_field_name("function")
-        .filter(|_| right.kind() == "call")
+        .field("function")
+        .filter(|_| right.kind_name() == "call")
         .and_then(|f| syntax::dotted_name(f, source))
     else {
         return out;
     };
     let mut pending = vec![left];
     while let Some(target) = pending.pop() {
-        match target.kind() {
+        match target.kind_name() {
             "identifier" | "attribute" => {
                 out.push((text(target, source).to_string(), callee.clone()))
             }
@@ -113,7 +114,7 @@ fn call_result_targets(assignment: Node, source: &str) -> Vec<(String, String)> 
 pub(super) fn enclosing_function(node: Node) -> usize {
     let mut current = node.parent();
     while let Some(n) = current {
-        match n.kind() {
+        match n.kind_name() {
             "function_definition" => return n.start_byte(),
             "class_definition" | "lambda" => return MODULE,
             _ => current = n.parent(),
@@ -141,7 +142,7 @@ pub(super) fn origins(
     // Assignments, `with` items and parameters are all at statement level, so
     // the walk stays off expressions.
     syntax::walk(root, |n| {
-        match n.kind() {
+        match n.kind_name() {
             "assignment" | "with_item" => {
                 let function = enclosing_function(n);
                 let facts = crate::facts::Facts::of(n, Use::Other, &cx);
@@ -170,8 +171,8 @@ pub(super) fn origins(
                 }
             }
             "typed_parameter" | "typed_default_parameter" => {
-                let name = n.named_child(0).filter(|c| c.kind() == "identifier");
-                let annotation = n.child_by_field_name("type").and_then(|t| t.named_child(0));
+                let name = n.named_child(0).filter(|c| c.kind_name() == "identifier");
+                let annotation = n.field("type").and_then(|t| t.named_child(0));
                 if let (Some(name), Some(ty)) = (name, annotation)
                     && let Some(dotted) = syntax::dotted_name(ty, source)
                 {
@@ -195,9 +196,9 @@ pub(super) fn origins(
             }
             _ => {}
         }
-        syntax::holds_statements(n.kind())
+        syntax::holds_statements(n.kind_name())
             || matches!(
-                n.kind(),
+                n.kind_name(),
                 "expression_statement" | "with_clause" | "parameters"
             )
     });
@@ -304,10 +305,10 @@ impl Matcher<'_> {
         call.method.as_deref() == Some("connect")
             && call
                 .node
-                .child_by_field_name("arguments")
+                .field("arguments")
                 .filter(|a| a.named_child_count() == 1)
                 .and_then(|a| a.named_child(0))
-                .filter(|a| a.kind() == "identifier")
+                .filter(|a| a.kind_name() == "identifier")
                 .is_some_and(|a| {
                     self.origins
                         .made_by(self.function, crate::syntax::text(a, self.source))
@@ -328,13 +329,13 @@ impl Matcher<'_> {
         else {
             return false;
         };
-        let Some(arguments) = call.node.child_by_field_name("arguments") else {
+        let Some(arguments) = call.node.field("arguments") else {
             return false;
         };
         let mut cursor = arguments.walk();
         arguments
             .named_children(&mut cursor)
-            .filter(|a| matches!(a.kind(), "identifier" | "attribute"))
+            .filter(|a| matches!(a.kind_name(), "identifier" | "attribute"))
             .any(|a| {
                 self.origins
                     .made_by(self.function, crate::syntax::text(a, self.source))
@@ -348,9 +349,9 @@ impl Matcher<'_> {
     fn first_argument_made_here(&self, call: &CallFact) -> bool {
         let Some(argument) = call
             .node
-            .child_by_field_name("arguments")
+            .field("arguments")
             .and_then(|a| a.named_child(0))
-            .filter(|a| matches!(a.kind(), "identifier" | "attribute"))
+            .filter(|a| matches!(a.kind_name(), "identifier" | "attribute"))
         else {
             return false;
         };
@@ -498,14 +499,11 @@ impl<'a> Matcher<'a> {
             .keywords
             .iter()
             .any(|k| k.starts_with("timeout=") || k.starts_with("blocking="))
-            || call
-                .node
-                .child_by_field_name("arguments")
-                .is_some_and(|args| {
-                    let mut cursor = args.walk();
-                    args.named_children(&mut cursor)
-                        .any(|a| matches!(a.kind(), "true" | "false"))
-                });
+            || call.node.field("arguments").is_some_and(|args| {
+                let mut cursor = args.walk();
+                args.named_children(&mut cursor)
+                    .any(|a| matches!(a.kind_name(), "true" | "false"))
+            });
         let dropped_or_tested =
             lock_arguments || matches!(call.usage, Use::Discarded | Use::Condition { .. });
         let pool_named = call.receiver.as_ref().is_some_and(|r| {

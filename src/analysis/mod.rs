@@ -23,6 +23,7 @@ use crate::codes::Code;
 use crate::facts::{CallFact, FactContext, Use};
 use crate::finding::{FileReport, Finding, Learnt, Span, Step, Warning};
 use crate::rules::{Acquire, Catalogue, Obligation, Resource, Unless};
+use crate::syntax::NodeExt;
 use crate::syntax::{self, Imports, is_nested_scope, text};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -92,7 +93,7 @@ pub fn analyze_module(
     // Cheap exit: most files have no suppression at all.
     if source.contains("noqa") || source.contains("unclosed:") {
         syntax::walk(root, |node| {
-            if node.kind() == "comment" {
+            if node.kind_name() == "comment" {
                 let comment = text(node, source);
                 if crate::suppress::may_suppress(comment) {
                     let line = node.start_position().row + 1;
@@ -197,7 +198,7 @@ pub fn analyze_module(
     let mut file_pairs = Vec::new();
     let mut analysed = Vec::new();
     for (index, func) in units.iter().enumerate() {
-        if func.node.kind() == "module" && func.node.has_error() {
+        if func.node.kind_name() == "module" && func.node.has_error() {
             continue; // reported below as a file-level syntax error
         }
         if func.node.has_error() {
@@ -273,10 +274,7 @@ pub fn analyze_module(
         for &index in &analysed {
             let func = &units[index];
             // The body only: `def _open_cache():` makes no call.
-            let body = func
-                .node
-                .child_by_field_name("body")
-                .map_or("", |b| text(b, source));
+            let body = func.node.field("body").map_or("", |b| text(b, source));
             let mentioned: Vec<&learned::FilePair> =
                 file_pairs.iter().filter(|p| p.mentioned_in(body)).collect();
             if mentioned.is_empty() {
@@ -386,16 +384,16 @@ struct FunctionNode<'t> {
 
 impl<'t> FunctionNode<'t> {
     fn new(node: Node<'t>, name: String, decorators: Vec<String>, source: &str) -> Self {
-        let body = if node.kind() == "module" {
+        let body = if node.kind_name() == "module" {
             Some(node)
         } else {
-            node.child_by_field_name("body")
+            node.field("body")
         };
         let (generator, captured, locals) = body.map(|b| scan_body(b, source)).unwrap_or_default();
         let params = syntax::parameter_names(node, source);
         FunctionNode {
             decorated: !decorators.is_empty(),
-            is_async: node.child(0).is_some_and(|c| c.kind() == "async"),
+            is_async: node.child(0).is_some_and(|c| c.kind_name() == "async"),
             callables: params.iter().cloned().collect(),
             params,
             node,
@@ -446,14 +444,12 @@ fn collect_functions<'t>(root: Node<'t>, source: &str) -> Vec<FunctionNode<'t>> 
     while let Some((node, prefix, decorators)) = stack.pop() {
         let mut child_prefix = prefix.clone();
         let mut child_decorators = Vec::new();
-        match node.kind() {
+        match node.kind_name() {
             "function_definition" | "class_definition" => {
-                let name = node
-                    .child_by_field_name("name")
-                    .map_or("<unknown>", |n| text(n, source));
+                let name = node.field("name").map_or("<unknown>", |n| text(n, source));
                 let qualified = format!("{prefix}{name}");
                 child_prefix = Rc::from(format!("{qualified}."));
-                if node.kind() == "function_definition" {
+                if node.kind_name() == "function_definition" {
                     out.push(FunctionNode::new(node, qualified, decorators, source));
                 }
             }
@@ -461,7 +457,7 @@ fn collect_functions<'t>(root: Node<'t>, source: &str) -> Vec<FunctionNode<'t>> 
                 let mut cursor = node.walk();
                 child_decorators = node
                     .named_children(&mut cursor)
-                    .filter(|c| c.kind() == "decorator")
+                    .filter(|c| c.kind_name() == "decorator")
                     .map(|d| text(d, source).trim_start_matches('@').trim().to_string())
                     .collect();
             }
@@ -472,10 +468,13 @@ fn collect_functions<'t>(root: Node<'t>, source: &str) -> Vec<FunctionNode<'t>> 
         for child in node.named_children(&mut cursor) {
             // Definitions are statements: expressions never hold one (a
             // lambda is not analysed), so the walk stays off them.
-            if !syntax::holds_statements(child.kind()) {
+            if !syntax::holds_statements(child.kind_name()) {
                 continue;
             }
-            let decs = if matches!(child.kind(), "function_definition" | "class_definition") {
+            let decs = if matches!(
+                child.kind_name(),
+                "function_definition" | "class_definition"
+            ) {
                 std::mem::take(&mut child_decorators)
             } else {
                 Vec::new()
@@ -526,27 +525,27 @@ fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>) {
     let mut captured = Captured::default();
     let mut locals = HashSet::new();
     syntax::walk(body, |n| {
-        let target = match n.kind() {
+        let target = match n.kind_name() {
             "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
-                n.child_by_field_name("left")
+                n.field("left")
             }
-            "as_pattern" => n.child_by_field_name("alias"),
-            "named_expression" => n.child_by_field_name("name"),
+            "as_pattern" => n.field("alias"),
+            "named_expression" => n.field("name"),
             _ => None,
         };
         if let Some(target) = target {
             syntax::walk(target, |t| {
-                if t.kind() == "identifier" {
+                if t.kind_name() == "identifier" {
                     locals.insert(text(t, source).to_string());
                 }
                 // `self.x = ...`, `d[k] = ...` bind no local.
-                !matches!(t.kind(), "attribute" | "subscript")
+                !matches!(t.kind_name(), "attribute" | "subscript")
             });
         }
-        if is_nested_scope(n.kind()) {
+        if is_nested_scope(n.kind_name()) {
             let own = syntax::parameter_names(n, source);
             syntax::walk(n, |inner| {
-                if inner.kind() == "identifier" {
+                if inner.kind_name() == "identifier" {
                     let name = text(inner, source);
                     if own.iter().any(|p| p == name) {
                         return true;
@@ -561,7 +560,7 @@ fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>) {
             });
             return false;
         }
-        yields |= n.kind() == "yield";
+        yields |= n.kind_name() == "yield";
         true
     });
     (yields, captured, locals)
@@ -996,21 +995,21 @@ impl<'a> FunctionContext<'a> {
         let mut out = HashMap::new();
         for node in &graph.nodes {
             let Some(stmt) = node.syntax else { continue };
-            let assign = if stmt.kind() == "assignment" {
+            let assign = if stmt.kind_name() == "assignment" {
                 stmt
             } else {
-                match stmt.named_child(0).filter(|a| a.kind() == "assignment") {
+                match stmt
+                    .named_child(0)
+                    .filter(|a| a.kind_name() == "assignment")
+                {
                     Some(a) => a,
                     None => continue,
                 }
             };
-            let (Some(left), Some(right)) = (
-                assign.child_by_field_name("left"),
-                assign.child_by_field_name("right"),
-            ) else {
+            let (Some(left), Some(right)) = (assign.field("left"), assign.field("right")) else {
                 continue;
             };
-            if right.kind() != "identifier" {
+            if right.kind_name() != "identifier" {
                 continue;
             }
             let var = text(right, self.source);
@@ -1218,18 +1217,18 @@ impl<'a> FunctionContext<'a> {
     fn expected_to_raise(&self, node: Node) -> bool {
         let mut current = node.parent();
         while let Some(n) = current {
-            if is_nested_scope(n.kind()) {
+            if is_nested_scope(n.kind_name()) {
                 return false;
             }
-            if n.kind() == "with_statement" {
+            if n.kind_name() == "with_statement" {
                 let clause = n
                     .named_children(&mut n.walk())
-                    .find(|c| c.kind() == "with_clause");
+                    .find(|c| c.kind_name() == "with_clause");
                 let asserts = clause.is_some_and(|clause| {
                     let mut found = false;
                     syntax::walk(clause, |item| {
-                        if item.kind() == "call"
-                            && let Some(f) = item.child_by_field_name("function")
+                        if item.kind_name() == "call"
+                            && let Some(f) = item.field("function")
                             && let Some(name) = syntax::dotted_name(f, self.source)
                         {
                             let resolved = self.imports.resolve(&name);
@@ -1253,23 +1252,22 @@ impl<'a> FunctionContext<'a> {
 
     /// Whether an argument of `call` makes it acquire nothing.
     fn unless_matches(&self, call: &CallFact, unless: &Unless) -> bool {
-        let Some(args) = call.node.child_by_field_name("arguments") else {
+        let Some(args) = call.node.field("arguments") else {
             return false;
         };
         let mut cursor = args.walk();
         let all: Vec<Node> = args.named_children(&mut cursor).collect();
         let by_keyword = unless.keyword.as_deref().and_then(|k| {
             all.iter().find_map(|a| {
-                (a.kind() == "keyword_argument"
-                    && a.child_by_field_name("name")
-                        .is_some_and(|n| text(n, self.source) == k))
-                .then(|| a.child_by_field_name("value"))
+                (a.kind_name() == "keyword_argument"
+                    && a.field("name").is_some_and(|n| text(n, self.source) == k))
+                .then(|| a.field("value"))
                 .flatten()
             })
         });
         let by_position = unless.position.and_then(|p| {
             all.iter()
-                .filter(|a| !matches!(a.kind(), "keyword_argument" | "comment"))
+                .filter(|a| !matches!(a.kind_name(), "keyword_argument" | "comment"))
                 .nth(p)
                 .copied()
         });
@@ -1278,9 +1276,9 @@ impl<'a> FunctionContext<'a> {
         };
         let dotted = syntax::dotted_name(arg, self.source);
         let origin = dotted.as_deref().and_then(|d| self.matcher.origin(d));
-        let made_by = match arg.kind() {
+        let made_by = match arg.kind_name() {
             "call" => arg
-                .child_by_field_name("function")
+                .field("function")
                 .and_then(|f| syntax::dotted_name(f, self.source))
                 .map(|f| self.imports.resolve(&f)),
             _ => origin.and_then(|o| o.call.clone()),
@@ -1304,14 +1302,12 @@ impl<'a> FunctionContext<'a> {
         }
         let mut child = node;
         while let Some(parent) = child.parent() {
-            if parent.kind() == "function_definition" {
+            if parent.kind_name() == "function_definition" {
                 return false;
             }
-            if parent.kind() == "if_statement"
-                && parent.child_by_field_name("consequence") == Some(child)
-                && parent
-                    .child_by_field_name("condition")
-                    .is_some_and(|c| self.is_off(c))
+            if parent.kind_name() == "if_statement"
+                && parent.field("consequence") == Some(child)
+                && parent.field("condition").is_some_and(|c| self.is_off(c))
             {
                 return true;
             }
@@ -1323,20 +1319,17 @@ impl<'a> FunctionContext<'a> {
     /// A condition that is false while a disabled flag is: the flag, or a
     /// conjunction with it.
     fn is_off(&self, condition: Node) -> bool {
-        match condition.kind() {
+        match condition.kind_name() {
             "identifier" => self.disabled_flags.contains(text(condition, self.source)),
             "parenthesized_expression" => condition.named_child(0).is_some_and(|c| self.is_off(c)),
             "boolean_operator" => {
                 condition
-                    .child_by_field_name("operator")
+                    .field("operator")
                     .is_some_and(|o| text(o, self.source) == "and")
-                    && [
-                        condition.child_by_field_name("left"),
-                        condition.child_by_field_name("right"),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .any(|c| self.is_off(c))
+                    && [condition.field("left"), condition.field("right")]
+                        .into_iter()
+                        .flatten()
+                        .any(|c| self.is_off(c))
             }
             _ => false,
         }
@@ -1627,7 +1620,7 @@ fn guards_of<'t>(call: Node<'t>, _source: &str) -> Vec<(Node<'t>, bool)> {
     let mut out = Vec::new();
     let mut child = call;
     while let Some(parent) = child.parent() {
-        if parent.kind() == "conditional_expression" {
+        if parent.kind_name() == "conditional_expression" {
             let mut cursor = parent.walk();
             let parts: Vec<Node> = parent.named_children(&mut cursor).collect();
             if let [body, test, otherwise] = parts.as_slice() {
@@ -1638,7 +1631,7 @@ fn guards_of<'t>(call: Node<'t>, _source: &str) -> Vec<(Node<'t>, bool)> {
                 }
             }
         }
-        if parent.kind().ends_with("statement") || is_nested_scope(parent.kind()) {
+        if parent.kind_name().ends_with("statement") || is_nested_scope(parent.kind_name()) {
             break;
         }
         child = parent;
@@ -1649,19 +1642,19 @@ fn guards_of<'t>(call: Node<'t>, _source: &str) -> Vec<(Node<'t>, bool)> {
 /// The flags the call is given to say whether the object owns what it
 /// wraps (`closefd=owned`), each as a test known true where it holds.
 fn ownership_flags<'t>(call: Node<'t>, acquire: &Acquire, source: &str) -> Vec<(Node<'t>, bool)> {
-    let Some(arguments) = call.child_by_field_name("arguments") else {
+    let Some(arguments) = call.field("arguments") else {
         return Vec::new();
     };
     let mut cursor = arguments.walk();
     arguments
         .named_children(&mut cursor)
-        .filter(|a| a.kind() == "keyword_argument")
+        .filter(|a| a.kind_name() == "keyword_argument")
         .filter(|a| {
-            a.child_by_field_name("name")
+            a.field("name")
                 .is_some_and(|n| acquire.held_while.iter().any(|k| k == text(n, source)))
         })
-        .filter_map(|a| a.child_by_field_name("value"))
-        .filter(|v| matches!(v.kind(), "identifier" | "attribute"))
+        .filter_map(|a| a.field("value"))
+        .filter(|v| matches!(v.kind_name(), "identifier" | "attribute"))
         .map(|v| (v, true))
         .collect()
 }
@@ -1677,20 +1670,18 @@ fn disabled_flags(root: Node, source: &str) -> HashSet<String> {
     for statement in root.named_children(&mut cursor) {
         let assignment = statement
             .named_child(0)
-            .filter(|_| statement.kind() == "expression_statement")
-            .filter(|a| a.kind() == "assignment");
+            .filter(|_| statement.kind_name() == "expression_statement")
+            .filter(|a| a.kind_name() == "assignment");
         let Some(assignment) = assignment else {
             continue;
         };
-        let (Some(left), Some(right)) = (
-            assignment.child_by_field_name("left"),
-            assignment.child_by_field_name("right"),
-        ) else {
+        let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right"))
+        else {
             continue;
         };
-        let falsy = matches!(right.kind(), "false" | "none")
-            || (right.kind() == "integer" && text(right, source) == "0");
-        if left.kind() == "identifier" && falsy {
+        let falsy = matches!(right.kind_name(), "false" | "none")
+            || (right.kind_name() == "integer" && text(right, source) == "0");
+        if left.kind_name() == "identifier" && falsy {
             *off.entry(text(left, source)).or_default() += 1;
         }
     }
@@ -1701,11 +1692,11 @@ fn disabled_flags(root: Node, source: &str) -> HashSet<String> {
     // as`, an augmented assignment): not a constant.
     let mut bound: HashMap<&str, usize> = HashMap::new();
     syntax::walk(root, |n| {
-        if n.kind() == "identifier"
+        if n.kind_name() == "identifier"
             && off.contains_key(text(n, source))
             && n.parent().is_some_and(|p| {
                 matches!(
-                    p.kind(),
+                    p.kind_name(),
                     "assignment"
                         | "augmented_assignment"
                         | "global_statement"
@@ -1715,8 +1706,8 @@ fn disabled_flags(root: Node, source: &str) -> HashSet<String> {
                         | "pattern_list"
                         | "tuple_pattern"
                         | "named_expression"
-                ) && p.child_by_field_name("right") != Some(n)
-                    && p.child_by_field_name("value") != Some(n)
+                ) && p.field("right") != Some(n)
+                    && p.field("value") != Some(n)
             })
         {
             *bound.entry(text(n, source)).or_default() += 1;
@@ -1733,7 +1724,7 @@ fn disabled_flags(root: Node, source: &str) -> HashSet<String> {
 fn enclosing<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
     let mut current = node.parent();
     while let Some(n) = current {
-        if n.kind() == kind {
+        if n.kind_name() == kind {
             return Some(n);
         }
         current = n.parent();

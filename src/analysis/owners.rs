@@ -15,6 +15,7 @@
 use super::FunctionNode;
 use crate::codes::Code;
 use crate::finding::{Finding, Span, Step};
+use crate::syntax::NodeExt;
 use crate::syntax::{self, text};
 use tree_sitter::Node;
 
@@ -105,47 +106,45 @@ pub(super) fn never_released(
 
 /// Whether every base of `class` is known to leave its attributes alone.
 pub(super) fn neutral_bases(class: Node, source: &str) -> bool {
-    let Some(args) = class.child_by_field_name("superclasses") else {
+    let Some(args) = class.field("superclasses") else {
         return true;
     };
     let mut cursor = args.walk();
     args.named_children(&mut cursor)
-        .filter(|a| a.kind() != "comment")
+        .filter(|a| a.kind_name() != "comment")
         .all(|a| {
             let base = text(a, source);
             let bare = base.split('[').next().unwrap_or(base);
-            a.kind() == "keyword_argument" || NEUTRAL_BASES.contains(&bare)
+            a.kind_name() == "keyword_argument" || NEUTRAL_BASES.contains(&bare)
         })
 }
 
 /// UC003 across methods: `self._session.close()` without `await`, in any
 /// method of the class, on a resource whose release is a coroutine.
 fn unawaited_releases(class: Node, stored: &Stored, source: &str) -> Vec<Finding> {
-    let Some(body) = class.child_by_field_name("body") else {
+    let Some(body) = class.field("body") else {
         return Vec::new();
     };
-    let class_name = class
-        .child_by_field_name("name")
-        .map_or("", |n| text(n, source));
+    let class_name = class.field("name").map_or("", |n| text(n, source));
     let mut out = Vec::new();
     syntax::walk(body, |node| {
-        if node.kind() == "class_definition" {
+        if node.kind_name() == "class_definition" {
             return false;
         }
-        if node.kind() != "call" {
+        if node.kind_name() != "call" {
             return true;
         }
-        let Some(function) = node.child_by_field_name("function") else {
+        let Some(function) = node.field("function") else {
             return true;
         };
-        let releases_it = function.kind() == "attribute"
+        let releases_it = function.kind_name() == "attribute"
+            && function.field("object").is_some_and(|o| {
+                o.kind_name() == "attribute" && is_self_attr(o, &stored.attr, source)
+            })
             && function
-                .child_by_field_name("object")
-                .is_some_and(|o| o.kind() == "attribute" && is_self_attr(o, &stored.attr, source))
-            && function
-                .child_by_field_name("attribute")
+                .field("attribute")
                 .is_some_and(|m| stored.releases.iter().any(|r| r == text(m, source)));
-        let awaited = node.parent().is_some_and(|p| p.kind() == "await");
+        let awaited = node.parent().is_some_and(|p| p.kind_name() == "await");
         if releases_it && !awaited {
             let call = text(node, source);
             let method = enclosing_method(node, source).unwrap_or_default();
@@ -180,10 +179,8 @@ fn unawaited_releases(class: Node, stored: &Stored, source: &str) -> Vec<Finding
 fn enclosing_method(node: Node, source: &str) -> Option<String> {
     let mut current = node.parent();
     while let Some(n) = current {
-        if n.kind() == "function_definition" {
-            return n
-                .child_by_field_name("name")
-                .map(|name| text(name, source).to_string());
+        if n.kind_name() == "function_definition" {
+            return n.field("name").map(|name| text(name, source).to_string());
         }
         current = n.parent();
     }
@@ -193,13 +190,15 @@ fn enclosing_method(node: Node, source: &str) -> Option<String> {
 /// The class a function is a method of (not a function nested in one).
 fn direct_class(function: Node) -> Option<Node> {
     let mut parent = function.parent()?;
-    if parent.kind() == "decorated_definition" {
+    if parent.kind_name() == "decorated_definition" {
         parent = parent.parent()?;
     }
-    if parent.kind() != "block" {
+    if parent.kind_name() != "block" {
         return None;
     }
-    parent.parent().filter(|p| p.kind() == "class_definition")
+    parent
+        .parent()
+        .filter(|p| p.kind_name() == "class_definition")
 }
 
 struct Classes<'t> {
@@ -211,16 +210,16 @@ impl<'t> Classes<'t> {
     fn collect(root: Node<'t>, source: &str) -> Self {
         let mut all = Vec::new();
         syntax::walk(root, |node| {
-            if node.kind() == "class_definition" {
+            if node.kind_name() == "class_definition" {
                 let name = node
-                    .child_by_field_name("name")
+                    .field("name")
                     .map_or(String::new(), |n| text(n, source).to_string());
                 let bases = node
-                    .child_by_field_name("superclasses")
+                    .field("superclasses")
                     .map(|args| {
                         let mut cursor = args.walk();
                         args.named_children(&mut cursor)
-                            .filter(|a| a.kind() != "comment")
+                            .filter(|a| a.kind_name() != "comment")
                             .map(|a| text(a, source).to_string())
                             .collect()
                     })
@@ -268,7 +267,7 @@ impl<'t> Classes<'t> {
 /// Whether some use of `self.<attr>` in the body of `scope` (a class, or
 /// one method) may release it.
 pub(super) fn may_release(scope: Node, attr: &str, releases: &[String], source: &str) -> bool {
-    let Some(body) = scope.child_by_field_name("body") else {
+    let Some(body) = scope.field("body") else {
         return false;
     };
     let mut found = false;
@@ -276,12 +275,12 @@ pub(super) fn may_release(scope: Node, attr: &str, releases: &[String], source: 
         if found {
             return false;
         }
-        if node.kind() == "attribute" && is_self_attr(node, attr, source) {
+        if node.kind_name() == "attribute" && is_self_attr(node, attr, source) {
             found = !harmless_use(node, releases, source);
             return false;
         }
         // A nested class has its own `self`.
-        node.kind() != "class_definition"
+        node.kind_name() != "class_definition"
     });
     found
 }
@@ -293,20 +292,18 @@ pub(super) fn only_used(name: Node, source: &str) -> bool {
     let Some(parent) = name.parent() else {
         return false;
     };
-    if parent.kind() != "attribute" || parent.child_by_field_name("object") != Some(name) {
+    if parent.kind_name() != "attribute" || parent.field("object") != Some(name) {
         return false;
     }
-    let attr = parent
-        .child_by_field_name("attribute")
-        .map_or("", |a| text(a, source));
+    let attr = parent.field("attribute").map_or("", |a| text(a, source));
     !RELEASE_LIKE.contains(&attr)
 }
 
 fn is_self_attr(node: Node, attr: &str, source: &str) -> bool {
-    node.child_by_field_name("object")
-        .is_some_and(|o| o.kind() == "identifier" && text(o, source) == "self")
+    node.field("object")
+        .is_some_and(|o| o.kind_name() == "identifier" && text(o, source) == "self")
         && node
-            .child_by_field_name("attribute")
+            .field("attribute")
             .is_some_and(|a| text(a, source) == attr)
 }
 
@@ -317,23 +314,21 @@ fn harmless_use(node: Node, releases: &[String], source: &str) -> bool {
     let Some(parent) = node.parent() else {
         return false;
     };
-    match parent.kind() {
-        "assignment" | "augmented_assignment" => parent.child_by_field_name("left") == Some(node),
+    match parent.kind_name() {
+        "assignment" | "augmented_assignment" => parent.field("left") == Some(node),
         "attribute" => {
-            let name = parent
-                .child_by_field_name("attribute")
-                .map_or("", |a| text(a, source));
+            let name = parent.field("attribute").map_or("", |a| text(a, source));
             if RELEASE_LIKE.contains(&name) || releases.iter().any(|r| r == name) {
                 return false;
             }
-            let called = parent.parent().is_some_and(|g| {
-                g.kind() == "call" && g.child_by_field_name("function") == Some(parent)
-            });
+            let called = parent
+                .parent()
+                .is_some_and(|g| g.kind_name() == "call" && g.field("function") == Some(parent));
             called || harmless_use(parent, releases, source)
         }
         "comparison_operator" | "not_operator" | "boolean_operator" => true,
         "if_statement" | "elif_clause" | "while_statement" => {
-            parent.child_by_field_name("condition") == Some(node)
+            parent.field("condition") == Some(node)
         }
         _ => false,
     }

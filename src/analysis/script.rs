@@ -23,6 +23,7 @@
 
 use super::FunctionNode;
 use crate::rules::CallList;
+use crate::syntax::NodeExt;
 use crate::syntax::{self, text};
 use std::collections::HashMap;
 use tree_sitter::Node;
@@ -113,25 +114,23 @@ fn is_cli_command(unit: &FunctionNode) -> bool {
 /// wrapped in an exit (`sys.exit(main())`).
 fn last_call<'s>(block: Node, source: &'s str) -> Option<&'s str> {
     let last = block.named_children(&mut block.walk()).last()?;
-    let mut call = match last.kind() {
+    let mut call = match last.kind_name() {
         "expression_statement" => last.named_child(0),
         "raise_statement" => last.named_child(0),
         _ => None,
     };
-    if let Some(outer) = call.filter(|c| c.kind() == "call")
-        && let Some(f) = outer.child_by_field_name("function")
+    if let Some(outer) = call.filter(|c| c.kind_name() == "call")
+        && let Some(f) = outer.field("function")
         && matches!(
             text(f, source),
             "sys.exit" | "exit" | "SystemExit" | "os._exit"
         )
     {
-        call = outer
-            .child_by_field_name("arguments")
-            .and_then(|a| a.named_child(0));
+        call = outer.field("arguments").and_then(|a| a.named_child(0));
     }
-    call.filter(|c| c.kind() == "call")
-        .and_then(|c| c.child_by_field_name("function"))
-        .filter(|f| f.kind() == "identifier")
+    call.filter(|c| c.kind_name() == "call")
+        .and_then(|c| c.field("function"))
+        .filter(|f| f.kind_name() == "identifier")
         .map(|f| text(f, source))
 }
 
@@ -209,9 +208,9 @@ fn references<'s>(
         .collect();
     let mut out: HashMap<&'s str, Vec<Reference>> = HashMap::new();
     syntax::walk(root, |n| {
-        let candidate = match n.kind() {
+        let candidate = match n.kind_name() {
             "identifier" => Some(n),
-            "attribute" => n.child_by_field_name("attribute"),
+            "attribute" => n.field("attribute"),
             _ => None,
         };
         let Some(name_node) = candidate else {
@@ -219,24 +218,23 @@ fn references<'s>(
         };
         let name = text(name_node, source);
         if !names.contains(name) || is_definition_name(name_node) {
-            return n.kind() != "identifier";
+            return n.kind_name() != "identifier";
         }
         // `x.name` is looked at as a whole; its object is visited on its own.
-        let whole = if n.kind() == "attribute" {
+        let whole = if n.kind_name() == "attribute" {
             n
         } else {
             name_node
         };
-        if n.kind() == "identifier"
-            && n.parent().is_some_and(|p| {
-                p.kind() == "attribute" && p.child_by_field_name("attribute") == Some(n)
-            })
+        if n.kind_name() == "identifier"
+            && n.parent()
+                .is_some_and(|p| p.kind_name() == "attribute" && p.field("attribute") == Some(n))
         {
             return false; // seen through its attribute
         }
-        let called = whole.parent().is_some_and(|p| {
-            p.kind() == "call" && p.child_by_field_name("function") == Some(whole)
-        });
+        let called = whole
+            .parent()
+            .is_some_and(|p| p.kind_name() == "call" && p.field("function") == Some(whole));
         let (guarded, within_node) = context(whole, source, ends);
         let within = within_node.and_then(|f| units.iter().position(|u| u.node == f));
         out.entry(name).or_default().push(Reference {
@@ -255,12 +253,12 @@ fn references<'s>(
 fn in_preexec_argument(node: Node, source: &str) -> bool {
     let mut current = node;
     while let Some(parent) = current.parent() {
-        match parent.kind() {
+        match parent.kind_name() {
             "keyword_argument" => {
                 return parent
-                    .child_by_field_name("name")
+                    .field("name")
                     .is_some_and(|n| text(n, source) == "preexec_fn")
-                    && parent.child_by_field_name("value").is_some();
+                    && parent.field("value").is_some();
             }
             "function_definition" | "class_definition" | "module" | "block" => return false,
             _ => current = parent,
@@ -272,10 +270,10 @@ fn in_preexec_argument(node: Node, source: &str) -> bool {
 /// Whether `node` is the name of a `def` or `class`, or a parameter.
 fn is_definition_name(node: Node) -> bool {
     node.parent().is_some_and(|p| {
-        matches!(p.kind(), "function_definition" | "class_definition")
-            && p.child_by_field_name("name") == Some(node)
+        matches!(p.kind_name(), "function_definition" | "class_definition")
+            && p.field("name") == Some(node)
             || matches!(
-                p.kind(),
+                p.kind_name(),
                 "parameters" | "default_parameter" | "typed_parameter"
             )
     })
@@ -289,14 +287,14 @@ fn context<'t>(node: Node<'t>, source: &str, ends: &CallList) -> (bool, Option<N
     let mut guarded = false;
     let mut child = node;
     while let Some(parent) = child.parent() {
-        match parent.kind() {
+        match parent.kind_name() {
             "function_definition" => return (guarded, Some(parent)),
             "lambda" | "class_definition" => return (true, None),
-            "try_statement" if parent.child_by_field_name("body") == Some(child) => {
+            "try_statement" if parent.field("body") == Some(child) => {
                 let mut cursor = parent.walk();
                 let mut handlers = parent
                     .named_children(&mut cursor)
-                    .filter(|c| matches!(c.kind(), "except_clause" | "except_group_clause"))
+                    .filter(|c| matches!(c.kind_name(), "except_clause" | "except_group_clause"))
                     .peekable();
                 let handles = handlers.peek().is_some();
                 guarded |= handles && !handlers.all(|h| handler_ends(h, source, ends));
@@ -313,7 +311,7 @@ fn context<'t>(node: Node<'t>, source: &str, ends: &CallList) -> (bool, Option<N
 fn handler_ends(handler: Node, source: &str, ends: &CallList) -> bool {
     let Some(body) = handler
         .named_children(&mut handler.walk())
-        .filter(|c| c.kind() == "block")
+        .filter(|c| c.kind_name() == "block")
         .last()
     else {
         return false;
@@ -321,16 +319,16 @@ fn handler_ends(handler: Node, source: &str, ends: &CallList) -> bool {
     let Some(last) = body.named_children(&mut body.walk()).last() else {
         return false;
     };
-    match last.kind() {
+    match last.kind_name() {
         "raise_statement" => true,
         "expression_statement" => last
             .named_child(0)
-            .filter(|c| c.kind() == "call")
-            .and_then(|c| c.child_by_field_name("function"))
+            .filter(|c| c.kind_name() == "call")
+            .and_then(|c| c.field("function"))
             .is_some_and(|f| {
                 let name = text(f, source);
                 let method = name.rsplit('.').next().unwrap_or(name);
-                ends.has_function(name) || (f.kind() == "attribute" && ends.has_method(method))
+                ends.has_function(name) || (f.kind_name() == "attribute" && ends.has_method(method))
             }),
         _ => false,
     }
@@ -340,8 +338,8 @@ fn handler_ends(handler: Node, source: &str, ends: &CallList) -> bool {
 fn main_block<'t>(root: Node<'t>, source: &str) -> Option<Node<'t>> {
     let mut cursor = root.walk();
     let found = root.named_children(&mut cursor).find(|stmt| {
-        stmt.kind() == "if_statement"
-            && stmt.child_by_field_name("condition").is_some_and(|c| {
+        stmt.kind_name() == "if_statement"
+            && stmt.field("condition").is_some_and(|c| {
                 let t: String = text(c, source)
                     .chars()
                     .filter(|c| !c.is_whitespace())
@@ -355,5 +353,5 @@ fn main_block<'t>(root: Node<'t>, source: &str) -> Option<Node<'t>> {
                 )
             })
     });
-    found.and_then(|stmt| stmt.child_by_field_name("consequence"))
+    found.and_then(|stmt| stmt.field("consequence"))
 }

@@ -9,6 +9,7 @@ use super::{Acquisition, FunctionContext, Holder};
 use crate::cfg::{Cfg, CfgNode, Edge, Kind, NodeId};
 use crate::facts::CallFact;
 use crate::rules::{Awaited, Resource};
+use crate::syntax::NodeExt;
 use std::collections::{HashMap, HashSet, VecDeque};
 use tree_sitter::Node;
 
@@ -422,13 +423,14 @@ pub(super) fn release_method_matches(pattern: &str, method: &str, call: &CallFac
 /// 2)`, `fd not in range(3)` are false there; `fd <= 2`, `fd < 3`, `fd in
 /// (0, 1, 2)` true.
 fn standard_stream_branch(test: Node, names: &HashSet<String>, source: &str) -> Option<Edge> {
-    if test.kind() != "comparison_operator" || test.named_child_count() != 2 {
+    if test.kind_name() != "comparison_operator" || test.named_child_count() != 2 {
         return None;
     }
     let (left, right) = (test.named_child(0)?, test.named_child(1)?);
     let operator = super::conditions::operator_tokens(test);
-    let held = |n: Node| n.kind() == "identifier" && names.contains(crate::syntax::text(n, source));
-    let int = |n: Node| (n.kind() == "integer").then(|| crate::syntax::text(n, source));
+    let held =
+        |n: Node| n.kind_name() == "identifier" && names.contains(crate::syntax::text(n, source));
+    let int = |n: Node| (n.kind_name() == "integer").then(|| crate::syntax::text(n, source));
     let std_set = |n: Node| {
         let t: String = crate::syntax::text(n, source)
             .chars()

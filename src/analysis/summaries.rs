@@ -25,6 +25,7 @@ use crate::cfg::{self, Exc, Raises};
 use crate::facts::{CallFact, Use};
 use crate::finding::{Learnt, LearntKind};
 use crate::rules::Catalogue;
+use crate::syntax::NodeExt;
 use crate::syntax::{Imports, text};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -194,15 +195,15 @@ impl<'a, 't> Summaries<'a, 't> {
         if let Some(root) = root {
             let mut cursor = root.walk();
             for stmt in root.named_children(&mut cursor) {
-                let class = match stmt.kind() {
+                let class = match stmt.kind_name() {
                     "class_definition" => Some(stmt),
                     "decorated_definition" => stmt
-                        .child_by_field_name("definition")
-                        .filter(|d| d.kind() == "class_definition"),
+                        .field("definition")
+                        .filter(|d| d.kind_name() == "class_definition"),
                     _ => None,
                 };
                 if let Some(class) = class
-                    && let Some(name) = class.child_by_field_name("name")
+                    && let Some(name) = class.field("name")
                 {
                     classes.insert(text(name, source), class);
                 }
@@ -325,11 +326,11 @@ impl<'a, 't> Summaries<'a, 't> {
             return None;
         }
         let node = self.classes.get(class)?;
-        let bases = node.child_by_field_name("superclasses")?;
+        let bases = node.field("superclasses")?;
         let mut cursor = bases.walk();
         let names: Vec<&str> = bases
             .named_children(&mut cursor)
-            .filter(|b| b.kind() == "identifier")
+            .filter(|b| b.kind_name() == "identifier")
             .map(|b| text(b, self.source))
             .collect();
         names
@@ -340,23 +341,23 @@ impl<'a, 't> Summaries<'a, 't> {
     /// `super().close()` in a method of a class of this file: the method of
     /// its first base (of this file) that defines it.
     fn super_callees(&self, caller: usize, call: &CallFact) -> Option<&[usize]> {
-        let function = call.node.child_by_field_name("function")?;
-        let object = function.child_by_field_name("object")?;
-        let is_super = object.kind() == "call"
+        let function = call.node.field("function")?;
+        let object = function.field("object")?;
+        let is_super = object.kind_name() == "call"
             && object
-                .child_by_field_name("function")
+                .field("function")
                 .is_some_and(|f| text(f, self.source) == "super");
-        if function.kind() != "attribute" || !is_super {
+        if function.kind_name() != "attribute" || !is_super {
             return None;
         }
-        let method = text(function.child_by_field_name("attribute")?, self.source);
+        let method = text(function.field("attribute")?, self.source);
         let class = self.units[caller].name.rsplit_once('.')?.0;
         let node = self.classes.get(class)?;
-        let bases = node.child_by_field_name("superclasses")?;
+        let bases = node.field("superclasses")?;
         let mut cursor = bases.walk();
         let found = bases
             .named_children(&mut cursor)
-            .filter(|b| b.kind() == "identifier")
+            .filter(|b| b.kind_name() == "identifier")
             .find_map(|b| {
                 let name = format!("{}.{method}", text(b, self.source));
                 self.by_name.get(name.as_str())
@@ -402,7 +403,7 @@ impl<'a, 't> Summaries<'a, 't> {
         let Some(targets) = self.targets(caller, call) else {
             return Vec::new();
         };
-        let Some(args) = call.node.child_by_field_name("arguments") else {
+        let Some(args) = call.node.field("arguments") else {
             return Vec::new();
         };
         // `self.helper(conn)` binds `conn` to the second parameter.
@@ -419,13 +420,11 @@ impl<'a, 't> Summaries<'a, 't> {
             let mut cursor = args.walk();
             let mut position = 0;
             for arg in args.named_children(&mut cursor) {
-                let (param, value) = match arg.kind() {
+                let (param, value) = match arg.kind_name() {
                     "keyword_argument" => {
-                        let name = arg
-                            .child_by_field_name("name")
-                            .map(|n| text(n, self.source));
+                        let name = arg.field("name").map(|n| text(n, self.source));
                         let index = name.and_then(|n| target.params.iter().position(|p| p == n));
-                        (index, arg.child_by_field_name("value"))
+                        (index, arg.field("value"))
                     }
                     "list_splat" | "dictionary_splat" | "comment" => continue,
                     _ => {
@@ -436,7 +435,8 @@ impl<'a, 't> Summaries<'a, 't> {
                 let (Some(param), Some(value)) = (param, value) else {
                     continue;
                 };
-                if value.kind() == "identifier" && body.takes.get(param).copied() == Some(true) {
+                if value.kind_name() == "identifier" && body.takes.get(param).copied() == Some(true)
+                {
                     out.push(text(value, self.source).to_string());
                 }
             }
@@ -576,7 +576,9 @@ impl<'a, 't> Summaries<'a, 't> {
     fn raises_weakly(&self, unit: usize, graph: &cfg::Cfg) -> bool {
         graph.nodes.iter().all(|node| {
             let explicit = node.kind == cfg::Kind::Raise
-                || node.syntax.is_some_and(|s| s.kind() == "assert_statement");
+                || node
+                    .syntax
+                    .is_some_and(|s| s.kind_name() == "assert_statement");
             !explicit
                 && node.facts.calls.iter().all(|call| {
                     !call.awaited
@@ -858,9 +860,9 @@ impl<'a, 't> Summaries<'a, 't> {
         let returned = |name: &str| {
             graph.nodes.iter().any(|n| {
                 n.kind == cfg::Kind::Return
-                    && n.syntax
-                        .and_then(|r| r.named_child(0))
-                        .is_some_and(|v| v.kind() == "identifier" && text(v, self.source) == name)
+                    && n.syntax.and_then(|r| r.named_child(0)).is_some_and(|v| {
+                        v.kind_name() == "identifier" && text(v, self.source) == name
+                    })
             })
         };
         let kept_elsewhere = |name: &str| {
@@ -961,10 +963,10 @@ impl<'a, 't> Summaries<'a, 't> {
 fn returns_a_value(function: tree_sitter::Node) -> bool {
     let mut found = false;
     crate::syntax::walk(function, |n| {
-        if found || (n != function && crate::syntax::is_nested_scope(n.kind())) {
+        if found || (n != function && crate::syntax::is_nested_scope(n.kind_name())) {
             return false;
         }
-        if n.kind() == "return_statement" && n.named_child_count() > 0 {
+        if n.kind_name() == "return_statement" && n.named_child_count() > 0 {
             found = true;
         }
         true
