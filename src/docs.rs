@@ -258,6 +258,16 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             }),
         ),
         (
+            "Exceptions that report misuse",
+            "A `raise` of one of these classes checks an argument or an invariant: when a call that does I/O can fail on the same path, the finding names that call instead.",
+            c.misuse_exceptions
+                .classes
+                .iter()
+                .map(|class| format!("`{class}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
             "Await what they are given",
             "A release passed to them runs: `await asyncio.wait_for(pool.release(conn), 1)`.",
             list(&c.awaiting),

@@ -417,6 +417,19 @@ pub struct Calls {
     /// `"ssl.match_hostname" = "CertificateError"`.
     #[serde(default)]
     pub raise_classes: std::collections::BTreeMap<String, String>,
+    /// Exception classes that report a wrong argument or a bug
+    /// (`ValueError`, `TypeError`): a `raise` of one is a less likely way
+    /// out than a call that does I/O on the resource.
+    #[serde(default)]
+    pub misuse_exceptions: ExceptionClasses,
+}
+
+/// Exception classes, by name.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ExceptionClasses {
+    #[serde(default)]
+    pub classes: Vec<String>,
 }
 
 impl Calls {
@@ -441,6 +454,9 @@ impl Calls {
         self.borrowing.extend(other.borrowing);
         self.identity.extend(other.identity);
         self.raise_classes.extend(other.raise_classes);
+        self.misuse_exceptions
+            .classes
+            .extend(other.misuse_exceptions.classes);
         for (function, makers) in other.never_raise_given {
             self.never_raise_given
                 .entry(function)

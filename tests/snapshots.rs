@@ -69,3 +69,8 @@ fn cfg_loop_with_break_and_else() {
     let graph = unclosed::cfg::mermaid_for(source, "f", &Catalogue::builtin()).unwrap();
     insta::assert_snapshot!(graph);
 }
+
+#[test]
+fn headline_names_the_likeliest_raiser() {
+    insta::assert_snapshot!(rendered("fixtures/notifications/listener_setup.py"));
+}

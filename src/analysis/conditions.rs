@@ -688,6 +688,18 @@ fn literal_assignments(stmt: Node, source: &str, found: &mut dyn FnMut(&str, Lit
             None => return,
         }
     };
+    let Some(lit) = literal_value(value, source) else {
+        return;
+    };
+    for t in targets {
+        if let Some(name) = dotted_name(t, source) {
+            found(&name, lit);
+        }
+    }
+}
+
+/// What a literal value (or an expression as good as one) is when tested.
+fn literal_value(value: Node, source: &str) -> Option<Literal> {
     let lit = match value.kind_name() {
         "none" => Literal::None,
         "true" => Literal::Truthy,
@@ -713,11 +725,31 @@ fn literal_assignments(stmt: Node, source: &str, found: &mut dyn FnMut(&str, Lit
         {
             Literal::Truthy
         }
-        _ => return,
+        // `os.getenv("USER") or "root"`: the last operand of an `or` is
+        // what it gives when all else is false.
+        "boolean_operator" if operator_tokens(value).contains(&"or") => {
+            match literal_value(value.field("right")?, source)? {
+                Literal::Truthy => Literal::Truthy,
+                _ => return None,
+            }
+        }
+        "string" => string_literal(value)?,
+        _ => return None,
     };
-    for t in targets {
-        if let Some(name) = dotted_name(t, source) {
-            found(&name, lit);
+    Some(lit)
+}
+
+/// `"root"` is true and `""` false; a template (`f"{x}"`) with no text of
+/// its own may be either.
+fn string_literal(value: Node) -> Option<Literal> {
+    let mut cursor = value.walk();
+    let mut interpolated = false;
+    for part in value.named_children(&mut cursor) {
+        match part.kind_name() {
+            "string_content" if !part.byte_range().is_empty() => return Some(Literal::Truthy),
+            "interpolation" => interpolated = true,
+            _ => {}
         }
     }
+    (!interpolated).then_some(Literal::Falsy)
 }

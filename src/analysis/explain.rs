@@ -413,19 +413,46 @@ impl<'a> FunctionContext<'a> {
         }
     }
 
-    /// How believable it is that this node raises: an explicit `raise` or
-    /// `assert` first, then an `await`, a call that uses the resource, any
-    /// other call.
+    /// How believable it is that this node raises: an explicit `raise`
+    /// first, then an `await`, a call that uses the resource or does I/O
+    /// (as likely as a `raise` that reports a wrong argument), any other
+    /// call. An `assert` fails only on a bug: no more convincing than a
+    /// call unrelated to the resource.
     fn raiser_score(&self, node: &cfg::CfgNode, exc: Exc, names: &HashSet<String>) -> u8 {
-        if node.kind == Kind::Raise
-            || node
-                .syntax
-                .is_some_and(|s| s.kind_name() == "assert_statement")
-        {
-            return 6;
+        if node.kind == Kind::Raise {
+            return if self.raises_misuse(node) { 4 } else { 6 };
+        }
+        if is_assert(node) {
+            return 3;
         }
         self.likeliest_raiser(node, exc, names)
             .map_or(1, |call| self.call_score(call, names))
+    }
+
+    /// `raise ValueError(...)`: a class that reports misuse (see
+    /// `Calls::misuse_exceptions`).
+    fn raises_misuse(&self, node: &cfg::CfgNode) -> bool {
+        let Some(raised) = node
+            .syntax
+            .filter(|s| s.kind_name() == "raise_statement")
+            .and_then(|s| s.named_child(0))
+        else {
+            return false;
+        };
+        let class = match raised.kind_name() {
+            "call" => raised.field("function"),
+            _ => Some(raised),
+        };
+        let Some(class) = class.and_then(|c| crate::syntax::dotted_name(c, self.source)) else {
+            return false;
+        };
+        let last = class.rsplit('.').next().unwrap_or(&class);
+        self.catalogue
+            .calls
+            .misuse_exceptions
+            .classes
+            .iter()
+            .any(|c| c == last)
     }
 
     fn call_score(&self, call: &CallFact, names: &HashSet<String>) -> u8 {
@@ -440,15 +467,19 @@ impl<'a> FunctionContext<'a> {
         } else if call.awaited {
             // In async code the awaits are where the network fails.
             5
-        } else if self.touches(call, names)
-            || self.raise_class(call) == cfg::Raises::OsError
-            || call.method.as_deref().is_some_and(is_io_method)
-        {
-            // Using the resource, or any I/O (opening a file, a socket call,
-            // reading a response, running a query).
-            4
         } else {
-            3
+            let io = self.raise_class(call) == cfg::Raises::OsError
+                || call.method.as_deref().is_some_and(is_io_method);
+            match (self.touches(call, names), io) {
+                // I/O on the resource: the network or the disk failing is
+                // how a socket or a file leaks (`sock.bind()` rather than
+                // the `os.stat()` before it).
+                (true, true) => 5,
+                // Using the resource, or any I/O (opening a file, a socket
+                // call, reading a response, running a query).
+                (true, false) | (false, true) => 4,
+                (false, false) => 3,
+            }
         }
     }
 
