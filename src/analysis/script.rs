@@ -19,7 +19,10 @@
 //! A function given only as a `preexec_fn=` runs in the forked child just
 //! before `exec`: an exception ends the child, and a return is followed by
 //! an `exec` that closes the descriptors Python opened (they are not
-//! inheritable). Nothing it holds outlives it either way.
+//! inheritable). A function given only as the `target=` of a
+//! `multiprocessing.Process` is the whole life of that child process: it
+//! exits when the function returns or raises. Nothing either holds outlives
+//! it.
 
 use super::FunctionNode;
 use crate::rules::CallList;
@@ -55,7 +58,7 @@ pub(super) fn program_ends(
         .collect();
     // Most files are neither scripts, nor commands, nor fork children: no
     // walk for them.
-    let forks = source.contains("preexec_fn");
+    let forks = source.contains("preexec_fn") || source.contains("Process(");
     if main.is_none() && !forks && !commands.contains(&true) {
         return ProgramEnds {
             exceptions: vec![false; units.len()],
@@ -134,8 +137,9 @@ fn last_call<'s>(block: Node, source: &'s str) -> Option<&'s str> {
         .map(|f| text(f, source))
 }
 
-/// The units (by index) that run only as a `preexec_fn`, in a forked child
-/// about to `exec`: every reference to the name is inside such an argument.
+/// The units (by index) that run only in a child process (a `preexec_fn`
+/// about to `exec`, a `Process` target): every reference to the name is
+/// inside such an argument.
 fn runs_in_child(units: &[FunctionNode], references: &HashMap<&str, Vec<Reference>>) -> Vec<bool> {
     units
         .iter()
@@ -143,7 +147,7 @@ fn runs_in_child(units: &[FunctionNode], references: &HashMap<&str, Vec<Referenc
             let name = unit.name.rsplit('.').next().unwrap_or(&unit.name);
             references
                 .get(name)
-                .is_some_and(|refs| !refs.is_empty() && refs.iter().all(|r| r.before_exec))
+                .is_some_and(|refs| !refs.is_empty() && refs.iter().all(|r| r.in_child))
         })
         .collect()
 }
@@ -157,8 +161,9 @@ struct Reference {
     guarded: bool,
     /// The unit the reference is in (`None`: module level).
     within: Option<usize>,
-    /// Inside a `preexec_fn=` argument: called in the child, before `exec`.
-    before_exec: bool,
+    /// Inside a `preexec_fn=` or `Process(target=)` argument: called in a
+    /// child process, which ends with it.
+    in_child: bool,
 }
 
 fn unit_ends(
@@ -241,24 +246,34 @@ fn references<'s>(
             called,
             guarded,
             within,
-            before_exec: in_preexec_argument(whole, source),
+            in_child: in_child_argument(whole, source),
         });
         true
     });
     out
 }
 
-/// Whether `node` is inside the value of a `preexec_fn=` keyword argument
-/// (`preexec_fn=functools.partial(self._preexec, name)`).
-fn in_preexec_argument(node: Node, source: &str) -> bool {
+/// Whether `node` is inside the value of a keyword argument that runs it in
+/// a child process: `preexec_fn=functools.partial(self._preexec, name)`,
+/// `multiprocessing.Process(target=self._serve)`.
+fn in_child_argument(node: Node, source: &str) -> bool {
     let mut current = node;
     while let Some(parent) = current.parent() {
         match parent.kind_name() {
             "keyword_argument" => {
-                return parent
-                    .field("name")
-                    .is_some_and(|n| text(n, source) == "preexec_fn")
-                    && parent.field("value").is_some();
+                if parent.field("value").is_none() {
+                    return false;
+                }
+                return match parent.field("name").map(|n| text(n, source)) {
+                    Some("preexec_fn") => true,
+                    Some("target") => parent
+                        .parent()
+                        .and_then(|args| args.parent())
+                        .filter(|call| call.kind_name() == "call")
+                        .and_then(|call| call.field("function"))
+                        .is_some_and(|f| text(f, source).rsplit('.').next() == Some("Process")),
+                    _ => false,
+                };
             }
             "function_definition" | "class_definition" | "module" | "block" => return false,
             _ => current = parent,
