@@ -259,11 +259,23 @@ pub(super) struct Matcher<'a> {
 impl Matcher<'_> {
     /// What `call` may raise, knowing what its receiver holds.
     pub(super) fn raises(&self, call: &CallFact) -> crate::cfg::Raises {
-        let receiver_resource = call
-            .receiver
+        self.raises_on(call, self.receiver_resource(call))
+    }
+
+    /// The catalogue entry the receiver of `call` is an acquisition of.
+    pub(super) fn receiver_resource(&self, call: &CallFact) -> Option<&str> {
+        call.receiver
             .as_deref()
             .and_then(|r| self.origin(r))
-            .and_then(|o| o.resource.as_deref());
+            .and_then(|o| o.resource.as_deref())
+    }
+
+    /// What `call` may raise, its receiver holding `receiver_resource`.
+    pub(super) fn raises_on(
+        &self,
+        call: &CallFact,
+        receiver_resource: Option<&str>,
+    ) -> crate::cfg::Raises {
         let calls = &self.catalogue.calls;
         let raises = crate::raising::classify(call, self.source, calls, receiver_resource);
         use crate::cfg::Raises;

@@ -231,7 +231,15 @@ impl<'a, 't> Summaries<'a, 't> {
             origins: self.origins,
             function: self.units[caller].node.start_byte(),
         };
-        let base = matcher.raises(call);
+        let mut base = matcher.raises(call);
+        // `sock = make_socket(); sock.connect(addr)`: a helper's socket
+        // raises as a socket does (only `OSError`, nothing on `close()`).
+        if base == Raises::Any
+            && matcher.receiver_resource(call).is_none()
+            && let Some(resource) = self.receiver_made_by_helper(caller, call)
+        {
+            base = matcher.raises_on(call, Some(&resource));
+        }
         if base != Raises::Any {
             return base;
         }
@@ -250,6 +258,24 @@ impl<'a, 't> Summaries<'a, 't> {
             })
             .max()
             .unwrap_or(base)
+    }
+
+    /// The catalogue entry of the value a helper returned into the receiver
+    /// of `call`: the fresh resource of a function of this file or of an
+    /// imported one (`sock = socketutil.create_bc_socket()`).
+    fn receiver_made_by_helper(&self, caller: usize, call: &CallFact) -> Option<String> {
+        let receiver = call.receiver.as_deref()?;
+        let made_by = self
+            .origins
+            .get(self.units[caller].node.start_byte(), receiver)?
+            .call
+            .as_deref()?;
+        let body = match self.by_name.get(made_by) {
+            Some(units) => self.summary(*units.first()?)?,
+            None => self.project.function(made_by)?.body.clone()?,
+        };
+        // An instance of an owner class is not the resource it keeps.
+        body.returns.filter(|r| r.owner.is_none()).map(|r| r.rule)
     }
 
     /// What `call` may run: the functions of this file it names (several
