@@ -174,7 +174,7 @@ fn binds_ephemeral_loopback(call: Node, source: &str) -> bool {
         && text(port, source) == "0"
 }
 
-fn is_loopback(n: Node, source: &str) -> bool {
+pub(crate) fn is_loopback(n: Node, source: &str) -> bool {
     n.kind_name() == "string"
         && matches!(
             text(n, source).trim_matches(|c| c == '"' || c == '\''),

@@ -333,11 +333,12 @@ impl Conditions {
             }
             return Some(k);
         }
-        k.forget(effect.forgets);
         if matches!(edge, Edge::Raise(_)) {
-            // The assignment may not have happened.
+            // An exception from a statement leaves its names as they were:
+            // in `sock = wrap(sock)`, a `wrap()` that raises binds nothing.
             return Some(k);
         }
+        k.forget(effect.forgets);
         for &(new, old) in &effect.copies {
             match before.get(old) {
                 Some(v) => k.set(new, v),

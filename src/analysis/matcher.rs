@@ -111,6 +111,30 @@ fn call_result_targets(assignment: Node, source: &str) -> Vec<(String, String)> 
 }
 
 /// The start byte of the function `node` is in, or `MODULE`.
+/// Whether `node` is in the body of a `try` that has `except` clauses, in
+/// its own function.
+fn in_try_with_handlers(node: Node) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        match parent.kind_name() {
+            "try_statement" => {
+                let in_body = parent.field("body") == Some(current);
+                let mut cursor = parent.walk();
+                let handled = parent
+                    .named_children(&mut cursor)
+                    .any(|c| matches!(c.kind_name(), "except_clause" | "except_group_clause"));
+                if in_body && handled {
+                    return true;
+                }
+            }
+            "function_definition" | "lambda" | "class_definition" => return false,
+            _ => {}
+        }
+        current = parent;
+    }
+    false
+}
+
 pub(super) fn enclosing_function(node: Node) -> usize {
     let mut current = node.parent();
     while let Some(n) = current {
@@ -282,12 +306,21 @@ impl Matcher<'_> {
         if !matches!(raises, Raises::Any | Raises::OsError) || call.awaited {
             return raises;
         }
-        let fresh_argument = call
+        // A value this function just made cannot be stale, and nothing is
+        // registered yet with a selector it just made. (A value from
+        // elsewhere may have been closed by another thread: where the code
+        // catches what the call raises, it expects that to happen.)
+        let fresh = call
             .method
             .as_deref()
             .is_some_and(|m| calls.never_raise_on_fresh.has(m, receiver_resource))
-            && self.first_argument_made_here(call);
-        if fresh_argument
+            && (self.first_argument_made_here(call)
+                || (call
+                    .receiver
+                    .as_deref()
+                    .is_some_and(|r| self.origins.made_in(self.function, r))
+                    && !in_try_with_handlers(call.node)));
+        if fresh
             || self.given_what_cannot_fail(call)
             || self.connects_to_own(call)
             || self.waits_on_condition(call)
@@ -314,19 +347,34 @@ impl Matcher<'_> {
     /// connecting to a listener of this program (the socket-pair idiom; the
     /// address written out in the call is `raising::on_own_loopback`'s).
     fn connects_to_own(&self, call: &CallFact) -> bool {
-        call.method.as_deref() == Some("connect")
-            && call
-                .node
-                .field("arguments")
-                .filter(|a| a.named_child_count() == 1)
-                .and_then(|a| a.named_child(0))
-                .filter(|a| a.kind_name() == "identifier")
-                .is_some_and(|a| {
-                    self.origins
-                        .made_by(self.function, crate::syntax::text(a, self.source))
-                        .iter()
-                        .any(|m| m.ends_with(".getsockname"))
-                })
+        let from_getsockname = |name: Node| {
+            name.kind_name() == "identifier"
+                && self
+                    .origins
+                    .made_by(self.function, crate::syntax::text(name, self.source))
+                    .iter()
+                    .any(|m| m.ends_with(".getsockname"))
+        };
+        let Some(address) = call
+            .node
+            .field("arguments")
+            .filter(|a| a.named_child_count() == 1)
+            .and_then(|a| a.named_child(0))
+        else {
+            return false;
+        };
+        if call.method.as_deref() != Some("connect") {
+            return false;
+        }
+        // `connect(addr)`, or `connect(("127.0.0.1", port))` after
+        // `_, port = listener.getsockname()`.
+        from_getsockname(address)
+            || (address.kind_name() == "tuple"
+                && address.named_child_count() == 2
+                && address
+                    .named_child(0)
+                    .is_some_and(|h| crate::raising::is_loopback(h, self.source))
+                && address.named_child(1).is_some_and(from_getsockname))
     }
 
     /// `os.chmod(path, mode)` after `fd, path = tempfile.mkstemp()`,

@@ -1126,6 +1126,11 @@ impl<'a> FunctionContext<'a> {
             if handed_on.contains(receiver.as_str()) {
                 return None;
             }
+            // `with self._lock: ... self._lock.release(); wait();
+            // self._lock.acquire()`: taken back for the `with` to release.
+            if inside_with_on(call.node, &receiver, self.source) {
+                return None;
+            }
             let (result, held_edge) = match &call.usage {
                 Use::Discarded => (None, None),
                 Use::Bound(v) => (Some(v.clone()), None),
@@ -1773,4 +1778,34 @@ fn owner_resource(returned: &Returned) -> Option<Resource> {
         identity_methods: Vec::new(),
         keeps_parent: false,
     })
+}
+
+/// Whether `node` is in the body of a `with` over `receiver` (`with
+/// self._lock:`), in its own function.
+fn inside_with_on(node: Node, receiver: &str, source: &str) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        match parent.kind_name() {
+            "with_statement" if parent.field("body") == Some(current) => {
+                let Some(clause) = parent
+                    .named_children(&mut parent.walk())
+                    .find(|c| c.kind_name() == "with_clause")
+                else {
+                    current = parent;
+                    continue;
+                };
+                let over_receiver = clause
+                    .named_children(&mut clause.walk())
+                    .filter_map(|item| item.field("value"))
+                    .any(|value| crate::syntax::compact_text(value, source) == receiver);
+                if over_receiver {
+                    return true;
+                }
+            }
+            "function_definition" | "lambda" | "class_definition" => return false,
+            _ => {}
+        }
+        current = parent;
+    }
+    false
 }

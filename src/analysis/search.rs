@@ -215,6 +215,15 @@ impl FunctionContext<'_> {
                             } else if mode == Sensitivity::KnownAtAcquisition {
                                 k = k.within(state.knowledge);
                             }
+                            // `sock = wrap(sock)`: the name holds the wrapper,
+                            // an object too.
+                            if !at_start && !matches!(edge, Edge::Raise(_)) {
+                                for name in node.facts.rebound_from_self.iter() {
+                                    if names.contains(name) {
+                                        c.holds_object(&mut k, name, None);
+                                    }
+                                }
+                            }
                             k
                         }
                         None => continue, // contradicts what the path knows
