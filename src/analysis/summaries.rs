@@ -270,7 +270,14 @@ impl<'a, 't> Summaries<'a, 't> {
             .get(self.units[caller].node.start_byte(), receiver)?
             .call
             .as_deref()?;
-        let body = match self.by_name.get(made_by) {
+        let own_method = made_by
+            .strip_prefix("self.")
+            .filter(|m| !m.contains('.'))
+            .and_then(|method| {
+                let class = self.units[caller].name.rsplit_once('.')?.0;
+                self.method_of(class, method, 0)
+            });
+        let body = match own_method.or_else(|| self.by_name.get(made_by).map(Vec::as_slice)) {
             Some(units) => self.summary(*units.first()?)?,
             None => self.project.function(made_by)?.body.clone()?,
         };
@@ -326,6 +333,17 @@ impl<'a, 't> Summaries<'a, 't> {
                 // Its own method, else the one a base class of this file
                 // defines (`self.prebind(sock)` inherited from the server
                 // class above).
+                return self.method_of(class, method, 0);
+            }
+            // `result = TSocket(); result.setHandle(client)`: a method of a
+            // class of this file, on an instance made here.
+            Some((object, method)) if !object.contains('.') && !method.contains('.') => {
+                let made_by = self
+                    .origins
+                    .made_by(self.units[caller].node.start_byte(), object);
+                let class = made_by.iter().find(|c| {
+                    self.classes.contains_key(c.as_str()) && self.imports.resolve(c) == **c
+                })?;
                 return self.method_of(class, method, 0);
             }
             Some(_) => return None,
@@ -432,14 +450,18 @@ impl<'a, 't> Summaries<'a, 't> {
         let Some(args) = call.node.field("arguments") else {
             return Vec::new();
         };
-        // `self.helper(conn)` binds `conn` to the second parameter.
-        let method_call = call
-            .callee
-            .as_deref()
-            .is_some_and(|c| c.starts_with("self.") || c.starts_with("cls."));
-        let offset = usize::from(method_call);
+        // `self.helper(conn)`, `result.setHandle(conn)`: `conn` is bound to
+        // the second parameter.
+        let method_call = call.callee.as_deref().is_some_and(|c| c.contains('.'));
         let mut out = Vec::new();
         for target in &targets {
+            let offset = usize::from(
+                method_call
+                    && target
+                        .params
+                        .first()
+                        .is_some_and(|p| p == "self" || p == "cls"),
+            );
             let Some(body) = target.body.as_ref().filter(|_| target.runs(call)) else {
                 continue;
             };
