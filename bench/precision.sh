@@ -13,7 +13,8 @@
 # on, judged once), `holdout2` (12 more, judged once at the end of the
 # session that made the fixes from the first) or `holdout3` (12 more,
 # judged once before the next session's fixes) or `holdout4` (12 more,
-# judged once after them). It fetches the sdists
+# judged once after them) or `holdout5` (12 more, also judged once after
+# them). It fetches the sdists
 # pinned there (checked by hash) into
 # bench/.cache/$CORPUS/corpus, runs the release build with the default
 # settings (production code only) and with --tests include, and writes to
