@@ -503,9 +503,40 @@ impl<'a> FunctionContext<'a> {
         if call.receiver.as_deref().is_some_and(rooted) {
             return true;
         }
-        self.names_in_arguments(call)
+        if self
+            .names_in_arguments(call)
             .iter()
             .any(|name| names.contains(*name))
+        {
+            return true;
+        }
+        // `f.write(render(report))`: making what is written into it.
+        let mut current = call.node;
+        while let Some(parent) = current.parent() {
+            match parent.kind_name() {
+                "argument_list" | "keyword_argument" | "parenthesized_expression" => {}
+                "call" => {
+                    let Some(function) = parent
+                        .field("function")
+                        .filter(|f| f.kind_name() == "attribute")
+                    else {
+                        return false;
+                    };
+                    let writes = function
+                        .field("attribute")
+                        .is_some_and(|m| is_data_sink(text(m, self.source)));
+                    let on_resource = function
+                        .field("object")
+                        .is_some_and(|object| rooted(&syntax::compact_text(object, self.source)));
+                    if writes && on_resource {
+                        return true;
+                    }
+                }
+                _ => return false,
+            }
+            current = parent;
+        }
+        false
     }
 
     /// The identifiers in a call's arguments, outside nested functions and
@@ -1014,6 +1045,22 @@ pub(super) fn parses(call: &CallFact) -> bool {
 /// Method names that do I/O on whatever they are called on: reading a
 /// response or a stream, running a query. Where the network and the
 /// database fail.
+/// Methods that take data for the resource (`f.write(render(report))`,
+/// `cur.execute(build_query())`): making that data is part of using it.
+fn is_data_sink(method: &str) -> bool {
+    matches!(
+        method,
+        "write"
+            | "writelines"
+            | "send"
+            | "sendall"
+            | "sendto"
+            | "sendmsg"
+            | "execute"
+            | "executemany"
+    )
+}
+
 pub(super) fn is_io_method(method: &str) -> bool {
     matches!(
         method,
