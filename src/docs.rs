@@ -268,6 +268,13 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
                 .join(", "),
         ),
         (
+            "Raise only when told not to wait",
+            "Without the flag named in their arguments they wait, and do not raise.",
+            described(&c.raise_only_with, ", ", |f, flag| {
+                format!("`{f}()` without `{flag}`")
+            }),
+        ),
+        (
             "Await what they are given",
             "A release passed to them runs: `await asyncio.wait_for(pool.release(conn), 1)`.",
             list(&c.awaiting),

@@ -28,6 +28,16 @@ pub fn classify(
     if on_own_loopback(call, source) {
         return Raises::Never;
     }
+    // `fcntl.flock(fd, LOCK_EX)` waits for the lock; only with `LOCK_NB`
+    // does it fail when the lock is taken.
+    if let Some(flag) = resolved.and_then(|r| calls.raise_only_with.get(r))
+        && !call
+            .node
+            .field("arguments")
+            .is_some_and(|a| text(a, source).contains(flag.as_str()))
+    {
+        return Raises::Never;
+    }
     let os = &calls.os_error;
     let os_function = resolved.is_some_and(|r| os.functions.iter().any(|f| f == r));
     let os_method = method.is_some_and(|m| {

@@ -422,6 +422,11 @@ pub struct Calls {
     /// out than a call that does I/O on the resource.
     #[serde(default)]
     pub misuse_exceptions: ExceptionClasses,
+    /// Functions that fail only when asked not to wait, by the name of the
+    /// flag that asks it: `"fcntl.flock" = "LOCK_NB"` (a blocking lock
+    /// waits; it does not fail).
+    #[serde(default)]
+    pub raise_only_with: std::collections::BTreeMap<String, String>,
 }
 
 /// Exception classes, by name.
@@ -457,6 +462,7 @@ impl Calls {
         self.misuse_exceptions
             .classes
             .extend(other.misuse_exceptions.classes);
+        self.raise_only_with.extend(other.raise_only_with);
         for (function, makers) in other.never_raise_given {
             self.never_raise_given
                 .entry(function)

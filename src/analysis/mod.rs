@@ -1132,6 +1132,9 @@ impl<'a> FunctionContext<'a> {
                 return None;
             }
             let (result, held_edge) = match &call.usage {
+                // `lock.acquire(blocking=False)` with its answer ignored: the
+                // function does not know whether it holds the lock.
+                Use::Discarded if does_not_wait(call.node, self.source) => return None,
                 Use::Discarded => (None, None),
                 Use::Bound(v) => (Some(v.clone()), None),
                 Use::Condition { negated } => {
@@ -1808,4 +1811,23 @@ fn inside_with_on(node: Node, receiver: &str, source: &str) -> bool {
         current = parent;
     }
     false
+}
+
+/// `acquire(False)`, `acquire(blocking=False)`: a try that may not take it.
+fn does_not_wait(call: Node, source: &str) -> bool {
+    let Some(args) = call.field("arguments") else {
+        return false;
+    };
+    let mut cursor = args.walk();
+    args.named_children(&mut cursor)
+        .enumerate()
+        .any(|(i, a)| match a.kind_name() {
+            "keyword_argument" => {
+                a.field("name")
+                    .is_some_and(|n| text(n, source) == "blocking")
+                    && a.field("value").is_some_and(|v| v.kind_name() == "false")
+            }
+            "false" => i == 0,
+            _ => false,
+        })
 }
