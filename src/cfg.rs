@@ -6,8 +6,7 @@
 //! that is the bug the postmortem snippet would trip).
 
 use crate::facts::{CallFact, FactContext, Facts, Use};
-use crate::syntax::NodeExt;
-use crate::syntax::text;
+use crate::syntax::{NodeExt, text};
 use std::collections::HashMap;
 use tree_sitter::Node;
 

@@ -4,8 +4,7 @@
 //! node by a single top-down walk, so the analysis never climbs parents.
 
 use crate::rules::Catalogue;
-use crate::syntax::NodeExt;
-use crate::syntax::{Imports, compact_text, dotted_name, is_nested_scope, text};
+use crate::syntax::{Imports, NodeExt, compact_text, dotted_name, is_nested_scope, text};
 use tree_sitter::Node;
 
 /// How the value of an expression is used by its surroundings.

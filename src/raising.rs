@@ -4,8 +4,7 @@
 use crate::cfg::Raises;
 use crate::facts::CallFact;
 use crate::rules::Calls;
-use crate::syntax::NodeExt;
-use crate::syntax::text;
+use crate::syntax::{NodeExt, text};
 use tree_sitter::Node;
 
 /// What `call` may raise. `receiver_resource` is the catalogue id of the

@@ -17,8 +17,7 @@
 //! knowledge of a path is two `u64`s and the search stays cheap.
 
 use crate::cfg::{Cfg, Edge, Kind, NodeId};
-use crate::syntax::NodeExt;
-use crate::syntax::{compact_text, dotted_name, text};
+use crate::syntax::{NodeExt, compact_text, dotted_name, text};
 use std::collections::HashMap;
 use tree_sitter::Node;
 

@@ -13,8 +13,7 @@ use crate::cfg::Cfg;
 use crate::facts::{CallFact, Use};
 use crate::finding::{Learnt, LearntKind, SharedPair};
 use crate::rules::{Acquire, Awaited, CallList, Release, Resource};
-use crate::syntax;
-use crate::syntax::NodeExt;
+use crate::syntax::{self, NodeExt};
 use tree_sitter::Node;
 
 /// Methods on a value that release it.

@@ -15,8 +15,7 @@
 use super::FunctionNode;
 use crate::codes::Code;
 use crate::finding::{Finding, Span, Step};
-use crate::syntax::NodeExt;
-use crate::syntax::{self, text};
+use crate::syntax::{self, NodeExt, text};
 use tree_sitter::Node;
 
 /// A resource one method stores on `self.<attr>`, with the finding to report

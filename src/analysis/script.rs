@@ -26,8 +26,7 @@
 
 use super::FunctionNode;
 use crate::rules::CallList;
-use crate::syntax::NodeExt;
-use crate::syntax::{self, text};
+use crate::syntax::{self, NodeExt, text};
 use std::collections::HashMap;
 use tree_sitter::Node;
 
