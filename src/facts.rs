@@ -70,11 +70,13 @@ impl Use {
 const LONGEST_KEYWORD_TEXT: usize = 200;
 
 /// Whether `node` is a string literal that reads as a file mode (`"r"`,
-/// `"wb"`, `'a+'`, `"rt"`), or a name `mode` passed on.
-fn is_file_mode(node: Node, src: &str) -> bool {
-    // A wrapper of `open()` passing its own `mode` on: `_open(name, mode, ...)`.
+/// `"wb"`, `'a+'`, `"rt"`), or the function's own parameter `mode` passed
+/// on.
+fn is_file_mode(node: Node, src: &str, cx: &FactContext) -> bool {
+    // A wrapper of `open()` passing its own `mode` on: `_open(name, mode,
+    // ...)`; a local `mode` may be anything (`fcntl.flock(fd, mode)`).
     if node.kind_name() == "identifier" {
-        return text(node, src) == "mode";
+        return text(node, src) == "mode" && cx.parameters.is_some_and(|p| p.contains("mode"));
     }
     if node.kind_name() != "string" {
         return false;
@@ -598,7 +600,7 @@ impl<'t> Facts<'t> {
             // `fopen(fd, "wb")`, `io.open(fd, "rb")`: a call given a name
             // and a file mode opens that name, and a descriptor opened so
             // belongs to the file object (closefd is the default).
-            let opened = (positional.len() >= 2 && is_file_mode(positional[1], src))
+            let opened = (positional.len() >= 2 && is_file_mode(positional[1], src, cx))
                 .then(|| positional[0])
                 .filter(|first| first.kind_name() == "identifier");
             let mut cursor = args.walk();

@@ -30,10 +30,7 @@ pub fn classify(
     // `fcntl.flock(fd, LOCK_EX)` waits for the lock; only with `LOCK_NB`
     // does it fail when the lock is taken.
     if let Some(flag) = resolved.and_then(|r| calls.raise_only_with.get(r))
-        && !call
-            .node
-            .field("arguments")
-            .is_some_and(|a| text(a, source).contains(flag.as_str()))
+        && flags_written_without(call.node, flag, source)
     {
         return Raises::Never;
     }
@@ -80,6 +77,33 @@ pub fn classify(
         return Raises::Never;
     }
     Raises::Any
+}
+
+/// Whether the flags (the second argument) are constants written out, none
+/// of them `flag`: `fcntl.LOCK_EX`, `LOCK_SH | LOCK_NB`. Flags in a
+/// variable (`mode`) may hold anything.
+fn flags_written_without(call: Node, flag: &str, source: &str) -> bool {
+    let Some(flags) = call.field("arguments").and_then(|a| a.named_child(1)) else {
+        return false;
+    };
+    let mut constants_only = true;
+    let mut has_flag = false;
+    crate::syntax::walk(flags, |n| match n.kind_name() {
+        "binary_operator" | "parenthesized_expression" => true,
+        "identifier" | "attribute" => {
+            let name = text(n, source).rsplit('.').next().unwrap_or_default();
+            constants_only &= name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit());
+            has_flag |= name == flag;
+            false
+        }
+        _ => {
+            constants_only &= !n.is_named() || matches!(n.kind_name(), "integer");
+            false
+        }
+    });
+    constants_only && !has_flag
 }
 
 /// `"openssl -in {}".format(path)`, `", ".join(names)`: building text from
