@@ -156,6 +156,21 @@ impl FilePair {
         })
     }
 
+    /// Whether `body` writes a release of this pair's kind: `.close(`,
+    /// `.checkin(`, `os.close(`.
+    pub(super) fn released_in(&self, body: &str) -> bool {
+        let release = &self.release;
+        release
+            .methods
+            .iter()
+            .chain(&release.receiver_methods)
+            .any(|m| body.contains(&format!(".{m}(")))
+            || release
+                .functions
+                .iter()
+                .any(|f| body.contains(&format!("{}(", f.rsplit('.').next().unwrap_or(f))))
+    }
+
     /// Whether a function's text may make the call (a cheap test before
     /// analysing it again).
     pub(super) fn mentioned_in(&self, body: &str) -> bool {

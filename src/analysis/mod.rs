@@ -297,9 +297,12 @@ pub fn analyze_module(
                 }
                 if broke.contains(&id) {
                     *breakers.entry(id).or_default() += 1;
-                } else {
+                } else if !pair.shown_elsewhere() || pair.released_in(body) {
                     // Showing the pair, or making the call and handing the
-                    // value on as it should.
+                    // value on as it should. For a pair another file showed,
+                    // only a release here counts: a project where one
+                    // function closes what hundreds only read (the global
+                    // client of `get_client()`) has no such habit.
                     *keeping.entry(id).or_default() += 1;
                 }
             }
