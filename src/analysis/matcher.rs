@@ -330,11 +330,12 @@ impl Matcher<'_> {
         raises
     }
 
-    /// `cond.wait()` without a timeout on a condition variable: it returns
-    /// when notified, and fails only when the lock is not held.
+    /// `cond.wait()` or `cond.wait(timeout)` on a condition variable: it
+    /// returns when notified or when the time is up (with `False`), and
+    /// fails only when the lock is not held.
     fn waits_on_condition(&self, call: &CallFact) -> bool {
         call.method.as_deref() == Some("wait")
-            && crate::syntax::argument_count(call.node) == 0
+            && crate::syntax::argument_count(call.node) <= 1
             && call
                 .receiver
                 .as_deref()
