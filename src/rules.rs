@@ -148,6 +148,10 @@ pub struct Unless {
     /// The argument is written exactly as one of these: `True`.
     #[serde(default)]
     pub values: Vec<String>,
+    /// The argument is given at all, whatever it is: `fileobj=` makes a
+    /// tar archive over a file it does not own.
+    #[serde(default)]
+    pub any: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -1284,6 +1284,9 @@ impl<'a> FunctionContext<'a> {
         let Some(arg) = by_keyword.or(by_position) else {
             return false;
         };
+        if unless.any {
+            return true;
+        }
         let dotted = syntax::dotted_name(arg, self.source);
         let origin = dotted.as_deref().and_then(|d| self.matcher.origin(d));
         let made_by = match arg.kind_name() {

@@ -949,6 +949,21 @@ impl<'a, 't> Summaries<'a, 't> {
                     _ => continue,
                 },
             };
+            // `proc = Popen(...); proc.communicate(); return proc`: what it
+            // returns is already released (a process waited for), by a
+            // statement of the block the `return` is in, before it.
+            if let Use::Bound(var) = &call.usage
+                && let Some(entry) = self.catalogue.get(&rule)
+                && graph.nodes.iter().flat_map(|n| &n.facts.calls).any(|c| {
+                    c.receiver.as_deref() == Some(var.as_str())
+                        && c.method
+                            .as_ref()
+                            .is_some_and(|m| entry.release.methods.contains(m))
+                        && released_before_return(c.node, var, self.source)
+                })
+            {
+                continue;
+            }
             // Different resources on different paths: the caller cannot
             // know which it holds.
             match &found {
@@ -1019,4 +1034,31 @@ fn returns_a_value(function: tree_sitter::Node) -> bool {
         true
     });
     found
+}
+
+/// Whether the statement making `call` is followed, in the same block, by
+/// `return name`.
+fn released_before_return(call: Node, name: &str, source: &str) -> bool {
+    let mut statement = call;
+    while let Some(parent) = statement.parent() {
+        if parent.kind_name() == "block" {
+            break;
+        }
+        if matches!(parent.kind_name(), "function_definition" | "lambda") {
+            return false;
+        }
+        statement = parent;
+    }
+    let mut next = statement.next_named_sibling();
+    while let Some(sibling) = next {
+        if sibling.kind_name() == "return_statement"
+            && sibling
+                .named_child(0)
+                .is_some_and(|v| v.kind_name() == "identifier" && text(v, source) == name)
+        {
+            return true;
+        }
+        next = sibling.next_named_sibling();
+    }
+    false
 }
