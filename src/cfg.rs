@@ -1313,6 +1313,7 @@ pub fn mermaid_for(
         yield_transfers: false,
         parameters: None,
         locals: None,
+        classes: None,
     };
     build(
         function,

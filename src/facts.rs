@@ -230,6 +230,9 @@ pub struct FactContext<'a> {
     /// Names the function assigns: `stub.Balance(...)` on one is a method
     /// call, not a class made (`models.Order(...)`).
     pub locals: Option<&'a std::collections::HashSet<String>>,
+    /// The classes the module defines, whatever their case: `_pfile(p)`
+    /// makes an object.
+    pub classes: Option<&'a std::collections::HashSet<String>>,
 }
 
 const CONTAINER_METHODS: &[&str] = &[
@@ -541,7 +544,11 @@ impl<'t> Facts<'t> {
                     && (cx.parameters.is_some_and(|p| p.contains(head))
                         || cx.locals.is_some_and(|l| l.contains(head)))
             });
-        let constructor = is_constructor(function, callee.as_deref(), on_object, src);
+        let local_class = callee
+            .as_deref()
+            .is_some_and(|c| cx.classes.is_some_and(|classes| classes.contains(c)));
+        let constructor =
+            local_class || is_constructor(function, callee.as_deref(), on_object, src);
         // A factory (`create_tcp_listener(sock)`, `self.makeProducer(request,
         // f)`, `wrap_stream(tls)`) makes an object around what it is given,
         // as a constructor does.

@@ -160,6 +160,7 @@ pub(super) fn origins(
         yield_transfers: false,
         parameters: None,
         locals: None,
+        classes: None,
     };
     let mut sites = Vec::new();
     let mut origins = Origins::default();

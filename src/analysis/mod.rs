@@ -129,7 +129,8 @@ pub fn analyze_module(
                         func: &FunctionNode,
                         file_pairs: &[learned::FilePair]|
      -> Result<(UnitOutcome, Vec<owners::Stored>), BuildError> {
-        let (shape, cx) = function_setup(func, source, &imports, catalogue);
+        let (shape, cx) =
+            function_setup(func, source, &imports, catalogue, summaries.class_names());
         let matcher = Matcher {
             source,
             catalogue,
@@ -421,6 +422,7 @@ fn function_setup<'a>(
     source: &'a str,
     imports: &'a Imports,
     catalogue: &'a Catalogue,
+    classes: &'a HashSet<String>,
 ) -> (FunctionShape, FactContext<'a>) {
     let is_context_manager = func.is_context_manager();
     let shape = FunctionShape {
@@ -434,6 +436,7 @@ fn function_setup<'a>(
         yield_transfers: func.generator && !is_context_manager,
         parameters: Some(&func.callables),
         locals: Some(&func.locals),
+        classes: Some(classes),
     };
     (shape, cx)
 }

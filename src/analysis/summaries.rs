@@ -27,7 +27,7 @@ use crate::finding::{Learnt, LearntKind};
 use crate::rules::Catalogue;
 use crate::syntax::{Imports, NodeExt, text};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use tree_sitter::Node;
 
 /// The summaries of the functions of other checked files, by qualified name
@@ -127,6 +127,8 @@ pub(super) struct Summaries<'a, 't> {
     project: &'a dyn Project,
     /// Module-level classes by name.
     classes: HashMap<&'a str, Node<'t>>,
+    /// The same names, owned, for the facts of each function.
+    class_names: HashSet<String>,
     owners: RefCell<HashMap<String, Option<Returned>>>,
 }
 
@@ -208,8 +210,10 @@ impl<'a, 't> Summaries<'a, 't> {
                 }
             }
         }
+        let class_names = classes.keys().map(|c| c.to_string()).collect();
         Summaries {
             classes,
+            class_names,
             owners: RefCell::new(HashMap::new()),
             source,
             imports,
@@ -220,6 +224,11 @@ impl<'a, 't> Summaries<'a, 't> {
             cache: RefCell::new(HashMap::new()),
             project,
         }
+    }
+
+    /// The classes the module defines.
+    pub(super) fn class_names(&self) -> &HashSet<String> {
+        &self.class_names
     }
 
     /// What `call`, made in the unit `caller`, may raise.
@@ -565,7 +574,13 @@ impl<'a, 't> Summaries<'a, 't> {
         }
         self.cache.borrow_mut().insert(unit, None);
         let func = &self.units[unit];
-        let (shape, cx) = function_setup(func, self.source, self.imports, self.catalogue);
+        let (shape, cx) = function_setup(
+            func,
+            self.source,
+            self.imports,
+            self.catalogue,
+            &self.class_names,
+        );
         let model = |call: &CallFact| self.raises(unit, call);
         let classes = |call: &CallFact| self.class_of(unit, call);
         let result = match cfg::build(func.node, &shape, &cx, &model, &classes) {
