@@ -10,12 +10,9 @@
 # CORPUS names the list bench/$CORPUS-corpus.txt: `precision` (the default,
 # 32 packages), `inference` (19 packages full of in-house helpers, pools
 # and clients), `holdout` (13 services and libraries no fix was designed
-# on, judged once), `holdout2` (12 more, judged once at the end of the
-# session that made the fixes from the first) or `holdout3` (12 more,
-# judged once before the next session's fixes) or `holdout4` (12 more,
-# judged once after them) or `holdout5` (12 more, also judged once after
-# them). It fetches the sdists
-# pinned there (checked by hash) into
+# on, judged once), or `holdout2` to `holdout6` (12 packages each, each
+# judged once before fixes were made from it; PRECISION.md says when).
+# It fetches the sdists pinned there (checked by hash) into
 # bench/.cache/$CORPUS/corpus, runs the release build with the default
 # settings (production code only) and with --tests include, and writes to
 # bench/.cache/$CORPUS/:
