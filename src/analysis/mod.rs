@@ -166,6 +166,7 @@ pub fn analyze_module(
             shape: &shape,
             captured: func.captured.clone(),
             params: &func.callables,
+            outer: &func.outer,
             exceptions_end_run: options.test_code
                 || options.one_shot
                 || daemonizes
@@ -378,6 +379,9 @@ struct FunctionNode<'t> {
     captured: Captured,
     /// Names it assigns.
     locals: HashSet<String>,
+    /// Names it declares `global` or `nonlocal`: what it assigns to them
+    /// outlives the call.
+    outer: HashSet<String>,
     /// Parameter names in order.
     params: Vec<String>,
     /// Parameters here and of the enclosing functions: calling one hands
@@ -392,7 +396,8 @@ impl<'t> FunctionNode<'t> {
         } else {
             node.field("body")
         };
-        let (generator, captured, locals) = body.map(|b| scan_body(b, source)).unwrap_or_default();
+        let (generator, captured, locals, outer) =
+            body.map(|b| scan_body(b, source)).unwrap_or_default();
         let params = syntax::parameter_names(node, source);
         FunctionNode {
             decorated: !decorators.is_empty(),
@@ -405,6 +410,7 @@ impl<'t> FunctionNode<'t> {
             generator,
             captured,
             locals,
+            outer,
         }
     }
 
@@ -525,11 +531,19 @@ struct Captured {
 /// (a generator), and the names its nested functions and lambdas capture
 /// (a resource a closure may release is owned by whoever holds the
 /// closure). A nested function's own parameters shadow the outer names.
-fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>) {
+fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>, HashSet<String>) {
     let mut yields = false;
     let mut captured = Captured::default();
     let mut locals = HashSet::new();
+    let mut outer = HashSet::new();
     syntax::walk(body, |n| {
+        if matches!(n.kind_name(), "global_statement" | "nonlocal_statement") {
+            let mut cursor = n.walk();
+            for name in n.named_children(&mut cursor) {
+                outer.insert(text(name, source).to_string());
+            }
+            return false;
+        }
         let target = match n.kind_name() {
             "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
                 n.field("left")
@@ -568,7 +582,7 @@ fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>) {
         yields |= n.kind_name() == "yield";
         true
     });
-    (yields, captured, locals)
+    (yields, captured, locals, outer)
 }
 
 fn first_error_line(root: Node) -> Option<usize> {
@@ -609,6 +623,8 @@ struct FunctionContext<'a> {
     captured: Captured,
     /// The function's parameter names.
     params: &'a HashSet<String>,
+    /// Its `global` and `nonlocal` names (see `FunctionNode::outer`).
+    outer: &'a HashSet<String>,
     /// An exception leaving the function ends the run: a failing test, or a
     /// one-shot program no caller of which catches it. Only paths that
     /// complete count as leaks.
@@ -1161,6 +1177,13 @@ impl<'a> FunctionContext<'a> {
         // back somewhere; otherwise it may be anything (a quota, a
         // semaphore count, a Deferred).
         if !self.has_evidence(graph, call, rule) {
+            return None;
+        }
+        // `global _pipe; _pipe = open(...)`: kept by the module, for the
+        // code that uses it later.
+        if let Use::Bound(var) = &call.usage
+            && self.outer.contains(var)
+        {
             return None;
         }
         let value = |var: &String| tracked(Holder::Value { var: var.clone() }, None, false);
