@@ -651,7 +651,15 @@ impl<'t> Builder<'t, '_> {
                     // `raise TimeoutError(...)`: the handlers it meets are
                     // known to catch it or not.
                     let target = self.class_target(&class, self.frames.len());
-                    self.link(id, Edge::Raise(Exc::Error), target);
+                    // `raise SystemExit(1)` that nothing here catches ends
+                    // the process, as `sys.exit(1)` does.
+                    let exits_process = class == "SystemExit"
+                        && self
+                            .exits
+                            .is_some_and(|(_, error_exit, _)| target == error_exit);
+                    if !exits_process {
+                        self.link(id, Edge::Raise(Exc::Error), target);
+                    }
                 } else {
                     self.raise_from(id, Exc::Error);
                 }
