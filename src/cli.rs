@@ -1037,8 +1037,18 @@ fn write_output(output: &str, file: Option<&Path>) -> Result<(), ExitStatus> {
 /// Writes `path` as a whole or not at all: a new file (created exclusively,
 /// so never through a symlink planted under a predictable name) in the same
 /// directory, renamed over `path`. The rename replaces a symlink at `path`
-/// itself instead of writing where it points.
+/// itself instead of writing where it points. A device or a pipe at `path`
+/// (`/dev/null`, `/dev/stdout`, a FIFO a script reads) is written to, never
+/// replaced: renaming over `/dev/null` as root turned it into a file.
 fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
+    let special = std::fs::symlink_metadata(path).is_ok_and(|m| {
+        let kind = m.file_type();
+        !kind.is_file() && !kind.is_symlink() && !kind.is_dir()
+    });
+    if special {
+        let mut target = std::fs::OpenOptions::new().write(true).open(path)?;
+        return target.write_all(contents.as_bytes());
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

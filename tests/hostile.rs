@@ -141,6 +141,40 @@ fn an_oversized_config_is_refused() {
         .stderr(predicate::str::contains("is larger than 1024 KiB"));
 }
 
+/// `--output-file` on a device or a pipe writes to it: renaming a report
+/// over `/dev/null` (as root) had made it a regular file for every program
+/// on the machine. Checked on a FIFO, which a script may read the report
+/// from.
+#[cfg(unix)]
+#[test]
+fn output_file_on_a_pipe_writes_to_it_and_leaves_it_a_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "app.py", LEAKY);
+    let fifo = dir.path().join("report.pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    unclosed()
+        .current_dir(dir.path())
+        .args(["check", "--output-format", "json", "--output-file"])
+        .arg(&fifo)
+        .arg("app.py")
+        .assert()
+        .code(1);
+    // Checked before waiting for the reader, which a replaced pipe would
+    // leave blocked.
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the pipe was replaced: {kind:?}");
+    assert!(reader.join().unwrap().contains("\"UC001\""));
+}
+
 /// `--output-file` replaces the file as a whole, and a symlink planted at
 /// that path is replaced, never written through.
 #[cfg(unix)]

@@ -1042,9 +1042,6 @@ pub(super) fn parses(call: &CallFact) -> bool {
     )
 }
 
-/// Method names that do I/O on whatever they are called on: reading a
-/// response or a stream, running a query. Where the network and the
-/// database fail.
 /// Methods that take data for the resource (`f.write(render(report))`,
 /// `cur.execute(build_query())`): making that data is part of using it.
 fn is_data_sink(method: &str) -> bool {
@@ -1061,32 +1058,31 @@ fn is_data_sink(method: &str) -> bool {
     )
 }
 
+/// Method names that do I/O on whatever they are called on: reading a
+/// response or a stream, sending on a channel, running a query. Where the
+/// network and the database fail. (A `write()` may be to a buffer or a
+/// string stream: not by its name alone.)
 pub(super) fn is_io_method(method: &str) -> bool {
-    matches!(
-        method,
-        "read"
-            | "readline"
-            | "readlines"
-            | "recv"
-            | "recv_into"
-            | "recvfrom"
-            | "send"
-            | "sendall"
-            | "sendto"
-            | "sendmsg"
-            | "execute"
-            | "executemany"
-            | "fetchone"
-            | "fetchall"
-            | "fetchmany"
-            | "getresponse"
-            | "urlopen"
-            | "request"
-            | "retrbinary"
-            | "retrlines"
-            | "storbinary"
-            | "storlines"
-    )
+    (is_data_sink(method) && !matches!(method, "write" | "writelines"))
+        || matches!(
+            method,
+            "read"
+                | "readline"
+                | "readlines"
+                | "recv"
+                | "recv_into"
+                | "recvfrom"
+                | "fetchone"
+                | "fetchall"
+                | "fetchmany"
+                | "getresponse"
+                | "urlopen"
+                | "request"
+                | "retrbinary"
+                | "retrlines"
+                | "storbinary"
+                | "storlines"
+        )
 }
 
 #[cfg(test)]
