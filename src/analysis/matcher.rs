@@ -325,10 +325,31 @@ impl Matcher<'_> {
             || self.given_what_cannot_fail(call)
             || self.connects_to_own(call)
             || self.waits_on_condition(call)
+            || self.reads_child_output(call)
         {
             return Raises::Never;
         }
         raises
+    }
+
+    /// `proc.stdout.readline()`, `proc.stderr.read()`, `proc.stdout.close()`
+    /// on a process this code started: reading a child's output ends at
+    /// its end of file (an interrupted read is retried), and closing the
+    /// read end of a pipe has nothing to flush.
+    fn reads_child_output(&self, call: &CallFact) -> bool {
+        let Some((process, stream)) = call.receiver.as_deref().and_then(|r| r.rsplit_once('.'))
+        else {
+            return false;
+        };
+        matches!(stream, "stdout" | "stderr")
+            && matches!(
+                call.method.as_deref(),
+                Some("read" | "readline" | "readlines" | "close")
+            )
+            && self
+                .origin(process)
+                .and_then(|o| o.resource.as_deref())
+                .is_some_and(|r| r == "subprocess-popen")
     }
 
     /// `cond.wait()` or `cond.wait(timeout)` on a condition variable: it
