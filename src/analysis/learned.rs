@@ -318,7 +318,22 @@ pub(super) fn learn<'t>(
         // The evidence: a release here, or else the pair another function
         // of the file showed for the same call.
         let local = evidence_for(&calls, call, var, source);
-        let from_file = || file_pairs.iter().find(|p| p.applies_to(call, scope));
+        // A pair from another file is the project's pool, client or opener,
+        // kept where it lives (`self._pool`, a module's `pool`); a local
+        // name this function binds (`opener = build_opener()`) is another
+        // object that only shares the name.
+        let receiver_made_here = call.receiver.as_deref().is_some_and(|r| {
+            crate::rules::is_identifier(r)
+                && graph
+                    .nodes
+                    .iter()
+                    .any(|n| n.facts.binds.iter().any(|b| b == r))
+        });
+        let from_file = || {
+            file_pairs
+                .iter()
+                .find(|p| p.applies_to(call, scope) && !(p.shown_elsewhere() && receiver_made_here))
+        };
         let (evidence_node, release, shown, shown_elsewhere, pair_id) = match (&local, from_file())
         {
             (Some((evidence, release)), _) => {
