@@ -326,10 +326,30 @@ impl Matcher<'_> {
             || self.connects_to_own(call)
             || self.waits_on_condition(call)
             || self.reads_child_output(call)
+            || self.closes_cursor(call)
         {
             return Raises::Never;
         }
         raises
+    }
+
+    /// `cur.close()` on a DB-API cursor from `conn.cursor()`: closing it
+    /// frees client-side state (a broken connection shows in the release
+    /// of the connection, not here).
+    fn closes_cursor(&self, call: &CallFact) -> bool {
+        call.method.as_deref() == Some("close")
+            && call
+                .receiver
+                .as_deref()
+                .and_then(|r| self.origin(r))
+                .and_then(|o| o.call.as_deref())
+                .is_some_and(|c| c.ends_with(".cursor"))
+            && call.receiver.as_deref().is_some_and(|r| {
+                self.origins
+                    .made_by(self.function, r)
+                    .iter()
+                    .all(|m| m.ends_with(".cursor"))
+            })
     }
 
     /// `proc.stdout.readline()`, `proc.stderr.read()`, `proc.stdout.close()`
