@@ -338,12 +338,7 @@ impl Matcher<'_> {
     /// of the connection, not here).
     fn closes_cursor(&self, call: &CallFact) -> bool {
         call.method.as_deref() == Some("close")
-            && call
-                .receiver
-                .as_deref()
-                .and_then(|r| self.origin(r))
-                .and_then(|o| o.call.as_deref())
-                .is_some_and(|c| c.ends_with(".cursor"))
+            && self.receiver_made_by(call, ".cursor")
             && call.receiver.as_deref().is_some_and(|r| {
                 self.origins
                     .made_by(self.function, r)
@@ -378,12 +373,17 @@ impl Matcher<'_> {
     fn waits_on_condition(&self, call: &CallFact) -> bool {
         call.method.as_deref() == Some("wait")
             && crate::syntax::argument_count(call.node) <= 1
-            && call
-                .receiver
-                .as_deref()
-                .and_then(|r| self.origin(r))
-                .and_then(|o| o.call.as_deref())
-                .is_some_and(|c| c.ends_with(".Condition"))
+            && self.receiver_made_by(call, ".Condition")
+    }
+
+    /// Whether the receiver's value came from a callable whose qualified
+    /// name ends with `suffix` (`.Condition`, `.cursor`).
+    fn receiver_made_by(&self, call: &CallFact, suffix: &str) -> bool {
+        call.receiver
+            .as_deref()
+            .and_then(|r| self.origin(r))
+            .and_then(|o| o.call.as_deref())
+            .is_some_and(|c| c.ends_with(suffix))
     }
 
     /// `sock.connect(address)` after `address = listener.getsockname()`:
