@@ -998,7 +998,7 @@ impl<'a, 't> Summaries<'a, 't> {
     }
 
     /// Whether the function releases `param` (a release of any catalogue
-    /// entry: `param.close()`, `pool.putconn(param)`, `os.close(param)`, a
+    /// entry: `param.close()`, `with param:`, `pool.putconn(param)`, `os.close(param)`, a
     /// helper that does) or keeps it (stores it, wraps it, hands it to an
     /// owner). Returning it is neither: the caller gets it back.
     fn takes(&self, unit: usize, graph: &cfg::Cfg, param: &str) -> bool {
@@ -1026,9 +1026,11 @@ impl<'a, 't> Summaries<'a, 't> {
         };
         graph.nodes.iter().any(|n| {
             let facts = &n.facts;
-            (n.kind != cfg::Kind::Return
-                && (facts.escapes.iter().any(|e| e == param)
-                    || facts.escapes_on_success.iter().any(|e| e == param)))
+            // `with fp:` closes it when the block ends.
+            facts.managed.iter().any(|e| e == param)
+                || (n.kind != cfg::Kind::Return
+                    && (facts.escapes.iter().any(|e| e == param)
+                        || facts.escapes_on_success.iter().any(|e| e == param)))
                 || facts.wraps.iter().any(|(_, old)| old == param)
                 || facts.calls.iter().any(released)
         })
