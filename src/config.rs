@@ -124,9 +124,18 @@ fn is_auxiliary_dir(name: &str) -> bool {
     })
 }
 
+/// A directory of tests: `tests/`, `test/`, `t/` (celery's and kombu's),
+/// and suites named for their kind (`e2e_tests/`, `integration-tests/`,
+/// `tests_unit/`).
+fn is_test_dir(name: &str) -> bool {
+    matches!(name, "tests" | "test" | "t")
+        || ["_tests", "-tests"].iter().any(|s| name.ends_with(s))
+        || ["tests_", "tests-"].iter().any(|p| name.starts_with(p))
+}
+
 /// What `relative` (a path below the project root) is: test code as pytest
-/// finds it (`test_*.py`, `*_test.py`, `conftest.py`, anything under
-/// `tests/`, `test/` or `t/`), auxiliary code (anything under `examples/`,
+/// finds it (`test_*.py`, `*_test.py`, `conftest.py`, anything under a
+/// directory of tests: `tests/`, `test/`, `t/`, `e2e_tests/`...), auxiliary code (anything under `examples/`,
 /// `example/`, `demos/`, `demo/`, `docs/`, `doc/`, `benchmarks/`, `benchmark/`, `scripts/`,
 /// `tools/`, `contrib/`, or one of these with a suffix such as
 /// `scripts-dev/`, and `setup.py`), or production code.
@@ -144,8 +153,7 @@ pub fn code_kind(relative: &Path) -> CodeKind {
         .components()
         .filter_map(|c| c.as_os_str().to_str())
         .collect();
-    // `t/` is the tests directory of celery and kombu.
-    if dirs.iter().any(|d| matches!(*d, "tests" | "test" | "t")) {
+    if dirs.iter().any(|d| is_test_dir(d)) {
         CodeKind::Test
     } else if stem == "setup" || dirs.iter().any(|d| is_auxiliary_dir(d)) {
         CodeKind::Auxiliary
@@ -883,6 +891,28 @@ fn select_codes(selector: &str) -> Vec<Code> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_suites_of_any_kind_are_test_code() {
+        for path in [
+            "tests/test_db.py",
+            "pkg/t/unit/helpers.py",
+            "e2e_tests/run_db_tests.py",
+            "integration-tests/conftest.py",
+            "tests_unit/fixtures.py",
+            "pkg/db_test.py",
+        ] {
+            assert_eq!(code_kind(Path::new(path)), CodeKind::Test, "{path}");
+        }
+        // A module of test helpers a package ships is its code.
+        for path in [
+            "nameko/testing/utils.py",
+            "pkg/latest/db.py",
+            "contests/db.py",
+        ] {
+            assert_eq!(code_kind(Path::new(path)), CodeKind::Production, "{path}");
+        }
+    }
 
     #[test]
     fn suggests_the_nearest_key() {
