@@ -587,9 +587,13 @@ fn is_lookup(call: &CallFact) -> bool {
     }
 }
 
-/// `tuple(name)`, `list(items)`, `str(x)`: Python's own values hold nothing
-/// to release, whatever the function later does with them.
+/// `tuple(name)`, `list(items)`, `str(x)`, `header.strip("<>")`: Python's
+/// own values hold nothing to release, whatever the function later does with
+/// them (`lock_man.release(token)` gives back a lock the token names).
 fn makes_builtin_value(call: &CallFact) -> bool {
+    if call.method.as_deref().is_some_and(is_text_method) {
+        return true;
+    }
     call.method.is_none()
         && matches!(
             call.callee.as_deref(),
@@ -619,6 +623,34 @@ fn makes_builtin_value(call: &CallFact) -> bool {
                     | "len"
             )
         )
+}
+
+/// The methods of `str` and `bytes` that make new text (or a list of it).
+fn is_text_method(method: &str) -> bool {
+    matches!(
+        method,
+        "strip"
+            | "lstrip"
+            | "rstrip"
+            | "lower"
+            | "upper"
+            | "casefold"
+            | "title"
+            | "capitalize"
+            | "split"
+            | "rsplit"
+            | "splitlines"
+            | "partition"
+            | "rpartition"
+            | "encode"
+            | "decode"
+            | "zfill"
+            | "ljust"
+            | "rjust"
+            | "center"
+            | "removeprefix"
+            | "removesuffix"
+    )
 }
 
 /// Whether a call made with `var` only uses it (`json.load(f)`).
