@@ -193,8 +193,13 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
         )
     };
     let on_receivers = |calls: &crate::rules::ReceiverCalls| {
+        let opened = calls
+            .mode
+            .as_ref()
+            .map(|m| format!(" opened with a mode containing `{m}`"))
+            .unwrap_or_default();
         format!(
-            "{} (on {})",
+            "{} (on {}{opened})",
             calls
                 .methods
                 .iter()

@@ -343,6 +343,10 @@ pub struct ReceiverCalls {
     /// Resource ids: `socket`.
     #[serde(default)]
     pub receivers: Vec<String>,
+    /// Letters the mode the receiver was opened with must contain, written
+    /// out in the call that made it: `b` for `open(path, "rb")`.
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 /// A table, or an array of tables (`[[calls.never-raise-on]]`), as a list.
@@ -364,7 +368,28 @@ where
 }
 
 impl ReceiverCalls {
+    /// Whether `method` on a receiver holding `receiver_resource` is in the
+    /// group (a group that asks for a mode never is: see `has_in_mode`).
     pub fn has(&self, method: &str, receiver_resource: Option<&str>) -> bool {
+        self.mode.is_none() && self.listed(method, receiver_resource)
+    }
+
+    /// The same, for a receiver opened with `mode` as written (`"rb"`).
+    pub fn has_in_mode(
+        &self,
+        method: &str,
+        receiver_resource: Option<&str>,
+        mode: Option<&str>,
+    ) -> bool {
+        let mode_fits = match (&self.mode, mode) {
+            (None, _) => true,
+            (Some(wanted), Some(mode)) => wanted.chars().all(|c| mode.contains(c)),
+            (Some(_), None) => false,
+        };
+        mode_fits && self.listed(method, receiver_resource)
+    }
+
+    fn listed(&self, method: &str, receiver_resource: Option<&str>) -> bool {
         self.methods.iter().any(|m| m == method)
             && receiver_resource.is_some_and(|id| self.receivers.iter().any(|r| r == id))
     }

@@ -15,6 +15,8 @@ pub(super) struct Origin {
     pub(super) resource: Option<String>,
     /// The qualified callable that made it (or the annotated type).
     pub(super) call: Option<String>,
+    /// The mode it was opened with, as written (`"rb"` in `open(p, "rb")`).
+    pub(super) mode: Option<String>,
 }
 
 /// Where values came from: within each function first (a name bound there),
@@ -210,6 +212,7 @@ pub(super) fn origins(
                     let origin = Origin {
                         resource,
                         call: Some(qualified),
+                        mode: None,
                     };
                     origins.insert(
                         enclosing_function(n),
@@ -252,10 +255,14 @@ pub(super) fn origins(
                 {
                     continue;
                 }
+                let resource = matcher
+                    .rule_for(call, &HashSet::new())
+                    .map(|r| r.id.clone());
                 let origin = Origin {
-                    resource: matcher
-                        .rule_for(call, &HashSet::new())
-                        .map(|r| r.id.clone()),
+                    mode: resource
+                        .as_ref()
+                        .and_then(|_| mode_written(call.node, source)),
+                    resource,
                     call: call.resolved.clone(),
                 };
                 if origin.resource.is_some() || origin.call.is_some() {
@@ -327,6 +334,7 @@ impl Matcher<'_> {
             || self.waits_on_condition(call)
             || self.reads_child_output(call)
             || self.closes_cursor(call)
+            || self.never_raises_in_mode(call, receiver_resource)
         {
             return Raises::Never;
         }
@@ -365,6 +373,24 @@ impl Matcher<'_> {
                 .origin(process)
                 .and_then(|o| o.resource.as_deref())
                 .is_some_and(|r| r == "subprocess-popen")
+    }
+
+    /// A method that does not raise on a receiver opened in some mode
+    /// (`f.read()` after `f = open(path, "rb")`: nothing is decoded).
+    fn never_raises_in_mode(&self, call: &CallFact, receiver_resource: Option<&str>) -> bool {
+        let Some(method) = call.method.as_deref() else {
+            return false;
+        };
+        let mode = call
+            .receiver
+            .as_deref()
+            .and_then(|r| self.origin(r))
+            .and_then(|o| o.mode.as_deref());
+        self.catalogue
+            .calls
+            .never_raise_on
+            .iter()
+            .any(|group| group.mode.is_some() && group.has_in_mode(method, receiver_resource, mode))
     }
 
     /// `cond.wait()` or `cond.wait(timeout)` on a condition variable: it
@@ -641,4 +667,31 @@ impl<'a> Matcher<'a> {
 fn keyword_matches(written: &str, required: &str) -> bool {
     let compact: String = required.chars().filter(|c| !c.is_whitespace()).collect();
     written == compact
+}
+
+/// The mode a call opens with, when written out as a string literal: the
+/// second positional argument or `mode=` (`open(path, "rb")`,
+/// `io.open(path, mode="wb")`).
+fn mode_written(call: Node, source: &str) -> Option<String> {
+    let args = call.field("arguments")?;
+    let mut cursor = args.walk();
+    let mut positional = 0;
+    for arg in args.named_children(&mut cursor) {
+        let value = match arg.kind_name() {
+            "keyword_argument" => arg
+                .field("name")
+                .filter(|n| crate::syntax::text(*n, source) == "mode")
+                .and_then(|_| arg.field("value")),
+            "comment" | "list_splat" | "dictionary_splat" => None,
+            _ => {
+                positional += 1;
+                (positional == 2).then_some(arg)
+            }
+        };
+        if let Some(value) = value.filter(|v| v.kind_name() == "string") {
+            let literal = crate::syntax::text(value, source);
+            return Some(literal.trim_matches(|c| c == '"' || c == '\'').to_string());
+        }
+    }
+    None
 }
