@@ -172,6 +172,7 @@ pub fn analyze_module(
                 || daemonizes
                 || ends_program[index],
             returns_end_run: returns_end_program[index] || daemonizes,
+            finalized: summaries.init_of_finalized_class(index),
             runs_once: options.one_shot
                 || daemonizes
                 || ends_program[index]
@@ -632,6 +633,9 @@ struct FunctionContext<'a> {
     /// Returning ends the run: the `main()` a script's `__main__` block
     /// calls last. What it holds then, the process gives back.
     returns_end_run: bool,
+    /// The `__init__` of a class with a finalizer (`__del__`): what it keeps
+    /// on `self` the finalizer sees, even when `__init__` raises.
+    finalized: bool,
     /// The function runs in a one-shot program (its exceptions or its return
     /// end the run). A value dropped at once there (`json.load(open(p))`)
     /// is closed by reference counting at once, and the process ends soon
@@ -1187,7 +1191,9 @@ impl<'a> FunctionContext<'a> {
             return None;
         }
         let value = |var: &String| tracked(Holder::Value { var: var.clone() }, None, false);
-        let in_init = self.name.rsplit('.').next() == Some("__init__") && self.name.contains('.');
+        let in_init = self.name.rsplit('.').next() == Some("__init__")
+            && self.name.contains('.')
+            && !self.finalized;
         match (&call.usage, acquire.element) {
             (Use::Bound(var), None) => value(var),
             // `self.sock = socket.socket()` in `__init__`: followed until

@@ -776,6 +776,17 @@ impl<'a, 't> Summaries<'a, 't> {
         })
     }
 
+    /// Whether `unit` is the `__init__` of a class of this file that has a
+    /// finalizer (`__del__`, its own or a base's of this file): Python
+    /// runs it on an object whose `__init__` raised, so what `__init__`
+    /// kept on `self` is not lost with the object.
+    pub(super) fn init_of_finalized_class(&self, unit: usize) -> bool {
+        self.units[unit]
+            .name
+            .strip_suffix(".__init__")
+            .is_some_and(|class| self.method_of(class, "__del__", 0).is_some())
+    }
+
     /// An instance of `class` as a resource: its `__init__` keeps a
     /// catalogue resource on `self`, and a method named like a release
     /// (`close`, `aclose`, `shutdown`, ...) releases it. Only a class with
