@@ -298,6 +298,24 @@ pub(super) fn only_used(name: Node, source: &str) -> bool {
     !RELEASE_LIKE.contains(&attr)
 }
 
+/// Whether `function` calls a release-like method (`self.close()`,
+/// `self._sock.shutdown()`): a finalizer that releases, not one that only
+/// logs.
+pub(super) fn calls_release_like(function: Node, source: &str) -> bool {
+    let mut found = false;
+    syntax::walk(function, |n| {
+        if n.kind_name() == "call"
+            && let Some(f) = n.field("function").filter(|f| f.kind_name() == "attribute")
+            && f.field("attribute")
+                .is_some_and(|a| RELEASE_LIKE.contains(&text(a, source)))
+        {
+            found = true;
+        }
+        !found
+    });
+    found
+}
+
 fn is_self_attr(node: Node, attr: &str, source: &str) -> bool {
     node.field("object")
         .is_some_and(|o| o.kind_name() == "identifier" && text(o, source) == "self")

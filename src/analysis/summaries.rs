@@ -193,22 +193,19 @@ impl<'a, 't> Summaries<'a, 't> {
             }
             n
         });
+        // The module's classes, also those defined under a module-level `if`
+        // or `try` (`if not WINDOWS: class L3RawSocket(SuperSocket): ...`).
         if let Some(root) = root {
-            let mut cursor = root.walk();
-            for stmt in root.named_children(&mut cursor) {
-                let class = match stmt.kind_name() {
-                    "class_definition" => Some(stmt),
-                    "decorated_definition" => stmt
-                        .field("definition")
-                        .filter(|d| d.kind_name() == "class_definition"),
-                    _ => None,
-                };
-                if let Some(class) = class
-                    && let Some(name) = class.field("name")
-                {
-                    classes.insert(text(name, source), class);
+            crate::syntax::walk(root, |n| match n.kind_name() {
+                "class_definition" => {
+                    if let Some(name) = n.field("name") {
+                        classes.insert(text(name, source), n);
+                    }
+                    false
                 }
-            }
+                "function_definition" | "lambda" => false,
+                _ => true,
+            });
         }
         let class_names = classes.keys().map(|c| c.to_string()).collect();
         Summaries {
@@ -777,14 +774,20 @@ impl<'a, 't> Summaries<'a, 't> {
     }
 
     /// Whether `unit` is the `__init__` of a class of this file that has a
-    /// finalizer (`__del__`, its own or a base's of this file): Python
-    /// runs it on an object whose `__init__` raised, so what `__init__`
-    /// kept on `self` is not lost with the object.
+    /// finalizer that releases (`__del__` calling `self.close()`, its own or
+    /// a base's of this file): Python runs it on an object whose `__init__`
+    /// raised, so what `__init__` kept on `self` is not lost with the
+    /// object.
     pub(super) fn init_of_finalized_class(&self, unit: usize) -> bool {
-        self.units[unit]
-            .name
-            .strip_suffix(".__init__")
-            .is_some_and(|class| self.method_of(class, "__del__", 0).is_some())
+        let Some(class) = self.units[unit].name.strip_suffix(".__init__") else {
+            return false;
+        };
+        self.method_of(class, "__del__", 0)
+            .is_some_and(|finalizers| {
+                finalizers
+                    .iter()
+                    .all(|&f| super::owners::calls_release_like(self.units[f].node, self.source))
+            })
     }
 
     /// An instance of `class` as a resource: its `__init__` keeps a
