@@ -95,12 +95,93 @@ pub(super) fn never_released(
             if !family
                 .iter()
                 .any(|&c| may_release(c, &s.attr, &s.releases, source))
+                && !family.iter().any(|&c| serves_forever(c, &s.attr, source))
             {
                 out.push(s.finding);
             }
         }
     }
     out
+}
+
+/// Whether a method of `class` accepts on `self.<attr>` in a loop that
+/// never ends (`while True: conn, addr = self._sock.accept()`): a server
+/// whose listening socket is meant to live as long as the process.
+fn serves_forever(class: Node, attr: &str, source: &str) -> bool {
+    let Some(body) = class.field("body") else {
+        return false;
+    };
+    let mut found = false;
+    syntax::walk(body, |n| {
+        if n.kind_name() == "class_definition" || found {
+            return false;
+        }
+        if n.kind_name() == "while_statement"
+            && n.field("condition").is_some_and(|c| {
+                matches!(c.kind_name(), "true")
+                    || (c.kind_name() == "integer" && text(c, source) == "1")
+            })
+            && accepts_on(n.field("body"), attr, source)
+            && n.field("body").is_some_and(never_leaves)
+        {
+            found = true;
+        }
+        true
+    });
+    found
+}
+
+/// Whether a loop's `body` has no way out: no `break` of its own, no
+/// `return` (a `raise` is a crash, not a way to stop serving).
+fn never_leaves(body: Node) -> bool {
+    let mut leaves = false;
+    let mut nested_loops = Vec::new();
+    syntax::walk(body, |n| {
+        match n.kind_name() {
+            "function_definition" | "lambda" | "class_definition" => return false,
+            "for_statement" | "while_statement" => nested_loops.push(n.id()),
+            "return_statement" => leaves = true,
+            "break_statement" => {
+                // A `break` belongs to the innermost loop around it.
+                let mut up = n.parent();
+                while let Some(p) = up {
+                    if matches!(p.kind_name(), "for_statement" | "while_statement") {
+                        leaves |= !nested_loops.contains(&p.id());
+                        break;
+                    }
+                    if p.id() == body.id() {
+                        leaves = true;
+                        break;
+                    }
+                    up = p.parent();
+                }
+            }
+            _ => {}
+        }
+        !leaves
+    });
+    !leaves
+}
+
+/// Whether `body` calls `self.<attr>.accept()`.
+fn accepts_on(body: Option<Node>, attr: &str, source: &str) -> bool {
+    let Some(body) = body else {
+        return false;
+    };
+    let mut found = false;
+    syntax::walk(body, |n| {
+        if n.kind_name() == "call"
+            && let Some(f) = n.field("function").filter(|f| f.kind_name() == "attribute")
+            && f.field("attribute")
+                .is_some_and(|a| text(a, source) == "accept")
+            && f.field("object")
+                .is_some_and(|o| o.kind_name() == "attribute" && is_self_attr(o, attr, source))
+        {
+            found = true;
+        }
+        !found
+    });
+    found
 }
 
 /// Whether every base of `class` is known to leave its attributes alone.
