@@ -200,9 +200,17 @@ fn binds_ephemeral_loopback(call: Node, source: &str) -> bool {
     let (Some(host), Some(port)) = (address.named_child(0), address.named_child(1)) else {
         return false;
     };
+    // Any address of this host (`"0.0.0.0"`, `"::"`) is as good as the
+    // loopback, and a netlink socket's `(0, 0)` asks the kernel for an id.
+    let any_host = (host.kind_name() == "string"
+        && matches!(
+            text(host, source).trim_matches(|c| c == '"' || c == '\''),
+            "0.0.0.0" | "::"
+        ))
+        || (host.kind_name() == "integer" && text(host, source) == "0");
     address.kind_name() == "tuple"
         && address.named_child_count() == 2
-        && is_loopback(host, source)
+        && (is_loopback(host, source) || any_host)
         && port.kind_name() == "integer"
         && text(port, source) == "0"
 }
