@@ -18,7 +18,7 @@
 
 use crate::cfg::{Cfg, Edge, Kind, NodeId};
 use crate::syntax::{NodeExt, compact_text, dotted_name, text};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 const MAX_ATOMS: usize = 64;
@@ -110,6 +110,9 @@ pub(super) struct Conditions {
     /// Per name, the atoms that test it against a descriptor's range
     /// (`fd >= 0`, `fd == -1`), and whether each is true of a valid one.
     validity: HashMap<String, Vec<(usize, bool)>>,
+    /// Names bound to a process id from `os.fork()` (0 in the child, a
+    /// positive pid in the parent): `pid == 0` is `not pid`.
+    ints: HashSet<String>,
     nodes: Vec<NodeEffect>,
 }
 
@@ -132,6 +135,7 @@ impl Conditions {
             atoms: Vec::new(),
             ids: HashMap::new(),
             validity: HashMap::new(),
+            ints: fork_pids(graph),
             nodes: vec![NodeEffect::default(); graph.nodes.len()],
         };
         // Which texts are worth an atom: tested twice, or tested and
@@ -150,10 +154,10 @@ impl Conditions {
             })
             .collect();
         for &(_, cond) in &tests {
-            count_atoms(cond, source, &mut tested);
+            count_atoms(cond, source, &c.ints, &mut tested);
         }
         for &cond in guards {
-            count_atoms(cond, source, &mut tested);
+            count_atoms(cond, source, &c.ints, &mut tested);
         }
         for node in &graph.nodes {
             assigned.extend(node.facts.binds.iter().map(String::as_str));
@@ -379,7 +383,7 @@ impl Conditions {
     /// The expression of `cond` over the atoms already known, without
     /// adding any.
     fn lookup(&self, cond: Node, source: &str) -> Expr {
-        parse_expr(cond, source, 0, &mut |candidate| {
+        parse_expr(cond, source, &self.ints, 0, &mut |candidate| {
             self.ids
                 .get(&candidate.canonical)
                 .map_or(Expr::Unknown, |&id| Expr::Atom(id))
@@ -390,7 +394,7 @@ impl Conditions {
     /// expression.
     fn parse(&mut self, cond: Node, source: &str, worth: &dyn Fn(&str, &[String]) -> bool) -> Expr {
         let mut found = Vec::new();
-        parse_expr(cond, source, 0, &mut |candidate| {
+        parse_expr(cond, source, &self.ints, 0, &mut |candidate| {
             found.push(candidate);
             Expr::Unknown
         });
@@ -450,16 +454,22 @@ type AtomOf<'a> = dyn FnMut(Candidate) -> Expr + 'a;
 
 const MAX_EXPR_DEPTH: usize = 16;
 
-fn parse_expr(node: Node, source: &str, depth: usize, atom: &mut AtomOf) -> Expr {
+fn parse_expr(
+    node: Node,
+    source: &str,
+    ints: &HashSet<String>,
+    depth: usize,
+    atom: &mut AtomOf,
+) -> Expr {
     if depth > MAX_EXPR_DEPTH {
         return Expr::Unknown;
     }
     match node.kind_name() {
-        "parenthesized_expression" => node
-            .named_child(0)
-            .map_or(Expr::Unknown, |n| parse_expr(n, source, depth + 1, atom)),
+        "parenthesized_expression" => node.named_child(0).map_or(Expr::Unknown, |n| {
+            parse_expr(n, source, ints, depth + 1, atom)
+        }),
         "not_operator" => node.field("argument").map_or(Expr::Unknown, |n| {
-            Expr::Not(Box::new(parse_expr(n, source, depth + 1, atom)))
+            Expr::Not(Box::new(parse_expr(n, source, ints, depth + 1, atom)))
         }),
         "boolean_operator" => {
             let (Some(l), Some(r)) = (node.field("left"), node.field("right")) else {
@@ -467,8 +477,8 @@ fn parse_expr(node: Node, source: &str, depth: usize, atom: &mut AtomOf) -> Expr
             };
             let op = node.field("operator").map_or("", |o| o.kind_name());
             let parts = vec![
-                parse_expr(l, source, depth + 1, atom),
-                parse_expr(r, source, depth + 1, atom),
+                parse_expr(l, source, ints, depth + 1, atom),
+                parse_expr(r, source, ints, depth + 1, atom),
             ];
             if op == "and" {
                 Expr::And(parts)
@@ -488,6 +498,17 @@ fn parse_expr(node: Node, source: &str, depth: usize, atom: &mut AtomOf) -> Expr
             None => Expr::Unknown,
         },
         "comparison_operator" => {
+            // `pid == 0` on a pid from `os.fork()` is `not pid`.
+            if let Some((name, is_zero)) = zero_test(node, source).filter(|(n, _)| ints.contains(n))
+            {
+                let e = atom(Candidate {
+                    canonical: name.clone(),
+                    reads: vec![name],
+                    none_test_of: None,
+                    validity_of: None,
+                });
+                return if is_zero { Expr::Not(Box::new(e)) } else { e };
+            }
             if let Some((name, is_none)) = none_test(node, source) {
                 let e = atom(Candidate {
                     canonical: format!("{name} is None"),
@@ -611,9 +632,33 @@ fn none_test(node: Node, source: &str) -> Option<(String, bool)> {
     }
 }
 
+/// `x == 0` (true), `x != 0` and `x > 0` (false): for a name known to hold
+/// a non-negative integer, the same test as `not x` and `x`.
+fn zero_test(node: Node, source: &str) -> Option<(String, bool)> {
+    if node.named_child_count() != 2 {
+        return None;
+    }
+    let left = node.named_child(0)?;
+    let right = node.named_child(1)?;
+    if right.kind_name() != "integer" || text(right, source) != "0" {
+        return None;
+    }
+    let name = dotted_name(left, source)?;
+    match operator_tokens(node).as_slice() {
+        ["=="] => Some((name, true)),
+        ["!="] | [">"] => Some((name, false)),
+        _ => None,
+    }
+}
+
 /// Counts how often each candidate atom text is tested.
-fn count_atoms(cond: Node, source: &str, counts: &mut HashMap<String, usize>) {
-    parse_expr(cond, source, 0, &mut |candidate| {
+fn count_atoms(
+    cond: Node,
+    source: &str,
+    ints: &HashSet<String>,
+    counts: &mut HashMap<String, usize>,
+) {
+    parse_expr(cond, source, ints, 0, &mut |candidate| {
         *counts.entry(candidate.canonical).or_default() += 1;
         Expr::Unknown
     });
@@ -752,4 +797,31 @@ fn string_literal(value: Node) -> Option<Literal> {
         }
     }
     (!interpolated).then_some(Literal::Falsy)
+}
+
+/// The names the function binds to `os.fork()` (and to nothing else).
+fn fork_pids(graph: &Cfg) -> HashSet<String> {
+    let mut pids = HashSet::new();
+    let mut other = HashSet::new();
+    for node in &graph.nodes {
+        let forks: Vec<&String> = node
+            .facts
+            .calls
+            .iter()
+            .filter(|c| c.resolved.as_deref() == Some("os.fork"))
+            .filter_map(|c| match &c.usage {
+                crate::facts::Use::Bound(name) => Some(name),
+                _ => None,
+            })
+            .collect();
+        for bound in &node.facts.binds {
+            if forks.contains(&bound) {
+                pids.insert(bound.clone());
+            } else {
+                other.insert(bound.clone());
+            }
+        }
+    }
+    pids.retain(|p| !other.contains(p));
+    pids
 }
