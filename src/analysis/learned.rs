@@ -514,6 +514,30 @@ fn evidence_for<'c, 't>(
 
 /// The release `c` makes of `var` (bound from `acquiring`), if it is one.
 fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Option<Release> {
+    // `put_conn(conn)`, `release_connection(conn)`: a function of the
+    // project's that takes the value back, named so.
+    if c.method.is_none()
+        && let Some(callee) = c.resolved.as_deref()
+        && first_positional(c, source) == Some(var)
+        && takes_back(
+            callee
+                .rsplit('.')
+                .next()
+                .unwrap_or(callee)
+                .trim_start_matches('_'),
+        )
+    {
+        return Some(Release {
+            methods: Vec::new(),
+            receiver_methods: Vec::new(),
+            functions: vec![callee.to_string()],
+            awaited: if c.awaited {
+                Awaited::Always
+            } else {
+                Awaited::Never
+            },
+        });
+    }
     let method = c.method.as_deref()?;
     let awaited = if c.awaited {
         Awaited::Always
@@ -548,15 +572,9 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
     if first_positional(c, source) != Some(var) {
         return None;
     }
-    let bare = method.trim_start_matches('_');
     // `pool.checkin(var)`, `self._release(var)`, `self._return_conn(var)`,
     // and `queue.put_nowait(var)` back into the queue it came from.
-    // (`return_` alone says little: `self._return_pub(values)` sends.)
-    let takes_back = TAKE_BACK_METHODS.contains(&bare)
-        || bare.starts_with("release_")
-        || bare
-            .strip_prefix("return_")
-            .is_some_and(|rest| RETURNED_THINGS.iter().any(|thing| rest.starts_with(thing)));
+    let takes_back = takes_back(method.trim_start_matches('_'));
     let back_into_source = matches!(method, "put_nowait" | "put")
         && c.receiver.is_some()
         && c.receiver == acquiring.receiver
@@ -570,6 +588,21 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
         functions: Vec::new(),
         awaited,
     })
+}
+
+/// Whether a method or function named `bare` (leading underscores aside)
+/// takes a value back: `checkin`, `release_conn`, `return_connection`,
+/// `put_conn`. (`return_` or `put_` alone says little: `self._return_pub
+/// (values)` sends, `put_item(x)` stores.)
+fn takes_back(bare: &str) -> bool {
+    let names_thing = |prefix: &str| {
+        bare.strip_prefix(prefix)
+            .is_some_and(|rest| RETURNED_THINGS.iter().any(|thing| rest.starts_with(thing)))
+    };
+    TAKE_BACK_METHODS.contains(&bare)
+        || bare.starts_with("release_")
+        || names_thing("return_")
+        || names_thing("put_")
 }
 
 /// `messages.get("Messages")`, `getattr(obj, "conn")`: a lookup of
