@@ -594,7 +594,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
 /// takes a value back: `checkin`, `release_conn`, `return_connection`,
 /// `put_conn`. (`return_` or `put_` alone says little: `self._return_pub
 /// (values)` sends, `put_item(x)` stores.)
-fn takes_back(bare: &str) -> bool {
+pub(super) fn takes_back(bare: &str) -> bool {
     let names_thing = |prefix: &str| {
         bare.strip_prefix(prefix)
             .is_some_and(|rest| RETURNED_THINGS.iter().any(|thing| rest.starts_with(thing)))

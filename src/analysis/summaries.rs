@@ -1037,6 +1037,14 @@ impl<'a, 't> Summaries<'a, 't> {
                                 .as_deref()
                                 .is_some_and(|f| rel.functions.iter().any(|x| x == f))))
             }) || (given && self.handed_over(unit, call).iter().any(|a| a == param))
+                // `pool.checkin(conn)`, `put_conn(conn)`: taken back to a
+                // pool no catalogue entry knows.
+                || (given
+                    && call
+                        .method
+                        .as_deref()
+                        .or_else(|| call.callee.as_deref().map(|c| c.rsplit('.').next().unwrap_or(c)))
+                        .is_some_and(|name| super::learned::takes_back(name.trim_start_matches('_'))))
         };
         graph.nodes.iter().any(|n| {
             let facts = &n.facts;
