@@ -177,6 +177,15 @@ impl Schedule<'_> {
                     .shown_by += 1;
             }
         }
+        // A value closed after `x.open()` in one function says little about
+        // a project (`opener.open()`, `archive.open()` are of every kind);
+        // a value taken back to where it came from (`pool.checkin(conn)`)
+        // says more. A pair shown only by closing its value is shared once
+        // two functions show it.
+        pairs.retain(|_, p| {
+            let release = &p.pair.release;
+            !release.receiver_methods.is_empty() || !release.functions.is_empty() || p.shown_by >= 2
+        });
         if pairs.is_empty() {
             return;
         }

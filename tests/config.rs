@@ -326,6 +326,39 @@ fn a_pair_one_file_shows_holds_in_the_others_where_it_is_the_habit() {
     assert!(!shown.contains("pool.lease()"), "{shown}");
 }
 
+/// A pair shown only by closing the value (`f = self.opener.open(name)`
+/// ... `f.close()`) says little of a project: `open()` and `close()` are
+/// on objects of every kind. It is shared with the other files once two
+/// functions show it, not on one.
+#[test]
+fn a_pair_shown_by_closing_is_shared_once_two_functions_show_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let closes = |name: &str| {
+        format!(
+            "def {name}(self, path):\n    f = self.opener.open(path)\n    try:\n        return f.read()\n    finally:\n        f.close()\n"
+        )
+    };
+    write(root, "journal.py", &closes("replay"));
+    write(
+        root,
+        "static.py",
+        "def fetch(self, path):\n    f = self.opener.open(path)\n    return f.read()\n",
+    );
+    let findings = || {
+        let out = check_concise(root, &["."]).get_output().stdout.clone();
+        String::from_utf8(out).unwrap()
+    };
+    let shown = findings();
+    assert!(!shown.contains("static.py"), "{shown}");
+    write(root, "backups.py", &closes("restore"));
+    let shown = findings();
+    assert!(
+        shown.contains("static.py:2:9: UC001 `f` from `self.opener.open()`"),
+        "{shown}"
+    );
+}
+
 /// Files the configuration names as one-shot programs are analysed as such:
 /// an exception that leaves a function ends the program, so only paths
 /// that complete are leaks there.
