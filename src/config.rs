@@ -117,11 +117,28 @@ fn is_auxiliary_dir(name: &str) -> bool {
         "scripts",
         "tools",
         "contrib",
+        "extra",
+        "extras",
     ];
     STEMS.iter().any(|stem| {
         name.strip_prefix(stem)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_']))
     })
+}
+
+/// The directories of `relative` (a path below the project root) named
+/// like auxiliary code, each as a path below the root: `docs`,
+/// `docs/examples`.
+fn auxiliary_dirs(relative: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dir = PathBuf::new();
+    for component in relative.parent().unwrap_or(Path::new("")).components() {
+        dir.push(component);
+        if component.as_os_str().to_str().is_some_and(is_auxiliary_dir) {
+            out.push(dir.clone());
+        }
+    }
+    out
 }
 
 /// A directory of tests: `tests/`, `test/`, `t/` (celery's and kombu's),
@@ -133,12 +150,15 @@ fn is_test_dir(name: &str) -> bool {
         || ["tests_", "tests-"].iter().any(|p| name.starts_with(p))
 }
 
-/// What `relative` (a path below the project root) is: test code as pytest
-/// finds it (`test_*.py`, `*_test.py`, `conftest.py`, anything under a
-/// directory of tests: `tests/`, `test/`, `t/`, `e2e_tests/`...), auxiliary code (anything under `examples/`,
-/// `example/`, `demos/`, `demo/`, `docs/`, `doc/`, `benchmarks/`, `benchmark/`, `scripts/`,
-/// `tools/`, `contrib/`, or one of these with a suffix such as
-/// `scripts-dev/`, and `setup.py`), or production code.
+/// What `relative` (a path below the project root) is, by its name alone:
+/// test code as pytest finds it (`test_*.py`, `*_test.py`, `conftest.py`,
+/// anything under a directory of tests: `tests/`, `test/`, `t/`,
+/// `e2e_tests/`...), auxiliary code (anything under `examples/`,
+/// `example/`, `demos/`, `demo/`, `docs/`, `doc/`, `benchmarks/`,
+/// `benchmark/`, `scripts/`, `tools/`, `contrib/`, `extra/`, `extras/`, or
+/// one of these with a suffix such as `scripts-dev/`, and `setup.py`), or
+/// production code. `Settings::code_kind` also looks at the disk (an
+/// auxiliary-named package is production code).
 pub fn code_kind(relative: &Path) -> CodeKind {
     let name = relative
         .file_name()
@@ -374,13 +394,27 @@ impl Settings {
     }
 
     /// What `path` is, judged from below the project root (a `test/`
-    /// directory above the project does not make it test code).
+    /// directory above the project does not make it test code). A
+    /// directory named like auxiliary code that is a package of the
+    /// project (it has an `__init__.py`: `django/contrib/`,
+    /// `urllib3/contrib/`) is shipped and imported: production code.
     pub fn code_kind(&self, path: &Path) -> CodeKind {
         let absolute = absolute(path);
-        match absolute.strip_prefix(&self.root) {
-            Ok(relative) => code_kind(relative),
-            Err(_) => code_kind(path),
+        let (base, relative) = match absolute.strip_prefix(&self.root) {
+            Ok(relative) => (self.root.as_path(), relative),
+            Err(_) => (Path::new(""), path),
+        };
+        let kind = code_kind(relative);
+        let auxiliary = auxiliary_dirs(relative);
+        if kind == CodeKind::Auxiliary
+            && !auxiliary.is_empty()
+            && auxiliary
+                .iter()
+                .all(|dir| base.join(dir).join("__init__.py").is_file())
+        {
+            return CodeKind::Production;
         }
+        kind
     }
 
     /// Whether `path` runs as a one-shot program of its own (an Ansible

@@ -102,6 +102,24 @@ fn auxiliary_code_is_skipped_by_default_and_checked_as_production_on_request() {
     assert_eq!(json["findings"][0]["code_kind"], "auxiliary");
 }
 
+/// A directory named like auxiliary code that is a package of the project
+/// (`django/contrib/`, `urllib3/contrib/`: it has an `__init__.py`) is
+/// imported by its users: production code. Developer scripts beside the
+/// package (`extra/`) are not.
+#[test]
+fn contrib_packages_are_production_code() {
+    let dir = project(&[
+        ("mylib/__init__.py", ""),
+        ("mylib/contrib/__init__.py", ""),
+        ("mylib/contrib/socks.py", SERVICE),
+        ("contrib/git_hook.py", SERVICE),
+        ("extra/update_spec.py", SERVICE),
+    ]);
+    check_concise(dir.path(), &["."])
+        .code(1)
+        .stdout("mylib/contrib/socks.py:2:9: UC001 file from `open()` is not released when `read_config` returns (line 3)\n");
+}
+
 #[test]
 fn a_test_directory_above_the_project_does_not_make_it_test_code() {
     let dir = project(&[
