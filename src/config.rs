@@ -126,6 +126,16 @@ fn is_auxiliary_dir(name: &str) -> bool {
     })
 }
 
+/// `contrib/`, `extras/`: add-ons a package may ship for its users to
+/// import (unlike examples, documentation, benchmarks or scripts, which
+/// stay auxiliary even when they are packages).
+fn names_add_ons(name: &str) -> bool {
+    ["contrib", "extra", "extras"].iter().any(|stem| {
+        name.strip_prefix(stem)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_']))
+    })
+}
+
 /// The directories of `relative` (a path below the project root) named
 /// like auxiliary code, each as a path below the root: `docs`,
 /// `docs/examples`.
@@ -157,8 +167,8 @@ fn is_test_dir(name: &str) -> bool {
 /// `example/`, `demos/`, `demo/`, `docs/`, `doc/`, `benchmarks/`,
 /// `benchmark/`, `scripts/`, `tools/`, `contrib/`, `extra/`, `extras/`, or
 /// one of these with a suffix such as `scripts-dev/`, and `setup.py`), or
-/// production code. `Settings::code_kind` also looks at the disk (an
-/// auxiliary-named package is production code).
+/// production code. `Settings::code_kind` also looks at the disk (a
+/// `contrib/` package is production code).
 pub fn code_kind(relative: &Path) -> CodeKind {
     let name = relative
         .file_name()
@@ -395,9 +405,9 @@ impl Settings {
 
     /// What `path` is, judged from below the project root (a `test/`
     /// directory above the project does not make it test code). A
-    /// directory named like auxiliary code that is a package of the
-    /// project (it has an `__init__.py`: `django/contrib/`,
-    /// `urllib3/contrib/`) is shipped and imported: production code.
+    /// `contrib/` or `extras/` directory that is a package of the project
+    /// (it has an `__init__.py`: `django/contrib/`, `urllib3/contrib/`) is
+    /// shipped and imported: production code.
     pub fn code_kind(&self, path: &Path) -> CodeKind {
         let absolute = absolute(path);
         let (base, relative) = match absolute.strip_prefix(&self.root) {
@@ -408,9 +418,12 @@ impl Settings {
         let auxiliary = auxiliary_dirs(relative);
         if kind == CodeKind::Auxiliary
             && !auxiliary.is_empty()
-            && auxiliary
-                .iter()
-                .all(|dir| base.join(dir).join("__init__.py").is_file())
+            && auxiliary.iter().all(|dir| {
+                dir.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(names_add_ons)
+                    && base.join(dir).join("__init__.py").is_file()
+            })
         {
             return CodeKind::Production;
         }

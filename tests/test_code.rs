@@ -102,16 +102,19 @@ fn auxiliary_code_is_skipped_by_default_and_checked_as_production_on_request() {
     assert_eq!(json["findings"][0]["code_kind"], "auxiliary");
 }
 
-/// A directory named like auxiliary code that is a package of the project
-/// (`django/contrib/`, `urllib3/contrib/`: it has an `__init__.py`) is
-/// imported by its users: production code. Developer scripts beside the
-/// package (`extra/`) are not.
+/// A `contrib/` directory that is a package of the project
+/// (`django/contrib/`, `urllib3/contrib/`: it has an `__init__.py`) holds
+/// add-ons its users import: production code. Developer scripts beside the
+/// package (`contrib/`, `extra/` without one) are not, nor are examples or
+/// scripts that happen to be packages.
 #[test]
 fn contrib_packages_are_production_code() {
     let dir = project(&[
         ("mylib/__init__.py", ""),
         ("mylib/contrib/__init__.py", ""),
         ("mylib/contrib/socks.py", SERVICE),
+        ("mylib/scripts/__init__.py", ""),
+        ("mylib/scripts/admin.py", SERVICE),
         ("contrib/git_hook.py", SERVICE),
         ("extra/update_spec.py", SERVICE),
     ]);
