@@ -1660,11 +1660,19 @@ fn links(graph: &Cfg) -> Links {
 
 /// The tests of the conditional expressions an acquisition sits in, with the
 /// branch it is on: `pool.getconn() if pooled else connect()` holds the pool
-/// connection only where `pooled` is true.
+/// connection only where `pooled` is true, and `self.connection or
+/// pool.get_connection()` only where `self.connection` is false.
 fn guards_of<'t>(call: Node<'t>, _source: &str) -> Vec<(Node<'t>, bool)> {
     let mut out = Vec::new();
     let mut child = call;
     while let Some(parent) = child.parent() {
+        if parent.kind_name() == "boolean_operator"
+            && parent.field("right") == Some(child)
+            && let Some(left) = parent.field("left")
+        {
+            let op = parent.field("operator").map_or("", |o| o.kind_name());
+            out.push((left, op == "and"));
+        }
         if parent.kind_name() == "conditional_expression" {
             let mut cursor = parent.walk();
             let parts: Vec<Node> = parent.named_children(&mut cursor).collect();
