@@ -323,7 +323,19 @@ impl<'a> FunctionContext<'a> {
                 let at_yield = node.facts.has_yield
                     && self.shape.is_context_manager
                     && node.kind != Kind::Raise;
-                let score = self.raiser_score(node, exc, names);
+                let mut score = self.raiser_score(node, exc, names);
+                if best.get(&at_yield).is_some_and(|entry| score <= entry.0) {
+                    continue;
+                }
+                // A raise in a handler (`except ImportError: raise
+                // InterfaceError(...)`) is only as believable as the
+                // exception that led into the handler.
+                if let Some(chain) = path_to(from)
+                    && let Some(&(entered, Edge::Raise(first))) =
+                        chain.iter().find(|(_, e)| matches!(e, Edge::Raise(_)))
+                {
+                    score = score.min(self.raiser_score(&graph.nodes[entered], first, names));
+                }
                 let entry = best.entry(at_yield).or_insert((score, from, i, exc));
                 if score > entry.0 {
                     *entry = (score, from, i, exc);
