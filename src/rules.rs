@@ -124,6 +124,10 @@ pub struct Lazy {
     /// `commit`, `rollback`.
     #[serde(default)]
     pub idle: Vec<String>,
+    /// Methods that make it live only when they return: `start` (a process
+    /// whose start failed holds nothing).
+    #[serde(default)]
+    pub started_by: Vec<String>,
 }
 
 /// An argument that makes a matching call acquire nothing.

@@ -440,7 +440,12 @@ pub(super) fn learn<'t>(
                 acquire: Acquire::default(),
                 release,
                 with_releases: true,
-                lazy: None,
+                // `p = ctx.Process(target=f)` holds nothing until
+                // `p.start()` has returned.
+                lazy: starts_a_process(call).then(|| crate::rules::Lazy {
+                    started_by: vec!["start".to_string()],
+                    ..Default::default()
+                }),
                 identity_methods: Vec::new(),
                 keeps_parent: false,
             },
@@ -549,13 +554,20 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
     // ends when waited for.
     if c.receiver.as_deref() == Some(var) && RELEASE_METHODS.contains(&method) {
         let mut methods: Vec<String> = RELEASE_METHODS.iter().map(|m| m.to_string()).collect();
-        let process = acquiring
+        let maker = acquiring
             .callee
             .as_deref()
-            .map(|c| c.rsplit('.').next().unwrap_or(c).to_ascii_lowercase())
+            .map(|c| c.rsplit('.').next().unwrap_or(c).to_ascii_lowercase());
+        let process = maker
+            .as_deref()
             .is_some_and(|last| last.contains("popen") || last.contains("spawn"));
         if process {
             methods.extend(["wait", "communicate", "kill"].map(String::from));
+        }
+        // `ctx.Process(target=f)` (a multiprocessing process by another
+        // name): joining it reaps it as surely as terminating it.
+        if starts_a_process(acquiring) {
+            methods.extend(["join", "kill"].map(String::from));
         }
         // The one that showed it first, for the entry `--learned` suggests.
         methods.retain(|m| m != method);
@@ -587,6 +599,18 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
         receiver_methods: vec![method.to_string()],
         functions: Vec::new(),
         awaited,
+    })
+}
+
+/// `Process(target=f)`, `ctx.SpawnProcess(...)`: a process object that runs
+/// once started, and is reaped by `join()`.
+fn starts_a_process(call: &CallFact) -> bool {
+    call.callee.as_deref().is_some_and(|c| {
+        c.rsplit('.')
+            .next()
+            .unwrap_or(c)
+            .to_ascii_lowercase()
+            .ends_with("process")
     })
 }
 

@@ -279,7 +279,9 @@ impl FunctionContext<'_> {
             if !on_names(&call.receiver) {
                 continue;
             }
-            if lazy.live.contains(method) {
+            if lazy.live.contains(method)
+                || (lazy.started_by.contains(method) && !matches!(edge, Edge::Raise(_)))
+            {
                 now = true;
             } else if lazy.idle.contains(method) && !matches!(edge, Edge::Raise(_)) {
                 // A failed `commit()` still holds the connection.
