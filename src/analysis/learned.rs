@@ -441,8 +441,13 @@ pub(super) fn learn<'t>(
                 release,
                 with_releases: true,
                 // `p = ctx.Process(target=f)` holds nothing until
-                // `p.start()` has returned.
-                lazy: starts_a_process(call).then(|| crate::rules::Lazy {
+                // `p.start()` has returned (when this function starts it).
+                lazy: (starts_a_process(call)
+                    && calls.iter().any(|c| {
+                        c.receiver.as_deref() == Some(var.as_str())
+                            && c.method.as_deref() == Some("start")
+                    }))
+                .then(|| crate::rules::Lazy {
                     started_by: vec!["start".to_string()],
                     ..Default::default()
                 }),
