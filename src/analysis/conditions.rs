@@ -112,7 +112,7 @@ pub(super) struct Conditions {
     validity: HashMap<String, Vec<(usize, bool)>>,
     /// Names bound to a process id from `os.fork()` (0 in the child, a
     /// positive pid in the parent): `pid == 0` is `not pid`.
-    ints: HashSet<String>,
+    pids: HashSet<String>,
     nodes: Vec<NodeEffect>,
 }
 
@@ -135,7 +135,7 @@ impl Conditions {
             atoms: Vec::new(),
             ids: HashMap::new(),
             validity: HashMap::new(),
-            ints: fork_pids(graph),
+            pids: fork_pids(graph),
             nodes: vec![NodeEffect::default(); graph.nodes.len()],
         };
         // Which texts are worth an atom: tested twice, or tested and
@@ -154,10 +154,10 @@ impl Conditions {
             })
             .collect();
         for &(_, cond) in &tests {
-            count_atoms(cond, source, &c.ints, &mut tested);
+            count_atoms(cond, source, &c.pids, &mut tested);
         }
         for &cond in guards {
-            count_atoms(cond, source, &c.ints, &mut tested);
+            count_atoms(cond, source, &c.pids, &mut tested);
         }
         for node in &graph.nodes {
             assigned.extend(node.facts.binds.iter().map(String::as_str));
@@ -383,7 +383,7 @@ impl Conditions {
     /// The expression of `cond` over the atoms already known, without
     /// adding any.
     fn lookup(&self, cond: Node, source: &str) -> Expr {
-        parse_expr(cond, source, &self.ints, 0, &mut |candidate| {
+        parse_expr(cond, source, &self.pids, 0, &mut |candidate| {
             self.ids
                 .get(&candidate.canonical)
                 .map_or(Expr::Unknown, |&id| Expr::Atom(id))
@@ -394,7 +394,7 @@ impl Conditions {
     /// expression.
     fn parse(&mut self, cond: Node, source: &str, worth: &dyn Fn(&str, &[String]) -> bool) -> Expr {
         let mut found = Vec::new();
-        parse_expr(cond, source, &self.ints, 0, &mut |candidate| {
+        parse_expr(cond, source, &self.pids, 0, &mut |candidate| {
             found.push(candidate);
             Expr::Unknown
         });
@@ -457,7 +457,7 @@ const MAX_EXPR_DEPTH: usize = 16;
 fn parse_expr(
     node: Node,
     source: &str,
-    ints: &HashSet<String>,
+    pids: &HashSet<String>,
     depth: usize,
     atom: &mut AtomOf,
 ) -> Expr {
@@ -466,10 +466,10 @@ fn parse_expr(
     }
     match node.kind_name() {
         "parenthesized_expression" => node.named_child(0).map_or(Expr::Unknown, |n| {
-            parse_expr(n, source, ints, depth + 1, atom)
+            parse_expr(n, source, pids, depth + 1, atom)
         }),
         "not_operator" => node.field("argument").map_or(Expr::Unknown, |n| {
-            Expr::Not(Box::new(parse_expr(n, source, ints, depth + 1, atom)))
+            Expr::Not(Box::new(parse_expr(n, source, pids, depth + 1, atom)))
         }),
         "boolean_operator" => {
             let (Some(l), Some(r)) = (node.field("left"), node.field("right")) else {
@@ -477,8 +477,8 @@ fn parse_expr(
             };
             let op = node.field("operator").map_or("", |o| o.kind_name());
             let parts = vec![
-                parse_expr(l, source, ints, depth + 1, atom),
-                parse_expr(r, source, ints, depth + 1, atom),
+                parse_expr(l, source, pids, depth + 1, atom),
+                parse_expr(r, source, pids, depth + 1, atom),
             ];
             if op == "and" {
                 Expr::And(parts)
@@ -499,7 +499,7 @@ fn parse_expr(
         },
         "comparison_operator" => {
             // `pid == 0` on a pid from `os.fork()` is `not pid`.
-            if let Some((name, is_zero)) = zero_test(node, source).filter(|(n, _)| ints.contains(n))
+            if let Some((name, is_zero)) = zero_test(node, source).filter(|(n, _)| pids.contains(n))
             {
                 let e = atom(Candidate {
                     canonical: name.clone(),
@@ -655,10 +655,10 @@ fn zero_test(node: Node, source: &str) -> Option<(String, bool)> {
 fn count_atoms(
     cond: Node,
     source: &str,
-    ints: &HashSet<String>,
+    pids: &HashSet<String>,
     counts: &mut HashMap<String, usize>,
 ) {
-    parse_expr(cond, source, ints, 0, &mut |candidate| {
+    parse_expr(cond, source, pids, 0, &mut |candidate| {
         *counts.entry(candidate.canonical).or_default() += 1;
         Expr::Unknown
     });
