@@ -634,14 +634,25 @@ pub(super) fn takes_back(bare: &str) -> bool {
         || names_thing("put_")
 }
 
-/// `messages.get("Messages")`, `getattr(obj, "conn")`: a lookup of
-/// something that exists already, not the making of anything.
+/// `messages.get("Messages")`, `getattr(obj, "conn")`,
+/// `self._current_thread()`: a lookup of something that exists already, not
+/// the making of anything.
 fn is_lookup(call: &CallFact) -> bool {
     let positional = call.node.field("arguments").is_some_and(|args| {
         let mut cursor = args.walk();
         args.named_children(&mut cursor)
             .any(|a| !matches!(a.kind_name(), "keyword_argument" | "comment"))
     });
+    // `threading.current_thread()`, `asyncio.current_task()`: who is
+    // running, which a lock records as its owner.
+    let current = call
+        .callee
+        .as_deref()
+        .map(|c| c.rsplit('.').next().unwrap_or(c).trim_start_matches('_'))
+        .is_some_and(|last| last.starts_with("current_") || last.starts_with("get_current_"));
+    if current {
+        return true;
+    }
     match call.method.as_deref() {
         Some("get" | "get_nowait") => positional,
         Some("setdefault" | "__getitem__") => true,
