@@ -368,6 +368,11 @@ fn resolve_in(names: &HashMap<String, String>, dotted: &str) -> String {
     }
 }
 
+/// Standard modules that projects wrap under the same name (compatibility
+/// layers, green threads): imported as that name from elsewhere, they are
+/// taken for the standard one.
+const WRAPPED_STDLIB: &[&str] = &["os", "socket", "subprocess", "ssl", "select", "selectors"];
+
 fn import_one(node: Node, module: Option<&str>, source: &str, names: &mut HashMap<String, String>) {
     let (name, alias) = match node.kind_name() {
         "aliased_import" => (
@@ -382,6 +387,22 @@ fn import_one(node: Node, module: Option<&str>, source: &str, names: &mut HashMa
         Some(m) if m.ends_with('.') => format!("{m}{name}"),
         Some(m) => format!("{m}.{name}"),
         None => name.clone(),
+    };
+    // `from certbot.compat import os`, `from gevent import socket`, `import
+    // eventlet.green.subprocess as subprocess`: a module named and used as
+    // the standard one wraps it (re-exported, or made cooperative) and
+    // makes the same resources.
+    // (`from socket import socket` is the class, not a module.)
+    let (parent, last) = qualified.rsplit_once('.').unwrap_or(("", &qualified));
+    let bound = alias.as_deref().unwrap_or(&name);
+    let qualified = if WRAPPED_STDLIB.contains(&last)
+        && bound == last
+        && !parent.is_empty()
+        && parent.trim_end_matches('.') != last
+    {
+        last.to_string()
+    } else {
+        qualified
     };
     match alias {
         Some(alias) => {
@@ -427,6 +448,21 @@ mod tests {
         assert_eq!(imports.resolve("socket"), "socket.socket");
         assert_eq!(imports.resolve("os.path.join"), "os.path.join");
         assert_eq!(imports.resolve("open"), "open");
+    }
+
+    #[test]
+    fn wrappers_of_standard_modules_resolve_to_them() {
+        let src = "from gevent import socket
+from certbot.compat import os
+import eventlet.green.subprocess as subprocess
+from select import select
+";
+        let tree = parse(src).unwrap();
+        let imports = Imports::collect(tree.root_node(), src);
+        assert_eq!(imports.resolve("socket.socket"), "socket.socket");
+        assert_eq!(imports.resolve("os.close"), "os.close");
+        assert_eq!(imports.resolve("subprocess.Popen"), "subprocess.Popen");
+        assert_eq!(imports.resolve("select"), "select.select");
     }
 
     #[test]
