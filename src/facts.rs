@@ -456,9 +456,22 @@ impl<'t> Facts<'t> {
                 Use::Bound(name)
             }
             Some(l) if matches!(l.kind_name(), "attribute" | "subscript") => {
-                // The target's own sub-expressions are evaluated, not stored to.
-                stack.push((l, Use::Other, false));
                 let target = compact_text(l, src);
+                if l.kind_name() == "subscript" {
+                    // `self.peers[sock] = peer`: the mapping keeps its key
+                    // as well as its value.
+                    if let Some(container) = l.field("value") {
+                        stack.push((container, Use::Other, false));
+                    }
+                    let mut cursor = l.walk();
+                    for key in l.children_by_field_name("subscript", &mut cursor) {
+                        stack.push((key, Use::Stored(target.clone()), false));
+                    }
+                } else {
+                    // The target's own sub-expressions are evaluated, not
+                    // stored to.
+                    stack.push((l, Use::Other, false));
+                }
                 self.stores.push(target.clone());
                 Use::Stored(target)
             }
