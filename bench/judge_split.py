@@ -1,28 +1,54 @@
 """Splits the findings of a corpus run into files for independent reviewers.
 
     python3 bench/judge_split.py holdout5 M 3 OUTDIR
+    python3 bench/judge_split.py holdout8 T 2 OUTDIR --tests 24 --seed 1
 
 reads bench/.cache/holdout5/findings.json (written by precision.sh) and
 writes OUTDIR/findings0.md .. findings2.md, the findings dealt round-robin
 (the JSON is sorted by path, so each reviewer sees every package), numbered
 M0, M1, ... Each reviewer then follows bench/JUDGING.md.
+
+With `--tests N`, the findings dealt are instead N picked at random (with
+`--seed`, 1 by default) among those in test code only: in findings-all.json
+(the run with `--tests include`) and not in findings.json. Their reviewers
+are told to judge them as fixes to the tests (bench/PRECISION.md, the
+eighth holdout).
 """
+import argparse
 import json
 import pathlib
-import sys
+import random
 
-corpus, prefix, count, outdir = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+parser = argparse.ArgumentParser()
+parser.add_argument("corpus")
+parser.add_argument("prefix")
+parser.add_argument("count", type=int)
+parser.add_argument("outdir")
+parser.add_argument("--tests", type=int, metavar="N", help="deal N test-code findings at random")
+parser.add_argument("--seed", type=int, default=1)
+args = parser.parse_args()
+
 bench = pathlib.Path(__file__).resolve().parent
-findings = json.loads((bench / ".cache" / corpus / "findings.json").read_text())["findings"]
-out = pathlib.Path(outdir)
+runs = bench / ".cache" / args.corpus
+findings = json.loads((runs / "findings.json").read_text())["findings"]
+if args.tests is not None:
+    key = lambda f: (f["path"], f["start"]["line"], f["code"], f["resource"])
+    production = {key(f) for f in findings}
+    every = json.loads((runs / "findings-all.json").read_text())["findings"]
+    tests = [f for f in every if key(f) not in production]
+    random.seed(args.seed)
+    findings = sorted(random.sample(tests, min(args.tests, len(tests))), key=key)
+
+out = pathlib.Path(args.outdir)
 out.mkdir(parents=True, exist_ok=True)
-for reviewer in range(count):
+name = "tests" if args.tests is not None else "findings"
+for reviewer in range(args.count):
     lines = []
     for number, f in enumerate(findings):
-        if number % count != reviewer:
+        if number % args.count != reviewer:
             continue
         lines.append(
-            f"## {prefix}{number}: {f['path']}:{f['start']['line']} {f['code']} "
+            f"## {args.prefix}{number}: {f['path']}:{f['start']['line']} {f['code']} "
             f"{f['resource']} (function {f['function']})"
         )
         lines.append(f"message: {f['message']}")
@@ -30,4 +56,4 @@ for reviewer in range(count):
         lines += [f"  - line {s['line']}: {s['message']}" for s in f["steps"]]
         lines.append(f"also: {f['also']}")
         lines.append("")
-    (out / f"findings{reviewer}.md").write_text("\n".join(lines) + "\n")
+    (out / f"{name}{reviewer}.md").write_text("\n".join(lines) + "\n")
