@@ -263,6 +263,64 @@ fn a_learnt_pair_promoted_to_configuration_is_known_everywhere() {
     assert!(findings.contains("kiosk.py:5"), "{findings}");
 }
 
+/// A pair whose release is a function of the project (`put_conn(conn)`)
+/// is suggested with that function, by its qualified name, and the entry
+/// works as written.
+#[test]
+fn a_pair_released_by_a_project_function_is_suggested_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "settle/__init__.py", "");
+    write(
+        root,
+        "settle/pool.py",
+        "def lease_conn():\n    return _idle.pop()\n\n\ndef put_conn(conn):\n    _idle.append(conn)\n",
+    );
+    write(
+        root,
+        "settle/jobs.py",
+        "from settle.pool import lease_conn, put_conn\n\n\ndef total(day):\n    conn = lease_conn()\n    try:\n        return conn.query(day)\n    finally:\n        put_conn(conn)\n",
+    );
+    write(
+        root,
+        "settle/report.py",
+        "from settle.pool import lease_conn\n\n\ndef peek(day):\n    conn = lease_conn()\n    return conn.query(day)\n",
+    );
+    let out = unclosed()
+        .current_dir(root)
+        .args(["resources", "--learned", "--isolated", "."])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let listing = String::from_utf8(out).unwrap();
+    let entry: String = listing
+        .lines()
+        .skip_while(|l| !l.contains("[[tool.unclosed.resource]]"))
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| format!("{}\n", l.trim()))
+        .collect();
+    assert!(
+        entry.contains("release = { functions = [\"settle.pool.put_conn\"] }"),
+        "{entry}"
+    );
+    write(
+        root,
+        "pyproject.toml",
+        &format!("[tool.unclosed]\n\n{entry}"),
+    );
+    let out = check_concise(root, &["settle/report.py"])
+        .get_output()
+        .stdout
+        .clone();
+    let findings = String::from_utf8(out).unwrap();
+    assert!(
+        findings.contains("settle/report.py:5:12: UC001"),
+        "{findings}"
+    );
+}
+
 /// An `exclude` pattern that matches no file (a misspelt directory) is
 /// named, so it does not silently exclude nothing.
 #[test]

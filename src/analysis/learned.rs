@@ -480,14 +480,17 @@ fn entry_for(call: &CallFact, release: &Release, shown: &str) -> String {
         ),
         (None, None) => ("calls = []".into(), "resource".into()),
     };
-    let released_by = if release.methods.is_empty() {
+    let released_by = if !release.methods.is_empty() {
+        // The release that showed it (the others of its kind are implied).
+        format!("methods = [\"{}\"]", release.methods[0])
+    } else if !release.functions.is_empty() {
+        // `put_conn(conn)`: a function of the project, by its qualified name.
+        format!("functions = [\"{}\"]", release.functions.join("\", \""))
+    } else {
         format!(
             "receiver-methods = [\"{}\"]",
             release.receiver_methods.join("\", \"")
         )
-    } else {
-        // The release that showed it (the others of its kind are implied).
-        format!("methods = [\"{}\"]", release.methods[0])
     };
     let awaited = if release.awaited == Awaited::Always {
         ", awaited = \"always\""
