@@ -185,6 +185,37 @@ fn misspelled_resource_key_is_rejected() {
     ));
 }
 
+/// `unclosed resources --learned --isolated .` in `root`: what was inferred.
+fn learned_listing(root: &Path) -> String {
+    let out = unclosed()
+        .current_dir(root)
+        .args(["resources", "--learned", "--isolated", "."])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+/// The first configuration entry a `--learned` listing suggests, as lines
+/// ready to paste.
+fn first_suggested_entry(listing: &str) -> String {
+    listing
+        .lines()
+        .skip_while(|l| !l.contains("[[tool.unclosed.resource]]"))
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| format!("{}\n", l.trim()))
+        .collect()
+}
+
+/// `unclosed check --output-format concise` of `paths` in `root`: its
+/// standard output.
+fn concise_findings(root: &Path, paths: &[&str]) -> String {
+    let out = check_concise(root, paths).get_output().stdout.clone();
+    String::from_utf8(out).unwrap()
+}
+
 /// `resources --learned` lists what was inferred, and the entry it suggests
 /// for a learnt pair, put in the configuration, makes the pair known where
 /// no function shows it (a lease never given back is then reported).
@@ -202,17 +233,7 @@ fn a_learnt_pair_promoted_to_configuration_is_known_everywhere() {
         "kiosk.py",
         "from payments.terminals import pool\n\n\ndef peek():\n    t = pool.lease()\n    return t.status_text()\n",
     );
-    let learned = || {
-        let out = unclosed()
-            .current_dir(root)
-            .args(["resources", "--learned", "--isolated", "."])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).unwrap()
-    };
+    let learned = || learned_listing(root);
     // `give_back` is no release this tool knows: nothing is learnt yet.
     let listing = learned();
     assert!(
@@ -232,23 +253,12 @@ fn a_learnt_pair_promoted_to_configuration_is_known_everywhere() {
         listing.contains("in `charge`: `pool.lease()` is released by `pool.release(t)`"),
         "{listing}"
     );
-    let entry: String = listing
-        .lines()
-        .skip_while(|l| !l.contains("[[tool.unclosed.resource]]"))
-        .take_while(|l| !l.trim().is_empty())
-        .map(|l| format!("{}\n", l.trim()))
-        .collect();
+    let entry = first_suggested_entry(&listing);
     assert!(
         entry.contains("acquire = { methods = [\"lease\"], receivers = [\"pool\"] }"),
         "{entry}"
     );
-    let concise = |root: &Path| {
-        let out = check_concise(root, &["kiosk.py"])
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).unwrap()
-    };
+    let concise = |root: &Path| concise_findings(root, &["kiosk.py"]);
     // `peek` never gives its lease back, and nothing in the one file
     // checked says it should (`charge`, which shows the pair, is not
     // checked).
@@ -286,21 +296,8 @@ fn a_pair_released_by_a_project_function_is_suggested_with_it() {
         "settle/report.py",
         "from settle.pool import lease_conn\n\n\ndef peek(day):\n    conn = lease_conn()\n    return conn.query(day)\n",
     );
-    let out = unclosed()
-        .current_dir(root)
-        .args(["resources", "--learned", "--isolated", "."])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let listing = String::from_utf8(out).unwrap();
-    let entry: String = listing
-        .lines()
-        .skip_while(|l| !l.contains("[[tool.unclosed.resource]]"))
-        .take_while(|l| !l.trim().is_empty())
-        .map(|l| format!("{}\n", l.trim()))
-        .collect();
+    let listing = learned_listing(root);
+    let entry = first_suggested_entry(&listing);
     assert!(
         entry.contains("release = { functions = [\"settle.pool.put_conn\"] }"),
         "{entry}"
@@ -310,11 +307,7 @@ fn a_pair_released_by_a_project_function_is_suggested_with_it() {
         "pyproject.toml",
         &format!("[tool.unclosed]\n\n{entry}"),
     );
-    let out = check_concise(root, &["settle/report.py"])
-        .get_output()
-        .stdout
-        .clone();
-    let findings = String::from_utf8(out).unwrap();
+    let findings = concise_findings(root, &["settle/report.py"]);
     assert!(
         findings.contains("settle/report.py:5:12: UC001"),
         "{findings}"
@@ -362,10 +355,7 @@ fn a_pair_one_file_shows_holds_in_the_others_where_it_is_the_habit() {
         "kiosk.py",
         "from payments.terminals import pool\n\n\ndef lend():\n    t = pool.lease()\n    return t\n\n\ndef status():\n    t = pool.lease()\n    return t.status_text()\n",
     );
-    let findings = || {
-        let out = check_concise(root, &["."]).get_output().stdout.clone();
-        String::from_utf8(out).unwrap()
-    };
+    let findings = || concise_findings(root, &["."]);
     let shown = findings();
     assert!(
         shown.contains("kiosk.py:10:9: UC001 `t` from `pool.lease()` (released by `pool.release(t)` in `charge`, line 9 of terminals.py) is not released when `status` returns"),
@@ -403,10 +393,7 @@ fn a_pair_shown_by_closing_is_shared_once_two_functions_show_it() {
         "static.py",
         "def fetch(self, path):\n    f = self.opener.open(path)\n    return f.read()\n",
     );
-    let findings = || {
-        let out = check_concise(root, &["."]).get_output().stdout.clone();
-        String::from_utf8(out).unwrap()
-    };
+    let findings = || concise_findings(root, &["."]);
     let shown = findings();
     assert!(!shown.contains("static.py"), "{shown}");
     write(root, "backups.py", &closes("restore"));
