@@ -603,7 +603,7 @@ impl<'a> FunctionContext<'a> {
     }
 
     pub(super) fn raise_class(&self, call: &CallFact) -> cfg::Raises {
-        let key = call.node.start_byte();
+        let key = super::call_key(call.node);
         if let Some(&known) = self.raise_classes.borrow().get(&key) {
             return known;
         }

@@ -188,7 +188,7 @@ pub fn analyze_module(
         for call in graph.nodes.iter().flat_map(|n| &n.facts.calls) {
             let handed = summaries.handed_over(index, call);
             if !handed.is_empty() {
-                func_ctx.handed.insert(call.node.start_byte(), handed);
+                func_ctx.handed.insert(call_key(call.node), handed);
             }
         }
         let outcome = func_ctx.analyze(&graph);
@@ -648,12 +648,12 @@ struct FunctionContext<'a> {
     disabled_flags: &'a HashSet<String>,
     /// Calls (by start byte) to helpers of this file that take these
     /// arguments over: `close_quietly(conn)`, `self._register(sock)`.
-    handed: HashMap<usize, Vec<String>>,
+    handed: HashMap<(usize, usize), Vec<String>>,
     /// The names each call (by start byte) mentions in its arguments,
     /// worked out once: every acquisition asks it of the calls on its paths.
     argument_names: std::cell::RefCell<HashMap<usize, std::rc::Rc<[&'a str]>>>,
     /// What each call (by start byte) may raise, worked out once.
-    raise_classes: std::cell::RefCell<HashMap<usize, cfg::Raises>>,
+    raise_classes: std::cell::RefCell<HashMap<(usize, usize), cfg::Raises>>,
     /// States the searches of this function have explored so far.
     explored_states: std::cell::Cell<usize>,
 }
@@ -763,14 +763,14 @@ impl<'a> FunctionContext<'a> {
         );
         // Instances of owner classes (`client = LedgerClient(host)`): an
         // entry made up for each class, released by its `close()`.
-        let owner_rules: Vec<(usize, Resource)> = graph
+        let owner_rules: Vec<((usize, usize), Resource)> = graph
             .nodes
             .iter()
             .flat_map(|n| &n.facts.calls)
             .filter_map(|call| {
                 let returned = (self.returned_by)(call)?;
                 let rule = owner_resource(&returned)?;
-                Some((call.node.start_byte(), rule))
+                Some((call_key(call.node), rule))
             })
             .collect();
         let mut tracked = Vec::new();
@@ -811,7 +811,7 @@ impl<'a> FunctionContext<'a> {
                 }
                 let owner = owner_rules
                     .iter()
-                    .find(|(at, _)| *at == call.node.start_byte())
+                    .find(|(at, _)| *at == call_key(call.node))
                     .map(|(_, rule)| rule);
                 match self.acquisition(graph, id, call, owner, &releases_on_receiver, &handed_on) {
                     Some(Found::Tracked(acq)) => tracked.push(acq),
@@ -1536,7 +1536,7 @@ impl FunctionContext<'_> {
     /// over (releases or keeps it).
     fn hands_over(&self, call: &CallFact, names: &HashSet<String>) -> bool {
         self.handed
-            .get(&call.node.start_byte())
+            .get(&call_key(call.node))
             .is_some_and(|handed| handed.iter().any(|h| names.contains(h)))
     }
 }
@@ -1856,6 +1856,13 @@ fn inside_with_on(node: Node, receiver: &str, source: &str) -> bool {
         current = parent;
     }
     false
+}
+
+/// A call's place in the source, as a key: its start and end. (The start
+/// alone is shared by the calls of a chain: `p.stdout.read().decode()`
+/// starts where `p.stdout.read()` does.)
+fn call_key(node: Node) -> (usize, usize) {
+    (node.start_byte(), node.end_byte())
 }
 
 /// `acquire(False)`, `acquire(blocking=False)`: a try that may not take it.
