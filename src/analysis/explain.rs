@@ -314,6 +314,10 @@ impl<'a> FunctionContext<'a> {
             // The likeliest raiser of each kind (plain raise or the yield of
             // a context manager), then the earliest.
             let mut best: HashMap<bool, (u8, usize, usize, Exc)> = HashMap::new();
+            // Paths looked up to cap a handler's raise (below): a few suffice
+            // to find the likeliest, and a bound keeps a function of
+            // thousands of handlers linear.
+            let mut lookups_left = 32;
             for (i, &(from, edge, to)) in explored.transitions.iter().enumerate() {
                 let Edge::Raise(exc) = edge else { continue };
                 if !exc_matches(exc) || !toward.reached[to] {
@@ -330,12 +334,14 @@ impl<'a> FunctionContext<'a> {
                 // A raise in a handler (`except ImportError: raise
                 // InterfaceError(...)`) is only as believable as the
                 // exception that led into the handler.
-                if let Some(chain) = path_to(from)
+                if lookups_left > 0
+                    && let Some(chain) = path_to(from)
                     && let Some(&(entered, Edge::Raise(first))) =
                         chain.iter().find(|(_, e)| matches!(e, Edge::Raise(_)))
                 {
                     score = score.min(self.raiser_score(&graph.nodes[entered], first, names));
                 }
+                lookups_left -= usize::from(lookups_left > 0);
                 let entry = best.entry(at_yield).or_insert((score, from, i, exc));
                 if score > entry.0 {
                     *entry = (score, from, i, exc);
