@@ -314,6 +314,31 @@ fn a_pair_released_by_a_project_function_is_suggested_with_it() {
     );
 }
 
+/// A configured resource with `lazy = { started-by = ["start"] }` holds
+/// nothing until `start()` has returned: a start that fails leaks nothing,
+/// a path after it that skips the release does.
+#[test]
+fn a_resource_started_by_a_method_holds_nothing_until_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "pyproject.toml",
+        "[tool.unclosed]\n\n[[tool.unclosed.resource]]\nid = \"worker\"\nname = \"render worker\"\nnoun = \"worker\"\nsummary = \"A render worker process.\"\nacquire = { calls = [\"render.Worker\"] }\nrelease = { methods = [\"join\", \"terminate\"] }\nlazy = { started-by = [\"start\"] }\n",
+    );
+    write(
+        root,
+        "jobs.py",
+        "from render import Worker\n\n\ndef run(job):\n    w = Worker(job)\n    w.start()\n    w.send(job)\n    w.join()\n\n\ndef run_quietly(job):\n    w = Worker(job)\n    w.start()\n    w.join()\n",
+    );
+    let findings = concise_findings(root, &["jobs.py"]);
+    assert!(
+        findings.contains("jobs.py:5:9: UC002 worker from `Worker()` is not released when `w.send()` raises (line 7)"),
+        "{findings}"
+    );
+    assert!(!findings.contains("jobs.py:12"), "{findings}");
+}
+
 /// An `exclude` pattern that matches no file (a misspelt directory) is
 /// named, so it does not silently exclude nothing.
 #[test]
