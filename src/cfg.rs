@@ -1023,7 +1023,7 @@ fn suppressed_errors(call: &crate::facts::CallFact, source: &str) -> Covers {
         .named_children(&mut cursor)
         .map(|a| {
             let t = text(a, source);
-            t.rsplit('.').next().unwrap_or(t)
+            crate::syntax::last_part(t)
         })
         .collect();
     if names

@@ -120,17 +120,20 @@ fn is_auxiliary_dir(name: &str) -> bool {
         "extra",
         "extras",
     ];
-    STEMS.iter().any(|stem| {
-        name.strip_prefix(stem)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_']))
-    })
+    has_stem(name, STEMS)
 }
 
 /// `contrib/`, `extras/`: add-ons a package may ship for its users to
 /// import (unlike examples, documentation, benchmarks or scripts, which
 /// stay auxiliary even when they are packages).
 fn names_add_ons(name: &str) -> bool {
-    ["contrib", "extra", "extras"].iter().any(|stem| {
+    has_stem(name, &["contrib", "extra", "extras"])
+}
+
+/// Whether `name` is one of `stems`, alone or with a suffix after `-` or
+/// `_` (`scripts-dev`, `docs_src`).
+fn has_stem(name: &str, stems: &[&str]) -> bool {
+    stems.iter().any(|stem| {
         name.strip_prefix(stem)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_']))
     })
@@ -415,19 +418,22 @@ impl Settings {
             Err(_) => (Path::new(""), path),
         };
         let kind = code_kind(relative);
+        if kind != CodeKind::Auxiliary {
+            return kind;
+        }
         let auxiliary = auxiliary_dirs(relative);
-        if kind == CodeKind::Auxiliary
-            && !auxiliary.is_empty()
+        let add_on_packages = !auxiliary.is_empty()
             && auxiliary.iter().all(|dir| {
                 dir.file_name()
                     .and_then(|n| n.to_str())
                     .is_some_and(names_add_ons)
                     && base.join(dir).join("__init__.py").is_file()
-            })
-        {
-            return CodeKind::Production;
+            });
+        if add_on_packages {
+            CodeKind::Production
+        } else {
+            kind
         }
-        kind
     }
 
     /// Whether `path` runs as a one-shot program of its own (an Ansible

@@ -714,7 +714,7 @@ impl<'t> Facts<'t> {
 /// Named like a function that makes an object from its arguments.
 fn is_factory(callee: Option<&str>) -> bool {
     let Some(callee) = callee else { return false };
-    let last = callee.rsplit('.').next().unwrap_or(callee);
+    let last = crate::syntax::last_part(callee);
     let name = last.trim_start_matches('_');
     ["create_", "make_", "wrap_", "new_", "from_"]
         .iter()
@@ -737,7 +737,7 @@ fn is_constructor(
     source: &str,
 ) -> bool {
     if let Some(callee) = callee {
-        let last = callee.rsplit('.').next().unwrap_or(callee);
+        let last = crate::syntax::last_part(callee);
         // `self.protocol(...)`, `self.connection_class(...)`: an attribute
         // that holds a class.
         let holds_class = ["_class", "Class", "_cls", "_factory", "Factory"]

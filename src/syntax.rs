@@ -118,6 +118,12 @@ pub fn compact_text(node: Node, source: &str) -> String {
         .collect()
 }
 
+/// The last part of a dotted name: `connect` of `psycopg2.connect`, the
+/// name itself when it has no dot.
+pub fn last_part(dotted: &str) -> &str {
+    dotted.rsplit('.').next().unwrap_or(dotted)
+}
+
 /// `a`, `a.b.c` for identifiers and attribute chains of identifiers.
 pub fn dotted_name(node: Node, source: &str) -> Option<String> {
     // Iterative: an attribute chain can be thousands of links long.
@@ -219,6 +225,35 @@ pub fn parameter_names(function: Node, source: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The argument of `call` given as `keyword=`, else the one at `position`
+/// (0-based, counting the positional ones).
+pub fn argument<'t>(
+    call: Node<'t>,
+    position: Option<usize>,
+    keyword: Option<&str>,
+    source: &str,
+) -> Option<Node<'t>> {
+    let args = call.field("arguments")?;
+    let mut cursor = args.walk();
+    let all: Vec<Node> = args.named_children(&mut cursor).collect();
+    let by_keyword = keyword.and_then(|k| {
+        all.iter().find_map(|a| {
+            (a.kind_name() == "keyword_argument"
+                && a.field("name").is_some_and(|n| text(n, source) == k))
+            .then(|| a.field("value"))
+            .flatten()
+        })
+    });
+    by_keyword.or_else(|| {
+        position.and_then(|p| {
+            all.iter()
+                .filter(|a| !matches!(a.kind_name(), "keyword_argument" | "comment"))
+                .nth(p)
+                .copied()
+        })
+    })
 }
 
 /// How many arguments a call is given (positional and keyword).

@@ -763,7 +763,7 @@ fn literal_value(value: Node, source: &str) -> Option<Literal> {
                 .field("function")
                 .and_then(|f| dotted_name(f, source))
                 .is_some_and(|f| {
-                    let last = f.rsplit('.').next().unwrap_or(&f);
+                    let last = crate::syntax::last_part(&f);
                     last.trim_start_matches('_')
                         .starts_with(|c: char| c.is_ascii_uppercase())
                 }) =>

@@ -183,7 +183,7 @@ impl<'a> FunctionContext<'a> {
         names: &HashSet<String>,
         explored: &Explored,
     ) -> Vec<Leak> {
-        let fname = self.name.rsplit('.').next().unwrap_or(self.name);
+        let fname = crate::syntax::last_part(self.name);
         let exits = |kind: Kind| -> Vec<usize> {
             explored
                 .escapes
@@ -464,7 +464,7 @@ impl<'a> FunctionContext<'a> {
         let Some(class) = class.and_then(|c| crate::syntax::dotted_name(c, self.source)) else {
             return false;
         };
-        let last = class.rsplit('.').next().unwrap_or(&class);
+        let last = crate::syntax::last_part(&class);
         self.catalogue
             .calls
             .misuse_exceptions

@@ -168,7 +168,7 @@ impl FilePair {
             || release
                 .functions
                 .iter()
-                .any(|f| body.contains(&format!("{}(", f.rsplit('.').next().unwrap_or(f))))
+                .any(|f| body.contains(&format!("{}(", crate::syntax::last_part(f))))
     }
 
     /// Whether a function's text may make the call (a cheap test before
@@ -476,7 +476,7 @@ fn entry_for(call: &CallFact, release: &Release, shown: &str) -> String {
         }
         (None, Some(resolved)) => (
             format!("calls = [\"{resolved}\"]"),
-            resolved.rsplit('.').next().unwrap_or(resolved).to_string(),
+            crate::syntax::last_part(resolved).to_string(),
         ),
         (None, None) => ("calls = []".into(), "resource".into()),
     };
@@ -565,7 +565,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
         let maker = acquiring
             .callee
             .as_deref()
-            .map(|c| c.rsplit('.').next().unwrap_or(c).to_ascii_lowercase());
+            .map(|c| crate::syntax::last_part(c).to_ascii_lowercase());
         let process = maker
             .as_deref()
             .is_some_and(|last| last.contains("popen") || last.contains("spawn"));
@@ -651,7 +651,7 @@ fn is_lookup(call: &CallFact) -> bool {
     let current = call
         .callee
         .as_deref()
-        .map(|c| c.rsplit('.').next().unwrap_or(c).trim_start_matches('_'))
+        .map(|c| crate::syntax::last_part(c).trim_start_matches('_'))
         .is_some_and(|last| last.starts_with("current_") || last.starts_with("get_current_"));
     if current {
         return true;
@@ -756,7 +756,7 @@ fn acquire_shaped(call: &CallFact) -> bool {
     let Some(callee) = call.callee.as_deref() else {
         return false;
     };
-    let last = callee.rsplit('.').next().unwrap_or(callee);
+    let last = crate::syntax::last_part(callee);
     let name = last.trim_start_matches('_').to_ascii_lowercase();
     if call.constructor {
         return RESOURCE_CLASS_WORDS.iter().any(|w| name.contains(w));

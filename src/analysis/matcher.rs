@@ -535,7 +535,7 @@ impl<'a> Matcher<'a> {
                 continue;
             } else if !acquire.receivers.is_empty() {
                 let named = call.receiver.as_deref().is_some_and(|r| {
-                    let last = r.rsplit('.').next().unwrap_or(r).trim_start_matches('_');
+                    let last = crate::syntax::last_part(r).trim_start_matches('_');
                     acquire
                         .receivers
                         .iter()
@@ -613,7 +613,7 @@ impl<'a> Matcher<'a> {
                 .is_some_and(|r| acquire.calls.contains(r));
         !by_shape_only
             || call.receiver.as_deref().is_some_and(|r| {
-                let last = r.rsplit('.').next().unwrap_or(r).to_lowercase();
+                let last = crate::syntax::last_part(r).to_lowercase();
                 acquire
                     .receiver_hints
                     .iter()
@@ -673,25 +673,8 @@ fn keyword_matches(written: &str, required: &str) -> bool {
 /// second positional argument or `mode=` (`open(path, "rb")`,
 /// `io.open(path, mode="wb")`).
 fn mode_written(call: Node, source: &str) -> Option<String> {
-    let args = call.field("arguments")?;
-    let mut cursor = args.walk();
-    let mut positional = 0;
-    for arg in args.named_children(&mut cursor) {
-        let value = match arg.kind_name() {
-            "keyword_argument" => arg
-                .field("name")
-                .filter(|n| crate::syntax::text(*n, source) == "mode")
-                .and_then(|_| arg.field("value")),
-            "comment" | "list_splat" | "dictionary_splat" => None,
-            _ => {
-                positional += 1;
-                (positional == 2).then_some(arg)
-            }
-        };
-        if let Some(value) = value.filter(|v| v.kind_name() == "string") {
-            let literal = crate::syntax::text(value, source);
-            return Some(literal.trim_matches(|c| c == '"' || c == '\'').to_string());
-        }
-    }
-    None
+    let mode = syntax::argument(call, Some(1), Some("mode"), source)
+        .filter(|v| v.kind_name() == "string")?;
+    let literal = syntax::text(mode, source);
+    Some(literal.trim_matches(|c| c == '"' || c == '\'').to_string())
 }

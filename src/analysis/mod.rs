@@ -961,7 +961,7 @@ impl<'a> FunctionContext<'a> {
                     continue;
                 }
                 let class = self.name.rsplit_once('.').map_or(self.name, |(c, _)| c);
-                let class = class.rsplit('.').next().unwrap_or(class);
+                let class = crate::syntax::last_part(class);
                 let subject = self.subject(call, rule, None);
                 let message = format!(
                     "{subject} is kept in `self.{attr}`, and no method of `{class}` releases it"
@@ -1274,7 +1274,7 @@ impl<'a> FunctionContext<'a> {
                             && let Some(name) = syntax::dotted_name(f, self.source)
                         {
                             let resolved = self.imports.resolve(&name);
-                            let method = name.rsplit('.').next().unwrap_or(&name);
+                            let method = crate::syntax::last_part(&name);
                             found |= resolved == "pytest.raises"
                                 || matches!(method, "assertRaises" | "assertRaisesRegex");
                             return false;
@@ -1294,26 +1294,12 @@ impl<'a> FunctionContext<'a> {
 
     /// Whether an argument of `call` makes it acquire nothing.
     fn unless_matches(&self, call: &CallFact, unless: &Unless) -> bool {
-        let Some(args) = call.node.field("arguments") else {
-            return false;
-        };
-        let mut cursor = args.walk();
-        let all: Vec<Node> = args.named_children(&mut cursor).collect();
-        let by_keyword = unless.keyword.as_deref().and_then(|k| {
-            all.iter().find_map(|a| {
-                (a.kind_name() == "keyword_argument"
-                    && a.field("name").is_some_and(|n| text(n, self.source) == k))
-                .then(|| a.field("value"))
-                .flatten()
-            })
-        });
-        let by_position = unless.position.and_then(|p| {
-            all.iter()
-                .filter(|a| !matches!(a.kind_name(), "keyword_argument" | "comment"))
-                .nth(p)
-                .copied()
-        });
-        let Some(arg) = by_keyword.or(by_position) else {
+        let Some(arg) = syntax::argument(
+            call.node,
+            unless.position,
+            unless.keyword.as_deref(),
+            self.source,
+        ) else {
             return false;
         };
         if unless.any {
@@ -1333,7 +1319,7 @@ impl<'a> FunctionContext<'a> {
                 .and_then(|o| o.resource.as_ref())
                 .is_some_and(|r| unless.resources.contains(r))
             || dotted.as_deref().is_some_and(|d| {
-                let last = d.rsplit('.').next().unwrap_or(d);
+                let last = crate::syntax::last_part(d);
                 unless.names.iter().any(|n| n == last)
             })
             || unless.values.iter().any(|v| v == text(arg, self.source))

@@ -134,23 +134,18 @@ fn serves_forever(class: Node, attr: &str, source: &str) -> bool {
 /// Whether a loop's `body` has no way out: no `break` of its own, no
 /// `return` (a `raise` is a crash, not a way to stop serving).
 fn never_leaves(body: Node) -> bool {
+    let this_loop = body.parent().map(|l| l.id());
     let mut leaves = false;
-    let mut nested_loops = Vec::new();
     syntax::walk(body, |n| {
         match n.kind_name() {
             "function_definition" | "lambda" | "class_definition" => return false,
-            "for_statement" | "while_statement" => nested_loops.push(n.id()),
             "return_statement" => leaves = true,
             "break_statement" => {
                 // A `break` belongs to the innermost loop around it.
                 let mut up = n.parent();
                 while let Some(p) = up {
                     if matches!(p.kind_name(), "for_statement" | "while_statement") {
-                        leaves |= !nested_loops.contains(&p.id());
-                        break;
-                    }
-                    if p.id() == body.id() {
-                        leaves = true;
+                        leaves |= Some(p.id()) == this_loop;
                         break;
                     }
                     up = p.parent();
@@ -165,17 +160,24 @@ fn never_leaves(body: Node) -> bool {
 
 /// Whether `body` calls `self.<attr>.accept()`.
 fn accepts_on(body: Option<Node>, attr: &str, source: &str) -> bool {
-    let Some(body) = body else {
-        return false;
-    };
+    body.is_some_and(|body| {
+        calls_method(body, source, |method, object| {
+            method == "accept"
+                && object.kind_name() == "attribute"
+                && is_self_attr(object, attr, source)
+        })
+    })
+}
+
+/// Whether `node` holds a method call `<object>.<method>(...)` that `wanted`
+/// accepts.
+fn calls_method(node: Node, source: &str, wanted: impl Fn(&str, Node) -> bool) -> bool {
     let mut found = false;
-    syntax::walk(body, |n| {
+    syntax::walk(node, |n| {
         if n.kind_name() == "call"
             && let Some(f) = n.field("function").filter(|f| f.kind_name() == "attribute")
-            && f.field("attribute")
-                .is_some_and(|a| text(a, source) == "accept")
-            && f.field("object")
-                .is_some_and(|o| o.kind_name() == "attribute" && is_self_attr(o, attr, source))
+            && let (Some(method), Some(object)) = (f.field("attribute"), f.field("object"))
+            && wanted(text(method, source), object)
         {
             found = true;
         }
@@ -383,18 +385,7 @@ pub(super) fn only_used(name: Node, source: &str) -> bool {
 /// `self._sock.shutdown()`): a finalizer that releases, not one that only
 /// logs.
 pub(super) fn calls_release_like(function: Node, source: &str) -> bool {
-    let mut found = false;
-    syntax::walk(function, |n| {
-        if n.kind_name() == "call"
-            && let Some(f) = n.field("function").filter(|f| f.kind_name() == "attribute")
-            && f.field("attribute")
-                .is_some_and(|a| RELEASE_LIKE.contains(&text(a, source)))
-        {
-            found = true;
-        }
-        !found
-    });
-    found
+    calls_method(function, source, |method, _| RELEASE_LIKE.contains(&method))
 }
 
 fn is_self_attr(node: Node, attr: &str, source: &str) -> bool {

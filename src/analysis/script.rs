@@ -143,7 +143,7 @@ fn runs_in_child(units: &[FunctionNode], references: &HashMap<&str, Vec<Referenc
     units
         .iter()
         .map(|unit| {
-            let name = unit.name.rsplit('.').next().unwrap_or(&unit.name);
+            let name = crate::syntax::last_part(&unit.name);
             references
                 .get(name)
                 .is_some_and(|refs| !refs.is_empty() && refs.iter().all(|r| r.in_child))
@@ -178,7 +178,7 @@ fn unit_ends(
     }
     memo.insert(unit, None);
     let func = &units[unit];
-    let name = func.name.rsplit('.').next().unwrap_or(&func.name);
+    let name = crate::syntax::last_part(&func.name);
     let result = (!func.decorated || func.is_context_manager())
         && references.get(name).is_some_and(|refs| {
             !refs.is_empty()
@@ -208,7 +208,7 @@ fn references<'s>(
 ) -> HashMap<&'s str, Vec<Reference>> {
     let names: std::collections::HashSet<&str> = units
         .iter()
-        .map(|u| u.name.rsplit('.').next().unwrap_or(&u.name))
+        .map(|u| crate::syntax::last_part(&u.name))
         .collect();
     let mut out: HashMap<&'s str, Vec<Reference>> = HashMap::new();
     syntax::walk(root, |n| {
@@ -341,7 +341,7 @@ fn handler_ends(handler: Node, source: &str, ends: &CallList) -> bool {
             .and_then(|c| c.field("function"))
             .is_some_and(|f| {
                 let name = text(f, source);
-                let method = name.rsplit('.').next().unwrap_or(name);
+                let method = crate::syntax::last_part(name);
                 ends.has_function(name) || (f.kind_name() == "attribute" && ends.has_method(method))
             }),
         _ => false,

@@ -917,7 +917,7 @@ impl<'a, 't> Summaries<'a, 't> {
     /// object already holds, or nothing to release.
     fn fresh_return(&self, unit: usize, graph: &cfg::Cfg) -> Option<Returned> {
         let func = &self.units[unit];
-        let method = func.name.rsplit('.').next().unwrap_or(&func.name);
+        let method = crate::syntax::last_part(&func.name);
         let property = func
             .decorators
             .iter()
@@ -1043,7 +1043,7 @@ impl<'a, 't> Summaries<'a, 't> {
                     && call
                         .method
                         .as_deref()
-                        .or_else(|| call.callee.as_deref().map(|c| c.rsplit('.').next().unwrap_or(c)))
+                        .or_else(|| call.callee.as_deref().map(crate::syntax::last_part))
                         .is_some_and(|name| super::learned::takes_back(name.trim_start_matches('_'))))
         };
         graph.nodes.iter().any(|n| {
