@@ -100,6 +100,14 @@ pub fn resource_markdown(r: &Resource) -> String {
     for unless in &r.acquire.unless {
         out.push_str(&format!("- Not acquired when {}\n", unless_summary(unless)));
     }
+    if let Some(launch_unless) = &r.acquire.launch_unless {
+        let except: Vec<String> = launch_unless.iter().map(unless_summary).collect();
+        out.push_str("- Dropped where it is made (a statement of its own, or only an attribute read), it is a deliberate launch with nothing to release");
+        if !except.is_empty() {
+            out.push_str(&format!(", unless {}", except.join("; or ")));
+        }
+        out.push('\n');
+    }
     if !r.identity_methods.is_empty() {
         out.push_str(&format!(
             "- Returned unchanged by {}: the obligation follows the result\n",

@@ -223,6 +223,12 @@ pub struct Acquire {
     /// `transport=httpx.MockTransport(...)` holds no socket.
     #[serde(default)]
     pub unless: Vec<Unless>,
+    /// Given (even empty), a result dropped where it is made is a deliberate
+    /// launch with nothing to release (`subprocess.Popen(cmd)` as a
+    /// statement, or `Popen(cmd).pid`), unless one of these arguments
+    /// matches: a pipe (`stdout=PIPE`) the dropped object would keep open.
+    #[serde(default)]
+    pub launch_unless: Option<Vec<Unless>>,
     /// The call acquires only when awaited: `session.get(url)` without
     /// `await` returns a request that holds nothing until awaited.
     #[serde(default)]
@@ -716,7 +722,12 @@ impl Catalogue {
                     ));
                 }
             }
-            for unless in &r.acquire.unless {
+            for unless in r
+                .acquire
+                .unless
+                .iter()
+                .chain(r.acquire.launch_unless.iter().flatten())
+            {
                 if unless.keyword.is_none() && unless.position.is_none() {
                     return Err(fail(
                         "an `unless` entry names neither a `keyword` nor a `position`".into(),

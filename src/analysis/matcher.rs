@@ -589,6 +589,54 @@ impl<'a> Matcher<'a> {
         best.map(|(_, rule)| rule)
     }
 
+    /// Whether an argument of `call` makes it acquire nothing.
+    pub(super) fn unless_matches(
+        &self,
+        call: &CallFact,
+        unless: &Unless,
+        imports: &Imports,
+    ) -> bool {
+        let Some(arg) = syntax::argument(
+            call.node,
+            unless.position,
+            unless.keyword.as_deref(),
+            self.source,
+        ) else {
+            return false;
+        };
+        if unless.any {
+            return true;
+        }
+        let dotted = syntax::dotted_name(arg, self.source);
+        let origin = dotted.as_deref().and_then(|d| self.origin(d));
+        let made_by = match arg.kind_name() {
+            "call" => arg
+                .field("function")
+                .and_then(|f| syntax::dotted_name(f, self.source))
+                .map(|f| imports.resolve(&f)),
+            _ => origin.and_then(|o| o.call.clone()),
+        };
+        made_by.is_some_and(|m| unless.made_by.contains(&m))
+            || origin
+                .and_then(|o| o.resource.as_ref())
+                .is_some_and(|r| unless.resources.contains(r))
+            || dotted.as_deref().is_some_and(|d| {
+                let last = crate::syntax::last_part(d);
+                unless.names.iter().any(|n| n == last)
+            })
+            || unless.values.iter().any(|v| v == text(arg, self.source))
+    }
+
+    /// Whether `call`, dropped where it is made, launches what it starts
+    /// rather than leaking it: the rule says so (`launch-unless`) and no
+    /// argument keeps a part of it (`stdout=PIPE`).
+    pub(super) fn launches(&self, call: &CallFact, rule: &Resource, imports: &Imports) -> bool {
+        rule.acquire
+            .launch_unless
+            .as_ref()
+            .is_some_and(|l| !l.iter().any(|u| self.unless_matches(call, u, imports)))
+    }
+
     /// Whether `call`, matched to `rule` without the function's flow, hands
     /// its caller a value to release: not a lock (a protocol on its
     /// receiver), not an unawaited request, not a pool's `acquire()` known

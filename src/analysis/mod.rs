@@ -955,7 +955,10 @@ impl<'a> FunctionContext<'a> {
                 // argument: nothing acquired.
                 if !self.matcher.yields_value(call, rule)
                     || rule.lazy.is_some()
-                    || acquire.unless.iter().any(|u| self.unless_matches(call, u))
+                    || acquire
+                        .unless
+                        .iter()
+                        .any(|u| self.matcher.unless_matches(call, u, self.imports))
                     || ends_after(graph, id)
                 {
                     continue;
@@ -1083,18 +1086,19 @@ impl<'a> FunctionContext<'a> {
     where
         'a: 'c,
     {
-        let rule = match owner.or_else(|| self.matcher.rule_for(call, releases_on_receiver)) {
-            Some(rule) => rule,
-            // `conn = get_conn()`, a helper of this file that returns a new
-            // one (a coroutine only when awaited).
-            None => {
-                let returned = (self.returned_by)(call)?;
-                if returned.is_async && !call.awaited {
-                    return None;
+        let (rule, launched) =
+            match owner.or_else(|| self.matcher.rule_for(call, releases_on_receiver)) {
+                Some(rule) => (rule, self.matcher.launches(call, rule, self.imports)),
+                // `conn = get_conn()`, a helper of this file that returns a new
+                // one (a coroutine only when awaited).
+                None => {
+                    let returned = (self.returned_by)(call)?;
+                    if returned.is_async && !call.awaited {
+                        return None;
+                    }
+                    (self.catalogue.get(&returned.rule)?, returned.launched)
                 }
-                self.catalogue.get(&returned.rule)?
-            }
-        };
+            };
         let acquire = &rule.acquire;
         // A function of the project that returns nothing hands nothing out,
         // whatever its name (`self.wrap_socket(conn)` that stores the
@@ -1111,7 +1115,11 @@ impl<'a> FunctionContext<'a> {
         if acquire.requires_await && !call.awaited && !matches!(call.usage, Use::WithItem(_)) {
             return None;
         }
-        if acquire.unless.iter().any(|u| self.unless_matches(call, u)) {
+        if acquire
+            .unless
+            .iter()
+            .any(|u| self.matcher.unless_matches(call, u, self.imports))
+        {
             return None;
         }
         let parent = call.receiver.as_deref().and_then(|receiver| {
@@ -1247,6 +1255,9 @@ impl<'a> FunctionContext<'a> {
             {
                 None
             }
+            // `subprocess.Popen(["xdg-open", path])` as a statement: started
+            // to run on its own, with no pipe left open.
+            (Use::Discarded | Use::Receiver(_), _) if launched => None,
             (Use::Discarded | Use::Receiver(_) | Use::BorrowedArgument(_), _) => {
                 Some(Found::Discarded(call, rule))
             }
@@ -1290,39 +1301,6 @@ impl<'a> FunctionContext<'a> {
             current = n.parent();
         }
         false
-    }
-
-    /// Whether an argument of `call` makes it acquire nothing.
-    fn unless_matches(&self, call: &CallFact, unless: &Unless) -> bool {
-        let Some(arg) = syntax::argument(
-            call.node,
-            unless.position,
-            unless.keyword.as_deref(),
-            self.source,
-        ) else {
-            return false;
-        };
-        if unless.any {
-            return true;
-        }
-        let dotted = syntax::dotted_name(arg, self.source);
-        let origin = dotted.as_deref().and_then(|d| self.matcher.origin(d));
-        let made_by = match arg.kind_name() {
-            "call" => arg
-                .field("function")
-                .and_then(|f| syntax::dotted_name(f, self.source))
-                .map(|f| self.imports.resolve(&f)),
-            _ => origin.and_then(|o| o.call.clone()),
-        };
-        made_by.is_some_and(|m| unless.made_by.contains(&m))
-            || origin
-                .and_then(|o| o.resource.as_ref())
-                .is_some_and(|r| unless.resources.contains(r))
-            || dotted.as_deref().is_some_and(|d| {
-                let last = crate::syntax::last_part(d);
-                unless.names.iter().any(|n| n == last)
-            })
-            || unless.values.iter().any(|v| v == text(arg, self.source))
     }
 
     /// Whether `node` runs only under a module flag that is off (see

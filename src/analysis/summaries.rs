@@ -146,6 +146,10 @@ pub struct Returned {
     /// For an instance of an owner class (`client = LedgerClient(host)`),
     /// how the instance gives back what it keeps.
     pub owner: Option<OwnerRelease>,
+    /// Whether a caller that drops the result where it is made has launched
+    /// it (the helper starts a process with no pipe: see `launch-unless`).
+    #[serde(default)]
+    pub launched: bool,
 }
 
 /// How an owner class releases what its `__init__` keeps.
@@ -698,9 +702,10 @@ impl<'a, 't> Summaries<'a, 't> {
         let mut found: Option<Returned> = None;
         for target in self.targets(caller, call)? {
             let this = target.body?.returns?;
-            match &found {
+            match &mut found {
                 Some(f) if f.rule != this.rule => return None,
-                Some(_) => {}
+                // A launch only if every definition launches.
+                Some(f) => f.launched &= this.launched,
                 None => found = Some(this),
             }
         }
@@ -859,6 +864,7 @@ impl<'a, 't> Summaries<'a, 't> {
                         kept.shown, kept.attr
                     ),
                     is_async: false,
+                    launched: false,
                     owner: Some(OwnerRelease {
                         method: release.to_string(),
                         awaited: self.units[unit].is_async,
@@ -970,11 +976,13 @@ impl<'a, 't> Summaries<'a, 't> {
             }
             let line = call.node.start_position().row + 1;
             let made_by = format!("`{}` on line {line}", call.display(self.source));
-            let rule = match matcher.rule_for(call, &no_receivers) {
-                Some(rule) if matcher.yields_value(call, rule) => rule.id.clone(),
+            let (rule, launched) = match matcher.rule_for(call, &no_receivers) {
+                Some(rule) if matcher.yields_value(call, rule) => {
+                    (rule.id.clone(), matcher.launches(call, rule, self.imports))
+                }
                 Some(_) => continue,
                 None => match self.returned_by(unit, call) {
-                    Some(inner) if !inner.is_async || call.awaited => inner.rule,
+                    Some(inner) if !inner.is_async || call.awaited => (inner.rule, inner.launched),
                     _ => continue,
                 },
             };
@@ -1004,6 +1012,7 @@ impl<'a, 't> Summaries<'a, 't> {
                         made_by,
                         is_async: func.is_async,
                         owner: None,
+                        launched,
                     })
                 }
             }
