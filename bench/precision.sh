@@ -43,7 +43,11 @@ if ! cmp -s "$LIST" "$CORPUS/.corpus.txt"; then
     rm -rf "$CORPUS" "$OUT/sdists"
     mkdir -p "$CORPUS"
     python3 -m venv "$OUT/venv"
-    "$OUT/venv/bin/pip" download --quiet --no-deps --no-binary :all: --require-hashes \
+    # Sdists of the listed packages only: their build backends (needed to
+    # read an sdist's metadata) may come as wheels; `:all:` would build them
+    # from source too, which fails for some (hatchling).
+    "$OUT/venv/bin/pip" download --quiet --no-deps --require-hashes \
+        --no-binary "$(grep -v '^#' "$LIST" | sed 's/==.*//' | paste -sd, -)" \
         -r "$LIST" -d "$OUT/sdists"
     for f in "$OUT"/sdists/*.tar.gz; do tar -xzf "$f" -C "$CORPUS"; done
     cp "$LIST" "$CORPUS/.corpus.txt"
