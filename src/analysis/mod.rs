@@ -1424,6 +1424,12 @@ impl<'a> FunctionContext<'a> {
         if let Some(holder) = &acq.shared_with {
             names.insert(holder.clone());
         }
+        // `nonlocal stream; ...; stream = new_stream`: the enclosing
+        // function (or the module, for a `global`) keeps it, as when it is
+        // bound to that name directly.
+        if names.iter().any(|n| self.outer.contains(n)) {
+            return None;
+        }
         // A closure that may release it owns it now; one that only uses it
         // (`retry(lambda: sock.connect(addr))`) runs in place when this
         // function releases it itself, and may run later otherwise.
