@@ -328,8 +328,11 @@ impl Matcher<'_> {
                     .as_deref()
                     .is_some_and(|r| self.origins.made_in(self.function, r))
                     && !in_try_with_handlers(call.node)));
+        // (Likewise where the code catches what a call given a value it
+        // just made raises: `try: os.write(fd, ...) except Exception:`
+        // expects the disk to fill.)
         if fresh
-            || self.given_what_cannot_fail(call)
+            || (self.given_what_cannot_fail(call) && !in_try_with_handlers(call.node))
             || self.connects_to_own(call)
             || self.waits_on_condition(call)
             || self.reads_child_output(call)
