@@ -676,12 +676,14 @@ impl Catalogue {
                     ));
                 }
             }
-            // `read()`: a release only when called without arguments.
-            let release_methods = r
-                .release
-                .methods
-                .iter()
-                .map(|m| m.strip_suffix("()").unwrap_or(m));
+            // `read()`: a release only when called without arguments;
+            // `transport.close`: a method on one of its attributes.
+            let release_methods = r.release.methods.iter().map(|m| {
+                let m = m.strip_suffix("()").unwrap_or(m);
+                m.split_once('.')
+                    .filter(|(attr, _)| is_identifier(attr))
+                    .map_or(m, |(_, method)| method)
+            });
             for method in r
                 .acquire
                 .methods

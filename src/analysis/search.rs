@@ -403,10 +403,27 @@ pub(super) fn releases(
             .is_some_and(|m| list.iter().any(|r| release_method_matches(r, m, call)))
     };
     let takes_it = || call.name_args.iter().any(|a| names.contains(a));
+    // `writer.transport.close()` for `transport.close`: the method on an
+    // attribute of the resource.
+    let on_attribute = || {
+        let (Some(receiver), Some(method)) = (&call.receiver, &call.method) else {
+            return false;
+        };
+        release.methods.iter().any(|pattern| {
+            pattern.split_once('.').is_some_and(|(attr, m)| {
+                m == method
+                    && receiver
+                        .strip_suffix(attr)
+                        .and_then(|r| r.strip_suffix('.'))
+                        .is_some_and(|owner| names.contains(owner))
+            })
+        })
+    };
     match holder {
         Holder::Value { .. } => {
             (method_in(&release.methods)
                 && call.receiver.as_ref().is_some_and(|r| names.contains(r)))
+                || on_attribute()
                 || (method_in(&release.receiver_methods) && takes_it())
                 || (call
                     .resolved
