@@ -116,10 +116,11 @@ pub fn scan_imports(source: &str, package: &str) -> Vec<Imported> {
             let Some(module) = absolute(module.trim(), package) else {
                 continue;
             };
+            // `*` stands for every public name of the module.
             let names: Vec<String> = names
                 .split(',')
                 .filter_map(|n| n.split_whitespace().next())
-                .filter(|n| is_dotted(n) && !n.contains('.'))
+                .filter(|n| *n == "*" || (is_dotted(n) && !n.contains('.')))
                 .map(str::to_string)
                 .collect();
             out.push(Imported {
@@ -253,6 +254,10 @@ pub struct Dependencies {
     /// these names (`from a.b import get_conn`).
     pub wanted_all: Vec<bool>,
     pub wanted: Vec<Vec<String>>,
+    /// Per file, the names it takes from another checked file and so
+    /// offers as its own (`from .db import get_conn` in a package's
+    /// `__init__.py`): the file, and the names (`None` for `*`).
+    pub reexports: Vec<Vec<(usize, Option<Vec<String>>)>>,
 }
 
 impl Dependencies {
@@ -262,6 +267,7 @@ impl Dependencies {
         let mut imports = vec![Vec::new(); n];
         let mut wanted_all = vec![false; n];
         let mut wanted: Vec<Vec<String>> = vec![Vec::new(); n];
+        let mut reexports = vec![Vec::new(); n];
         for (from, list) in imported.iter().enumerate() {
             for imp in list {
                 let module = modules.resolve(from, &imp.module);
@@ -272,7 +278,15 @@ impl Dependencies {
                             wanted_all[m] = true;
                         }
                     }
+                    Some(names) if names.iter().any(|n| n == "*") => {
+                        if let Some(m) = module {
+                            imports[from].push(m);
+                            wanted_all[m] = true;
+                            reexports[from].push((m, None));
+                        }
+                    }
                     Some(names) => {
+                        let mut taken = Vec::new();
                         for name in names {
                             // `from payments import db`: a submodule.
                             let sub = modules.resolve(from, &format!("{}.{name}", imp.module));
@@ -281,10 +295,18 @@ impl Dependencies {
                                 wanted_all[s] = true;
                             } else if let Some(m) = module {
                                 wanted[m].push(name.clone());
+                                taken.push(name.clone());
                             }
                         }
-                        if let Some(m) = module {
+                        // Only submodules taken (`from payments import db`):
+                        // nothing of the package's own file is used, and no
+                        // edge to it (which would tie the package's
+                        // `__init__.py` and its modules into one group).
+                        if let Some(m) = module
+                            && !taken.is_empty()
+                        {
                             imports[from].push(m);
+                            reexports[from].push((m, Some(taken)));
                         }
                     }
                 }
@@ -302,6 +324,7 @@ impl Dependencies {
             imports,
             wanted_all,
             wanted,
+            reexports,
         }
     }
 
@@ -422,6 +445,37 @@ mod tests {
     }
 
     #[test]
+    fn a_package_offers_what_it_takes_from_its_modules() {
+        let packages = ["payments"];
+        let files = vec![
+            module("payments/__init__.py", &packages),
+            module("payments/db.py", &packages),
+            module("payments/ledger.py", &packages),
+            module("payments/repo.py", &packages),
+        ];
+        let modules = Modules::new(files);
+        let imported = vec![
+            scan_imports(
+                "from .db import get_conn\nfrom .ledger import *\n",
+                "payments",
+            ),
+            Vec::new(),
+            Vec::new(),
+            scan_imports("from payments import db\n", "payments"),
+        ];
+        let deps = Dependencies::new(&modules, &imported);
+        assert_eq!(deps.imports[0], [1, 2]);
+        assert_eq!(
+            deps.reexports[0],
+            [(1, Some(vec!["get_conn".to_string()])), (2, None)]
+        );
+        assert!(deps.wanted_all[2] && deps.wanted[1] == ["get_conn"]);
+        // Only a submodule taken: no edge to the package's own file.
+        assert_eq!(deps.imports[3], [1]);
+        assert!(deps.reexports[3].is_empty());
+    }
+
+    #[test]
     fn the_nearest_module_wins() {
         let files = vec![
             module("repo_a/payments/db.py", &["repo_a/payments"]),
@@ -449,6 +503,7 @@ mod tests {
             imports: vec![vec![1], vec![2], vec![1, 3], vec![]],
             wanted_all: vec![false; 4],
             wanted: vec![Vec::new(); 4],
+            reexports: vec![Vec::new(); 4],
         };
         let (groups, group_of) = deps.groups();
         assert_eq!(groups, vec![vec![3], vec![1, 2], vec![0]]);

@@ -359,11 +359,37 @@ impl<'a> Schedule<'a> {
                 };
             }
         }
+        self.add_reexports(i, &mut exports);
         if self.cache.is_some() {
             let _ = self.digests[i].set(crate::cache::exports_digest(&exports));
         }
         let _ = self.summaries[i].set(exports);
         let _ = self.results[i].set(result);
+    }
+
+    /// Offers what file `i` takes from the files it imports as its own
+    /// (`from .server import *`, `from .db import get_conn` in a package's
+    /// `__init__.py`), so that `pkg.get_conn()` elsewhere is the helper of
+    /// `pkg/db.py`. Its own definitions win; files that import each other
+    /// are not done yet and offer nothing.
+    fn add_reexports(&self, i: usize, exports: &mut BTreeMap<String, FunctionSummary>) {
+        for (m, names) in &self.dependencies.reexports[i] {
+            if self.group_of[*m] == self.group_of[i] {
+                continue;
+            }
+            let Some(theirs) = self.summaries[*m].get() else {
+                continue;
+            };
+            for (name, summary) in theirs {
+                let taken = match names {
+                    Some(names) => names.contains(name),
+                    None => !name.starts_with('_') && !name.contains('.'),
+                };
+                if taken && !exports.contains_key(name) {
+                    exports.insert(name.clone(), summary.clone());
+                }
+            }
+        }
     }
 
     /// The key of file `i`'s analysis: what it is, what it is analysed
