@@ -328,11 +328,12 @@ impl Matcher<'_> {
                     .as_deref()
                     .is_some_and(|r| self.origins.made_in(self.function, r))
                     && !in_try_with_handlers(call.node)));
-        // (Likewise where the code catches what a call given a value it
-        // just made raises: `try: os.write(fd, ...) except Exception:`
+        // (Likewise where the code catches what a system call given a value
+        // it just made raises: `try: os.write(fd, ...) except Exception:`
         // expects the disk to fill.)
+        let expected_to_fail = raises == Raises::OsError && in_try_with_handlers(call.node);
         if fresh
-            || (self.given_what_cannot_fail(call) && !in_try_with_handlers(call.node))
+            || (self.given_what_cannot_fail(call) && !expected_to_fail)
             || self.connects_to_own(call)
             || self.waits_on_condition(call)
             || self.reads_child_output(call)
