@@ -187,7 +187,9 @@ fn calls_method(node: Node, source: &str, wanted: impl Fn(&str, Node) -> bool) -
 }
 
 /// Whether every base of `class` is known to leave its attributes alone.
-pub(super) fn neutral_bases(class: Node, source: &str) -> bool {
+/// Bases that `known` says hold nothing (a class of the same file that
+/// keeps nothing) count too.
+pub(super) fn neutral_bases(class: Node, source: &str, known: &dyn Fn(&str) -> bool) -> bool {
     let Some(args) = class.field("superclasses") else {
         return true;
     };
@@ -197,7 +199,7 @@ pub(super) fn neutral_bases(class: Node, source: &str) -> bool {
         .all(|a| {
             let base = text(a, source);
             let bare = base.split('[').next().unwrap_or(base);
-            a.kind_name() == "keyword_argument" || NEUTRAL_BASES.contains(&bare)
+            a.kind_name() == "keyword_argument" || NEUTRAL_BASES.contains(&bare) || known(bare)
         })
 }
 

@@ -535,7 +535,7 @@ impl<'a, 't> Summaries<'a, 't> {
         for (&class, &node) in &self.classes {
             // A class with a base from elsewhere may hold what the base
             // acquires: unknown, so not exported.
-            if !super::owners::neutral_bases(node, self.source) {
+            if !self.bases_known(node, 0) {
                 continue;
             }
             let exported = match wanted {
@@ -768,8 +768,7 @@ impl<'a, 't> Summaries<'a, 't> {
     /// stores the path holds nothing until a method connects.
     pub(super) fn makes_plain_instance(&self, caller: usize, call: &CallFact) -> bool {
         if let Some((callee, class)) = self.local_class(call) {
-            return super::owners::neutral_bases(class, self.source)
-                && self.owner(callee).is_none();
+            return self.bases_known(class, 0) && self.owner(callee).is_none();
         }
         self.targets(caller, call).is_some_and(|targets| {
             targets
@@ -811,9 +810,33 @@ impl<'a, 't> Summaries<'a, 't> {
         found
     }
 
+    /// Whether what the bases of `class` hold is known: each is neutral
+    /// (`object`, `ABC`, `Thread`) or a class of this file whose bases are
+    /// known and whose `__init__` keeps nothing on `self` (`class
+    /// ShellClient(BaseClient)` where `BaseClient` only stores the host).
+    fn bases_known(&self, class: Node, depth: usize) -> bool {
+        let plain_base = |name: &str| {
+            depth < 8
+                && self.imports.resolve(name) == name
+                && self.classes.get(name).is_some_and(|&base| {
+                    base != class
+                        && self.bases_known(base, depth + 1)
+                        && self
+                            .by_name
+                            .get(format!("{name}.__init__").as_str())
+                            .is_none_or(|inits| {
+                                inits
+                                    .iter()
+                                    .all(|&i| self.summary(i).is_some_and(|s| s.keeps.is_empty()))
+                            })
+                })
+        };
+        super::owners::neutral_bases(class, self.source, &plain_base)
+    }
+
     fn find_owner(&self, class: &str) -> Option<Returned> {
         let node = *self.classes.get(class)?;
-        if !super::owners::neutral_bases(node, self.source) {
+        if !self.bases_known(node, 0) {
             return None;
         }
         let method = |name: &str| -> Option<usize> {
