@@ -304,7 +304,7 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
         ),
         (
             "Return their argument",
-            "The obligation follows the result: `cast(T, open(p))`.",
+            "The obligation follows the result: `cast(T, open(p))`, `cm.__enter__()`.",
             list(&c.identity),
         ),
         (

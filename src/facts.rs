@@ -677,13 +677,15 @@ impl<'t> Facts<'t> {
                 stack.push((v, this_use, awaited_inside));
             }
         }
-        // `conn.execution_options(...)` is `conn`: the receiver takes the
-        // call's place.
+        // `conn.execution_options(...)` is `conn`, and `cm.__aenter__()`
+        // what entering it gives: the receiver takes the call's place.
         let identity_method = method.as_deref().is_some_and(|m| {
-            cx.catalogue
-                .resources
-                .iter()
-                .any(|r| r.identity_methods.iter().any(|i| i == m))
+            cx.catalogue.calls.identity.has_method(m)
+                || cx
+                    .catalogue
+                    .resources
+                    .iter()
+                    .any(|r| r.identity_methods.iter().any(|i| i == m))
         });
         if identity_method && let Some(object) = function.and_then(|f| f.field("object")) {
             stack.push((object, usage.clone(), awaited));
