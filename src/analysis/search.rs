@@ -205,6 +205,17 @@ impl FunctionContext<'_> {
                 {
                     continue;
                 }
+                // `if self._wait.locked(): self._wait.release()`: on the other
+                // branch the lock is not held.
+                if node.kind == Kind::Cond
+                    && let Holder::Receiver { receiver, .. } = &acq.holder
+                    && node
+                        .syntax
+                        .and_then(|test| unlocked_branch(test, receiver, self.source))
+                        == Some(edge)
+                {
+                    continue;
+                }
                 let knowledge = match conditions {
                     Some((c, mode)) => match c.step(state.node, edge, state.knowledge) {
                         Some(mut k) => {
@@ -443,6 +454,27 @@ pub(super) fn release_method_matches(pattern: &str, method: &str, call: &CallFac
     match pattern.strip_suffix("()") {
         Some(bare) => bare == method && crate::syntax::argument_count(call.node) == 0,
         None => pattern == method,
+    }
+}
+
+/// The branch of a test on which `receiver` is not locked: the false one of
+/// `receiver.locked()`, the true one of `not receiver.locked()`.
+fn unlocked_branch(test: Node, receiver: &str, source: &str) -> Option<Edge> {
+    let asks_locked = |n: Node| {
+        n.kind_name() == "call"
+            && crate::syntax::argument_count(n) == 0
+            && n.field("function").is_some_and(|f| {
+                f.kind_name() == "attribute"
+                    && f.field("attribute")
+                        .is_some_and(|a| crate::syntax::text(a, source) == "locked")
+                    && f.field("object")
+                        .is_some_and(|o| crate::syntax::text(o, source) == receiver)
+            })
+    };
+    match test.kind_name() {
+        "call" if asks_locked(test) => Some(Edge::False),
+        "not_operator" if test.field("argument").is_some_and(asks_locked) => Some(Edge::True),
+        _ => None,
     }
 }
 
