@@ -1376,15 +1376,18 @@ impl<'a> FunctionContext<'a> {
         let Some(function) = enclosing(call.node, "function_definition") else {
             return false;
         };
-        let Some(class) = enclosing(function, "class_definition") else {
+        if enclosing(function, "class_definition").is_none() {
             return false;
-        };
-        // Released in the class's text more often than in this function's.
+        }
+        // Released in the file's text more often than in this function's:
+        // by the same name, or through another object holding the same
+        // attribute (`handle.lock.release()` for `self._handle.lock`, in the
+        // finalizer of the stream that took it over).
+        let last = crate::syntax::last_part(receiver);
         rule.release.methods.iter().any(|m| {
-            let written = format!("{receiver}.{m}(");
-            let body = text(class, self.source);
+            let written = format!(".{last}.{m}(");
             let own = text(function, self.source);
-            body.matches(written.as_str()).count() > own.matches(written.as_str()).count()
+            self.source.matches(written.as_str()).count() > own.matches(written.as_str()).count()
         })
     }
 
