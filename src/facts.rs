@@ -751,10 +751,15 @@ fn is_constructor(
             .starts_with(|c: char| c.is_ascii_uppercase());
         return last == "cls" || last == "__class__" || holds_class || (capitalised && !on_object);
     }
+    // `type(self)(...)`; and a callable looked up in a mapping
+    // (`environ["wsgi.file_wrapper"](f, size)`, `HANDLERS[kind](sock)`): a
+    // factory chosen at run time, which makes an object around what it is
+    // given.
     function.is_some_and(|f| {
-        f.kind_name() == "call"
-            && f.field("function")
-                .is_some_and(|g| text(g, source) == "type")
+        f.kind_name() == "subscript"
+            || (f.kind_name() == "call"
+                && f.field("function")
+                    .is_some_and(|g| text(g, source) == "type"))
     })
 }
 
