@@ -1175,7 +1175,14 @@ impl<'a> FunctionContext<'a> {
                 }
                 _ => return None,
             };
-            let kept_past_return = self.held_for_another_method(graph, call, &receiver, rule);
+            // A lock's own `acquire()` (or a context's `__enter__`) returns
+            // holding what it took: that is its contract with the caller.
+            let acquires_for_caller = matches!(
+                crate::syntax::last_part(self.name),
+                "acquire" | "__enter__" | "__aenter__"
+            );
+            let kept_past_return =
+                acquires_for_caller || self.held_for_another_method(graph, call, &receiver, rule);
             let holder = Holder::Receiver { receiver, result };
             return Some(Found::Tracked(Acquisition {
                 held_edge,
