@@ -254,6 +254,16 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             }),
         ),
         (
+            "Never raise on what these made",
+            "Methods that do not raise on an object one of the callables listed made (and not awaited).",
+            described(&c.never_raise_made_by, "; ", |m, makers| {
+                format!(
+                    "`.{m}()` on a value of {}",
+                    backticked(makers, "()").join(", ")
+                )
+            }),
+        ),
+        (
             "End the path",
             "The process ends or the test stops: nothing after them leaks.",
             list(&c.ends),

@@ -430,6 +430,11 @@ pub struct Calls {
     /// (`"os.chmod" = ["tempfile.mkstemp"]`).
     #[serde(default)]
     pub never_raise_given: std::collections::BTreeMap<String, Vec<String>>,
+    /// Methods that do not raise on an object one of these callables made
+    /// (not awaited): a blocking `acquire()` on a `threading.Lock`,
+    /// `start()` on a `threading.Thread` (`"acquire" = ["threading.Lock"]`).
+    #[serde(default)]
+    pub never_raise_made_by: std::collections::BTreeMap<String, Vec<String>>,
     /// Calls after which no leak matters: the process ends (`sys.exit()`)
     /// or the test stops (`pytest.fail()`).
     #[serde(default)]
@@ -505,6 +510,12 @@ impl Calls {
         for (function, makers) in other.never_raise_given {
             self.never_raise_given
                 .entry(function)
+                .or_default()
+                .extend(makers);
+        }
+        for (method, makers) in other.never_raise_made_by {
+            self.never_raise_made_by
+                .entry(method)
                 .or_default()
                 .extend(makers);
         }
@@ -799,6 +810,7 @@ impl Catalogue {
             .chain(&self.ownership.functions)
             .chain(c.never_raise_given.keys())
             .chain(c.never_raise_given.values().flatten())
+            .chain(c.never_raise_made_by.values().flatten())
             .chain(&self.programs.daemonizing);
         for f in functions {
             // `*Stub`: any callable whose last name ends with `Stub`.
@@ -819,6 +831,7 @@ impl Catalogue {
             .chain(&c.os_error.any_receiver_methods)
             .chain(c.never_raise_on.iter().flat_map(|g| &g.methods))
             .chain(&c.never_raise_on_fresh.methods)
+            .chain(c.never_raise_made_by.keys())
             .chain(&self.ownership.methods)
             .chain(&self.ownership.keywords);
         for m in methods {

@@ -336,6 +336,7 @@ impl Matcher<'_> {
             || (self.given_what_cannot_fail(call) && !expected_to_fail)
             || self.connects_to_own(call)
             || self.waits_on_condition(call)
+            || self.made_by_what_cannot_fail(call)
             || self.reads_child_output(call)
             || self.closes_cursor(call)
             || self.never_raises_in_mode(call, receiver_resource)
@@ -395,6 +396,24 @@ impl Matcher<'_> {
             .never_raise_on
             .iter()
             .any(|group| group.mode.is_some() && group.has_in_mode(method, receiver_resource, mode))
+    }
+
+    /// A method that does not raise on what made its receiver (see
+    /// `Calls::never_raise_made_by`): `self._lock.acquire()` after
+    /// `self._lock = threading.Lock()`.
+    fn made_by_what_cannot_fail(&self, call: &CallFact) -> bool {
+        let Some(makers) = call
+            .method
+            .as_deref()
+            .and_then(|m| self.catalogue.calls.never_raise_made_by.get(m))
+        else {
+            return false;
+        };
+        call.receiver
+            .as_deref()
+            .and_then(|r| self.origin(r))
+            .and_then(|o| o.call.as_deref())
+            .is_some_and(|made_by| makers.iter().any(|m| m == made_by))
     }
 
     /// `cond.wait()` or `cond.wait(timeout)` on a condition variable: it
