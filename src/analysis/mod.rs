@@ -1152,7 +1152,15 @@ impl<'a> FunctionContext<'a> {
                 .iter()
                 .any(|n| n.facts.binds.contains(&receiver));
             let attribute = receiver.contains(['.', '[']);
-            let protocol = attribute || self.params.contains(&receiver) || made_here;
+            // `def task(): done.acquire()` inside the function that made
+            // `done`: a signal the enclosing function gives.
+            let enclosing_local = || {
+                enclosing(call.node, "function_definition")
+                    .and_then(|f| enclosing(f, "function_definition"))
+                    .is_some_and(|outer| binds_name(outer, &receiver, self.source))
+            };
+            let protocol =
+                attribute || self.params.contains(&receiver) || made_here || enclosing_local();
             if protocol && !releases_on_receiver.contains(&receiver) {
                 return None;
             }
@@ -1754,6 +1762,28 @@ fn disabled_flags(root: Node, source: &str) -> HashSet<String> {
 }
 
 /// The nearest ancestor of `node` of `kind`.
+/// Whether `function` assigns `name` in its own body (not in a nested
+/// function or class).
+fn binds_name(function: Node, name: &str, source: &str) -> bool {
+    let Some(body) = function.field("body") else {
+        return false;
+    };
+    let mut found = false;
+    crate::syntax::walk(body, |n| {
+        if found || matches!(n.kind_name(), "function_definition" | "class_definition") {
+            return false;
+        }
+        if n.kind_name() == "assignment"
+            && n.field("left")
+                .is_some_and(|l| l.kind_name() == "identifier" && text(l, source) == name)
+        {
+            found = true;
+        }
+        !found
+    });
+    found
+}
+
 fn enclosing<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
     let mut current = node.parent();
     while let Some(n) = current {
