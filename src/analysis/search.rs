@@ -344,7 +344,11 @@ impl FunctionContext<'_> {
                 unawaited.get_or_insert(call);
                 continue;
             }
-            if call.keywords.iter().any(|k| k.starts_with("timeout=")) {
+            // `proc.wait(timeout=30)` that times out has waited for nothing;
+            // a `close(timeout=...)` that times out has still closed (what
+            // it waited for is a graceful end).
+            let closes = matches!(call.method.as_deref(), Some("close" | "aclose"));
+            if !closes && call.keywords.iter().any(|k| k.starts_with("timeout=")) {
                 return Effect::ReleasedOnSuccess(call.node);
             }
             return Effect::Released(Some(call.node));
