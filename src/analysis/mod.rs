@@ -1159,8 +1159,21 @@ impl<'a> FunctionContext<'a> {
                     .and_then(|f| enclosing(f, "function_definition"))
                     .is_some_and(|outer| binds_name(outer, &receiver, self.source))
             };
-            let protocol =
-                attribute || self.params.contains(&receiver) || made_here || enclosing_local();
+            // `BoundedSemaphore.acquire(self, ...)`: the base class's method
+            // on this object, a lock like one on an attribute.
+            let on_self = || {
+                receiver.starts_with(|c: char| c.is_ascii_uppercase())
+                    && call
+                        .node
+                        .field("arguments")
+                        .and_then(|a| a.named_child(0))
+                        .is_some_and(|a| text(a, self.source) == "self")
+            };
+            let protocol = attribute
+                || self.params.contains(&receiver)
+                || made_here
+                || enclosing_local()
+                || on_self();
             if protocol && !releases_on_receiver.contains(&receiver) {
                 return None;
             }
