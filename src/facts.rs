@@ -549,11 +549,14 @@ impl<'t> Facts<'t> {
             .is_some_and(|r| calls.identity.has_function(r));
         // `stub.Balance(request)` on a parameter or a local is a method
         // call, however it is capitalised.
+        // (`self.ResponseClass(...)`, `self._ConfigCache(...)` are classes
+        // the object keeps.)
         let on_object = callee
             .as_deref()
             .and_then(|c| c.split_once('.'))
             .is_some_and(|(head, _)| {
                 !cx.imports.is_imported(head)
+                    && !matches!(head, "self" | "cls")
                     && (cx.parameters.is_some_and(|p| p.contains(head))
                         || cx.locals.is_some_and(|l| l.contains(head)))
             });
