@@ -549,20 +549,23 @@ impl<'t> Facts<'t> {
             .is_some_and(|r| calls.identity.has_function(r));
         // `stub.Balance(request)` on a parameter or a local is a method
         // call, however it is capitalised.
-        // (`self.ResponseClass(...)`, `self._ConfigCache(...)` are classes
-        // the object keeps.)
         let on_object = callee
             .as_deref()
             .and_then(|c| c.split_once('.'))
             .is_some_and(|(head, _)| {
                 !cx.imports.is_imported(head)
-                    && !matches!(head, "self" | "cls")
                     && (cx.parameters.is_some_and(|p| p.contains(head))
                         || cx.locals.is_some_and(|l| l.contains(head)))
             });
-        let local_class = callee
-            .as_deref()
-            .is_some_and(|c| cx.classes.is_some_and(|classes| classes.contains(c)));
+        // `_pfile(p)`, and `self._ConfigCache(...)` for a class the file
+        // defines (nested in the class, say).
+        let local_class = callee.as_deref().is_some_and(|c| {
+            let c = c
+                .strip_prefix("self.")
+                .or_else(|| c.strip_prefix("cls."))
+                .unwrap_or(c);
+            cx.classes.is_some_and(|classes| classes.contains(c))
+        });
         let constructor =
             local_class || is_constructor(function, callee.as_deref(), on_object, src);
         // A factory (`create_tcp_listener(sock)`, `self.makeProducer(request,

@@ -211,7 +211,19 @@ impl<'a, 't> Summaries<'a, 't> {
                 _ => true,
             });
         }
-        let class_names = classes.keys().map(|c| c.to_string()).collect();
+        // For telling a class from a function by name: nested classes too
+        // (`self._ConfigCache(...)` makes an object).
+        let mut class_names: HashSet<String> = classes.keys().map(|c| c.to_string()).collect();
+        if let Some(root) = root {
+            crate::syntax::walk(root, |n| {
+                if n.kind_name() == "class_definition"
+                    && let Some(name) = n.field("name")
+                {
+                    class_names.insert(text(name, source).to_string());
+                }
+                true
+            });
+        }
         Summaries {
             classes,
             class_names,
