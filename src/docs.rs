@@ -246,22 +246,12 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
         (
             "Never raise given a value just made",
             "They fail only on a value from elsewhere: given one the function itself made with the callables listed, they do not raise.",
-            described(&c.never_raise_given, "; ", |f, makers| {
-                format!(
-                    "`{f}()` given a value of {}",
-                    backticked(makers, "()").join(", ")
-                )
-            }),
+            with_makers(&c.never_raise_given, |f| format!("`{f}()` given")),
         ),
         (
             "Never raise on what these made",
             "Methods that do not raise on an object one of the callables listed made (and not awaited).",
-            described(&c.never_raise_made_by, "; ", |m, makers| {
-                format!(
-                    "`.{m}()` on a value of {}",
-                    backticked(makers, "()").join(", ")
-                )
-            }),
+            with_makers(&c.never_raise_made_by, |m| format!("`.{m}()` on")),
         ),
         (
             "End the path",
@@ -326,6 +316,21 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
         out.push_str(&format!("### {title}\n\n{what}\n\n{items}\n\n"));
     }
     out
+}
+
+/// `what(key)` followed by "a value of `maker()`, ..." for each key of a
+/// table of callables (`never-raise-given`, `never-raise-made-by`).
+fn with_makers(
+    table: &std::collections::BTreeMap<String, Vec<String>>,
+    what: impl Fn(&str) -> String,
+) -> String {
+    described(table, "; ", |key, makers| {
+        format!(
+            "{} a value of {}",
+            what(key),
+            backticked(makers, "()").join(", ")
+        )
+    })
 }
 
 /// Each entry of a table of function names, described, joined.
