@@ -24,9 +24,9 @@ def test_reads_config(tmp_path):
 const TEST_LEAKS_ONLY_WHEN_FAILING: &str = "\
 def test_reads_and_closes(tmp_path):
     f = open(tmp_path / 'config.ini')
-    data = f.read()
+    data = parse(f.read())
     f.close()
-    assert data == ''
+    assert data == {}
 ";
 
 /// `unclosed check --tests separate --output-format FORMAT .` in `dir`,
@@ -190,7 +190,7 @@ fn in_test_code_a_leak_that_needs_an_exception_is_a_failing_test() {
     check_concise(dir.path(), &["--tests", "include", "."])
         .code(0)
         .stdout("");
-    // The same code outside the tests leaks when `read()` raises.
+    // The same code outside the tests leaks when `parse()` raises.
     let dir = project(&[("app/reader.py", TEST_LEAKS_ONLY_WHEN_FAILING)]);
     check_concise(dir.path(), &["."])
         .code(1)
