@@ -129,7 +129,7 @@ pub struct CheckArgs {
     pub include_module_level: bool,
     /// Test and auxiliary code (`test_*.py`, `*_test.py`, `conftest.py`,
     /// `tests/`, `test/`, `t/`, `*_tests/`; `examples/`, `docs/`, `benchmarks/`,
-    /// `scripts/`, `tools/`, `contrib/` unless a package, `setup.py`):
+    /// `scripts/`, `bin/`, `tools/`, `contrib/` unless a package, `setup.py`):
     /// not checked, checked like the rest, or checked and reported apart
     /// without failing the run [default: the `tests` setting, else exclude].
     #[arg(long, value_enum, value_name = "POLICY")]

@@ -73,7 +73,7 @@ struct PyProjectTools {
 /// What a run does with code that does not ship: tests (the files pytest
 /// would collect: `test_*.py`, `*_test.py`, `conftest.py`, and everything
 /// under a `tests/`, `test/` or `t/` directory) and auxiliary code
-/// (`examples/`, `docs/`, `benchmarks/`, `scripts/`, `tools/`, `contrib/`,
+/// (`examples/`, `docs/`, `benchmarks/`, `scripts/`, `bin/`, `tools/`, `contrib/`,
 /// `setup.py`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -115,6 +115,8 @@ fn is_auxiliary_dir(name: &str) -> bool {
         "benchmarks",
         "benchmark",
         "scripts",
+        "script",
+        "bin",
         "tools",
         "contrib",
         "extra",
@@ -168,7 +170,7 @@ fn is_test_dir(name: &str) -> bool {
 /// anything under a directory of tests: `tests/`, `test/`, `t/`,
 /// `e2e_tests/`...), auxiliary code (anything under `examples/`,
 /// `example/`, `demos/`, `demo/`, `docs/`, `doc/`, `benchmarks/`,
-/// `benchmark/`, `scripts/`, `tools/`, `contrib/`, `extra/`, `extras/`, or
+/// `benchmark/`, `scripts/`, `script/`, `bin/`, `tools/`, `contrib/`, `extra/`, `extras/`, or
 /// one of these with a suffix such as `scripts-dev/`, and `setup.py`), or
 /// production code. `Settings::code_kind` also looks at the disk (a
 /// `contrib/` package is production code).
@@ -963,6 +965,21 @@ mod tests {
             "pkg/latest/db.py",
             "contests/db.py",
         ] {
+            assert_eq!(code_kind(Path::new(path)), CodeKind::Production, "{path}");
+        }
+    }
+
+    #[test]
+    fn scripts_shipped_beside_the_code_are_auxiliary() {
+        for path in [
+            "spyne/bin/distribute_setup.py",
+            "execnet/script/shell.py",
+            "scripts-dev/release.py",
+            "setup.py",
+        ] {
+            assert_eq!(code_kind(Path::new(path)), CodeKind::Auxiliary, "{path}");
+        }
+        for path in ["pkg/binary.py", "pkg/binding/client.py", "pkg/scripting.py"] {
             assert_eq!(code_kind(Path::new(path)), CodeKind::Production, "{path}");
         }
     }
