@@ -211,17 +211,20 @@ impl<'a, 't> Summaries<'a, 't> {
                 _ => true,
             });
         }
-        // For telling a class from a function by name: nested classes too
-        // (`self._ConfigCache(...)` makes an object).
+        // For telling a class from a function by name: classes nested in
+        // classes too (`self._ConfigCache(...)` makes an object). Function
+        // bodies, most of the tree, are not looked into.
         let mut class_names: HashSet<String> = classes.keys().map(|c| c.to_string()).collect();
         if let Some(root) = root {
-            crate::syntax::walk(root, |n| {
-                if n.kind_name() == "class_definition"
-                    && let Some(name) = n.field("name")
-                {
-                    class_names.insert(text(name, source).to_string());
+            crate::syntax::walk(root, |n| match n.kind_name() {
+                "class_definition" => {
+                    if let Some(name) = n.field("name") {
+                        class_names.insert(text(name, source).to_string());
+                    }
+                    true
                 }
-                true
+                "function_definition" | "lambda" => false,
+                _ => true,
             });
         }
         Summaries {
