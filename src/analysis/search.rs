@@ -205,6 +205,17 @@ impl FunctionContext<'_> {
                 {
                     continue;
                 }
+                // `if isinstance(sock, socket.socket): sock.close()`: on the
+                // other branch the value is something else (a helper that
+                // returns the socket or the error).
+                if node.kind == Kind::Cond
+                    && node
+                        .syntax
+                        .and_then(|test| other_type_branch(test, names, acq.rule, self.source))
+                        == Some(edge)
+                {
+                    continue;
+                }
                 // `if self._wait.locked(): self._wait.release()`: on the other
                 // branch the lock is not held.
                 if node.kind == Kind::Cond
@@ -458,6 +469,39 @@ pub(super) fn release_method_matches(pattern: &str, method: &str, call: &CallFac
     match pattern.strip_suffix("()") {
         Some(bare) => bare == method && crate::syntax::argument_count(call.node) == 0,
         None => pattern == method,
+    }
+}
+
+/// The branch of a test on which a held name is not of the type its
+/// resource is made as: the false one of `isinstance(sock, socket.socket)`,
+/// the true one of `not isinstance(...)`.
+fn other_type_branch(
+    test: Node,
+    names: &HashSet<String>,
+    rule: &Resource,
+    source: &str,
+) -> Option<Edge> {
+    let is_that_type = |n: Node| {
+        n.kind_name() == "call"
+            && n.field("function")
+                .is_some_and(|f| crate::syntax::text(f, source) == "isinstance")
+            && n.field("arguments").is_some_and(|args| {
+                let (Some(value), Some(class)) = (args.named_child(0), args.named_child(1)) else {
+                    return false;
+                };
+                value.kind_name() == "identifier"
+                    && names.contains(crate::syntax::text(value, source))
+                    && rule
+                        .acquire
+                        .calls
+                        .iter()
+                        .any(|c| c == crate::syntax::text(class, source))
+            })
+    };
+    match test.kind_name() {
+        "call" if is_that_type(test) => Some(Edge::False),
+        "not_operator" if test.field("argument").is_some_and(is_that_type) => Some(Edge::True),
+        _ => None,
     }
 }
 
