@@ -652,11 +652,10 @@ impl<'a, 't> Summaries<'a, 't> {
     /// Whether every exception the unit may raise comes from a call that
     /// rarely fails (see `BodySummary::weakly`).
     fn raises_weakly(&self, unit: usize, graph: &cfg::Cfg) -> bool {
+        // (An `assert` fails only on a caller's bug: weak, as the calls
+        // that rarely fail are.)
         graph.nodes.iter().all(|node| {
-            let explicit = node.kind == cfg::Kind::Raise
-                || node
-                    .syntax
-                    .is_some_and(|s| s.kind_name() == "assert_statement");
+            let explicit = node.kind == cfg::Kind::Raise;
             !explicit
                 && node.facts.calls.iter().all(|call| {
                     !call.awaited
