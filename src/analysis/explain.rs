@@ -474,8 +474,10 @@ impl<'a> FunctionContext<'a> {
     }
 
     fn call_score(&self, call: &CallFact, names: &HashSet<String>) -> u8 {
-        if call.constructor {
-            // Making an object rarely fails; using one does.
+        if call.constructor && self.raise_class(call) != cfg::Raises::OsError {
+            // Making an object rarely fails; using one does (starting a
+            // program that is not installed, `Popen(cmd)`, is the other
+            // kind: a system call that fails).
             1
         } else if (self.weakly_raises)(call) {
             // A helper that raises only where calls rarely fail (setting
