@@ -534,10 +534,20 @@ impl<'t> Facts<'t> {
             .is_some_and(|m| ownership.methods.iter().any(|o| o == m));
         // `server.add_socket(sock)`, `selector.register(sock, ...)`,
         // `response.attach(conn)`: the receiver keeps what it is given.
-        let is_container_method = method.as_deref().is_some_and(|m| {
-            let bare = m.trim_start_matches('_');
-            CONTAINER_METHODS.contains(&m) || KEEPING_PREFIXES.iter().any(|p| bare.starts_with(p))
-        });
+        // `self.ssl_client.set_underlying_socket(sock)`: a setter of another
+        // object (not of this one, `self.set_blocking(fd)`, nor a module's
+        // function, `os.set_blocking(fd, False)`) stores what it is given.
+        let setter_of_another = method.as_deref().is_some_and(|m| m.starts_with("set_"))
+            && receiver.as_deref().is_some_and(|r| {
+                let head = r.split('.').next().unwrap_or(r);
+                !matches!(r, "self" | "cls") && !cx.imports.is_imported(head)
+            });
+        let is_container_method = setter_of_another
+            || method.as_deref().is_some_and(|m| {
+                let bare = m.trim_start_matches('_');
+                CONTAINER_METHODS.contains(&m)
+                    || KEEPING_PREFIXES.iter().any(|p| bare.starts_with(p))
+            });
         let known = |list: &crate::rules::CallList| {
             resolved.as_deref().is_some_and(|r| list.has_function(r))
                 || method.as_deref().is_some_and(|m| list.has_method(m))
