@@ -1147,34 +1147,9 @@ impl<'a> FunctionContext<'a> {
             // can wait on it. For those, the bug worth reporting is a release
             // this function writes but skips on some path. A module's lock
             // taken and never given back stays reported.
-            let made_here = graph
-                .nodes
-                .iter()
-                .any(|n| n.facts.binds.contains(&receiver));
-            let attribute = receiver.contains(['.', '[']);
-            // `def task(): done.acquire()` inside the function that made
-            // `done`: a signal the enclosing function gives.
-            let enclosing_local = || {
-                enclosing(call.node, "function_definition")
-                    .and_then(|f| enclosing(f, "function_definition"))
-                    .is_some_and(|outer| binds_name(outer, &receiver, self.source))
-            };
-            // `BoundedSemaphore.acquire(self, ...)`: the base class's method
-            // on this object, a lock like one on an attribute.
-            let on_self = || {
-                receiver.starts_with(|c: char| c.is_ascii_uppercase())
-                    && call
-                        .node
-                        .field("arguments")
-                        .and_then(|a| a.named_child(0))
-                        .is_some_and(|a| text(a, self.source) == "self")
-            };
-            let protocol = attribute
-                || self.params.contains(&receiver)
-                || made_here
-                || enclosing_local()
-                || on_self();
-            if protocol && !releases_on_receiver.contains(&receiver) {
+            if self.lock_protocol_elsewhere(graph, call, &receiver)
+                && !releases_on_receiver.contains(&receiver)
+            {
                 return None;
             }
             if handed_on.contains(receiver.as_str()) {
@@ -1291,6 +1266,38 @@ impl<'a> FunctionContext<'a> {
             }
             _ => None,
         }
+    }
+
+    /// Whether a lock taken here is one whose protocol other code keeps
+    /// (see the caller): an attribute or an item (`locks[key]`), a
+    /// parameter, one made here, a nested function's lock from its
+    /// enclosing function, or this object itself through its base class.
+    fn lock_protocol_elsewhere(&self, graph: &Cfg, call: &CallFact, receiver: &str) -> bool {
+        let attribute = receiver.contains(['.', '[']);
+        let made_here = || {
+            graph
+                .nodes
+                .iter()
+                .any(|n| n.facts.binds.iter().any(|b| b == receiver))
+        };
+        // `def task(): done.acquire()` inside the function that made
+        // `done`: a signal the enclosing function gives.
+        let enclosing_local = || {
+            enclosing(call.node, "function_definition")
+                .and_then(|f| enclosing(f, "function_definition"))
+                .is_some_and(|outer| binds_name(outer, receiver, self.source))
+        };
+        // `BoundedSemaphore.acquire(self, ...)`: the base class's method
+        // on this object, a lock like one on an attribute.
+        let on_self = || {
+            receiver.starts_with(|c: char| c.is_ascii_uppercase())
+                && call
+                    .node
+                    .field("arguments")
+                    .and_then(|a| a.named_child(0))
+                    .is_some_and(|a| text(a, self.source) == "self")
+        };
+        attribute || self.params.contains(receiver) || made_here() || enclosing_local() || on_self()
     }
 
     /// Whether `node` is inside a `with pytest.raises(...)` (or
