@@ -335,7 +335,6 @@ impl Matcher<'_> {
         if fresh
             || (self.given_what_cannot_fail(call) && !expected_to_fail)
             || self.connects_to_own(call)
-            || self.waits_on_condition(call)
             || self.made_by_what_cannot_fail(call)
             || self.reads_child_output(call)
             || self.closes_cursor(call)
@@ -416,17 +415,8 @@ impl Matcher<'_> {
             .is_some_and(|made_by| makers.iter().any(|m| m == made_by))
     }
 
-    /// `cond.wait()` or `cond.wait(timeout)` on a condition variable: it
-    /// returns when notified or when the time is up (with `False`), and
-    /// fails only when the lock is not held.
-    fn waits_on_condition(&self, call: &CallFact) -> bool {
-        call.method.as_deref() == Some("wait")
-            && crate::syntax::argument_count(call.node) <= 1
-            && self.receiver_made_by(call, ".Condition")
-    }
-
     /// Whether the receiver's value came from a callable whose qualified
-    /// name ends with `suffix` (`.Condition`, `.cursor`).
+    /// name ends with `suffix` (`.cursor`).
     fn receiver_made_by(&self, call: &CallFact, suffix: &str) -> bool {
         call.receiver
             .as_deref()

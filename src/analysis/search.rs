@@ -101,6 +101,37 @@ impl FunctionContext<'_> {
             .expect("an insensitive search has no budget")
     }
 
+    /// The tests with a branch on which the resource is not held, and that
+    /// branch, worked out once per search: `if fd > 2: os.close(fd)` (the
+    /// other branch is a standard stream, the process's own), `if
+    /// isinstance(sock, socket.socket)` (the other branch is something
+    /// else: a helper that returns the socket or the error), `if
+    /// lock.locked(): lock.release()` (on the other branch it is not held).
+    fn empty_branches(
+        &self,
+        graph: &Cfg,
+        acq: &Acquisition,
+        names: &HashSet<String>,
+    ) -> HashMap<NodeId, Edge> {
+        let mut out = HashMap::new();
+        for (id, node) in graph.nodes.iter().enumerate() {
+            let Some(test) = node.syntax.filter(|_| node.kind == Kind::Cond) else {
+                continue;
+            };
+            let unlocked = || match &acq.holder {
+                Holder::Receiver { receiver, .. } => unlocked_branch(test, receiver, self.source),
+                Holder::Value { .. } => None,
+            };
+            if let Some(edge) = standard_stream_branch(test, names, self.source)
+                .or_else(|| other_type_branch(test, names, acq.rule, self.source))
+                .or_else(unlocked)
+            {
+                out.insert(id, edge);
+            }
+        }
+        out
+    }
+
     fn explore<'c, 't>(
         &self,
         graph: &'c Cfg<'t>,
@@ -114,6 +145,7 @@ impl FunctionContext<'_> {
             Holder::Value { var } => vec![var.as_str()],
             Holder::Receiver { result, .. } => result.iter().map(String::as_str).collect(),
         };
+        let empty_branches = self.empty_branches(graph, acq, names);
         let mut out = Explored {
             states: Vec::new(),
             parent: Vec::new(),
@@ -194,37 +226,7 @@ impl FunctionContext<'_> {
                 if next == acq.node && matches!(acq.holder, Holder::Receiver { .. }) {
                     continue; // re-acquiring a held lock is not a leak of this one
                 }
-                // `if fd > 2: os.close(fd)`: on the other branch the
-                // descriptor is one of the standard streams (the process's
-                // own, kept open on purpose).
-                if node.kind == Kind::Cond
-                    && node
-                        .syntax
-                        .and_then(|test| standard_stream_branch(test, names, self.source))
-                        == Some(edge)
-                {
-                    continue;
-                }
-                // `if isinstance(sock, socket.socket): sock.close()`: on the
-                // other branch the value is something else (a helper that
-                // returns the socket or the error).
-                if node.kind == Kind::Cond
-                    && node
-                        .syntax
-                        .and_then(|test| other_type_branch(test, names, acq.rule, self.source))
-                        == Some(edge)
-                {
-                    continue;
-                }
-                // `if self._wait.locked(): self._wait.release()`: on the other
-                // branch the lock is not held.
-                if node.kind == Kind::Cond
-                    && let Holder::Receiver { receiver, .. } = &acq.holder
-                    && node
-                        .syntax
-                        .and_then(|test| unlocked_branch(test, receiver, self.source))
-                        == Some(edge)
-                {
+                if empty_branches.get(&state.node) == Some(&edge) {
                     continue;
                 }
                 let knowledge = match conditions {
