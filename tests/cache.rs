@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::unclosed;
+use common::{stdout_text, unclosed};
 use std::path::Path;
 
 /// Copies `fixtures/project` into `dir`.
@@ -40,14 +40,7 @@ fn report(dir: &Path, cache: Option<&Path>) -> String {
             command.arg("--no-cache");
         }
     }
-    let out = command
-        .arg("project")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
+    stdout_text(command.arg("project").assert().success())
 }
 
 fn entries(cache: &Path) -> usize {

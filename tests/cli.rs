@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check_concise, unclosed, write};
+use common::{check_concise, stdout_text, unclosed, write};
 use predicates::prelude::*;
 use std::fs;
 use std::path::Path;
@@ -269,16 +269,14 @@ fn ruff_style_selection_options_override_the_configuration() {
     write(dir.path(), "app/migrations/m1.py", TWO_CODES);
     write(dir.path(), "app/legacy.py", TWO_CODES);
     let run = |args: &[&str]| {
-        let out = unclosed()
-            .current_dir(dir.path())
-            .args(["check", "--output-format", "concise"])
-            .args(args)
-            .arg(".")
-            .assert()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).unwrap()
+        stdout_text(
+            unclosed()
+                .current_dir(dir.path())
+                .args(["check", "--output-format", "concise"])
+                .args(args)
+                .arg(".")
+                .assert(),
+        )
     };
     let codes = |out: &str| -> Vec<String> {
         out.lines()
@@ -413,16 +411,8 @@ fn code_host_formats_and_baselines_use_repository_paths() {
     std::fs::create_dir_all(repo.join(".git")).unwrap();
     write(&repo, "services/pay/app.py", LEAKY);
     let pay = repo.join("services/pay");
-    let stdout = |cwd: &Path, args: &[&str]| {
-        let out = unclosed()
-            .current_dir(cwd)
-            .args(args)
-            .assert()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).unwrap()
-    };
+    let stdout =
+        |cwd: &Path, args: &[&str]| stdout_text(unclosed().current_dir(cwd).args(args).assert());
     let sarif = stdout(&pay, &["check", "--output-format", "sarif", "."]);
     assert!(
         sarif.contains("\"uri\": \"services/pay/app.py\""),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{check_concise, unclosed, write};
+use common::{check_concise, stdout_text, unclosed, write};
 use predicates::prelude::*;
 use std::collections::BTreeSet;
 use std::fs;
@@ -187,15 +187,13 @@ fn misspelled_resource_key_is_rejected() {
 
 /// `unclosed resources --learned --isolated .` in `root`: what was inferred.
 fn learned_listing(root: &Path) -> String {
-    let out = unclosed()
-        .current_dir(root)
-        .args(["resources", "--learned", "--isolated", "."])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    String::from_utf8(out).unwrap()
+    stdout_text(
+        unclosed()
+            .current_dir(root)
+            .args(["resources", "--learned", "--isolated", "."])
+            .assert()
+            .success(),
+    )
 }
 
 /// The first configuration entry a `--learned` listing suggests, as lines

@@ -108,3 +108,8 @@ pub fn ok(cmd: &mut std::process::Command) -> std::process::Output {
     );
     out
 }
+
+/// The standard output of a finished run, as text.
+pub fn stdout_text(assert: assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).unwrap()
+}
