@@ -133,8 +133,10 @@ fn names_add_ons(name: &str) -> bool {
 }
 
 /// Whether `name` is one of `stems`, alone or with a suffix after `-` or
-/// `_` (`scripts-dev`, `docs_src`).
+/// `_` (`scripts-dev`, `docs_src`), in any case (CPython's layout, which
+/// projects forked from it keep, has `Doc/` and `Tools/`).
 fn has_stem(name: &str, stems: &[&str]) -> bool {
+    let name = name.to_ascii_lowercase();
     stems.iter().any(|stem| {
         name.strip_prefix(stem)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_']))
@@ -157,10 +159,13 @@ fn auxiliary_dirs(relative: &Path) -> Vec<PathBuf> {
 }
 
 /// A directory of tests: `tests/`, `test/`, `t/` (celery's and kombu's),
-/// and suites named for their kind (`e2e_tests/`, `integration-tests/`,
-/// `tests_unit/`).
+/// suites named for their kind (`e2e_tests/`, `integration-tests/`,
+/// `tests_unit/`), and the `testing/` package a library ships for test
+/// suites (`sqlalchemy.testing`, `gevent.testing`: fixtures and helpers
+/// that run only under a test runner), in any case.
 fn is_test_dir(name: &str) -> bool {
-    matches!(name, "tests" | "test" | "t")
+    let name = name.to_ascii_lowercase();
+    matches!(name.as_str(), "tests" | "test" | "t" | "testing")
         || ["_tests", "-tests"].iter().any(|s| name.ends_with(s))
         || ["tests_", "tests-"].iter().any(|p| name.starts_with(p))
 }
@@ -956,15 +961,14 @@ mod tests {
             "integration-tests/conftest.py",
             "tests_unit/fixtures.py",
             "pkg/db_test.py",
+            // Test support a package ships runs under a test runner.
+            "nameko/testing/utils.py",
+            "src/gevent/testing/sockets.py",
+            "Lib/Tests/db.py",
         ] {
             assert_eq!(code_kind(Path::new(path)), CodeKind::Test, "{path}");
         }
-        // A module of test helpers a package ships is its code.
-        for path in [
-            "nameko/testing/utils.py",
-            "pkg/latest/db.py",
-            "contests/db.py",
-        ] {
+        for path in ["pkg/testing_tools.py", "pkg/latest/db.py", "contests/db.py"] {
             assert_eq!(code_kind(Path::new(path)), CodeKind::Production, "{path}");
         }
     }
@@ -975,6 +979,8 @@ mod tests {
             "spyne/bin/distribute_setup.py",
             "execnet/script/shell.py",
             "scripts-dev/release.py",
+            "Doc/includes/mp_synchronize.py",
+            "Tools/scripts/run.py",
             "setup.py",
         ] {
             assert_eq!(code_kind(Path::new(path)), CodeKind::Auxiliary, "{path}");
