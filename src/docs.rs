@@ -254,6 +254,16 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             with_makers(&c.never_raise_made_by, |m| format!("`.{m}()` on")),
         ),
         (
+            "Never raise while held",
+            "Methods of a lock that do not raise while the function holds it (it took it with `.acquire()` or `with`): they fail only on a lock not held.",
+            c.never_raise_while_held
+                .methods
+                .iter()
+                .map(|m| format!("`.{m}()`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
             "End the path",
             "The process ends or the test stops: nothing after them leaks.",
             list(&c.ends),

@@ -435,6 +435,11 @@ pub struct Calls {
     /// `start()` on a `threading.Thread` (`"acquire" = ["threading.Lock"]`).
     #[serde(default)]
     pub never_raise_made_by: std::collections::BTreeMap<String, Vec<String>>,
+    /// Methods of a lock that do not raise while the function holds it:
+    /// `cond.wait()` after `cond.acquire()` (they fail only on a lock not
+    /// held).
+    #[serde(default)]
+    pub never_raise_while_held: Methods,
     /// Calls after which no leak matters: the process ends (`sys.exit()`)
     /// or the test stops (`pytest.fail()`).
     #[serde(default)]
@@ -471,6 +476,14 @@ pub struct Calls {
     /// waits; it does not fail).
     #[serde(default)]
     pub raise_only_with: std::collections::BTreeMap<String, String>,
+}
+
+/// Methods, by name.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Methods {
+    #[serde(default)]
+    pub methods: Vec<String>,
 }
 
 /// Exception classes, by name.
@@ -513,6 +526,9 @@ impl Calls {
                 .or_default()
                 .extend(makers);
         }
+        self.never_raise_while_held
+            .methods
+            .extend(other.never_raise_while_held.methods);
         for (method, makers) in other.never_raise_made_by {
             self.never_raise_made_by
                 .entry(method)
@@ -832,6 +848,7 @@ impl Catalogue {
             .chain(c.never_raise_on.iter().flat_map(|g| &g.methods))
             .chain(&c.never_raise_on_fresh.methods)
             .chain(c.never_raise_made_by.keys())
+            .chain(&c.never_raise_while_held.methods)
             .chain(&self.ownership.methods)
             .chain(&self.ownership.keywords);
         for m in methods {

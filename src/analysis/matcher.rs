@@ -339,6 +339,7 @@ impl Matcher<'_> {
             || self.reads_child_output(call)
             || self.closes_cursor(call)
             || self.never_raises_in_mode(call, receiver_resource)
+            || self.on_lock_held_here(call)
         {
             return Raises::Never;
         }
@@ -415,6 +416,52 @@ impl Matcher<'_> {
             .is_some_and(|made_by| makers.iter().any(|m| m == made_by))
     }
 
+    /// `cond.wait()` (see `Calls::never_raise_while_held`) in a function
+    /// that takes `cond` itself: `cond.acquire()` or `with cond:`.
+    fn on_lock_held_here(&self, call: &CallFact) -> bool {
+        let (Some(method), Some(receiver)) = (call.method.as_deref(), call.receiver.as_deref())
+        else {
+            return false;
+        };
+        if call.awaited
+            || !self
+                .catalogue
+                .calls
+                .never_raise_while_held
+                .methods
+                .iter()
+                .any(|m| m == method)
+        {
+            return false;
+        }
+        let Some(function) = std::iter::successors(call.node.parent(), |n| n.parent())
+            .find(|n| n.kind_name() == "function_definition")
+        else {
+            return false;
+        };
+        let is_receiver = |node: Node| crate::syntax::compact_text(node, self.source) == receiver;
+        let mut held = false;
+        crate::syntax::walk(function, |node| {
+            if held {
+                return false;
+            }
+            held = match node.kind_name() {
+                "call" => node
+                    .field("function")
+                    .filter(|f| f.kind_name() == "attribute")
+                    .is_some_and(|f| {
+                        f.field("attribute")
+                            .is_some_and(|a| crate::syntax::text(a, self.source) == "acquire")
+                            && f.field("object").is_some_and(is_receiver)
+                    }),
+                "with_item" => node.field("value").is_some_and(is_receiver),
+                _ => false,
+            };
+            !held
+        });
+        held
+    }
+
     /// Whether the receiver's value came from a callable whose qualified
     /// name ends with `suffix` (`.cursor`).
     fn receiver_made_by(&self, call: &CallFact, suffix: &str) -> bool {
@@ -477,7 +524,20 @@ impl Matcher<'_> {
         let mut cursor = arguments.walk();
         arguments
             .named_children(&mut cursor)
-            .filter(|a| matches!(a.kind_name(), "identifier" | "attribute"))
+            .filter_map(|a| match a.kind_name() {
+                "identifier" | "attribute" => Some(a),
+                // `os.fstat(f.fileno())`: the descriptor of what `f` is.
+                "call" => a
+                    .field("function")
+                    .filter(|f| f.kind_name() == "attribute")
+                    .filter(|f| {
+                        f.field("attribute")
+                            .is_some_and(|m| crate::syntax::text(m, self.source) == "fileno")
+                    })
+                    .and_then(|f| f.field("object"))
+                    .filter(|o| matches!(o.kind_name(), "identifier" | "attribute")),
+                _ => None,
+            })
             .any(|a| {
                 self.origins
                     .made_by(self.function, crate::syntax::text(a, self.source))

@@ -87,6 +87,39 @@ pub struct BodySummary {
     pub keeps: Vec<Kept>,
 }
 
+impl BodySummary {
+    /// What a call does when it may run either body: it raises what either
+    /// raises (weakly only if neither raises otherwise), and releases,
+    /// returns or keeps only what both do.
+    fn either(self, other: &BodySummary) -> BodySummary {
+        let raises = match (self.raises, other.raises) {
+            (a, b) if a == b => a,
+            // Ending the process on one platform only is no end.
+            (Raises::Ends, _) | (_, Raises::Ends) => Raises::Any,
+            (a, b) => a.max(b),
+        };
+        let weak_or_never = |b: &BodySummary| b.weakly || b.raises == Raises::Never;
+        BodySummary {
+            raises,
+            weakly: raises != Raises::Never && weak_or_never(&self) && weak_or_never(other),
+            returns_nothing: self.returns_nothing && other.returns_nothing,
+            class: self.class.filter(|c| other.class.as_ref() == Some(c)),
+            takes: self
+                .takes
+                .iter()
+                .zip(&other.takes)
+                .map(|(a, b)| *a && *b)
+                .collect(),
+            returns: self.returns.filter(|r| other.returns.as_ref() == Some(r)),
+            keeps: self
+                .keeps
+                .into_iter()
+                .filter(|k| other.keeps.contains(k))
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Kept {
     pub attr: String,
@@ -517,8 +550,10 @@ impl<'a, 't> Summaries<'a, 't> {
     }
 
     /// The summaries of the module-level functions `wanted` names, for the
-    /// files that import this one. A name defined more than once is left
-    /// out: which definition runs depends on how the module was loaded.
+    /// files that import this one. A name defined more than once (one
+    /// definition per platform or per optional dependency) gets what all
+    /// its definitions do (see `BodySummary::either`): which one runs
+    /// depends on how the module was loaded.
     pub(super) fn export(&self, wanted: &Export) -> BTreeMap<String, FunctionSummary> {
         let mut out = BTreeMap::new();
         if matches!(wanted, Export::Nothing) {
@@ -530,11 +565,25 @@ impl<'a, 't> Summaries<'a, 't> {
                 Export::All => true,
                 Export::Names(names) => names.iter().any(|n| n == name),
             };
-            let [unit] = units.as_slice() else { continue };
             if !exported || name.contains('.') || name.starts_with('<') {
                 continue;
             }
-            let func = &self.units[*unit];
+            let Some((&first, others)) = units.split_first() else {
+                continue;
+            };
+            let func = &self.units[first];
+            let same_shape = others.iter().all(|&o| {
+                let other = &self.units[o];
+                other.params == func.params
+                    && other.generator == func.generator
+                    && other.is_async == func.is_async
+            });
+            if !same_shape {
+                continue;
+            }
+            let body = others.iter().fold(self.summary(first), |body, &o| {
+                Some(body?.either(&self.summary(o)?))
+            });
             out.insert(
                 name.to_string(),
                 FunctionSummary {
@@ -542,7 +591,7 @@ impl<'a, 't> Summaries<'a, 't> {
                     generator: func.generator,
                     is_async: func.is_async,
                     is_class: false,
-                    body: self.summary(*unit),
+                    body,
                 },
             );
         }
@@ -653,9 +702,11 @@ impl<'a, 't> Summaries<'a, 't> {
     /// rarely fails (see `BodySummary::weakly`).
     fn raises_weakly(&self, unit: usize, graph: &cfg::Cfg) -> bool {
         // (An `assert` fails only on a caller's bug: weak, as the calls
-        // that rarely fail are.)
+        // that rarely fail are. So does `raise NotImplementedError`: the
+        // stub of another platform or of an abstract method, which working
+        // code never reaches.)
         graph.nodes.iter().all(|node| {
-            let explicit = node.kind == cfg::Kind::Raise;
+            let explicit = node.kind == cfg::Kind::Raise && !self.raises_not_implemented(node);
             !explicit
                 && node.facts.calls.iter().all(|call| {
                     !call.awaited
@@ -670,6 +721,22 @@ impl<'a, 't> Summaries<'a, 't> {
                         }
                 })
         })
+    }
+
+    /// `raise NotImplementedError` (or `raise NotImplementedError(...)`).
+    fn raises_not_implemented(&self, node: &cfg::CfgNode) -> bool {
+        node.syntax
+            .filter(|s| s.kind_name() == "raise_statement")
+            .and_then(|s| s.named_child(0))
+            .map(|raised| match raised.kind_name() {
+                "call" => raised.field("function"),
+                _ => Some(raised),
+            })
+            .is_some_and(|class| {
+                class.is_some_and(|c| {
+                    crate::syntax::last_part(text(c, self.source)) == "NotImplementedError"
+                })
+            })
     }
 
     /// A method that does I/O whatever it is called on: reading, running a
@@ -701,7 +768,13 @@ impl<'a, 't> Summaries<'a, 't> {
             !targets.is_empty()
                 && targets
                     .iter()
-                    .all(|t| t.body.as_ref().is_some_and(|b| b.weakly)),
+                    // (a definition that never raises, beside a weak one,
+                    // leaves the call weak: the other platform's stub)
+                    .all(|t| {
+                        t.body
+                            .as_ref()
+                            .is_some_and(|b| b.weakly || b.raises == Raises::Never)
+                    }),
         )
     }
 
