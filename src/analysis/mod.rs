@@ -526,6 +526,9 @@ struct Captured {
     /// Only used: methods called on it that release nothing, attributes
     /// read (`retry(lambda: sock.connect(addr))`).
     using: HashSet<String>,
+    /// Methods called inside them, with the receiver's text:
+    /// `("semaphore", "release")` for `lambda f: semaphore.release()`.
+    methods: HashSet<(String, String)>,
 }
 
 /// What the analysis needs to know of a body up front: whether it yields
@@ -565,6 +568,18 @@ fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>, Hash
         if is_nested_scope(n.kind_name()) {
             let own = syntax::parameter_names(n, source);
             syntax::walk(n, |inner| {
+                if inner.kind_name() == "call"
+                    && let Some(function) = inner
+                        .field("function")
+                        .filter(|f| f.kind_name() == "attribute")
+                    && let (Some(object), Some(method)) =
+                        (function.field("object"), function.field("attribute"))
+                {
+                    captured.methods.insert((
+                        syntax::compact_text(object, source),
+                        text(method, source).to_string(),
+                    ));
+                }
                 if inner.kind_name() == "identifier" {
                     let name = text(inner, source);
                     if own.iter().any(|p| p == name) {
@@ -1478,6 +1493,15 @@ impl<'a> FunctionContext<'a> {
         {
             return None;
         }
+        // A lock a closure releases (`future.add_done_callback(lambda f:
+        // semaphore.release())`) is given back by whoever runs the closure.
+        if let Holder::Receiver { receiver, .. } = &acq.holder
+            && self.captured.methods.iter().any(|(object, method)| {
+                object == receiver && acq.rule.release.methods.contains(method)
+            })
+        {
+            return None;
+        }
         if acq.wrapped && !self.released_somewhere(graph, acq, &names) {
             return None; // the wrapper owns it, and nothing here closes the wrapper
         }
@@ -1542,6 +1566,42 @@ impl<'a> FunctionContext<'a> {
 impl FunctionContext<'_> {
     /// Whether `call` is to a helper of this file that takes one of `names`
     /// over (releases or keeps it).
+    /// `self.async_creator(self.mutex)` while holding `self.mutex`: a lock
+    /// given to someone while held is theirs to release (no one hands a
+    /// held lock around to read it). Calls that only look at what they are
+    /// given (`print`, `repr`, logging) keep nothing.
+    fn passes_lock_on(&self, call: &CallFact, receiver: &str) -> bool {
+        const LOGGING: &[&str] = &[
+            "debug",
+            "info",
+            "warning",
+            "warn",
+            "error",
+            "exception",
+            "critical",
+            "log",
+        ];
+        let calls = &self.catalogue.calls;
+        let only_looks = call.resolved.as_deref().is_some_and(|r| {
+            calls.borrowing.functions.iter().any(|b| b == r)
+                || calls.never_raise.functions.iter().any(|n| n == r)
+        }) || call.method.as_deref().is_some_and(|m| LOGGING.contains(&m));
+        if only_looks || call.receiver.as_deref() == Some(receiver) {
+            return false;
+        }
+        let Some(arguments) = call.node.field("arguments") else {
+            return false;
+        };
+        let mut cursor = arguments.walk();
+        arguments.named_children(&mut cursor).any(|arg| {
+            let value = match arg.kind_name() {
+                "keyword_argument" => arg.field("value"),
+                _ => Some(arg),
+            };
+            value.is_some_and(|v| syntax::compact_text(v, self.source) == receiver)
+        })
+    }
+
     fn hands_over(&self, call: &CallFact, names: &HashSet<String>) -> bool {
         self.handed
             .get(&call_key(call.node))

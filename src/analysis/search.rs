@@ -345,6 +345,11 @@ impl FunctionContext<'_> {
                 // A helper of this file releases or keeps it.
                 return Effect::Released(Some(call.node));
             }
+            if let Holder::Receiver { receiver, .. } = &acq.holder
+                && self.passes_lock_on(call, receiver)
+            {
+                return Effect::Released(None);
+            }
             if !releases(call, acq.rule, &acq.holder, names) {
                 continue;
             }
@@ -365,6 +370,21 @@ impl FunctionContext<'_> {
                 return Effect::ReleasedOnSuccess(call.node);
             }
             return Effect::Released(Some(call.node));
+        }
+        // `fh = lock.acquire(); ... return fh`: what the acquire gave (the
+        // handle of the held lock, or its answer) goes to the caller with
+        // the lock. (Given to a call, it is only looked at.)
+        if let Holder::Receiver {
+            result: Some(result),
+            ..
+        } = &acq.holder
+            && node
+                .syntax
+                .filter(|s| s.kind_name() == "return_statement")
+                .and_then(|s| s.named_child(0))
+                .is_some_and(|value| crate::syntax::text(value, self.source) == result)
+        {
+            return Effect::Released(None);
         }
         if let Holder::Value { var } = &acq.holder {
             // `self._channel = connection.channel()`: the child that is
