@@ -354,10 +354,8 @@ impl<'a> FunctionContext<'a> {
                 // resource (formatting, a clock, a helper given other
                 // values) is not a convincing leak: while the resource is
                 // used or awaited on, or a lock is held, it is.
-                let unrelated = score <= 3
-                    && !at_yield
-                    && exc != Exc::Cancel
-                    && matches!(acq.holder, Holder::Value { .. });
+                let unrelated =
+                    score <= unconvincing(&acq.holder) && !at_yield && exc != Exc::Cancel;
                 if unrelated {
                     continue;
                 }
@@ -410,8 +408,8 @@ impl<'a> FunctionContext<'a> {
     /// exception, or an exception from a convincing raiser (see
     /// `raiser_score`): a return reached only because a formatting helper
     /// raised is no finding, one reached because `validate(conn)` raised is.
-    /// Any exception is believable while a lock is held, and a cancellation
-    /// always is.
+    /// While a lock is held more is believable (see `unconvincing`), and a
+    /// cancellation always is.
     fn believable(
         &self,
         graph: &Cfg,
@@ -424,8 +422,8 @@ impl<'a> FunctionContext<'a> {
         match edge {
             Edge::Raise(exc) => {
                 exc == Exc::Cancel
-                    || matches!(acq.holder, Holder::Receiver { .. })
-                    || self.raiser_score(&graph.nodes[explored.states[state].node], exc, names) > 3
+                    || self.raiser_score(&graph.nodes[explored.states[state].node], exc, names)
+                        > unconvincing(&acq.holder)
             }
             _ => true,
         }
@@ -1103,6 +1101,18 @@ pub(super) fn is_io_method(method: &str) -> bool {
                 | "storbinary"
                 | "storlines"
         )
+}
+
+/// The best `raiser_score` that is still no convincing reason for a leak:
+/// for a value, a call that has nothing to do with it (formatting, a clock,
+/// a helper given other values); while a lock is held any exception is
+/// convincing, but for one from a call that rarely fails (a helper that
+/// only walks a table, making an object).
+fn unconvincing(holder: &Holder) -> u8 {
+    match holder {
+        Holder::Value { .. } => 3,
+        Holder::Receiver { .. } => 2,
+    }
 }
 
 #[cfg(test)]

@@ -114,7 +114,36 @@ impl FunctionContext<'_> {
         names: &HashSet<String>,
     ) -> HashMap<NodeId, Edge> {
         let mut out = HashMap::new();
+        let loop_again = match &acq.holder {
+            Holder::Receiver { receiver, .. } => {
+                acquiring_loop(acq.call.node, receiver, self.source).map(
+                    |(acquiring, left, right)| {
+                        move |other: Node| {
+                            other.kind_name() == "for_statement"
+                                && other.id() != acquiring.id()
+                                && other.field("left").is_some_and(|l| {
+                                    crate::syntax::compact_text(l, self.source) == left
+                                })
+                                && other.field("right").is_some_and(|r| {
+                                    crate::syntax::compact_text(r, self.source) == right
+                                })
+                        }
+                    },
+                )
+            }
+            Holder::Value { .. } => None,
+        };
         for (id, node) in graph.nodes.iter().enumerate() {
+            if node.kind == Kind::LoopHead
+                && let Some(head) = node.syntax
+                && loop_again.as_ref().is_some_and(|again| again(head))
+            {
+                // `for op in parts: op.lock.acquire()` ... `for op in parts:
+                // op.lock.release()`: the locks were taken one per item, so
+                // the second loop over the same items is not empty.
+                out.insert(id, Edge::False);
+                continue;
+            }
             let Some(test) = node.syntax.filter(|_| node.kind == Kind::Cond) else {
                 continue;
             };
@@ -525,6 +554,26 @@ fn other_type_branch(
         "not_operator" if test.field("argument").is_some_and(is_that_type) => Some(Edge::True),
         _ => None,
     }
+}
+
+/// The `for` loop a lock is taken in, one per item (`for op in parts:
+/// op.lock.acquire()`: the receiver starts with the loop's name), with the
+/// text of its name and of what it goes over.
+fn acquiring_loop<'t>(
+    call: Node<'t>,
+    receiver: &str,
+    source: &str,
+) -> Option<(Node<'t>, String, String)> {
+    let head = std::iter::successors(call.parent(), |n| n.parent())
+        .take_while(|n| !matches!(n.kind_name(), "function_definition" | "lambda"))
+        .find(|n| n.kind_name() == "for_statement")?;
+    let left = head
+        .field("left")
+        .filter(|l| l.kind_name() == "identifier")?;
+    let name = crate::syntax::text(left, source);
+    receiver.strip_prefix(name)?.strip_prefix('.')?;
+    let right = crate::syntax::compact_text(head.field("right")?, source);
+    Some((head, name.to_string(), right))
 }
 
 /// The branch of a test on which `receiver` is not locked: the false one of
