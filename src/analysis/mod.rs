@@ -710,6 +710,10 @@ struct Acquisition<'t, 'a> {
     /// `var` is the new object, which owns the resource; it is followed only
     /// when this function releases it somewhere, and otherwise owns it.
     wrapped: bool,
+    /// For a lock on the object (`self._sem.acquire()`): the methods of the
+    /// class that give it back (see `methods_giving_back`). Calling one
+    /// releases it.
+    given_back_by: Vec<String>,
 }
 
 impl<'t, 'a> Acquisition<'t, 'a> {
@@ -726,6 +730,7 @@ impl<'t, 'a> Acquisition<'t, 'a> {
             kept_by_new_object: false,
             kept_past_return: false,
             wrapped: false,
+            given_back_by: Vec::new(),
         }
     }
 }
@@ -1194,11 +1199,13 @@ impl<'a> FunctionContext<'a> {
             );
             let kept_past_return =
                 acquires_for_caller || self.held_for_another_method(graph, call, &receiver, rule);
+            let given_back_by = self.methods_giving_back(call, &receiver, rule);
             let holder = Holder::Receiver { receiver, result };
             return Some(Found::Tracked(Acquisition {
                 held_edge,
                 parent,
                 kept_past_return,
+                given_back_by,
                 ..Acquisition::new(node, call, rule, holder)
             }));
         }
@@ -1441,6 +1448,67 @@ impl<'a> FunctionContext<'a> {
         })
     }
 
+    /// The methods of the class that give back `receiver` (`self._sem`)
+    /// without taking it: the other half of a protocol between methods (a
+    /// job's completion callback returning a semaphore token, a dispatcher
+    /// releasing the receive lock), and those that call one of them, also
+    /// without taking it. Methods that take and give it back only use it.
+    fn methods_giving_back(&self, call: &CallFact, receiver: &str, rule: &Resource) -> Vec<String> {
+        let Some(attribute) = receiver
+            .strip_prefix("self.")
+            .filter(|a| !a.contains(['.', '[']))
+        else {
+            return Vec::new();
+        };
+        let Some(class) = enclosing(call.node, "function_definition")
+            .and_then(|f| enclosing(f, "class_definition"))
+        else {
+            return Vec::new();
+        };
+        let mut methods: Vec<(String, &str)> = Vec::new();
+        if let Some(body) = class.field("body") {
+            let mut cursor = body.walk();
+            for item in body.named_children(&mut cursor) {
+                let definition = match item.kind_name() {
+                    "decorated_definition" => item.field("definition"),
+                    _ => Some(item),
+                };
+                if let Some(f) = definition.filter(|d| d.kind_name() == "function_definition")
+                    && let Some(name) = f.field("name")
+                {
+                    methods.push((text(name, self.source).to_string(), text(f, self.source)));
+                }
+            }
+        }
+        let on_it = |body: &str, m: &String| body.contains(&format!("self.{attribute}.{m}("));
+        let takes = |body: &str| {
+            rule.acquire.methods.iter().any(|m| on_it(body, m))
+                || body.contains(&format!("with self.{attribute}"))
+        };
+        let mut givers: Vec<String> = methods
+            .iter()
+            .filter(|(_, body)| rule.release.methods.iter().any(|m| on_it(body, m)) && !takes(body))
+            .map(|(name, _)| name.clone())
+            .collect();
+        // Through one another, a few levels deep at most.
+        for _ in 0..3 {
+            let more: Vec<String> = methods
+                .iter()
+                .filter(|(name, body)| {
+                    !givers.contains(name)
+                        && !takes(body)
+                        && givers.iter().any(|g| body.contains(&format!("self.{g}(")))
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            givers.extend(more);
+        }
+        givers
+    }
+
     /// For a value rule with `receiver-hints` (an `acquire()` known only by
     /// its shape): the receiver is named like a pool, or this function
     /// releases the value somewhere.
@@ -1494,10 +1562,12 @@ impl<'a> FunctionContext<'a> {
             return None;
         }
         // A lock a closure releases (`future.add_done_callback(lambda f:
-        // semaphore.release())`) is given back by whoever runs the closure.
+        // semaphore.release())`, or through a method that gives it back) is
+        // given back by whoever runs the closure.
         if let Holder::Receiver { receiver, .. } = &acq.holder
             && self.captured.methods.iter().any(|(object, method)| {
-                object == receiver && acq.rule.release.methods.contains(method)
+                (object == receiver && acq.rule.release.methods.contains(method))
+                    || (object == "self" && acq.given_back_by.contains(method))
             })
         {
             return None;

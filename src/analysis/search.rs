@@ -379,6 +379,15 @@ impl FunctionContext<'_> {
             {
                 return Effect::Released(None);
             }
+            // `self._dispatch(data)`, a method that gives the lock back.
+            if call.receiver.as_deref() == Some("self")
+                && call
+                    .method
+                    .as_ref()
+                    .is_some_and(|m| acq.given_back_by.contains(m))
+            {
+                return Effect::Released(Some(call.node));
+            }
             if !releases(call, acq.rule, &acq.holder, names) {
                 continue;
             }
