@@ -321,6 +321,50 @@ impl<'t> Builder<'t, '_> {
         Facts::of(node, usage, self.cx)
     }
 
+    /// Whether a handler names only classes that some calls alone raise
+    /// (`except HTTPError:`, see `Calls::raised_only_by`), and `body` makes
+    /// one of those calls.
+    fn names_only_classes_raised_in(&self, catch: &HandlerCatch, body: Node) -> bool {
+        let table = &self.cx.catalogue.calls.raised_only_by;
+        let exclusive = !catch.names.is_empty()
+            && catch
+                .names
+                .iter()
+                .all(|n| table.contains_key(n.trim_start_matches('_')));
+        if !exclusive {
+            return false;
+        }
+        let source = self.cx.source;
+        let mut found = false;
+        crate::syntax::walk(body, |n| {
+            if found || crate::syntax::is_nested_scope(n.kind_name()) {
+                return false;
+            }
+            if n.kind_name() == "call"
+                && let Some(function) = n.field("function")
+            {
+                let method = (function.kind_name() == "attribute")
+                    .then(|| function.field("attribute").map(|a| text(a, source)))
+                    .flatten();
+                let resolved = crate::syntax::dotted_name(function, source)
+                    .map(|d| self.cx.imports.resolve(&d));
+                found = self
+                    .cx
+                    .catalogue
+                    .calls
+                    .only_raised_by(resolved.as_deref(), method)
+                    .any(|class| {
+                        catch
+                            .names
+                            .iter()
+                            .any(|n| n.trim_start_matches('_') == class)
+                    });
+            }
+            !found
+        });
+        found
+    }
+
     /// Exception edges out of a node that calls, awaits or yields.
     fn raises(&mut self, id: NodeId) {
         let f = &self.nodes[id].facts;
@@ -380,6 +424,16 @@ impl<'t> Builder<'t, '_> {
             match (kind, (self.class_model)(call)) {
                 (Raises::Any | Raises::OsError, Some(class)) => classes.push(class),
                 _ => kinds.push(kind),
+            }
+            // `urlopen(url)` also raises what only it raises (`HTTPError`),
+            // which a handler naming only that class catches.
+            if matches!(kind, Raises::Any | Raises::OsError) {
+                let calls = &self.cx.catalogue.calls;
+                classes.extend(
+                    calls
+                        .only_raised_by(call.resolved.as_deref(), call.method.as_deref())
+                        .map(str::to_string),
+                );
             }
         }
         for class in classes {
@@ -857,7 +911,15 @@ impl<'t> Builder<'t, '_> {
                 facts.binds.push(text(alias, self.cx.source).to_string());
             }
             let id = self.node(Kind::Handler, Some(*clause), facts);
-            handlers.push((id, handler_catch(*clause, self.cx.source)));
+            let mut catch = handler_catch(*clause, self.cx.source);
+            if let Some(body) = stmt.field("body")
+                && self.names_only_classes_raised_in(&catch, body)
+            {
+                // It catches only what those calls raise, by class.
+                catch.error = Catches::No;
+                catch.os_error = Catches::No;
+            }
+            handlers.push((id, catch));
         }
         if !handlers.is_empty() {
             self.push_frame(FrameKind::Handlers {

@@ -281,6 +281,24 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             }),
         ),
         (
+            "Raised only by some calls",
+            "A handler naming only these classes, in a `try` around one of the calls listed, catches nothing its other calls raise (`except HTTPError:` around `urlopen()` does not catch a failing `resp.read()`).",
+            c.raised_only_by
+                .iter()
+                .map(|(class, raisers)| {
+                    let raisers: Vec<String> = raisers
+                        .iter()
+                        .map(|r| match r.strip_prefix('.') {
+                            Some(m) => format!("`.{m}()`"),
+                            None => format!("`{r}()`"),
+                        })
+                        .collect();
+                    format!("`{class}`: {}", raisers.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        (
             "Exceptions that report misuse",
             "A `raise` of one of these classes checks an argument or an invariant: when a call that does I/O can fail on the same path, the finding names that call instead.",
             c.misuse_exceptions

@@ -259,6 +259,11 @@ pub struct Release {
     /// Whether the release is a coroutine that must be awaited.
     #[serde(default)]
     pub awaited: Awaited,
+    /// Releases among the above that read the resource to its end and
+    /// release nothing when the read fails half-way (`read()` of a urllib
+    /// response that times out), written as they are above.
+    #[serde(default)]
+    pub unless_they_fail: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
@@ -466,6 +471,13 @@ pub struct Calls {
     /// `"ssl.match_hostname" = "CertificateError"`.
     #[serde(default)]
     pub raise_classes: std::collections::BTreeMap<String, String>,
+    /// Exception classes only some calls raise, by class name, with those
+    /// calls (qualified functions, or `.method` for a method on any
+    /// receiver): `"HTTPError" = ["urllib.request.urlopen", ".open"]`. A
+    /// handler naming only such classes, around one of those calls,
+    /// catches nothing the other calls of its `try` raise.
+    #[serde(default)]
+    pub raised_only_by: std::collections::BTreeMap<String, Vec<String>>,
     /// Exception classes that report a wrong argument or a bug
     /// (`ValueError`, `TypeError`): a `raise` of one is a less likely way
     /// out than a call that does I/O on the resource.
@@ -495,6 +507,24 @@ pub struct ExceptionClasses {
 }
 
 impl Calls {
+    /// The classes of `raised-only-by` that a call of `resolved` (its
+    /// qualified name, when it has one) or of the method `method` raises.
+    pub fn only_raised_by<'c>(
+        &'c self,
+        resolved: Option<&'c str>,
+        method: Option<&'c str>,
+    ) -> impl Iterator<Item = &'c str> + 'c {
+        self.raised_only_by
+            .iter()
+            .filter(move |(_, raisers)| {
+                raisers.iter().any(|r| match r.strip_prefix('.') {
+                    Some(m) => method == Some(m),
+                    None => resolved == Some(r.as_str()),
+                })
+            })
+            .map(|(class, _)| class.as_str())
+    }
+
     fn extend(&mut self, other: Calls) {
         self.never_raise.extend(other.never_raise);
         self.never_raise_on.extend(other.never_raise_on);
@@ -516,6 +546,12 @@ impl Calls {
         self.borrowing.extend(other.borrowing);
         self.identity.extend(other.identity);
         self.raise_classes.extend(other.raise_classes);
+        for (class, raisers) in other.raised_only_by {
+            self.raised_only_by
+                .entry(class)
+                .or_default()
+                .extend(raisers);
+        }
         self.misuse_exceptions
             .classes
             .extend(other.misuse_exceptions.classes);
@@ -774,6 +810,15 @@ impl Catalogue {
             {
                 return Err(fail("`release` names no way to release".into()));
             }
+            if let Some(stray) = rel
+                .unless_they_fail
+                .iter()
+                .find(|u| !rel.methods.contains(u) && !rel.functions.contains(u))
+            {
+                return Err(fail(format!(
+                    "`unless-they-fail` names `{stray}`, which is not one of this entry's release methods or functions"
+                )));
+            }
             if r.acquire.obligation == Obligation::Receiver && rel.methods.is_empty() {
                 return Err(fail(
                     "a receiver obligation is released by a method on the receiver: set `release.methods`"
@@ -929,5 +974,18 @@ mod tests {
         let bad = "[[resource]]\nid='x'\nnoun='x'\nsummary='x'\nacquire={calls=['a']}\nrelease={methods=['close']}\nwith-release=true\n";
         let err = Catalogue::from_files(&[("bad.toml", bad)]).unwrap_err();
         assert!(err.message.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn releases_that_may_fail_are_releases_of_the_entry() {
+        let entry = |unless: &str| {
+            format!(
+                "[[resource]]\nid='x'\nname='x'\nnoun='x'\nsummary='x'\nacquire={{calls=['a']}}\nrelease={{methods=['close', 'read()'], unless-they-fail=[{unless}]}}\n"
+            )
+        };
+        let ok = Catalogue::from_files(&[("ok.toml", &entry("'read()'"))]);
+        assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.message));
+        let err = Catalogue::from_files(&[("bad.toml", &entry("'read'"))]).unwrap_err();
+        assert!(err.message.contains("unless-they-fail"), "{err}");
     }
 }

@@ -549,6 +549,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
             } else {
                 Awaited::Never
             },
+            unless_they_fail: Vec::new(),
         });
     }
     let method = c.method.as_deref()?;
@@ -585,6 +586,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
             receiver_methods: Vec::new(),
             functions: Vec::new(),
             awaited,
+            unless_they_fail: Vec::new(),
         });
     }
     // The value given back comes first: `pool.putconn(conn, key)`, not
@@ -607,6 +609,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
         receiver_methods: vec![method.to_string()],
         functions: Vec::new(),
         awaited,
+        unless_they_fail: Vec::new(),
     })
 }
 

@@ -1980,6 +1980,7 @@ fn owner_resource(returned: &Returned) -> Option<Resource> {
             } else {
                 crate::rules::Awaited::Never
             },
+            unless_they_fail: Vec::new(),
         },
         with_releases: owner.with_releases,
         lazy: None,

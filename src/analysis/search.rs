@@ -407,6 +407,11 @@ impl FunctionContext<'_> {
             if !closes && call.keywords.iter().any(|k| k.starts_with("timeout=")) {
                 return Effect::ReleasedOnSuccess(call.node);
             }
+            // Reading a response to its end gives its connection back; a
+            // read that fails half-way (a timeout, a reset) does not.
+            if consumes(call, acq.rule) {
+                return Effect::ReleasedOnSuccess(call.node);
+            }
             return Effect::Released(Some(call.node));
         }
         // `fh = lock.acquire(); ... return fh`: what the acquire gave (the
@@ -521,6 +526,18 @@ pub(super) fn releases(
             method_in(&release.methods) && call.receiver.as_ref() == Some(receiver)
         }
     }
+}
+
+/// Whether `call` is a release that releases nothing when it fails (see
+/// `Release::unless_they_fail`): reading a response to its end.
+fn consumes(call: &CallFact, rule: &Resource) -> bool {
+    let listed = &rule.release.unless_they_fail;
+    let by_method = call
+        .method
+        .as_deref()
+        .is_some_and(|m| listed.iter().any(|p| release_method_matches(p, m, call)));
+    let by_function = call.resolved.as_ref().is_some_and(|r| listed.contains(r));
+    by_method || by_function
 }
 
 /// `read` matches any `x.read(...)`; `read()` only a call without
