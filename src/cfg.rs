@@ -907,7 +907,7 @@ impl<'t> Builder<'t, '_> {
         let mut handlers = Vec::new();
         for clause in &except_clauses {
             let mut facts = Facts::default();
-            if let Some(alias) = clause.field("alias") {
+            if let Some(alias) = crate::syntax::except_alias(*clause) {
                 facts.binds.push(text(alias, self.cx.source).to_string());
             }
             let id = self.node(Kind::Handler, Some(*clause), facts);

@@ -469,6 +469,17 @@ fn char_position(source: &str, byte: usize, point: tree_sitter::Point) -> Positi
     }
 }
 
+/// The name an `except` clause binds (`err` of `except OSError as err`):
+/// the target of the `as` pattern its value is.
+pub fn except_alias(clause: Node) -> Option<Node> {
+    clause.field("alias").or_else(|| {
+        clause
+            .field("value")
+            .filter(|v| v.kind_name() == "as_pattern")
+            .and_then(|v| v.field("alias"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,3 +74,23 @@ fn cfg_loop_with_break_and_else() {
 fn headline_names_the_likeliest_raiser() {
     insta::assert_snapshot!(rendered("fixtures/notifications/listener_setup.py"));
 }
+
+#[test]
+fn a_handler_raising_again_is_no_headline_of_its_own() {
+    let relative = "fixtures/catalogue/urlopen-response.py";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    let source = std::fs::read_to_string(path).unwrap();
+    let report = analyze_source(&source, &Catalogue::builtin(), &Options::default());
+    let logged = report
+        .findings
+        .iter()
+        .find(|f| f.function == "fetch_logged")
+        .expect("fetch_logged leaks");
+    assert!(
+        logged
+            .message
+            .ends_with("when `resp.read()` raises (line 92)"),
+        "{}",
+        logged.message
+    );
+}

@@ -366,6 +366,17 @@ impl<'a> FunctionContext<'a> {
                 };
                 chain.push((explored.states[from].node, edge));
                 chain.extend(forward_chain(explored, &toward, to));
+                // A handler that raises again what it caught (`except
+                // Exception as err: log(err); raise err`) is no raiser of
+                // its own: the headline is the call whose exception it was.
+                let (node, exc) = match chain.iter().find(|(_, e)| matches!(e, Edge::Raise(_))) {
+                    Some(&(first, Edge::Raise(first_exc)))
+                        if first != explored.states[from].node && reraises(node, self.source) =>
+                    {
+                        (&graph.nodes[first], first_exc)
+                    }
+                    _ => (node, exc),
+                };
                 let line = node.syntax.map_or(0, start_line);
                 let what = self.raiser_text(node, exc, names);
                 let (code, summary) = if at_yield {
@@ -1101,6 +1112,23 @@ pub(super) fn is_io_method(method: &str) -> bool {
                 | "storbinary"
                 | "storlines"
         )
+}
+
+/// `raise` alone, or `raise err` in `except ... as err:`: the exception
+/// the handler caught, raised again.
+fn reraises(node: &cfg::CfgNode, source: &str) -> bool {
+    let Some(stmt) = node.syntax.filter(|s| s.kind_name() == "raise_statement") else {
+        return false;
+    };
+    let Some(raised) = stmt.named_child(0) else {
+        return true;
+    };
+    raised.kind_name() == "identifier"
+        && std::iter::successors(stmt.parent(), |n| n.parent())
+            .take_while(|n| !syntax::is_nested_scope(n.kind_name()))
+            .find(|n| n.kind_name() == "except_clause")
+            .and_then(syntax::except_alias)
+            .is_some_and(|alias| text(alias, source) == text(raised, source))
 }
 
 /// The best `raiser_score` that is still no convincing reason for a leak:
