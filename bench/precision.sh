@@ -50,6 +50,10 @@ if ! cmp -s "$LIST" "$CORPUS/.corpus.txt"; then
         --no-binary "$(grep -v '^#' "$LIST" | sed 's/==.*//' | paste -sd, -)" \
         -r "$LIST" -d "$OUT/sdists"
     for f in "$OUT"/sdists/*.tar.gz; do tar -xzf "$f" -C "$CORPUS"; done
+    # (A few old packages publish their sdist as a zip: Whoosh.)
+    for f in "$OUT"/sdists/*.zip; do
+        [ -e "$f" ] && python3 -m zipfile -e "$f" "$CORPUS"
+    done
     cp "$LIST" "$CORPUS/.corpus.txt"
 fi
 
