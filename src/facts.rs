@@ -211,6 +211,10 @@ pub struct Facts<'t> {
     /// Names handed over only if the node's call returns (its result is
     /// kept): an exception from that call leaves them with the function.
     pub escapes_on_success: Vec<String>,
+    /// Names whose part (`client[name]`, `client.name`) is stored,
+    /// returned or otherwise handed over here (see
+    /// `Resource::kept_by_parts`).
+    pub parts_escape: Vec<String>,
     /// Names used directly as `with` items: `with conn:`.
     pub managed: Vec<String>,
     /// For conditions: a falsy test on a plain name.
@@ -366,7 +370,23 @@ impl<'t> Facts<'t> {
                 }
             }
             "call" => self.call(node, usage, awaited, cx, stack),
+            "subscript" => {
+                if let Some(object) = node
+                    .field("value")
+                    .filter(|o| o.kind_name() == "identifier")
+                    && usage.escapes()
+                {
+                    self.parts_escape.push(text(object, src).to_string());
+                }
+                push_children(node, Use::Other, false, stack);
+            }
             "attribute" => {
+                if let Some(object) = node.field("object")
+                    && object.kind_name() == "identifier"
+                    && usage.escapes()
+                {
+                    self.parts_escape.push(text(object, src).to_string());
+                }
                 if let Some(object) = node.field("object") {
                     let attr = node.field("attribute").map_or("", |a| text(a, src));
                     if object.kind_name() == "identifier"

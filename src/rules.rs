@@ -111,6 +111,11 @@ pub struct Resource {
     /// connection).
     #[serde(default)]
     pub keeps_parent: bool,
+    /// What is taken from it by subscript or attribute holds it (a MongoDB
+    /// client's `client[name]` or `client.name` is a database that keeps
+    /// the client): storing or returning that part keeps the resource.
+    #[serde(default)]
+    pub kept_by_parts: bool,
 }
 
 /// When a lazy resource holds something.

@@ -453,6 +453,7 @@ pub(super) fn learn<'t>(
                 }),
                 identity_methods: Vec::new(),
                 keeps_parent: false,
+                kept_by_parts: false,
             },
         });
     }

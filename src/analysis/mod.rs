@@ -1986,6 +1986,7 @@ fn owner_resource(returned: &Returned) -> Option<Resource> {
         lazy: None,
         identity_methods: Vec::new(),
         keeps_parent: false,
+        kept_by_parts: false,
     })
 }
 

@@ -449,7 +449,9 @@ impl FunctionContext<'_> {
             if acq.rule.with_releases && facts.managed.iter().any(|m| names.contains(m)) {
                 return Effect::Released(node.syntax);
             }
-            if facts.escapes.iter().any(|e| names.contains(e)) {
+            if facts.escapes.iter().any(|e| names.contains(e))
+                || (acq.rule.kept_by_parts && facts.parts_escape.iter().any(|e| names.contains(e)))
+            {
                 return Effect::Released(None);
             }
             if facts.escapes_on_success.iter().any(|e| names.contains(e)) {
