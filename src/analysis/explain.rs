@@ -706,16 +706,17 @@ impl<'a> FunctionContext<'a> {
         };
         let release_hint = match &acq.holder {
             Holder::Value { var } if handed_out => {
+                // Given back to the pool it came from, where the entry
+                // says how (`db_pool.release(conn)`), else released on itself.
                 let release = match (
                     acq.rule.release.methods.first(),
                     acq.rule.release.receiver_methods.first(),
+                    acq.call.receiver.as_deref(),
                 ) {
-                    (Some(m), _) => format!("{var}.{}()", m.trim_end_matches("()")),
-                    (None, Some(m)) => match acq.call.receiver.as_deref() {
-                        Some(pool) => format!("{pool}.{m}({var})"),
-                        None => format!("{m}({var})"),
-                    },
-                    (None, None) => format!("release {var}"),
+                    (_, Some(m), Some(pool)) => format!("{pool}.{m}({var})"),
+                    (Some(m), _, _) => format!("{var}.{}()", m.trim_end_matches("()")),
+                    (None, Some(m), None) => format!("{m}({var})"),
+                    (None, None, _) => format!("release {var}"),
                 };
                 let awaited = match acq.rule.release.awaited {
                     Awaited::Always => "await ",
