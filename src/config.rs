@@ -159,14 +159,16 @@ fn auxiliary_dirs(relative: &Path) -> Vec<PathBuf> {
 }
 
 /// A directory of tests: `tests/`, `test/`, `t/` (celery's and kombu's),
-/// suites named for their kind (`e2e_tests/`, `integration-tests/`,
-/// `tests_unit/`), and the `testing/` package a library ships for test
+/// suites named for their kind or package (`e2e_tests/`,
+/// `integration-tests/`, `tests_unit/`, `mycli_test/`), and the `testing/` package a library ships for test
 /// suites (`sqlalchemy.testing`, `gevent.testing`: fixtures and helpers
 /// that run only under a test runner), in any case.
 fn is_test_dir(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     matches!(name.as_str(), "tests" | "test" | "t" | "testing")
-        || ["_tests", "-tests"].iter().any(|s| name.ends_with(s))
+        || ["_tests", "-tests", "_test", "-test"]
+            .iter()
+            .any(|s| name.ends_with(s))
         || ["tests_", "tests-"].iter().any(|p| name.starts_with(p))
 }
 
@@ -965,6 +967,7 @@ mod tests {
             "nameko/testing/utils.py",
             "src/gevent/testing/sockets.py",
             "Lib/Tests/db.py",
+            "mycli_test/features/db_utils.py",
         ] {
             assert_eq!(code_kind(Path::new(path)), CodeKind::Test, "{path}");
         }

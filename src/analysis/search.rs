@@ -552,30 +552,52 @@ pub(super) fn release_method_matches(pattern: &str, method: &str, call: &CallFac
 }
 
 /// The branch of a test on which a held name is not of the type its
-/// resource is made as: the false one of `isinstance(sock, socket.socket)`,
-/// the true one of `not isinstance(...)`.
+/// resource is made as: the false one of `isinstance(sock, socket.socket)`
+/// or of `hasattr(f, "close")`, the true one of `not isinstance(...)`.
 fn other_type_branch(
     test: Node,
     names: &HashSet<String>,
     rule: &Resource,
     source: &str,
 ) -> Option<Edge> {
-    let is_that_type = |n: Node| {
+    // `hasattr(f, "close")`, naming a release method of the entry: what
+    // the entry makes has it.
+    let has_release = |n: Node| {
         n.kind_name() == "call"
             && n.field("function")
-                .is_some_and(|f| crate::syntax::text(f, source) == "isinstance")
+                .is_some_and(|f| crate::syntax::text(f, source) == "hasattr")
             && n.field("arguments").is_some_and(|args| {
-                let (Some(value), Some(class)) = (args.named_child(0), args.named_child(1)) else {
+                let (Some(value), Some(attr)) = (args.named_child(0), args.named_child(1)) else {
                     return false;
                 };
+                let attr = crate::syntax::text(attr, source).trim_matches(['"', '\'']);
                 value.kind_name() == "identifier"
                     && names.contains(crate::syntax::text(value, source))
                     && rule
-                        .acquire
-                        .calls
+                        .release
+                        .methods
                         .iter()
-                        .any(|c| c == crate::syntax::text(class, source))
+                        .any(|m| m.trim_end_matches("()") == attr)
             })
+    };
+    let is_that_type = |n: Node| {
+        has_release(n)
+            || n.kind_name() == "call"
+                && n.field("function")
+                    .is_some_and(|f| crate::syntax::text(f, source) == "isinstance")
+                && n.field("arguments").is_some_and(|args| {
+                    let (Some(value), Some(class)) = (args.named_child(0), args.named_child(1))
+                    else {
+                        return false;
+                    };
+                    value.kind_name() == "identifier"
+                        && names.contains(crate::syntax::text(value, source))
+                        && rule
+                            .acquire
+                            .calls
+                            .iter()
+                            .any(|c| c == crate::syntax::text(class, source))
+                })
     };
     match test.kind_name() {
         "call" if is_that_type(test) => Some(Edge::False),
