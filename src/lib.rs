@@ -1,7 +1,8 @@
 //! `unclosed`: finds resource leaks in Python code.
 //!
 //! The analysis core (`syntax`, `facts`, `cfg`, `analysis`, `rules`,
-//! `source`) takes text and rules and returns findings; it does no I/O. The
+//! `source`, `one_shot`) takes text and rules and returns findings; it does
+//! no I/O. The
 //! shell (`discover`, `modules`, `runner`, `render`, `cli`) finds files, orders
 //! them by their imports, runs the core in parallel and prints.
 
@@ -13,6 +14,7 @@ pub mod codes;
 pub mod facts;
 pub mod finding;
 pub mod fingerprint;
+pub mod one_shot;
 pub mod raising;
 pub mod rules;
 pub mod source;

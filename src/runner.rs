@@ -6,13 +6,14 @@
 
 use crate::analysis::{Export, FunctionSummary, NoProject, Options, Project, analyze_module};
 use crate::cache::Cache;
+use crate::codes::Code;
 use crate::config::{CodeKind, Settings};
 use crate::finding::{FileReport, Finding, PairUse, SharedPair};
 use crate::modules::{Dependencies, Imported, ModuleFile, Modules, scan_imports};
 use crate::rules::Catalogue;
 use crate::source::decode;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -143,7 +144,65 @@ pub fn check_jobs_cached(jobs: &[Job], run: RunOptions, cache: Option<&Cache>) -
         .map(OnceLock::into_inner)
         .collect();
     schedule.share_pairs(&mut results);
+    schedule.drop_command_exceptions(&mut results);
     results.into_iter().flatten().collect()
+}
+
+/// The codes of the findings that only an exception makes, which a
+/// one-shot program does not have (see `one_shot`). (A value dropped at once
+/// is closed at once there too, but reviewers took such findings in a
+/// library's command for fixes still worth making.)
+const COMMAND_FREE: [Code; 3] = [
+    Code::UnreleasedOnException,
+    Code::UnreleasedOnCancellation,
+    Code::UnprotectedYield,
+];
+
+/// `src/mycli/main.py` as `src.mycli.main` (a package's `__init__.py` as
+/// the package).
+fn dotted_path(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute
+        .with_extension("")
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(name) => Some(name.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .filter(|n| n != "__init__")
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The console scripts of the packaging files (`pyproject.toml`,
+/// `setup.cfg`, `setup.py`) in the directories of the checked files, up to
+/// their project's root. Only regular files of a bounded size are read.
+fn console_scripts(jobs: &[Job]) -> Vec<String> {
+    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    for job in jobs {
+        let path = std::path::absolute(&job.path).unwrap_or_else(|_| job.path.clone());
+        let root = &job.settings.root;
+        for dir in path.ancestors().skip(1) {
+            if !dir.starts_with(root) || !dirs.insert(dir.to_path_buf()) {
+                break;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for dir in dirs {
+        for name in ["pyproject.toml", "setup.cfg", "setup.py"] {
+            let path = dir.join(name);
+            let regular =
+                std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= 1 << 20);
+            if let Some(text) = regular
+                .then(|| std::fs::read_to_string(&path).ok())
+                .flatten()
+            {
+                out.extend(crate::one_shot::entry_points(&text));
+            }
+        }
+    }
+    out
 }
 
 /// A pair some files showed, for the others.
@@ -154,6 +213,58 @@ struct ProjectPair {
 }
 
 impl Schedule<'_> {
+    /// Findings that only an exception makes, in functions that run only
+    /// inside a one-shot program (a command's entry point and what only it
+    /// calls): an exception there ends the command (see `one_shot`).
+    fn drop_command_exceptions(&self, results: &mut [Option<FileResult>]) {
+        let candidates: Vec<(usize, String)> = results
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((i, r.as_ref()?)))
+            .filter(|(_, r)| r.kind == CodeKind::Production)
+            .flat_map(|(i, r)| {
+                r.report
+                    .findings
+                    .iter()
+                    .filter(|f| COMMAND_FREE.contains(&f.code))
+                    .map(move |f| (i, f.function.clone()))
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let sources: Vec<String> = self
+            .jobs
+            .par_iter()
+            .map(|job| source_of(job).unwrap_or_default())
+            .collect();
+        let dotted: Vec<String> = self.jobs.iter().map(|job| dotted_path(&job.path)).collect();
+        let files: Vec<crate::one_shot::ProgramFile> = self
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, job)| crate::one_shot::ProgramFile {
+                source: &sources[i],
+                module: &dotted[i],
+                production: job.kind == CodeKind::Production,
+                one_shot: job.settings.runs_as_one_shot(&job.path),
+            })
+            .collect();
+        let commands =
+            crate::one_shot::only_in_commands(&files, &console_scripts(self.jobs), &candidates);
+        if commands.is_empty() {
+            return;
+        }
+        for (i, result) in results.iter_mut().enumerate() {
+            let Some(result) = result else { continue };
+            result.report.findings.retain(|f| {
+                !(COMMAND_FREE.contains(&f.code) && commands.contains(&(i, f.function.clone())))
+            });
+        }
+    }
+
     /// Pairs learnt in one file hold in the others: the files that make the
     /// same call are analysed again with them. Their findings are reported
     /// only where keeping the pair is the project's habit (the functions

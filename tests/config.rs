@@ -76,7 +76,11 @@ fn isolated_ignores_the_project_config() {
         .collect();
     assert_eq!(
         resources,
-        ["learned:open_session", "learned:ledger.open_session"]
+        [
+            "learned:open_session",
+            "learned:ledger.open_session",
+            "learned:open_session"
+        ]
     );
 }
 

@@ -37,3 +37,9 @@ def retry_post(entry, attempts):
     finally:
         if session is not None:
             session.close()
+
+
+def on_statement_entry(entry):
+    from app.reconcile import reconcile_entry
+
+    reconcile_entry(entry)

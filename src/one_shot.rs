@@ -1,0 +1,566 @@
+//! Functions that run only inside a one-shot program: a command's `main`
+//! and what only it calls, however far from the file the command is in.
+//!
+//! An exception leaving such a function ends the command, and the
+//! operating system takes back what it held; reviewers of real code called
+//! each such finding false (salt's `spm`, httpie's session, mycli's
+//! checkup). A file of a command (`cli/`, `__main__.py`, see
+//! `rules/programs.toml`) is analysed so from the start; this pass finds the
+//! rest across files, after the analysis, for the functions that have a
+//! finding only an exception makes (UC002, UC004, UC007).
+//!
+//! A function runs only in a command when it is a command's entry point
+//! (a console script of the project's packaging, a function of a command's
+//! file), or when every mention of its name in the project's production
+//! code is a call inside one that does, or under `if __name__ ==
+//! "__main__":`, and not inside a `try` that catches (a retry loop goes
+//! on). A reference (a thread's target, a callback) may run anywhere, and
+//! keeps the findings. Names are matched as written, so a common name
+//! (`run`, `get`) is mentioned everywhere and stays reported: the pass can
+//! only err towards keeping a finding. A function nothing mentions is the
+//! project's API, for callers the run does not see, and stays reported too.
+
+use crate::syntax::{NodeExt, text};
+use std::collections::{HashMap, HashSet};
+use tree_sitter::{Node, Parser, Tree};
+
+/// One checked file, as the pass sees it.
+pub struct ProgramFile<'a> {
+    pub source: &'a str,
+    /// Its path as a dotted name, `.py` and `__init__` dropped
+    /// (`src.mycli.main`): a console script's module (`mycli.main`) is the
+    /// end of it.
+    pub module: &'a str,
+    /// Production code: mentions in tests, examples or scripts do not make
+    /// a function the project's.
+    pub production: bool,
+    /// A file of a command (see `rules/programs.toml`).
+    pub one_shot: bool,
+}
+
+/// How many functions the pass looks at, at most, so that a project of
+/// common names stays linear.
+const BUDGET: usize = 2_000;
+/// How far from a command's entry point a function may be.
+const DEPTH: usize = 12;
+
+/// Of `candidates` (a file and a function's qualified name, as findings
+/// name it), those that run only inside a one-shot program. `entry_points`
+/// are the console scripts of the project's packaging (`mycli.main:main`).
+pub fn only_in_commands(
+    files: &[ProgramFile],
+    entry_points: &[String],
+    candidates: &[(usize, String)],
+) -> HashSet<(usize, String)> {
+    let mut pass = Pass::new(files, entry_points);
+    candidates
+        .iter()
+        .filter(|(file, function)| pass.one_shot(*file, function, 0))
+        .cloned()
+        .collect()
+}
+
+struct Pass<'a> {
+    files: &'a [ProgramFile<'a>],
+    /// `(module, function)` of each console script.
+    entry_points: HashSet<(String, String)>,
+    /// Name to the production files whose text has it as a word.
+    index: Option<HashMap<&'a str, Vec<usize>>>,
+    trees: HashMap<usize, Option<Tree>>,
+    known: HashMap<(usize, String), bool>,
+    in_progress: HashSet<(usize, String)>,
+    looked_at: usize,
+}
+
+/// Where a mention of a name is.
+enum Place {
+    /// Not a mention: the name of a definition, or an import.
+    None,
+    /// Code of the module itself, or of a class body.
+    Module,
+    /// Under `if __name__ == "__main__":`.
+    Main,
+    /// In this function (its qualified name).
+    Function(String),
+}
+
+impl<'a> Pass<'a> {
+    fn new(files: &'a [ProgramFile<'a>], entry_points: &[String]) -> Self {
+        let entry_points = entry_points
+            .iter()
+            .filter_map(|e| {
+                let (module, function) = e.split_once(':')?;
+                Some((module.trim().to_string(), function.trim().to_string()))
+            })
+            .collect();
+        Pass {
+            files,
+            entry_points,
+            index: None,
+            trees: HashMap::new(),
+            known: HashMap::new(),
+            in_progress: HashSet::new(),
+            looked_at: 0,
+        }
+    }
+
+    fn one_shot(&mut self, file: usize, function: &str, depth: usize) -> bool {
+        let key = (file, function.to_string());
+        if let Some(&known) = self.known.get(&key) {
+            return known;
+        }
+        // A cycle of mentions (recursion) shows no command: keep it.
+        if depth > DEPTH || self.looked_at >= BUDGET || !self.in_progress.insert(key.clone()) {
+            return false;
+        }
+        self.looked_at += 1;
+        let answer = self.decide(file, function, depth);
+        self.in_progress.remove(&key);
+        self.known.insert(key, answer);
+        answer
+    }
+
+    fn decide(&mut self, file: usize, function: &str, depth: usize) -> bool {
+        let this = &self.files[file];
+        if this.one_shot {
+            return true;
+        }
+        // `Class.method` runs where the method's name is mentioned; a
+        // nested function where the function around it runs.
+        let outermost = function.split('.').next().unwrap_or(function);
+        let is_module = |module: &str| {
+            this.module == module
+                || this
+                    .module
+                    .strip_suffix(module)
+                    .is_some_and(|head| head.ends_with('.'))
+        };
+        if self
+            .entry_points
+            .iter()
+            .any(|(module, f)| f == outermost && is_module(module))
+        {
+            return true;
+        }
+        let name = function.rsplit('.').next().unwrap_or(function);
+        let mentions = self.mentions(name);
+        let mut any = false;
+        for (other, place, how) in mentions {
+            if matches!(place, Place::None) {
+                continue;
+            }
+            // A reference (a thread's target, a callback) may run where an
+            // exception ends nothing; so may a call inside a `try` that
+            // catches (a retry loop). Either keeps the findings.
+            if matches!(how, Mention::Reference | Mention::Caught) {
+                return false;
+            }
+            let ok = match place {
+                Place::None => continue,
+                Place::Main => true,
+                Place::Module => self.files[other].one_shot,
+                // Its own body (recursion) says nothing.
+                Place::Function(f) if other == file && f == function => continue,
+                Place::Function(f) => self.one_shot(other, &f, depth + 1),
+            };
+            if !ok {
+                return false;
+            }
+            // Only a call by the name itself (or on `self`) shows a caller:
+            // `json.load(f)` in a command says nothing of a function `load`.
+            any |= how == Mention::Direct;
+        }
+        any
+    }
+
+    /// Every mention of `name` as a name in production code, and how.
+    fn mentions(&mut self, name: &str) -> Vec<(usize, Place, Mention)> {
+        let files = self.files;
+        let index = self.index.get_or_insert_with(|| word_index(files));
+        let Some(hits) = index.get(name).cloned() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for file in hits {
+            let source = files[file].source;
+            let tree = self
+                .trees
+                .entry(file)
+                .or_insert_with(|| parse(source))
+                .as_ref();
+            let Some(tree) = tree else {
+                // A file that does not parse may mention it anywhere.
+                out.push((file, Place::Module, Mention::Reference));
+                continue;
+            };
+            crate::syntax::walk(tree.root_node(), |n| {
+                if n.kind_name() == "identifier" && text(n, source) == name {
+                    out.push((file, place_of(n, source), mention(n, source)));
+                }
+                true
+            });
+        }
+        out
+    }
+}
+
+fn parse(source: &str) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .ok()?;
+    parser.parse(source, None)
+}
+
+/// The production files each word (a name) is in.
+fn word_index<'a>(files: &'a [ProgramFile<'a>]) -> HashMap<&'a str, Vec<usize>> {
+    let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, file) in files.iter().enumerate() {
+        if !file.production {
+            continue;
+        }
+        let mut seen: HashSet<&str> = HashSet::new();
+        let bytes = file.source.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let b = bytes[at];
+            if b.is_ascii_alphabetic() || b == b'_' {
+                let start = at;
+                while at < bytes.len() && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_') {
+                    at += 1;
+                }
+                let word = &file.source[start..at];
+                if seen.insert(word) {
+                    index.entry(word).or_default().push(i);
+                }
+            } else {
+                at += 1;
+            }
+        }
+    }
+    index
+}
+
+/// Where the identifier `n` is: in which function (qualified as findings
+/// qualify them: `Class.method`, `outer.inner`), at module level, under the
+/// `__main__` test; or no mention at all (a definition's own name, an
+/// import).
+fn place_of(n: Node, source: &str) -> Place {
+    let mut names: Vec<String> = Vec::new();
+    let mut in_function = false;
+    let mut main = false;
+    let mut child = n;
+    let mut current = n.parent();
+    while let Some(parent) = current {
+        match parent.kind_name() {
+            "import_statement" | "import_from_statement" | "future_import_statement" => {
+                return Place::None;
+            }
+            "function_definition" | "class_definition" => {
+                let own_name = parent.field("name");
+                if own_name.is_some_and(|o| o.id() == child.id()) {
+                    return Place::None;
+                }
+                if let Some(name) = own_name {
+                    names.push(text(name, source).to_string());
+                }
+                in_function |= parent.kind_name() == "function_definition";
+            }
+            "if_statement" => {
+                main |= parent
+                    .field("condition")
+                    .is_some_and(|c| tests_main(c, source));
+            }
+            _ => {}
+        }
+        child = parent;
+        current = parent.parent();
+    }
+    if !in_function {
+        return if main { Place::Main } else { Place::Module };
+    }
+    names.reverse();
+    // What findings name: down to the innermost function (a class inside
+    // a function is part of its qualified name too).
+    Place::Function(names.join("."))
+}
+
+/// How a name is mentioned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mention {
+    /// Called by the name itself, or on `self` or `cls`: `name(...)`.
+    Direct,
+    /// Called as an attribute of something else: `json.name(...)`, which
+    /// may be another function of that name.
+    OnOther,
+    /// Called inside a `try` that catches: its exception does not end the
+    /// program.
+    Caught,
+    /// Not called: handed on, stored, looked up.
+    Reference,
+}
+
+fn mention(n: Node, source: &str) -> Mention {
+    // `name` or `obj.name`, whichever is the callee.
+    let (callee, direct) = match n.parent().filter(|p| p.kind_name() == "attribute") {
+        Some(attribute)
+            if attribute
+                .field("attribute")
+                .is_some_and(|a| a.id() == n.id()) =>
+        {
+            let on_self = attribute
+                .field("object")
+                .is_some_and(|o| matches!(text(o, source), "self" | "cls"));
+            (attribute, on_self)
+        }
+        _ => (n, true),
+    };
+    let called = callee
+        .parent()
+        .filter(|p| p.kind_name() == "call")
+        .and_then(|call| call.field("function"))
+        .is_some_and(|f| f.id() == callee.id());
+    if !called {
+        return Mention::Reference;
+    }
+    if in_try_that_catches(callee) {
+        return Mention::Caught;
+    }
+    if direct {
+        Mention::Direct
+    } else {
+        Mention::OnOther
+    }
+}
+
+/// Whether `node` is in the body of a `try` with `except` clauses, in its
+/// own function.
+fn in_try_that_catches(node: Node) -> bool {
+    let mut child = node;
+    let mut current = node.parent();
+    while let Some(parent) = current {
+        if matches!(parent.kind_name(), "function_definition" | "lambda") {
+            return false;
+        }
+        if parent.kind_name() == "try_statement"
+            && parent.field("body").is_some_and(|b| b.id() == child.id())
+        {
+            let mut cursor = parent.walk();
+            let catches = parent
+                .named_children(&mut cursor)
+                .any(|c| matches!(c.kind_name(), "except_clause" | "except_group_clause"));
+            if catches {
+                return true;
+            }
+        }
+        child = parent;
+        current = parent.parent();
+    }
+    false
+}
+
+/// `__name__ == "__main__"`, either way round.
+fn tests_main(condition: Node, source: &str) -> bool {
+    let compact: String = text(condition, source)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    matches!(
+        compact.as_str(),
+        "__name__=='__main__'"
+            | "__name__==\"__main__\""
+            | "'__main__'==__name__"
+            | "\"__main__\"==__name__"
+    )
+}
+
+/// The console scripts declared in a packaging file's text, each as
+/// `module:function`: `pyproject.toml`'s `[project.scripts]`,
+/// `[project.gui-scripts]` and `[tool.poetry.scripts]`, `setup.cfg`'s and
+/// `setup.py`'s `console_scripts` and `gui_scripts`. (Other entry points
+/// are plugins, loaded into whatever process asks for them.)
+pub fn entry_points(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    // In a script section: TOML until the next table, setup.cfg until the
+    // next key at the indentation of `console_scripts`, setup.py until the
+    // list closes.
+    let mut section: Option<Section> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        let indent = line.len() - line.trim_start().len();
+        // A TOML table or setup.cfg section (`[project.entry-points."x"]`);
+        // a list in setup.py has an `=` in it.
+        if trimmed.starts_with('[') && trimmed.ends_with(']') && !trimmed.contains('=') {
+            let table = trimmed.trim_matches(['[', ']']).trim();
+            section = matches!(
+                table,
+                "project.scripts" | "project.gui-scripts" | "tool.poetry.scripts"
+            )
+            .then_some(Section::Table);
+            continue;
+        }
+        let names_scripts = ["console_scripts", "gui_scripts"]
+            .iter()
+            .any(|k| trimmed.contains(k));
+        if names_scripts {
+            section = Some(
+                if trimmed.contains([':', '{']) && trimmed.contains(['\'', '"']) {
+                    Section::List
+                } else {
+                    Section::Cfg(indent)
+                },
+            );
+        } else if let Some(Section::Cfg(key_indent)) = section
+            && !trimmed.is_empty()
+            && indent <= key_indent
+        {
+            section = None;
+        }
+        if section.is_none() {
+            continue;
+        }
+        out.extend(scripts_in(line));
+        if matches!(section, Some(Section::List)) && trimmed.contains(']') {
+            section = None;
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy)]
+enum Section {
+    /// A TOML table of scripts.
+    Table,
+    /// The value of `console_scripts =` in `setup.cfg`, at this indentation.
+    Cfg(usize),
+    /// The list of `'console_scripts': [...]` in `setup.py`.
+    List,
+}
+
+/// The `name = module:function` entries written on one line.
+fn scripts_in(line: &str) -> Vec<String> {
+    let dotted = |s: &str| {
+        !s.is_empty()
+            && s.split('.').all(|part| {
+                !part.is_empty()
+                    && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !part.starts_with(|c: char| c.is_ascii_digit())
+            })
+    };
+    let mut out = Vec::new();
+    for (at, _) in line.match_indices('=') {
+        let value = line[at + 1..].trim_start_matches([' ', '\t', '"', '\'']);
+        let end = value
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':')))
+            .unwrap_or(value.len());
+        let Some((module, function)) = value[..end].split_once(':') else {
+            continue;
+        };
+        if dotted(module) && dotted(function) {
+            out.push(format!("{module}:{function}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file<'a>(source: &'a str, module: &'a str) -> ProgramFile<'a> {
+        ProgramFile {
+            source,
+            module,
+            production: true,
+            one_shot: false,
+        }
+    }
+
+    #[test]
+    fn reads_console_scripts() {
+        let pyproject = "[project.scripts]\nmycli = \"mycli.main:main\"\n";
+        assert_eq!(entry_points(pyproject), ["mycli.main:main"]);
+        let setup = "    entry_points={'console_scripts': ['spm = salt.scripts:salt_spm',\n        'salt = salt.scripts:salt_main'],\n        'salt.loader': ['x = salt.loader:x']},\n";
+        assert_eq!(
+            entry_points(setup),
+            ["salt.scripts:salt_spm", "salt.scripts:salt_main"]
+        );
+        let cfg = "[options.entry_points]\nconsole_scripts =\n    glance = glance.cmd:main\nglance_store.drivers =\n    http = glance_store.http:Store\n";
+        assert_eq!(entry_points(cfg), ["glance.cmd:main"]);
+        assert!(entry_points("url = \"https://example.org\"\n").is_empty());
+        let plugins = "[project.scripts]\nsend = \"pkg.notify:send\"\n\n[project.entry-points.\"pytest11\"]\nplugin = \"pkg.plugin:setup\"\n";
+        assert_eq!(entry_points(plugins), ["pkg.notify:send"]);
+        let plugins = "[project.entry-points.\"pytest11\"]\nplugin = \"pkg.plugin:setup\"\n";
+        assert!(entry_points(plugins).is_empty());
+    }
+
+    #[test]
+    fn a_function_only_a_command_calls_runs_in_the_command() {
+        let main =
+            "from tool.runner import run_from_args\n\ndef main():\n    run_from_args(parse())\n";
+        let runner =
+            "def run_from_args(args):\n    checkup(args)\n\ndef checkup(args):\n    pass\n";
+        let library = "def serve(args):\n    checkup(args)\n";
+        let files = [file(main, "tool.main"), file(runner, "tool.runner")];
+        let entry = ["tool.main:main".to_string()];
+        let candidates = [(1, "run_from_args".to_string()), (1, "checkup".to_string())];
+        let found = only_in_commands(&files, &entry, &candidates);
+        assert_eq!(found.len(), 2, "{found:?}");
+        // Called from a library function too: the project's, kept.
+        let files = [
+            file(main, "tool.main"),
+            file(runner, "tool.runner"),
+            file(library, "tool.server"),
+        ];
+        let found = only_in_commands(&files, &entry, &candidates);
+        assert_eq!(
+            found,
+            HashSet::from([(1, "run_from_args".to_string())]),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_name_as_another_objects_attribute_is_no_caller() {
+        let job = "import json\n\ndef load(path):\n    return json.load(open(path))\n";
+        let files = [
+            ProgramFile {
+                one_shot: true,
+                ..file(job, "jobs.nightly")
+            },
+            file(job, "app.views"),
+        ];
+        assert!(only_in_commands(&files, &[], &[(1, "load".to_string())]).is_empty());
+    }
+
+    #[test]
+    fn a_retried_call_or_a_thread_target_keeps_its_exceptions() {
+        let retried = "def push():\n    pass\n\ndef main():\n    try:\n        push()\n    except OSError:\n        pass\n\nif __name__ == '__main__':\n    main()\n";
+        let files = [file(retried, "tool.push")];
+        assert!(only_in_commands(&files, &[], &[(0, "push".to_string())]).is_empty());
+        let threaded = "import threading\n\ndef push():\n    pass\n\ndef main():\n    threading.Thread(target=push).start()\n\nif __name__ == '__main__':\n    main()\n";
+        let files = [file(threaded, "tool.push")];
+        assert!(only_in_commands(&files, &[], &[(0, "push".to_string())]).is_empty());
+    }
+
+    #[test]
+    fn what_nothing_mentions_is_the_projects_api() {
+        let library = "def fetch(url):\n    pass\n";
+        let files = [file(library, "tool.http")];
+        assert!(only_in_commands(&files, &[], &[(0, "fetch".to_string())]).is_empty());
+    }
+
+    #[test]
+    fn a_script_block_is_a_command() {
+        let tool = "def main():\n    pass\n\nif __name__ == \"__main__\":\n    main()\n";
+        let files = [file(tool, "tool.cli_runner")];
+        assert_eq!(
+            only_in_commands(&files, &[], &[(0, "main".to_string())]).len(),
+            1
+        );
+        // Registered at module level (a handler table): anyone may run it.
+        let table = "def main():\n    pass\n\nHANDLERS = {\"main\": main}\n";
+        let files = [file(table, "tool.handlers")];
+        assert!(only_in_commands(&files, &[], &[(0, "main".to_string())]).is_empty());
+    }
+}
