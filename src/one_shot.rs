@@ -142,6 +142,9 @@ impl<'a> Pass<'a> {
         {
             return true;
         }
+        if crate::analysis::imports_cli(this.source) && self.is_command(file, outermost) {
+            return true;
+        }
         let name = function.rsplit('.').next().unwrap_or(function);
         let mentions = self.mentions(name);
         let mut any = false;
@@ -171,6 +174,35 @@ impl<'a> Pass<'a> {
             any |= how == Mention::Direct;
         }
         any
+    }
+
+    /// Whether the module-level function `name` of `file` is a command of
+    /// a click or typer program (`@cli.command()`).
+    fn is_command(&mut self, file: usize, name: &str) -> bool {
+        let source = self.files[file].source;
+        let Some(tree) = self
+            .trees
+            .entry(file)
+            .or_insert_with(|| parse(source))
+            .as_ref()
+        else {
+            return false;
+        };
+        let root = tree.root_node();
+        let mut cursor = root.walk();
+        root.named_children(&mut cursor).any(|item| {
+            item.kind_name() == "decorated_definition"
+                && item
+                    .field("definition")
+                    .and_then(|d| d.field("name"))
+                    .is_some_and(|n| text(n, source) == name)
+                && item
+                    .named_children(&mut item.walk())
+                    .filter(|c| c.kind_name() == "decorator")
+                    .any(|d| {
+                        crate::analysis::makes_a_command(text(d, source).trim_start_matches('@'))
+                    })
+        })
     }
 
     /// Every mention of `name` as a name in production code, and how.
@@ -541,6 +573,15 @@ mod tests {
         let threaded = "import threading\n\ndef push():\n    pass\n\ndef main():\n    threading.Thread(target=push).start()\n\nif __name__ == '__main__':\n    main()\n";
         let files = [file(threaded, "tool.push")];
         assert!(only_in_commands(&files, &[], &[(0, "push".to_string())]).is_empty());
+    }
+
+    #[test]
+    fn a_click_command_is_a_command() {
+        let cli = "import click\nfrom tool.runner import run\n\n@click.command()\ndef entry():\n    run_from_args()\n\ndef main():\n    try:\n        entry.main(standalone_mode=False)\n    except click.Abort:\n        pass\n";
+        let runner = "def run_from_args():\n    pass\n";
+        let files = [file(cli, "tool.main"), file(runner, "tool.runner")];
+        let found = only_in_commands(&files, &[], &[(1, "run_from_args".to_string())]);
+        assert_eq!(found.len(), 1);
     }
 
     #[test]

@@ -48,9 +48,7 @@ pub(super) fn program_ends(
     ending_calls: &CallList,
 ) -> ProgramEnds {
     let main = main_block(root, source);
-    let imports_cli = ["import click", "from click", "import typer", "from typer"]
-        .iter()
-        .any(|i| source.contains(i));
+    let imports_cli = imports_cli(source);
     let commands: Vec<bool> = units
         .iter()
         .map(|u| imports_cli && is_cli_command(u))
@@ -101,15 +99,26 @@ pub(super) fn program_ends(
     ends
 }
 
+/// Whether the file imports click or typer, whose commands are programs.
+pub(crate) fn imports_cli(source: &str) -> bool {
+    ["import click", "from click", "import typer", "from typer"]
+        .iter()
+        .any(|i| source.contains(i))
+}
+
 /// A command of a command-line program (`@click.command()`,
 /// `@cli.command(name=...)`, `@app.command()` with typer, a `group`), in a
 /// file that imports click or typer (the caller checks): each run of the
 /// program runs one.
 fn is_cli_command(unit: &FunctionNode) -> bool {
-    unit.decorators.iter().any(|d| {
-        let callee = d.split('(').next().unwrap_or(d).trim();
-        matches!(callee.rsplit('.').next(), Some("command" | "group")) && callee.contains('.')
-    })
+    unit.decorators.iter().any(|d| makes_a_command(d))
+}
+
+/// A decorator (as written, without `@`) that makes a function a command
+/// of a click or typer program.
+pub(crate) fn makes_a_command(decorator: &str) -> bool {
+    let callee = decorator.split('(').next().unwrap_or(decorator).trim();
+    matches!(callee.rsplit('.').next(), Some("command" | "group")) && callee.contains('.')
 }
 
 /// The function the `__main__` block's last statement calls, possibly
