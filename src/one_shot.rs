@@ -22,11 +22,10 @@
 
 use crate::syntax::{NodeExt, text};
 use std::collections::{HashMap, HashSet};
-use tree_sitter::{Node, Parser, Tree};
+use tree_sitter::{Node, Parser};
 
 /// One checked file, as the pass sees it.
 pub struct ProgramFile<'a> {
-    pub source: &'a str,
     /// Its path as a dotted name, `.py` and `__init__` dropped
     /// (`src.mycli.main`): a console script's module (`mycli.main`) is the
     /// end of it.
@@ -43,16 +42,104 @@ pub struct ProgramFile<'a> {
 const BUDGET: usize = 2_000;
 /// How far from a command's entry point a function may be.
 const DEPTH: usize = 12;
+/// A name in more files than this is a common one (`run`, `get`): some
+/// mention of it is surely outside a command, and it is not looked up.
+const COMMON: usize = 64;
+/// How many files the pass parses, at most.
+const PARSES: usize = 400;
+
+/// The names defined with `def` in a file's text (a quick scan, no parse).
+pub fn defined_names(source: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in source.lines() {
+        let line = line.trim_start();
+        let line = line.strip_prefix("async ").unwrap_or(line);
+        if let Some(rest) = line.strip_prefix("def ") {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.push(name);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The words of a file's text that are among `wanted`, each once.
+pub fn words_in(source: &str, wanted: &HashSet<String>) -> Vec<String> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let bytes = source.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
+        if b.is_ascii_alphabetic() || b == b'_' {
+            let start = at;
+            while at < bytes.len() && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_') {
+                at += 1;
+            }
+            let word = &source[start..at];
+            if wanted.contains(word) {
+                seen.insert(word);
+            }
+        } else {
+            at += 1;
+        }
+    }
+    let mut out: Vec<String> = seen.into_iter().map(str::to_string).collect();
+    out.sort();
+    out
+}
+
+/// Which production files have each defined name in their text.
+#[derive(Default)]
+pub struct WordIndex {
+    files_of: HashMap<String, Vec<usize>>,
+}
+
+impl WordIndex {
+    /// From the words (see `words_in`) of each file, by file index.
+    pub fn new(words: Vec<Vec<String>>) -> WordIndex {
+        let mut files_of: HashMap<String, Vec<usize>> = HashMap::new();
+        for (file, words) in words.into_iter().enumerate() {
+            for word in words {
+                files_of.entry(word).or_default().push(file);
+            }
+        }
+        WordIndex { files_of }
+    }
+}
 
 /// Of `candidates` (a file and a function's qualified name, as findings
 /// name it), those that run only inside a one-shot program. `entry_points`
-/// are the console scripts of the project's packaging (`mycli.main:main`).
+/// are the console scripts of the project's packaging (`mycli.main:main`);
+/// `load` gives a file's text, for the few files the pass parses.
 pub fn only_in_commands(
     files: &[ProgramFile],
+    load: &dyn Fn(usize) -> Option<String>,
+    index: &WordIndex,
     entry_points: &[String],
     candidates: &[(usize, String)],
 ) -> HashSet<(usize, String)> {
-    let mut pass = Pass::new(files, entry_points);
+    let mut pass = Pass {
+        files,
+        load,
+        index,
+        entry_points: entry_points
+            .iter()
+            .filter_map(|e| {
+                let (module, function) = e.split_once(':')?;
+                Some((module.trim().to_string(), function.trim().to_string()))
+            })
+            .collect(),
+        parsed: HashMap::new(),
+        known: HashMap::new(),
+        in_progress: HashSet::new(),
+        looked_at: 0,
+    };
     candidates
         .iter()
         .filter(|(file, function)| pass.one_shot(*file, function, 0))
@@ -62,17 +149,28 @@ pub fn only_in_commands(
 
 struct Pass<'a> {
     files: &'a [ProgramFile<'a>],
+    load: &'a dyn Fn(usize) -> Option<String>,
+    index: &'a WordIndex,
     /// `(module, function)` of each console script.
-    entry_points: HashSet<(String, String)>,
-    /// Name to the production files whose text has it as a word.
-    index: Option<HashMap<&'a str, Vec<usize>>>,
-    trees: HashMap<usize, Option<Tree>>,
+    entry_points: Vec<(String, String)>,
+    /// What each file parsed shows (the tree is not kept); `None` for a
+    /// file that could not be read or parsed.
+    parsed: HashMap<usize, Option<FileMentions>>,
     known: HashMap<(usize, String), bool>,
     in_progress: HashSet<(usize, String)>,
     looked_at: usize,
 }
 
+/// What the pass needs of one file: the mentions of the project's function
+/// names, and its commands.
+struct FileMentions {
+    mentions: HashMap<String, Vec<(Place, Mention)>>,
+    /// Module-level functions that are commands of a click or typer program.
+    commands: HashSet<String>,
+}
+
 /// Where a mention of a name is.
+#[derive(Clone)]
 enum Place {
     /// Not a mention: the name of a definition, or an import.
     None,
@@ -84,26 +182,7 @@ enum Place {
     Function(String),
 }
 
-impl<'a> Pass<'a> {
-    fn new(files: &'a [ProgramFile<'a>], entry_points: &[String]) -> Self {
-        let entry_points = entry_points
-            .iter()
-            .filter_map(|e| {
-                let (module, function) = e.split_once(':')?;
-                Some((module.trim().to_string(), function.trim().to_string()))
-            })
-            .collect();
-        Pass {
-            files,
-            entry_points,
-            index: None,
-            trees: HashMap::new(),
-            known: HashMap::new(),
-            in_progress: HashSet::new(),
-            looked_at: 0,
-        }
-    }
-
+impl Pass<'_> {
     fn one_shot(&mut self, file: usize, function: &str, depth: usize) -> bool {
         let key = (file, function.to_string());
         if let Some(&known) = self.known.get(&key) {
@@ -142,11 +221,32 @@ impl<'a> Pass<'a> {
         {
             return true;
         }
-        if crate::analysis::imports_cli(this.source) && self.is_command(file, outermost) {
+        if self
+            .file(file)
+            .is_some_and(|m| m.commands.contains(outermost))
+        {
             return true;
         }
         let name = function.rsplit('.').next().unwrap_or(function);
-        let mentions = self.mentions(name);
+        let Some(hits) = self.index.files_of.get(name) else {
+            return false;
+        };
+        if hits.len() > COMMON {
+            return false;
+        }
+        let mut mentions = Vec::new();
+        for &other in hits {
+            match self.file(other) {
+                Some(m) => {
+                    for (place, how) in m.mentions.get(name).into_iter().flatten() {
+                        mentions.push((other, place.clone(), *how));
+                    }
+                }
+                // Unread, unparsed, or past the budget: it may mention it
+                // anywhere.
+                None => return false,
+            }
+        }
         let mut any = false;
         for (other, place, how) in mentions {
             if matches!(place, Place::None) {
@@ -176,101 +276,63 @@ impl<'a> Pass<'a> {
         any
     }
 
-    /// Whether the module-level function `name` of `file` is a command of
-    /// a click or typer program (`@cli.command()`).
-    fn is_command(&mut self, file: usize, name: &str) -> bool {
-        let source = self.files[file].source;
-        let Some(tree) = self
-            .trees
-            .entry(file)
-            .or_insert_with(|| parse(source))
-            .as_ref()
-        else {
-            return false;
-        };
+    /// The mentions and commands of `file`, parsed once.
+    fn file(&mut self, file: usize) -> Option<&FileMentions> {
+        if !self.parsed.contains_key(&file) {
+            let found = if self.parsed.len() < PARSES {
+                (self.load)(file).and_then(|source| self.read(&source))
+            } else {
+                None
+            };
+            self.parsed.insert(file, found);
+        }
+        self.parsed.get(&file).and_then(Option::as_ref)
+    }
+
+    fn read(&self, source: &str) -> Option<FileMentions> {
+        let mut parser = Parser::new();
+        parser
+            .set_language(&tree_sitter_python::LANGUAGE.into())
+            .ok()?;
+        let tree = parser.parse(source, None)?;
         let root = tree.root_node();
-        let mut cursor = root.walk();
-        root.named_children(&mut cursor).any(|item| {
-            item.kind_name() == "decorated_definition"
-                && item
+        let mut mentions: HashMap<String, Vec<(Place, Mention)>> = HashMap::new();
+        crate::syntax::walk(root, |n| {
+            if n.kind_name() == "identifier" {
+                let name = text(n, source);
+                if self.index.files_of.contains_key(name) {
+                    mentions
+                        .entry(name.to_string())
+                        .or_default()
+                        .push((place_of(n, source), mention(n, source)));
+                }
+            }
+            true
+        });
+        let mut commands = HashSet::new();
+        if crate::analysis::imports_cli(source) {
+            let mut cursor = root.walk();
+            for item in root.named_children(&mut cursor) {
+                let is_command = item.kind_name() == "decorated_definition"
+                    && item
+                        .named_children(&mut item.walk())
+                        .filter(|c| c.kind_name() == "decorator")
+                        .any(|d| {
+                            crate::analysis::makes_a_command(
+                                text(d, source).trim_start_matches('@'),
+                            )
+                        });
+                if let Some(name) = item
                     .field("definition")
                     .and_then(|d| d.field("name"))
-                    .is_some_and(|n| text(n, source) == name)
-                && item
-                    .named_children(&mut item.walk())
-                    .filter(|c| c.kind_name() == "decorator")
-                    .any(|d| {
-                        crate::analysis::makes_a_command(text(d, source).trim_start_matches('@'))
-                    })
-        })
-    }
-
-    /// Every mention of `name` as a name in production code, and how.
-    fn mentions(&mut self, name: &str) -> Vec<(usize, Place, Mention)> {
-        let files = self.files;
-        let index = self.index.get_or_insert_with(|| word_index(files));
-        let Some(hits) = index.get(name).cloned() else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for file in hits {
-            let source = files[file].source;
-            let tree = self
-                .trees
-                .entry(file)
-                .or_insert_with(|| parse(source))
-                .as_ref();
-            let Some(tree) = tree else {
-                // A file that does not parse may mention it anywhere.
-                out.push((file, Place::Module, Mention::Reference));
-                continue;
-            };
-            crate::syntax::walk(tree.root_node(), |n| {
-                if n.kind_name() == "identifier" && text(n, source) == name {
-                    out.push((file, place_of(n, source), mention(n, source)));
+                    .filter(|_| is_command)
+                {
+                    commands.insert(text(name, source).to_string());
                 }
-                true
-            });
-        }
-        out
-    }
-}
-
-fn parse(source: &str) -> Option<Tree> {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .ok()?;
-    parser.parse(source, None)
-}
-
-/// The production files each word (a name) is in.
-fn word_index<'a>(files: &'a [ProgramFile<'a>]) -> HashMap<&'a str, Vec<usize>> {
-    let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, file) in files.iter().enumerate() {
-        if !file.production {
-            continue;
-        }
-        let mut seen: HashSet<&str> = HashSet::new();
-        let bytes = file.source.as_bytes();
-        let mut at = 0;
-        while at < bytes.len() {
-            let b = bytes[at];
-            if b.is_ascii_alphabetic() || b == b'_' {
-                let start = at;
-                while at < bytes.len() && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_') {
-                    at += 1;
-                }
-                let word = &file.source[start..at];
-                if seen.insert(word) {
-                    index.entry(word).or_default().push(i);
-                }
-            } else {
-                at += 1;
             }
         }
+        Some(FileMentions { mentions, commands })
     }
-    index
 }
 
 /// Where the identifier `n` is: in which function (qualified as findings
@@ -499,13 +561,32 @@ fn scripts_in(line: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn file<'a>(source: &'a str, module: &'a str) -> ProgramFile<'a> {
-        ProgramFile {
-            source,
-            module,
-            production: true,
-            one_shot: false,
-        }
+    /// The files as `(source, module)`, the first `one_shot` of them
+    /// command files; the candidates by index into them.
+    fn run(
+        files: &[(&str, &str)],
+        one_shot: usize,
+        entry: &[&str],
+        candidates: &[(usize, &str)],
+    ) -> usize {
+        let program: Vec<ProgramFile> = files
+            .iter()
+            .enumerate()
+            .map(|(i, (_, module))| ProgramFile {
+                module,
+                production: true,
+                one_shot: i < one_shot,
+            })
+            .collect();
+        let defined: HashSet<String> = files.iter().flat_map(|(s, _)| defined_names(s)).collect();
+        let index = WordIndex::new(files.iter().map(|(s, _)| words_in(s, &defined)).collect());
+        let load = |i: usize| Some(files[i].0.to_string());
+        let entry: Vec<String> = entry.iter().map(|e| e.to_string()).collect();
+        let candidates: Vec<(usize, String)> = candidates
+            .iter()
+            .map(|(f, n)| (*f, n.to_string()))
+            .collect();
+        only_in_commands(&program, &load, &index, &entry, &candidates).len()
     }
 
     #[test]
@@ -533,75 +614,54 @@ mod tests {
         let runner =
             "def run_from_args(args):\n    checkup(args)\n\ndef checkup(args):\n    pass\n";
         let library = "def serve(args):\n    checkup(args)\n";
-        let files = [file(main, "tool.main"), file(runner, "tool.runner")];
-        let entry = ["tool.main:main".to_string()];
-        let candidates = [(1, "run_from_args".to_string()), (1, "checkup".to_string())];
-        let found = only_in_commands(&files, &entry, &candidates);
-        assert_eq!(found.len(), 2, "{found:?}");
+        let entry = ["tool.main:main"];
+        let candidates = [(1, "run_from_args"), (1, "checkup")];
+        let files = [(main, "tool.main"), (runner, "tool.runner")];
+        assert_eq!(run(&files, 0, &entry, &candidates), 2);
         // Called from a library function too: the project's, kept.
         let files = [
-            file(main, "tool.main"),
-            file(runner, "tool.runner"),
-            file(library, "tool.server"),
+            (main, "tool.main"),
+            (runner, "tool.runner"),
+            (library, "tool.server"),
         ];
-        let found = only_in_commands(&files, &entry, &candidates);
-        assert_eq!(
-            found,
-            HashSet::from([(1, "run_from_args".to_string())]),
-            "{found:?}"
-        );
+        assert_eq!(run(&files, 0, &entry, &candidates), 1);
     }
 
     #[test]
     fn a_name_as_another_objects_attribute_is_no_caller() {
         let job = "import json\n\ndef load(path):\n    return json.load(open(path))\n";
-        let files = [
-            ProgramFile {
-                one_shot: true,
-                ..file(job, "jobs.nightly")
-            },
-            file(job, "app.views"),
-        ];
-        assert!(only_in_commands(&files, &[], &[(1, "load".to_string())]).is_empty());
+        let files = [(job, "jobs.nightly"), (job, "app.views")];
+        assert_eq!(run(&files, 1, &[], &[(1, "load")]), 0);
     }
 
     #[test]
     fn a_retried_call_or_a_thread_target_keeps_its_exceptions() {
         let retried = "def push():\n    pass\n\ndef main():\n    try:\n        push()\n    except OSError:\n        pass\n\nif __name__ == '__main__':\n    main()\n";
-        let files = [file(retried, "tool.push")];
-        assert!(only_in_commands(&files, &[], &[(0, "push".to_string())]).is_empty());
+        assert_eq!(run(&[(retried, "tool.push")], 0, &[], &[(0, "push")]), 0);
         let threaded = "import threading\n\ndef push():\n    pass\n\ndef main():\n    threading.Thread(target=push).start()\n\nif __name__ == '__main__':\n    main()\n";
-        let files = [file(threaded, "tool.push")];
-        assert!(only_in_commands(&files, &[], &[(0, "push".to_string())]).is_empty());
+        assert_eq!(run(&[(threaded, "tool.push")], 0, &[], &[(0, "push")]), 0);
     }
 
     #[test]
     fn a_click_command_is_a_command() {
         let cli = "import click\nfrom tool.runner import run\n\n@click.command()\ndef entry():\n    run_from_args()\n\ndef main():\n    try:\n        entry.main(standalone_mode=False)\n    except click.Abort:\n        pass\n";
         let runner = "def run_from_args():\n    pass\n";
-        let files = [file(cli, "tool.main"), file(runner, "tool.runner")];
-        let found = only_in_commands(&files, &[], &[(1, "run_from_args".to_string())]);
-        assert_eq!(found.len(), 1);
+        let files = [(cli, "tool.main"), (runner, "tool.runner")];
+        assert_eq!(run(&files, 0, &[], &[(1, "run_from_args")]), 1);
     }
 
     #[test]
     fn what_nothing_mentions_is_the_projects_api() {
         let library = "def fetch(url):\n    pass\n";
-        let files = [file(library, "tool.http")];
-        assert!(only_in_commands(&files, &[], &[(0, "fetch".to_string())]).is_empty());
+        assert_eq!(run(&[(library, "tool.http")], 0, &[], &[(0, "fetch")]), 0);
     }
 
     #[test]
     fn a_script_block_is_a_command() {
         let tool = "def main():\n    pass\n\nif __name__ == \"__main__\":\n    main()\n";
-        let files = [file(tool, "tool.cli_runner")];
-        assert_eq!(
-            only_in_commands(&files, &[], &[(0, "main".to_string())]).len(),
-            1
-        );
+        assert_eq!(run(&[(tool, "tool.cli_runner")], 0, &[], &[(0, "main")]), 1);
         // Registered at module level (a handler table): anyone may run it.
         let table = "def main():\n    pass\n\nHANDLERS = {\"main\": main}\n";
-        let files = [file(table, "tool.handlers")];
-        assert!(only_in_commands(&files, &[], &[(0, "main".to_string())]).is_empty());
+        assert_eq!(run(&[(table, "tool.handlers")], 0, &[], &[(0, "main")]), 0);
     }
 }

@@ -13,7 +13,7 @@ use crate::modules::{Dependencies, Imported, ModuleFile, Modules, scan_imports};
 use crate::rules::Catalogue;
 use crate::source::decode;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -235,25 +235,49 @@ impl Schedule<'_> {
         if candidates.is_empty() {
             return;
         }
-        let sources: Vec<String> = self
+        // The files are read again, twice, rather than held: the names
+        // they define, then where those names are.
+        let defined: HashSet<String> = self
             .jobs
             .par_iter()
-            .map(|job| source_of(job).unwrap_or_default())
+            .map(|job| {
+                source_of(job)
+                    .map(|s| crate::one_shot::defined_names(&s))
+                    .unwrap_or_default()
+            })
+            .flatten()
             .collect();
+        let words: Vec<Vec<String>> = self
+            .jobs
+            .par_iter()
+            .map(|job| match source_of(job) {
+                Ok(text) if job.kind == CodeKind::Production => {
+                    crate::one_shot::words_in(&text, &defined)
+                }
+                _ => Vec::new(),
+            })
+            .collect();
+        drop(defined);
+        let index = crate::one_shot::WordIndex::new(words);
         let dotted: Vec<String> = self.jobs.iter().map(|job| dotted_path(&job.path)).collect();
         let files: Vec<crate::one_shot::ProgramFile> = self
             .jobs
             .iter()
             .enumerate()
             .map(|(i, job)| crate::one_shot::ProgramFile {
-                source: &sources[i],
                 module: &dotted[i],
                 production: job.kind == CodeKind::Production,
                 one_shot: job.settings.runs_as_one_shot(&job.path),
             })
             .collect();
-        let commands =
-            crate::one_shot::only_in_commands(&files, &console_scripts(self.jobs), &candidates);
+        let load = |i: usize| source_of(&self.jobs[i]).ok();
+        let commands = crate::one_shot::only_in_commands(
+            &files,
+            &load,
+            &index,
+            &console_scripts(self.jobs),
+            &candidates,
+        );
         if commands.is_empty() {
             return;
         }
