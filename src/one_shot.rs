@@ -44,9 +44,9 @@ const BUDGET: usize = 2_000;
 const DEPTH: usize = 12;
 /// A name in more files than this is a common one (`run`, `get`): some
 /// mention of it is surely outside a command, and it is not looked up.
-const COMMON: usize = 64;
+const COMMON: usize = 32;
 /// How many files the pass parses, at most.
-const PARSES: usize = 400;
+const PARSES: usize = 150;
 
 /// The names defined with `def` in a file's text (a quick scan, no parse).
 pub fn defined_names(source: &str) -> Vec<String> {
@@ -119,11 +119,32 @@ impl WordIndex {
 /// `load` gives a file's text, for the few files the pass parses.
 pub fn only_in_commands(
     files: &[ProgramFile],
-    load: &dyn Fn(usize) -> Option<String>,
+    load: &(dyn Fn(usize) -> Option<String> + Sync),
     index: &WordIndex,
     entry_points: &[String],
     candidates: &[(usize, String)],
 ) -> HashSet<(usize, String)> {
+    // The files the candidates' names are in, and their own, parsed
+    // up front on every thread; the few the search reaches further from
+    // there are parsed as it goes.
+    let mut first: Vec<usize> = candidates
+        .iter()
+        .flat_map(|(file, function)| {
+            let name = function.rsplit('.').next().unwrap_or(function);
+            let hits = index.files_of.get(name).filter(|h| h.len() <= COMMON);
+            std::iter::once(*file).chain(hits.into_iter().flatten().copied())
+        })
+        .collect();
+    first.sort_unstable();
+    first.dedup();
+    first.truncate(PARSES);
+    let parsed: HashMap<usize, Option<FileMentions>> = {
+        use rayon::prelude::*;
+        first
+            .par_iter()
+            .map(|&file| (file, load(file).and_then(|source| read(&source, index))))
+            .collect()
+    };
     let mut pass = Pass {
         files,
         load,
@@ -135,7 +156,7 @@ pub fn only_in_commands(
                 Some((module.trim().to_string(), function.trim().to_string()))
             })
             .collect(),
-        parsed: HashMap::new(),
+        parsed,
         known: HashMap::new(),
         in_progress: HashSet::new(),
         looked_at: 0,
@@ -149,7 +170,7 @@ pub fn only_in_commands(
 
 struct Pass<'a> {
     files: &'a [ProgramFile<'a>],
-    load: &'a dyn Fn(usize) -> Option<String>,
+    load: &'a (dyn Fn(usize) -> Option<String> + Sync),
     index: &'a WordIndex,
     /// `(module, function)` of each console script.
     entry_points: Vec<(String, String)>,
@@ -280,7 +301,7 @@ impl Pass<'_> {
     fn file(&mut self, file: usize) -> Option<&FileMentions> {
         if !self.parsed.contains_key(&file) {
             let found = if self.parsed.len() < PARSES {
-                (self.load)(file).and_then(|source| self.read(&source))
+                (self.load)(file).and_then(|source| read(&source, self.index))
             } else {
                 None
             };
@@ -288,51 +309,50 @@ impl Pass<'_> {
         }
         self.parsed.get(&file).and_then(Option::as_ref)
     }
+}
 
-    fn read(&self, source: &str) -> Option<FileMentions> {
-        let mut parser = Parser::new();
-        parser
-            .set_language(&tree_sitter_python::LANGUAGE.into())
-            .ok()?;
-        let tree = parser.parse(source, None)?;
-        let root = tree.root_node();
-        let mut mentions: HashMap<String, Vec<(Place, Mention)>> = HashMap::new();
-        crate::syntax::walk(root, |n| {
-            if n.kind_name() == "identifier" {
-                let name = text(n, source);
-                if self.index.files_of.contains_key(name) {
-                    mentions
-                        .entry(name.to_string())
-                        .or_default()
-                        .push((place_of(n, source), mention(n, source)));
-                }
-            }
-            true
-        });
-        let mut commands = HashSet::new();
-        if crate::analysis::imports_cli(source) {
-            let mut cursor = root.walk();
-            for item in root.named_children(&mut cursor) {
-                let is_command = item.kind_name() == "decorated_definition"
-                    && item
-                        .named_children(&mut item.walk())
-                        .filter(|c| c.kind_name() == "decorator")
-                        .any(|d| {
-                            crate::analysis::makes_a_command(
-                                text(d, source).trim_start_matches('@'),
-                            )
-                        });
-                if let Some(name) = item
-                    .field("definition")
-                    .and_then(|d| d.field("name"))
-                    .filter(|_| is_command)
-                {
-                    commands.insert(text(name, source).to_string());
-                }
+/// The mentions and commands of one file's text.
+fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .ok()?;
+    let tree = parser.parse(source, None)?;
+    let root = tree.root_node();
+    let mut mentions: HashMap<String, Vec<(Place, Mention)>> = HashMap::new();
+    crate::syntax::walk(root, |n| {
+        if n.kind_name() == "identifier" {
+            let name = text(n, source);
+            if index.files_of.contains_key(name) {
+                mentions
+                    .entry(name.to_string())
+                    .or_default()
+                    .push((place_of(n, source), mention(n, source)));
             }
         }
-        Some(FileMentions { mentions, commands })
+        true
+    });
+    let mut commands = HashSet::new();
+    if crate::analysis::imports_cli(source) {
+        let mut cursor = root.walk();
+        for item in root.named_children(&mut cursor) {
+            let is_command = item.kind_name() == "decorated_definition"
+                && item
+                    .named_children(&mut item.walk())
+                    .filter(|c| c.kind_name() == "decorator")
+                    .any(|d| {
+                        crate::analysis::makes_a_command(text(d, source).trim_start_matches('@'))
+                    });
+            if let Some(name) = item
+                .field("definition")
+                .and_then(|d| d.field("name"))
+                .filter(|_| is_command)
+            {
+                commands.insert(text(name, source).to_string());
+            }
+        }
     }
+    Some(FileMentions { mentions, commands })
 }
 
 /// Where the identifier `n` is: in which function (qualified as findings

@@ -271,13 +271,9 @@ impl Schedule<'_> {
             })
             .collect();
         let load = |i: usize| source_of(&self.jobs[i]).ok();
-        let commands = crate::one_shot::only_in_commands(
-            &files,
-            &load,
-            &index,
-            &console_scripts(self.jobs),
-            &candidates,
-        );
+        let scripts = console_scripts(self.jobs);
+        let commands =
+            crate::one_shot::only_in_commands(&files, &load, &index, &scripts, &candidates);
         if commands.is_empty() {
             return;
         }
