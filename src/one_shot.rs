@@ -383,7 +383,7 @@ fn place_of(n: Node, source: &str) -> Place {
             "if_statement" => {
                 main |= parent
                     .field("condition")
-                    .is_some_and(|c| tests_main(c, source));
+                    .is_some_and(|c| crate::analysis::tests_main(c, source));
             }
             _ => {}
         }
@@ -471,21 +471,6 @@ fn in_try_that_catches(node: Node) -> bool {
         current = parent.parent();
     }
     false
-}
-
-/// `__name__ == "__main__"`, either way round.
-fn tests_main(condition: Node, source: &str) -> bool {
-    let compact: String = text(condition, source)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    matches!(
-        compact.as_str(),
-        "__name__=='__main__'"
-            | "__name__==\"__main__\""
-            | "'__main__'==__name__"
-            | "\"__main__\"==__name__"
-    )
 }
 
 /// The console scripts declared in a packaging file's text, each as

@@ -469,6 +469,17 @@ fn char_position(source: &str, byte: usize, point: tree_sitter::Point) -> Positi
     }
 }
 
+/// `object.method(...)`: the object and the method's name.
+pub fn method_call<'t, 's>(call: Node<'t>, source: &'s str) -> Option<(Node<'t>, &'s str)> {
+    let function = call
+        .field("function")
+        .filter(|f| call.kind_name() == "call" && f.kind_name() == "attribute")?;
+    Some((
+        function.field("object")?,
+        text(function.field("attribute")?, source),
+    ))
+}
+
 /// The name an `except` clause binds (`err` of `except OSError as err`):
 /// the target of the `as` pattern its value is.
 pub fn except_alias(clause: Node) -> Option<Node> {

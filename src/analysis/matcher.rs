@@ -446,14 +446,8 @@ impl Matcher<'_> {
                 return false;
             }
             held = match node.kind_name() {
-                "call" => node
-                    .field("function")
-                    .filter(|f| f.kind_name() == "attribute")
-                    .is_some_and(|f| {
-                        f.field("attribute")
-                            .is_some_and(|a| crate::syntax::text(a, self.source) == "acquire")
-                            && f.field("object").is_some_and(is_receiver)
-                    }),
+                "call" => crate::syntax::method_call(node, self.source)
+                    .is_some_and(|(object, method)| method == "acquire" && is_receiver(object)),
                 "with_item" => node.field("value").is_some_and(is_receiver),
                 _ => false,
             };
@@ -527,14 +521,9 @@ impl Matcher<'_> {
             .filter_map(|a| match a.kind_name() {
                 "identifier" | "attribute" => Some(a),
                 // `os.fstat(f.fileno())`: the descriptor of what `f` is.
-                "call" => a
-                    .field("function")
-                    .filter(|f| f.kind_name() == "attribute")
-                    .filter(|f| {
-                        f.field("attribute")
-                            .is_some_and(|m| crate::syntax::text(m, self.source) == "fileno")
-                    })
-                    .and_then(|f| f.field("object"))
+                "call" => crate::syntax::method_call(a, self.source)
+                    .filter(|(_, method)| *method == "fileno")
+                    .map(|(object, _)| object)
                     .filter(|o| matches!(o.kind_name(), "identifier" | "attribute")),
                 _ => None,
             })

@@ -28,7 +28,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use tree_sitter::Node;
 
-pub(crate) use script::{imports_cli, makes_a_command};
+pub(crate) use script::{imports_cli, makes_a_command, tests_main};
 pub use summaries::{BodySummary, Export, FunctionSummary, NoProject, Project, Returned};
 
 #[derive(Debug, Clone, Default)]

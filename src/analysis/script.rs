@@ -362,19 +362,24 @@ fn main_block<'t>(root: Node<'t>, source: &str) -> Option<Node<'t>> {
     let mut cursor = root.walk();
     let found = root.named_children(&mut cursor).find(|stmt| {
         stmt.kind_name() == "if_statement"
-            && stmt.field("condition").is_some_and(|c| {
-                let t: String = text(c, source)
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .collect();
-                matches!(
-                    t.as_str(),
-                    "__name__=='__main__'"
-                        | "__name__==\"__main__\""
-                        | "'__main__'==__name__"
-                        | "\"__main__\"==__name__"
-                )
-            })
+            && stmt
+                .field("condition")
+                .is_some_and(|c| tests_main(c, source))
     });
     found.and_then(|stmt| stmt.field("consequence"))
+}
+
+/// `__name__ == "__main__"`, either way round.
+pub(crate) fn tests_main(condition: Node, source: &str) -> bool {
+    let compact: String = text(condition, source)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    matches!(
+        compact.as_str(),
+        "__name__=='__main__'"
+            | "__name__==\"__main__\""
+            | "'__main__'==__name__"
+            | "\"__main__\"==__name__"
+    )
 }

@@ -562,48 +562,42 @@ fn other_type_branch(
 ) -> Option<Edge> {
     // `hasattr(f, "close")`, naming a release method of the entry: what
     // the entry makes has it.
+    let text = |n: Node| crate::syntax::text(n, source);
     let has_release = |n: Node| {
-        n.kind_name() == "call"
-            && n.field("function")
-                .is_some_and(|f| crate::syntax::text(f, source) == "hasattr")
-            && n.field("arguments").is_some_and(|args| {
-                let (Some(value), Some(attr)) = (args.named_child(0), args.named_child(1)) else {
-                    return false;
-                };
-                let attr = crate::syntax::text(attr, source).trim_matches(['"', '\'']);
-                value.kind_name() == "identifier"
-                    && names.contains(crate::syntax::text(value, source))
-                    && rule
-                        .release
-                        .methods
-                        .iter()
-                        .any(|m| m.trim_end_matches("()") == attr)
-            })
+        second_on_held(n, "hasattr", names, source).is_some_and(|attr| {
+            let attr = text(attr).trim_matches(['"', '\'']);
+            rule.release
+                .methods
+                .iter()
+                .any(|m| m.trim_end_matches("()") == attr)
+        })
     };
-    let is_that_type = |n: Node| {
-        has_release(n)
-            || n.kind_name() == "call"
-                && n.field("function")
-                    .is_some_and(|f| crate::syntax::text(f, source) == "isinstance")
-                && n.field("arguments").is_some_and(|args| {
-                    let (Some(value), Some(class)) = (args.named_child(0), args.named_child(1))
-                    else {
-                        return false;
-                    };
-                    value.kind_name() == "identifier"
-                        && names.contains(crate::syntax::text(value, source))
-                        && rule
-                            .acquire
-                            .calls
-                            .iter()
-                            .any(|c| c == crate::syntax::text(class, source))
-                })
+    let is_instance = |n: Node| {
+        second_on_held(n, "isinstance", names, source)
+            .is_some_and(|class| rule.acquire.calls.iter().any(|c| c == text(class)))
     };
+    let is_that_type = |n: Node| has_release(n) || is_instance(n);
     match test.kind_name() {
         "call" if is_that_type(test) => Some(Edge::False),
         "not_operator" if test.field("argument").is_some_and(is_that_type) => Some(Edge::True),
         _ => None,
     }
+}
+
+/// `function(name, other)` on a held name: `other`.
+fn second_on_held<'t>(
+    n: Node<'t>,
+    function: &str,
+    names: &HashSet<String>,
+    source: &str,
+) -> Option<Node<'t>> {
+    let text = |n: Node| crate::syntax::text(n, source);
+    if n.kind_name() != "call" || n.field("function").map(text) != Some(function) {
+        return None;
+    }
+    let args = n.field("arguments")?;
+    let (value, other) = (args.named_child(0)?, args.named_child(1)?);
+    (value.kind_name() == "identifier" && names.contains(text(value))).then_some(other)
 }
 
 /// The `for` loop a lock is taken in, one per item (`for op in parts:
