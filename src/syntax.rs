@@ -352,6 +352,14 @@ impl Imports {
     /// Whether `name` was bound by an import (`pg` of `import psycopg2 as
     /// pg`, `aiohttp` of `import aiohttp`, `Session` of `from x import
     /// Session`).
+    /// Each name imported with `from ... import`, with what it resolves
+    /// to.
+    pub fn imported_names(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.names
+            .iter()
+            .map(|(name, target)| (name.as_str(), target.as_str()))
+    }
+
     pub fn is_imported(&self, name: &str) -> bool {
         self.names.contains_key(name) || self.plain.contains(name)
     }

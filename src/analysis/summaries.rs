@@ -260,6 +260,14 @@ impl<'a, 't> Summaries<'a, 't> {
                 _ => true,
             });
         }
+        // And the classes of other checked files imported here, whatever
+        // their names look like (mechanize's `closeable_response(fp, ...)`
+        // makes an object that keeps `fp`).
+        for (name, target) in imports.imported_names() {
+            if project.function(target).is_some_and(|f| f.is_class) {
+                class_names.insert(name.to_string());
+            }
+        }
         Summaries {
             classes,
             class_names,
