@@ -270,17 +270,12 @@ impl Pass<'_> {
         }
         let mut any = false;
         for (other, place, how) in mentions {
-            if matches!(place, Place::None) {
-                continue;
-            }
-            // A reference (a thread's target, a callback) may run where an
-            // exception ends nothing; so may a call inside a `try` that
-            // catches (a retry loop). Either keeps the findings.
-            if matches!(how, Mention::Reference | Mention::Caught) {
-                return false;
-            }
             let ok = match place {
                 Place::None => continue,
+                // A reference (a thread's target, a callback) may run where
+                // an exception ends nothing; so may a call inside a `try`
+                // that catches (a retry loop). Either keeps the findings.
+                _ if matches!(how, Mention::Reference | Mention::Caught) => false,
                 Place::Main => true,
                 Place::Module => self.files[other].one_shot,
                 // Its own body (recursion) says nothing.

@@ -95,14 +95,20 @@ pub fn check_jobs_cached(jobs: &[Job], run: RunOptions, cache: Option<&Cache>) -
         .collect();
     // Imports are read up front; each file's text is read again when it is
     // analysed, so only the files in progress are held in memory.
-    let imported: Vec<Vec<Imported>> = jobs
+    // (And the names each defines with `def`, for `drop_command_exceptions`,
+    // while the text is at hand.)
+    let (imported, defined): (Vec<Vec<Imported>>, Vec<Vec<String>>) = jobs
         .par_iter()
         .zip(&module_files)
         .map(|(job, module)| match source_of(job) {
-            Ok(text) => scan_imports(&text, &module.package),
-            Err(_) => Vec::new(),
+            Ok(text) => (
+                scan_imports(&text, &module.package),
+                crate::one_shot::defined_names(&text),
+            ),
+            Err(_) => (Vec::new(), Vec::new()),
         })
-        .collect();
+        .unzip();
+    let defined: HashSet<String> = defined.into_iter().flatten().collect();
     let modules = Modules::new(module_files);
     let dependencies = Dependencies::new(&modules, &imported);
     let (groups, group_of) = dependencies.groups();
@@ -122,6 +128,7 @@ pub fn check_jobs_cached(jobs: &[Job], run: RunOptions, cache: Option<&Cache>) -
         run,
         cache,
         modules: &modules,
+        defined,
         dependencies: &dependencies,
         groups: &groups,
         group_of: &group_of,
@@ -235,29 +242,19 @@ impl Schedule<'_> {
         if candidates.is_empty() {
             return;
         }
-        // The files are read again, twice, rather than held: the names
-        // they define, then where those names are.
-        let defined: HashSet<String> = self
-            .jobs
-            .par_iter()
-            .map(|job| {
-                source_of(job)
-                    .map(|s| crate::one_shot::defined_names(&s))
-                    .unwrap_or_default()
-            })
-            .flatten()
-            .collect();
+        // The files are read again rather than held: where the names they
+        // define are.
+        let defined = &self.defined;
         let words: Vec<Vec<String>> = self
             .jobs
             .par_iter()
             .map(|job| match source_of(job) {
                 Ok(text) if job.kind == CodeKind::Production => {
-                    crate::one_shot::words_in(&text, &defined)
+                    crate::one_shot::words_in(&text, defined)
                 }
                 _ => Vec::new(),
             })
             .collect();
-        drop(defined);
         let index = crate::one_shot::WordIndex::new(words);
         let dotted: Vec<String> = self.jobs.iter().map(|job| dotted_path(&job.path)).collect();
         let files: Vec<crate::one_shot::ProgramFile> = self
@@ -403,6 +400,8 @@ struct Schedule<'a> {
     run: RunOptions,
     cache: Option<&'a Cache>,
     modules: &'a Modules,
+    /// The names the checked files define with `def`.
+    defined: HashSet<String>,
     dependencies: &'a Dependencies,
     groups: &'a [Vec<usize>],
     group_of: &'a [usize],
