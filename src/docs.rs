@@ -336,6 +336,11 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             list(&c.identity),
         ),
         (
+            "Hold nothing",
+            "They have a release-like method (`terminate()`), but what they make holds nothing: it is never learnt as a resource from its release.",
+            list(&c.holding_nothing),
+        ),
+        (
             "Take ownership",
             "The resource passed to them is theirs to release.",
             ownership,

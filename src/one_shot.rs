@@ -113,23 +113,24 @@ impl WordIndex {
     }
 }
 
-/// Of `candidates` (a file and a function's qualified name, as findings
-/// name it), those that run only inside a one-shot program. `entry_points`
-/// are the console scripts of the project's packaging (`mycli.main:main`);
-/// `load` gives a file's text, for the few files the pass parses.
+/// Of `candidates` (a file, a function's qualified name, as findings name
+/// it, and the way out asked about), those whose way out ends a one-shot
+/// program. `entry_points` are the console scripts of the project's
+/// packaging (`mycli.main:main`); `load` gives a file's text, for the few
+/// files the pass parses.
 pub fn only_in_commands(
     files: &[ProgramFile],
     load: &(dyn Fn(usize) -> Option<String> + Sync),
     index: &WordIndex,
     entry_points: &[String],
-    candidates: &[(usize, String)],
-) -> HashSet<(usize, String)> {
+    candidates: &[(usize, String, Ends)],
+) -> HashSet<(usize, String, Ends)> {
     // The files the candidates' names are in, and their own, parsed
     // up front on every thread; the few the search reaches further from
     // there are parsed as it goes.
     let mut first: Vec<usize> = candidates
         .iter()
-        .flat_map(|(file, function)| {
+        .flat_map(|(file, function, _)| {
             let name = function.rsplit('.').next().unwrap_or(function);
             let hits = index.files_of.get(name).filter(|h| h.len() <= COMMON);
             std::iter::once(*file).chain(hits.into_iter().flatten().copied())
@@ -163,7 +164,7 @@ pub fn only_in_commands(
     };
     candidates
         .iter()
-        .filter(|(file, function)| pass.one_shot(*file, function, 0))
+        .filter(|(file, function, ends)| pass.one_shot(*file, function, *ends, 0))
         .cloned()
         .collect()
 }
@@ -177,17 +178,43 @@ struct Pass<'a> {
     /// What each file parsed shows (the tree is not kept); `None` for a
     /// file that could not be read or parsed.
     parsed: HashMap<usize, Option<FileMentions>>,
-    known: HashMap<(usize, String), bool>,
-    in_progress: HashSet<(usize, String)>,
+    known: HashMap<(usize, String, Ends), bool>,
+    in_progress: HashSet<(usize, String, Ends)>,
     looked_at: usize,
+}
+
+/// Which way out of a function is asked about.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Ends {
+    /// Its uncaught exceptions end the program.
+    Exceptions,
+    /// Its return ends the program: every call of it is the last act of a
+    /// function whose return does (`return await delete_packages(...)` in
+    /// the command's `async_main`, itself `return asyncio.run(async_main())`
+    /// in the console script's `main`), so what it still holds when it
+    /// returns, the process gives back right away.
+    Returns,
 }
 
 /// What the pass needs of one file: the mentions of the project's function
 /// names, and its commands.
 struct FileMentions {
-    mentions: HashMap<String, Vec<(Place, Mention)>>,
+    mentions: HashMap<String, Vec<Mentioned>>,
     /// Module-level functions that are commands of a click or typer program.
     commands: HashSet<String>,
+}
+
+/// One mention of a name.
+#[derive(Clone)]
+struct Mentioned {
+    place: Place,
+    how: Mention,
+    /// Whether the call's value is the caller's last act (see
+    /// `ends_caller`).
+    tail: bool,
+    /// For a call on something else than `self`: that something, as
+    /// written (`bandersnatch.delete` of `bandersnatch.delete.run()`).
+    receiver: Option<String>,
 }
 
 /// Where a mention of a name is.
@@ -204,8 +231,8 @@ enum Place {
 }
 
 impl Pass<'_> {
-    fn one_shot(&mut self, file: usize, function: &str, depth: usize) -> bool {
-        let key = (file, function.to_string());
+    fn one_shot(&mut self, file: usize, function: &str, ends: Ends, depth: usize) -> bool {
+        let key = (file, function.to_string(), ends);
         if let Some(&known) = self.known.get(&key) {
             return known;
         }
@@ -214,20 +241,23 @@ impl Pass<'_> {
             return false;
         }
         self.looked_at += 1;
-        let answer = self.decide(file, function, depth);
+        let answer = self.decide(file, function, ends, depth);
         self.in_progress.remove(&key);
         self.known.insert(key, answer);
         answer
     }
 
-    fn decide(&mut self, file: usize, function: &str, depth: usize) -> bool {
+    fn decide(&mut self, file: usize, function: &str, ends: Ends, depth: usize) -> bool {
         let this = &self.files[file];
-        if this.one_shot {
+        // Any function of a command's file raises into the command; its
+        // returns go back to a caller that may go on.
+        if this.one_shot && ends == Ends::Exceptions {
             return true;
         }
         // `Class.method` runs where the method's name is mentioned; a
         // nested function where the function around it runs.
         let outermost = function.split('.').next().unwrap_or(function);
+        let nested = function.contains('.');
         let is_module = |module: &str| {
             this.module == module
                 || this
@@ -235,17 +265,14 @@ impl Pass<'_> {
                     .strip_suffix(module)
                     .is_some_and(|head| head.ends_with('.'))
         };
-        if self
+        let entry = self
             .entry_points
             .iter()
             .any(|(module, f)| f == outermost && is_module(module))
-        {
-            return true;
-        }
-        if self
-            .file(file)
-            .is_some_and(|m| m.commands.contains(outermost))
-        {
+            || self
+                .file(file)
+                .is_some_and(|m| m.commands.contains(outermost));
+        if entry && (ends == Ends::Exceptions || !nested) {
             return true;
         }
         let name = function.rsplit('.').next().unwrap_or(function);
@@ -259,8 +286,8 @@ impl Pass<'_> {
         for &other in hits {
             match self.file(other) {
                 Some(m) => {
-                    for (place, how) in m.mentions.get(name).into_iter().flatten() {
-                        mentions.push((other, place.clone(), *how));
+                    for mentioned in m.mentions.get(name).into_iter().flatten() {
+                        mentions.push((other, mentioned.clone()));
                     }
                 }
                 // Unread, unparsed, or past the budget: it may mention it
@@ -269,18 +296,39 @@ impl Pass<'_> {
             }
         }
         let mut any = false;
-        for (other, place, how) in mentions {
+        // `bandersnatch.delete.delete_packages()`, `delete.delete_packages()`
+        // after `from bandersnatch import delete`: the function of this
+        // file by its module's name.
+        let this_module = |receiver: &str| {
+            let module = self.files[file].module;
+            module == receiver
+                || module
+                    .strip_suffix(receiver)
+                    .is_some_and(|head| head.ends_with('.'))
+        };
+        for (other, mentioned) in mentions {
+            let Mentioned {
+                place,
+                mut how,
+                tail,
+                receiver,
+            } = mentioned;
+            if how == Mention::OnOther && receiver.as_deref().is_some_and(this_module) {
+                how = Mention::Direct;
+            }
             let ok = match place {
                 Place::None => continue,
                 // A reference (a thread's target, a callback) may run where
                 // an exception ends nothing; so may a call inside a `try`
                 // that catches (a retry loop). Either keeps the findings.
                 _ if matches!(how, Mention::Reference | Mention::Caught) => false,
+                // A call whose caller goes on after it returns.
+                _ if ends == Ends::Returns && !tail => false,
                 Place::Main => true,
-                Place::Module => self.files[other].one_shot,
+                Place::Module => ends == Ends::Exceptions && self.files[other].one_shot,
                 // Its own body (recursion) says nothing.
                 Place::Function(f) if other == file && f == function => continue,
-                Place::Function(f) => self.one_shot(other, &f, depth + 1),
+                Place::Function(f) => self.one_shot(other, &f, ends, depth + 1),
             };
             if !ok {
                 return false;
@@ -314,15 +362,26 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
         .ok()?;
     let tree = parser.parse(source, None)?;
     let root = tree.root_node();
-    let mut mentions: HashMap<String, Vec<(Place, Mention)>> = HashMap::new();
+    let mut mentions: HashMap<String, Vec<Mentioned>> = HashMap::new();
     crate::syntax::walk(root, |n| {
         if n.kind_name() == "identifier" {
             let name = text(n, source);
             if index.files_of.contains_key(name) {
+                let how = mention(n, source);
+                let receiver = n
+                    .parent()
+                    .filter(|p| p.kind_name() == "attribute" && how == Mention::OnOther)
+                    .and_then(|a| a.field("object"))
+                    .map(|o| text(o, source).to_string());
                 mentions
                     .entry(name.to_string())
                     .or_default()
-                    .push((place_of(n, source), mention(n, source)));
+                    .push(Mentioned {
+                        place: place_of(n, source),
+                        how,
+                        tail: ends_caller(n, source),
+                        receiver,
+                    });
             }
         }
         true
@@ -440,6 +499,59 @@ fn mention(n: Node, source: &str) -> Mention {
     } else {
         Mention::OnOther
     }
+}
+
+/// Whether the call whose callee is the identifier `n` (or `x.n`) is its
+/// caller's last act: its value returned (`return f(...)`, `return await
+/// f(...)`, `return asyncio.run(f(...))`), given to `sys.exit()` or
+/// `SystemExit`, or the last statement of the `__main__` block.
+fn ends_caller(n: Node, source: &str) -> bool {
+    let callee = match n.parent().filter(|p| p.kind_name() == "attribute") {
+        Some(attribute) => attribute,
+        None => n,
+    };
+    let Some(mut current) = callee
+        .parent()
+        .filter(|p| p.kind_name() == "call")
+        .filter(|c| c.field("function").is_some_and(|f| f.id() == callee.id()))
+    else {
+        return false;
+    };
+    let mut exits = false;
+    while let Some(parent) = current.parent() {
+        match parent.kind_name() {
+            "await" | "parenthesized_expression" => current = parent,
+            // The only argument of a call that runs it to its end, or exits
+            // with its value.
+            "argument_list" if parent.named_child_count() == 1 => {
+                let Some(outer) = parent.parent().filter(|o| o.kind_name() == "call") else {
+                    return false;
+                };
+                let runner = outer
+                    .field("function")
+                    .map(|f| crate::syntax::last_part(text(f, source)).to_string());
+                match runner.as_deref() {
+                    Some("run" | "run_until_complete") => {}
+                    Some("exit" | "_exit" | "SystemExit") => exits = true,
+                    _ => return false,
+                }
+                current = outer;
+            }
+            "return_statement" | "raise_statement" => return true,
+            "expression_statement" => {
+                let last_in_main = parent.next_named_sibling().is_none()
+                    && parent
+                        .parent()
+                        .and_then(|block| block.parent())
+                        .filter(|s| s.kind_name() == "if_statement")
+                        .and_then(|s| s.field("condition"))
+                        .is_some_and(|c| crate::analysis::tests_main(c, source));
+                return exits || last_in_main;
+            }
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// Whether `node` is in the body of a `try` with `except` clauses, in its
@@ -569,6 +681,16 @@ mod tests {
         entry: &[&str],
         candidates: &[(usize, &str)],
     ) -> usize {
+        run_asking(files, one_shot, entry, candidates, Ends::Exceptions)
+    }
+
+    fn run_asking(
+        files: &[(&str, &str)],
+        one_shot: usize,
+        entry: &[&str],
+        candidates: &[(usize, &str)],
+        ends: Ends,
+    ) -> usize {
         let program: Vec<ProgramFile> = files
             .iter()
             .enumerate()
@@ -582,9 +704,9 @@ mod tests {
         let index = WordIndex::new(files.iter().map(|(s, _)| words_in(s, &defined)).collect());
         let load = |i: usize| Some(files[i].0.to_string());
         let entry: Vec<String> = entry.iter().map(|e| e.to_string()).collect();
-        let candidates: Vec<(usize, String)> = candidates
+        let candidates: Vec<(usize, String, Ends)> = candidates
             .iter()
-            .map(|(f, n)| (*f, n.to_string()))
+            .map(|(f, n)| (*f, n.to_string(), ends))
             .collect();
         only_in_commands(&program, &load, &index, &entry, &candidates).len()
     }
@@ -648,6 +770,31 @@ mod tests {
         let runner = "def run_from_args():\n    pass\n";
         let files = [(cli, "tool.main"), (runner, "tool.runner")];
         assert_eq!(run(&files, 0, &[], &[(1, "run_from_args")]), 1);
+    }
+
+    #[test]
+    fn a_return_ends_the_program_only_as_the_callers_last_act() {
+        let main = "import asyncio\nimport sys\nfrom tool import jobs\n\nasync def async_main(args):\n    if args.op == 'delete':\n        return await jobs.delete_all(args)\n    for item in args.items:\n        jobs.sync_one(item)\n    return 0\n\ndef main():\n    return asyncio.run(async_main(parse()))\n";
+        let jobs = "def delete_all(args):\n    pass\n\ndef sync_one(item):\n    pass\n";
+        let files = [(main, "tool.main"), (jobs, "tool.jobs")];
+        let entry = ["tool.main:main"];
+        let ask = |name| run_asking(&files, 0, &entry, &[(1, name)], Ends::Returns);
+        assert_eq!(ask("delete_all"), 1);
+        // Called in a loop: the command goes on after it returns.
+        assert_eq!(ask("sync_one"), 0);
+        // Its exceptions end the command all the same.
+        assert_eq!(run(&files, 0, &entry, &[(1, "sync_one")]), 1);
+        // `sys.exit(main())`, and the last call of the `__main__` block.
+        for script in [
+            "def main():\n    pass\n\nif __name__ == '__main__':\n    sys.exit(main())\n",
+            "def main():\n    pass\n\nif __name__ == '__main__':\n    setup()\n    main()\n",
+        ] {
+            let files = [(script, "tool.script")];
+            assert_eq!(run_asking(&files, 0, &[], &[(0, "main")], Ends::Returns), 1);
+        }
+        let not_last = "def main():\n    pass\n\nif __name__ == '__main__':\n    main()\n    serve_forever()\n";
+        let files = [(not_last, "tool.script")];
+        assert_eq!(run_asking(&files, 0, &[], &[(0, "main")], Ends::Returns), 0);
     }
 
     #[test]

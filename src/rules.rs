@@ -472,6 +472,12 @@ pub struct Calls {
     /// Calls that return their (last positional) argument: `typing.cast`.
     #[serde(default)]
     pub identity: CallList,
+    /// Callables whose objects hold nothing to give back, though they have
+    /// a release-like method: `psutil.Process(pid)` names a process that
+    /// exists, and its `terminate()` ends that process. What they make is
+    /// never learnt as a resource.
+    #[serde(default)]
+    pub holding_nothing: CallList,
     /// Functions known to raise only one class of exception, by class name:
     /// `"ssl.match_hostname" = "CertificateError"`.
     #[serde(default)]
@@ -550,6 +556,7 @@ impl Calls {
         self.scheduling.extend(other.scheduling);
         self.borrowing.extend(other.borrowing);
         self.identity.extend(other.identity);
+        self.holding_nothing.extend(other.holding_nothing);
         self.raise_classes.extend(other.raise_classes);
         for (class, raisers) in other.raised_only_by {
             self.raised_only_by
@@ -868,6 +875,7 @@ impl Catalogue {
             &c.scheduling,
             &c.borrowing,
             &c.identity,
+            &c.holding_nothing,
         ];
         let functions = lists
             .iter()

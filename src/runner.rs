@@ -10,6 +10,7 @@ use crate::codes::Code;
 use crate::config::{CodeKind, Settings};
 use crate::finding::{FileReport, Finding, PairUse, SharedPair};
 use crate::modules::{Dependencies, Imported, ModuleFile, Modules, scan_imports};
+use crate::one_shot::Ends;
 use crate::rules::Catalogue;
 use crate::source::decode;
 use rayon::prelude::*;
@@ -165,6 +166,18 @@ const COMMAND_FREE: [Code; 3] = [
     Code::UnprotectedYield,
 ];
 
+/// Which way out of its function a finding of `code` leaks by, when a
+/// one-shot program may end there: an exception, or the return (UC001).
+fn ends_asked(code: Code) -> Option<Ends> {
+    if COMMAND_FREE.contains(&code) {
+        Some(Ends::Exceptions)
+    } else if code == Code::UnreleasedOnReturn {
+        Some(Ends::Returns)
+    } else {
+        None
+    }
+}
+
 /// `src/mycli/main.py` as `src.mycli.main` (a package's `__init__.py` as
 /// the package).
 fn dotted_path(path: &Path) -> String {
@@ -224,7 +237,7 @@ impl Schedule<'_> {
     /// inside a one-shot program (a command's entry point and what only it
     /// calls): an exception there ends the command (see `one_shot`).
     fn drop_command_exceptions(&self, results: &mut [Option<FileResult>]) {
-        let candidates: Vec<(usize, String)> = results
+        let candidates: Vec<(usize, String, Ends)> = results
             .iter()
             .enumerate()
             .filter_map(|(i, r)| Some((i, r.as_ref()?)))
@@ -233,8 +246,7 @@ impl Schedule<'_> {
                 r.report
                     .findings
                     .iter()
-                    .filter(|f| COMMAND_FREE.contains(&f.code))
-                    .map(move |f| (i, f.function.clone()))
+                    .filter_map(move |f| Some((i, f.function.clone(), ends_asked(f.code)?)))
             })
             .collect::<BTreeSet<_>>()
             .into_iter()
@@ -277,7 +289,8 @@ impl Schedule<'_> {
         for (i, result) in results.iter_mut().enumerate() {
             let Some(result) = result else { continue };
             result.report.findings.retain(|f| {
-                !(COMMAND_FREE.contains(&f.code) && commands.contains(&(i, f.function.clone())))
+                !ends_asked(f.code)
+                    .is_some_and(|ends| commands.contains(&(i, f.function.clone(), ends)))
             });
         }
     }

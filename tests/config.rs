@@ -78,6 +78,7 @@ fn isolated_ignores_the_project_config() {
         resources,
         [
             "learned:open_session",
+            "learned:open_session",
             "learned:ledger.open_session",
             "learned:open_session"
         ]

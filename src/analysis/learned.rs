@@ -12,7 +12,7 @@
 use crate::cfg::Cfg;
 use crate::facts::{CallFact, Use};
 use crate::finding::{Learnt, LearntKind, SharedPair};
-use crate::rules::{Acquire, Awaited, CallList, Release, Resource};
+use crate::rules::{Acquire, Awaited, CallList, Calls, Release, Resource};
 use crate::syntax::{self, NodeExt};
 use tree_sitter::Node;
 
@@ -247,12 +247,13 @@ pub(super) struct Learned<'t> {
 pub(super) fn learn<'t>(
     graph: &Cfg<'t>,
     source: &str,
-    borrowing: &CallList,
+    known_calls: &Calls,
     matched: &dyn Fn(&CallFact) -> bool,
     plain_instance: &dyn Fn(&CallFact) -> bool,
     file_pairs: &[FilePair],
     scope: &str,
 ) -> Vec<Learned<'t>> {
+    let borrowing = &known_calls.borrowing;
     let calls: Vec<&CallFact<'t>> = graph.nodes.iter().flat_map(|n| &n.facts.calls).collect();
     // Names a catalogue entry already follows: their releases are no
     // evidence about anything else (`conn = pool.getconn() if pooled else
@@ -311,6 +312,7 @@ pub(super) fn learn<'t>(
             || leaves
             || is_lookup(call)
             || makes_builtin_value(call)
+            || borrows(call, &known_calls.holding_nothing)
             || plain_instance(call)
         {
             continue;

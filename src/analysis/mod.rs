@@ -773,7 +773,7 @@ impl<'a> FunctionContext<'a> {
         let learned = learned::learn(
             graph,
             self.source,
-            &self.matcher.catalogue.calls.borrowing,
+            &self.matcher.catalogue.calls,
             &|call| {
                 self.matcher.rule_for(call, &releases_on_receiver).is_some()
                     || (self.returned_by)(call).is_some()

@@ -21,8 +21,9 @@
 //! an `exec` that closes the descriptors Python opened (they are not
 //! inheritable). A function given only as the `target=` of a
 //! `multiprocessing.Process` is the whole life of that child process: it
-//! exits when the function returns or raises. Nothing either holds outlives
-//! it.
+//! exits when the function returns or raises, as the `run()` method of a
+//! class made on `multiprocessing.Process` does. Nothing either holds
+//! outlives it.
 
 use super::FunctionNode;
 use crate::rules::CallList;
@@ -55,7 +56,7 @@ pub(super) fn program_ends(
         .collect();
     // Most files are neither scripts, nor commands, nor fork children: no
     // walk for them.
-    let forks = source.contains("preexec_fn") || source.contains("Process(");
+    let forks = source.contains("preexec_fn") || source.contains("Process");
     if main.is_none() && !forks && !commands.contains(&true) {
         return ProgramEnds {
             exceptions: vec![false; units.len()],
@@ -64,7 +65,7 @@ pub(super) fn program_ends(
     }
     let references = references(root, source, units, ending_calls);
     let child = if forks {
-        runs_in_child(units, &references)
+        runs_in_child(units, &references, source)
     } else {
         vec![false; units.len()]
     };
@@ -84,8 +85,12 @@ pub(super) fn program_ends(
     for (i, &command) in commands.iter().enumerate() {
         ends.returns[i] |= command;
     }
-    for (i, e) in ends.exceptions.iter_mut().enumerate() {
-        *e |= unit_ends(i, units, &references, &mut memo);
+    // Outside a script or a command (a library that starts processes), a
+    // call made at import is no program's end.
+    if main.is_some() || commands.contains(&true) {
+        for (i, e) in ends.exceptions.iter_mut().enumerate() {
+            *e |= unit_ends(i, units, &references, &mut memo);
+        }
     }
     let Some(block) = main else {
         return ends;
@@ -148,7 +153,11 @@ fn last_call<'s>(block: Node, source: &'s str) -> Option<&'s str> {
 /// The units (by index) that run only in a child process (a `preexec_fn`
 /// about to `exec`, a `Process` target): every reference to the name is
 /// inside such an argument.
-fn runs_in_child(units: &[FunctionNode], references: &HashMap<&str, Vec<Reference>>) -> Vec<bool> {
+fn runs_in_child(
+    units: &[FunctionNode],
+    references: &HashMap<&str, Vec<Reference>>,
+    source: &str,
+) -> Vec<bool> {
     units
         .iter()
         .map(|unit| {
@@ -156,8 +165,29 @@ fn runs_in_child(units: &[FunctionNode], references: &HashMap<&str, Vec<Referenc
             references
                 .get(name)
                 .is_some_and(|refs| !refs.is_empty() && refs.iter().all(|r| r.in_child))
+                || (name == "run" && method_of_process_class(unit.node, source))
         })
         .collect()
+}
+
+/// Whether a method belongs to a class made on `multiprocessing.Process`
+/// (or billiard's, or a context's: a base whose last name is `Process`):
+/// its `run()` is the whole life of the child process, which exits when
+/// it returns or raises.
+fn method_of_process_class(method: Node, source: &str) -> bool {
+    let class = method
+        .parent()
+        .filter(|b| b.kind_name() == "block")
+        .and_then(|b| b.parent())
+        .filter(|c| c.kind_name() == "class_definition");
+    let Some(bases) = class.and_then(|c| c.field("superclasses")) else {
+        return false;
+    };
+    let mut cursor = bases.walk();
+    bases.named_children(&mut cursor).any(|base| {
+        matches!(base.kind_name(), "identifier" | "attribute")
+            && crate::syntax::last_part(text(base, source)) == "Process"
+    })
 }
 
 /// A use of a name somewhere in the file.

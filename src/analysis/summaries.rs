@@ -1034,6 +1034,30 @@ impl<'a, 't> Summaries<'a, 't> {
         out
     }
 
+    /// Whether a decorator defined in this file (beside the function, or at
+    /// module level) gives callers something else than what the function
+    /// returns: its wrapper does not `return func(...)` but works on the
+    /// result first (python-etcd's `_wrap_request` reads the response to
+    /// its end, which gives the connection back, and returns a handled
+    /// one). A decorator from elsewhere is taken to pass the result on.
+    fn result_replaced_by_decorator(&self, unit: usize) -> bool {
+        let func = &self.units[unit];
+        let scope = func.name.rsplit_once('.').map(|(scope, _)| scope);
+        func.decorators.iter().any(|decorator| {
+            let callee = decorator.split('(').next().unwrap_or(decorator).trim();
+            let sibling = scope.map(|s| format!("{s}.{callee}"));
+            let defined = sibling
+                .as_deref()
+                .and_then(|n| self.by_name.get(n))
+                .or_else(|| self.by_name.get(callee));
+            defined.is_some_and(|units| {
+                units
+                    .iter()
+                    .all(|&d| !passes_result_on(self.units[d].node, self.source))
+            })
+        })
+    }
+
     /// The resource the function returns fresh: made by a catalogue call
     /// (or a helper that returns one) whose value is returned, as the call
     /// itself or through a name bound once, and not kept anywhere else.
@@ -1046,7 +1070,11 @@ impl<'a, 't> Summaries<'a, 't> {
             .decorators
             .iter()
             .any(|d| d.ends_with("property") || d.ends_with(".setter"));
-        if func.generator || property || (method.starts_with("__") && method.ends_with("__")) {
+        if func.generator
+            || property
+            || (method.starts_with("__") && method.ends_with("__"))
+            || self.result_replaced_by_decorator(unit)
+        {
             return None;
         }
         let matcher = Matcher {
@@ -1227,4 +1255,54 @@ fn released_before_return(call: Node, name: &str, source: &str) -> bool {
         next = sibling.next_named_sibling();
     }
     false
+}
+
+/// Whether a decorator's wrapper returns the call of what it wraps as it is:
+/// `return func(*args, **kwargs)` (or awaited, or through a name bound to
+/// it: `result = func(...)` ... `return result`), `func` being a parameter
+/// of the decorator or of a function inside it; or returns the function
+/// itself (`return func`: a decorator that registers it).
+fn passes_result_on(decorator: Node, source: &str) -> bool {
+    let mut params: HashSet<String> = HashSet::new();
+    crate::syntax::walk(decorator, |n| {
+        if n.kind_name() == "function_definition" {
+            params.extend(crate::syntax::parameter_names(n, source));
+        }
+        true
+    });
+    let calls_param = |value: Node| {
+        let value = if value.kind_name() == "await" {
+            value.named_child(0).unwrap_or(value)
+        } else {
+            value
+        };
+        value.kind_name() == "call"
+            && value
+                .field("function")
+                .is_some_and(|f| f.kind_name() == "identifier" && params.contains(text(f, source)))
+    };
+    let mut results: HashSet<&str> = HashSet::new();
+    crate::syntax::walk(decorator, |n| {
+        if n.kind_name() == "assignment"
+            && let (Some(left), Some(right)) = (n.field("left"), n.field("right"))
+            && left.kind_name() == "identifier"
+            && calls_param(right)
+        {
+            results.insert(text(left, source));
+        }
+        true
+    });
+    let mut passes = false;
+    crate::syntax::walk(decorator, |n| {
+        if n.kind_name() == "return_statement"
+            && let Some(value) = n.named_child(0)
+        {
+            passes |= calls_param(value)
+                || (value.kind_name() == "identifier"
+                    && (params.contains(text(value, source))
+                        || results.contains(text(value, source))));
+        }
+        !passes
+    });
+    passes
 }
