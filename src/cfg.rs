@@ -508,8 +508,18 @@ impl<'t> Builder<'t, '_> {
                     let handlers = handlers.clone();
                     let dispatch = self.node(Kind::Join, None, Facts::default());
                     let mut caught = false;
+                    // A handler further down naming the class itself says
+                    // the ones before it, naming other classes of the
+                    // program, do not catch it (`except Timeout:` ... `except
+                    // HTTPError:` around `raise_for_status()`).
+                    let named =
+                        |names: &[String]| names.iter().any(|n| n.trim_start_matches('_') == class);
+                    let named_later = handlers.iter().any(|(_, c)| named(&c.names));
                     for (handler, catch) in handlers {
-                        let c = catches_class(&catch.names, class);
+                        let mut c = catches_class(&catch.names, class);
+                        if c == Catches::Maybe && named_later && !named(&catch.names) {
+                            c = Catches::No;
+                        }
                         if c == Catches::No {
                             continue;
                         }

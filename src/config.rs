@@ -108,6 +108,8 @@ fn is_auxiliary_dir(name: &str) -> bool {
     const STEMS: &[&str] = &[
         "examples",
         "example",
+        "samples",
+        "sample",
         "demos",
         "demo",
         "docs",
@@ -176,7 +178,7 @@ fn is_test_dir(name: &str) -> bool {
 /// test code as pytest finds it (`test_*.py`, `*_test.py`, `conftest.py`,
 /// anything under a directory of tests: `tests/`, `test/`, `t/`,
 /// `e2e_tests/`...), auxiliary code (anything under `examples/`,
-/// `example/`, `demos/`, `demo/`, `docs/`, `doc/`, `benchmarks/`,
+/// `example/`, `samples/`, `sample/`, `demos/`, `demo/`, `docs/`, `doc/`, `benchmarks/`,
 /// `benchmark/`, `scripts/`, `script/`, `bin/`, `tools/`, `contrib/`, `extra/`, `extras/`, or
 /// one of these with a suffix such as `scripts-dev/`, and `setup.py`), or
 /// production code. `Settings::code_kind` also looks at the disk (a

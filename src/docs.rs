@@ -117,6 +117,11 @@ pub fn resource_markdown(r: &Resource) -> String {
     if r.keeps_parent {
         out.push_str("- Holds the resource it comes from: handing it over hands that over too\n");
     }
+    if r.released_with_parent {
+        out.push_str(
+            "- Released with the resource it comes from: inside `with` on that one, it needs no release of its own\n",
+        );
+    }
     if let Some(reference) = &r.reference {
         out.push_str(&format!("- Reference: <{reference}>\n"));
     }

@@ -111,6 +111,14 @@ pub struct Resource {
     /// connection).
     #[serde(default)]
     pub keeps_parent: bool,
+    /// For a resource acquired from another (`from`): releasing that parent
+    /// releases it too (closing an aiohttp session closes the connections
+    /// of its responses), so inside `with parent:` it needs no release of
+    /// its own. Not so for an accepted socket (closing the listener leaves
+    /// it open) nor a requests response (the session's pool closes only
+    /// its idle connections).
+    #[serde(default)]
+    pub released_with_parent: bool,
     /// What is taken from it by subscript or attribute holds it (a MongoDB
     /// client's `client[name]` or `client.name` is a database that keeps
     /// the client): storing or returning that part keeps the resource.

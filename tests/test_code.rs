@@ -82,6 +82,7 @@ fn auxiliary_code_is_skipped_by_default_and_checked_as_production_on_request() {
         ("docs/conf_helper.py", SERVICE),
         ("scripts-dev/release.py", SERVICE),
         ("demo/unix_daemon.py", SERVICE),
+        ("samples/sync_samples/renew.py", SERVICE),
         ("setup.py", SERVICE),
     ]);
     check_concise(dir.path(), &["."]).code(0).stdout("");
@@ -96,6 +97,9 @@ fn auxiliary_code_is_skipped_by_default_and_checked_as_production_on_request() {
             "scripts-dev/release.py:2:9: UC001",
         ))
         .stdout(predicate::str::contains("demo/unix_daemon.py:2:9: UC001"))
+        .stdout(predicate::str::contains(
+            "samples/sync_samples/renew.py:2:9: UC001",
+        ))
         .stdout(predicate::str::contains("setup.py:2:9: UC001"));
     let json: serde_json::Value =
         serde_json::from_str(&separate_output(dir.path(), "json")).unwrap();

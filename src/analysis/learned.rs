@@ -455,6 +455,7 @@ pub(super) fn learn<'t>(
                 }),
                 identity_methods: Vec::new(),
                 keeps_parent: false,
+                released_with_parent: false,
                 kept_by_parts: false,
             },
         });
@@ -575,6 +576,13 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
             .is_some_and(|last| last.contains("popen") || last.contains("spawn"));
         if process {
             methods.extend(["wait", "communicate", "kill"].map(String::from));
+        }
+        // Stopping it ends it as well (a server, a worker pool), and a pool
+        // stopped or closed is done once joined (pebble's `pool.stop();
+        // pool.join()`, where another function showed `pool.close()`).
+        methods.push("stop".to_string());
+        if maker.as_deref().is_some_and(|last| last.contains("pool")) {
+            methods.push("join".to_string());
         }
         // `ctx.Process(target=f)` (a multiprocessing process by another
         // name): joining it reaps it as surely as terminating it.

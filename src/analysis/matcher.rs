@@ -340,10 +340,33 @@ impl Matcher<'_> {
             || self.closes_cursor(call)
             || self.never_raises_in_mode(call, receiver_resource)
             || self.on_lock_held_here(call)
+            || self.takes_a_lock(call)
         {
             return Raises::Never;
         }
         raises
+    }
+
+    /// `self.writer_mutex.acquire()`: taking a lock (a receiver named as
+    /// the `lock-like` entry's hints say) waits, or gives up and answers
+    /// `False` when told not to wait; it does not raise.
+    fn takes_a_lock(&self, call: &CallFact) -> bool {
+        if call.method.as_deref() != Some("acquire") {
+            return false;
+        }
+        let Some(last) = call.receiver.as_deref().map(|r| {
+            crate::syntax::last_part(r)
+                .trim_start_matches('_')
+                .to_ascii_lowercase()
+        }) else {
+            return false;
+        };
+        self.catalogue.get("lock-like").is_some_and(|rule| {
+            rule.acquire
+                .receiver_hints
+                .iter()
+                .any(|h| last.contains(h.as_str()))
+        })
     }
 
     /// `cur.close()` on a DB-API cursor from `conn.cursor()`: closing it

@@ -1150,6 +1150,16 @@ impl<'a> FunctionContext<'a> {
             }
             Some((receiver, self.catalogue.get(origin)?))
         });
+        // A response of `session` inside `async with ClientSession() as
+        // session:` is released with the session when the block ends, on
+        // every way out of it.
+        if let Some((receiver, parent_rule)) = parent
+            && rule.released_with_parent
+            && parent_rule.with_releases
+            && inside_with_as(call.node, receiver, self.source)
+        {
+            return None;
+        }
         let tracked = |holder: Holder, held_edge: Option<Edge>, wrapped: bool| {
             Some(Found::Tracked(Acquisition {
                 held_edge,
@@ -1192,12 +1202,16 @@ impl<'a> FunctionContext<'a> {
                 }
                 _ => return None,
             };
-            // A lock's own `acquire()` (or a context's `__enter__`) returns
-            // holding what it took: that is its contract with the caller.
-            let acquires_for_caller = matches!(
-                crate::syntax::last_part(self.name),
-                "acquire" | "__enter__" | "__aenter__"
-            );
+            // A lock's own `acquire()` (or a context's `__enter__`, or a
+            // helper named for taking locks: pebble's `unix_acquire`,
+            // `take_lock`) returns holding what it took: that is its
+            // contract with the caller.
+            let own_name = crate::syntax::last_part(self.name).trim_start_matches('_');
+            let acquires_for_caller = own_name.contains("acquire")
+                || matches!(
+                    own_name,
+                    "enter__" | "aenter__" | "lock" | "take_lock" | "get_lock" | "grab_lock"
+                );
             let kept_past_return =
                 acquires_for_caller || self.held_for_another_method(graph, call, &receiver, rule);
             let given_back_by = self.methods_giving_back(call, &receiver, rule);
@@ -1987,6 +2001,7 @@ fn owner_resource(returned: &Returned) -> Option<Resource> {
         lazy: None,
         identity_methods: Vec::new(),
         keeps_parent: false,
+        released_with_parent: false,
         kept_by_parts: false,
     })
 }
@@ -2010,6 +2025,35 @@ fn inside_with_on(node: Node, receiver: &str, source: &str) -> bool {
                     .filter_map(|item| item.field("value"))
                     .any(|value| crate::syntax::compact_text(value, source) == receiver);
                 if over_receiver {
+                    return true;
+                }
+            }
+            "function_definition" | "lambda" | "class_definition" => return false,
+            _ => {}
+        }
+        current = parent;
+    }
+    false
+}
+
+/// Whether `node` is in the body of a `with` that binds `name` with `as`
+/// (`async with ClientSession() as session:`), in its own function.
+fn inside_with_as(node: Node, name: &str, source: &str) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        match parent.kind_name() {
+            "with_statement" if parent.field("body") == Some(current) => {
+                let mut binds = false;
+                crate::syntax::walk(parent, |n| {
+                    if n.kind_name() == "as_pattern"
+                        && n.field("alias")
+                            .is_some_and(|a| crate::syntax::compact_text(a, source) == name)
+                    {
+                        binds = true;
+                    }
+                    !binds && n.kind_name() != "block"
+                });
+                if binds {
                     return true;
                 }
             }

@@ -456,6 +456,15 @@ impl FunctionContext<'_> {
             if acq.rule.with_releases && facts.managed.iter().any(|m| names.contains(m)) {
                 return Effect::Released(node.syntax);
             }
+            // `async with ClientSession() as session:` ends, closing the
+            // responses it handed out, as `await session.close()` does.
+            if let Some((receiver, parent)) = acq.parent
+                && acq.rule.released_with_parent
+                && parent.with_releases
+                && facts.managed.iter().any(|m| m == receiver)
+            {
+                return Effect::Released(node.syntax);
+            }
             if facts.escapes.iter().any(|e| names.contains(e))
                 || (acq.rule.kept_by_parts && facts.parts_escape.iter().any(|e| names.contains(e)))
             {

@@ -485,10 +485,17 @@ impl<'a, 't> Summaries<'a, 't> {
         {
             return Some("TimeoutExpired".into());
         }
+        // A function by its qualified name, a method as `.name`.
+        let classes = &self.catalogue.calls.raise_classes;
         if let Some(class) = call
             .resolved
             .as_deref()
-            .and_then(|r| self.catalogue.calls.raise_classes.get(r))
+            .and_then(|r| classes.get(r))
+            .or_else(|| {
+                call.method
+                    .as_deref()
+                    .and_then(|m| classes.get(&format!(".{m}")))
+            })
         {
             return Some(class.clone());
         }
