@@ -584,8 +584,29 @@ fn pure_atom(node: Node, source: &str, atom: &mut AtomOf) -> Expr {
         canonical: compact_text(node, source),
         reads,
         none_test_of: None,
-        validity_of: descriptor_test(node, source),
+        validity_of: descriptor_test(node, source).or_else(|| identity_test(node, source)),
     })
+}
+
+/// `session is not self.http_session` (true of an object just made: it is
+/// not what another name held before) and `session is self.http_session`
+/// (false of one): the name, and the polarity. Assigning either side
+/// afterwards forgets what the test said.
+fn identity_test(node: Node, source: &str) -> Option<(String, bool)> {
+    if node.kind_name() != "comparison_operator" || node.named_child_count() != 2 {
+        return None;
+    }
+    let name = dotted_name(node.named_child(0)?, source)?;
+    let other = node.named_child(1)?;
+    if other.kind_name() == "none" {
+        return None;
+    }
+    dotted_name(other, source).filter(|o| *o != name)?;
+    match operator_tokens(node).as_slice() {
+        ["is"] => Some((name, false)),
+        ["is", "not"] | ["is not"] => Some((name, true)),
+        _ => None,
+    }
 }
 
 /// `fd >= 0`, `fd > -1`, `fd != -1` (true of a valid descriptor) and `fd <

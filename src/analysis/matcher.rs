@@ -388,15 +388,43 @@ impl Matcher<'_> {
     /// its end of file (an interrupted read is retried), and closing the
     /// read end of a pipe has nothing to flush.
     fn reads_child_output(&self, call: &CallFact) -> bool {
-        let Some((process, stream)) = call.receiver.as_deref().and_then(|r| r.rsplit_once('.'))
-        else {
+        if !matches!(
+            call.method.as_deref(),
+            Some("read" | "readline" | "readlines" | "close")
+        ) {
+            return false;
+        }
+        let Some(receiver) = call.receiver.as_deref() else {
+            return false;
+        };
+        // `pipe = p.stdout` ... `pipe.read()`: the stream by another name.
+        let stream_of = |receiver: &str| -> Option<String> {
+            if receiver.contains('.') {
+                return Some(receiver.to_string());
+            }
+            let function = std::iter::successors(call.node.parent(), |n| n.parent())
+                .find(|n| n.kind_name() == "function_definition")?;
+            let mut found = None;
+            crate::syntax::walk(function, |n| {
+                if n.kind_name() == "assignment"
+                    && let (Some(left), Some(right)) = (n.field("left"), n.field("right"))
+                    && left.kind_name() == "identifier"
+                    && crate::syntax::text(left, self.source) == receiver
+                    && right.kind_name() == "attribute"
+                {
+                    found = Some(crate::syntax::compact_text(right, self.source));
+                }
+                found.is_none()
+            });
+            found
+        };
+        let Some(stream) = stream_of(receiver) else {
+            return false;
+        };
+        let Some((process, stream)) = stream.rsplit_once('.') else {
             return false;
         };
         matches!(stream, "stdout" | "stderr")
-            && matches!(
-                call.method.as_deref(),
-                Some("read" | "readline" | "readlines" | "close")
-            )
             && self
                 .origin(process)
                 .and_then(|o| o.resource.as_deref())

@@ -1468,6 +1468,56 @@ impl<'a> FunctionContext<'a> {
     /// job's completion callback returning a semaphore token, a dispatcher
     /// releasing the receive lock), and those that call one of them, also
     /// without taking it. Methods that take and give it back only use it.
+    /// `future.add_done_callback(_release_slot)`: a function of the module,
+    /// handed on by name (not called), that gives the module's lock back
+    /// (`def _release_slot(_): _SLOTS.release()`), releases it whenever it
+    /// runs.
+    fn callback_gives_back(&self, acq: &Acquisition, receiver: &str) -> bool {
+        if !crate::rules::is_identifier(receiver) {
+            return false;
+        }
+        let Some(function) = enclosing(acq.call.node, "function_definition") else {
+            return false;
+        };
+        let mut module = function;
+        while let Some(parent) = module.parent() {
+            module = parent;
+        }
+        let gives_back = |name: &str| {
+            let mut cursor = module.walk();
+            module.named_children(&mut cursor).any(|item| {
+                let definition = match item.kind_name() {
+                    "decorated_definition" => item.field("definition"),
+                    _ => Some(item),
+                };
+                definition.is_some_and(|d| {
+                    d.kind_name() == "function_definition"
+                        && d.field("name")
+                            .is_some_and(|n| text(n, self.source) == name)
+                        && d.field("body").is_some_and(|b| {
+                            let body = text(b, self.source);
+                            acq.rule
+                                .release
+                                .methods
+                                .iter()
+                                .any(|m| body.contains(&format!("{receiver}.{m}(")))
+                        })
+                })
+            })
+        };
+        let mut found = false;
+        crate::syntax::walk(function, |n| {
+            if n.kind_name() == "argument_list" {
+                let mut cursor = n.walk();
+                found |= n
+                    .named_children(&mut cursor)
+                    .any(|a| a.kind_name() == "identifier" && gives_back(text(a, self.source)));
+            }
+            !found
+        });
+        found
+    }
+
     fn methods_giving_back(&self, call: &CallFact, receiver: &str, rule: &Resource) -> Vec<String> {
         let Some(attribute) = receiver
             .strip_prefix("self.")
@@ -1580,10 +1630,10 @@ impl<'a> FunctionContext<'a> {
         // semaphore.release())`, or through a method that gives it back) is
         // given back by whoever runs the closure.
         if let Holder::Receiver { receiver, .. } = &acq.holder
-            && self.captured.methods.iter().any(|(object, method)| {
+            && (self.captured.methods.iter().any(|(object, method)| {
                 (object == receiver && acq.rule.release.methods.contains(method))
                     || (object == "self" && acq.given_back_by.contains(method))
-            })
+            }) || self.callback_gives_back(acq, receiver))
         {
             return None;
         }

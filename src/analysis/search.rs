@@ -617,8 +617,9 @@ fn second_on_held<'t>(
 }
 
 /// The `for` loop a lock is taken in, one per item (`for op in parts:
-/// op.lock.acquire()`: the receiver starts with the loop's name), with the
-/// text of its name and of what it goes over.
+/// op.lock.acquire()`, `for lock in self.locks: lock.acquire()`: the
+/// receiver is the loop's name or starts with it), with the text of its
+/// name and of what it goes over.
 fn acquiring_loop<'t>(
     call: Node<'t>,
     receiver: &str,
@@ -631,7 +632,9 @@ fn acquiring_loop<'t>(
         .field("left")
         .filter(|l| l.kind_name() == "identifier")?;
     let name = crate::syntax::text(left, source);
-    receiver.strip_prefix(name)?.strip_prefix('.')?;
+    if receiver != name {
+        receiver.strip_prefix(name)?.strip_prefix('.')?;
+    }
     let right = crate::syntax::compact_text(head.field("right")?, source);
     Some((head, name.to_string(), right))
 }

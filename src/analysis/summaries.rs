@@ -1119,9 +1119,16 @@ impl<'a, 't> Summaries<'a, 't> {
         let no_receivers = std::collections::HashSet::new();
         let mut found: Option<Returned> = None;
         for call in graph.nodes.iter().flat_map(|n| &n.facts.calls) {
+            // (A name declared `global` is the module's cache: `_pool =
+            // ThreadPoolExecutor()` made once and handed to every caller.)
             let fresh = match &call.usage {
                 Use::Returned => true,
-                Use::Bound(var) => returned(var) && !kept_elsewhere(var) && bindings(var) == 1,
+                Use::Bound(var) => {
+                    returned(var)
+                        && !kept_elsewhere(var)
+                        && bindings(var) == 1
+                        && !func.outer.contains(var)
+                }
                 _ => false,
             };
             if !fresh {
