@@ -279,7 +279,7 @@ impl Conditions {
     }
 
     /// Knowledge that `name` holds a live object (just acquired): truthy,
-    /// not `None`, a valid descriptor (`fd >= 0`), and an instance of the
+    /// not `None`, not `closed`, a valid descriptor (`fd >= 0`), and an instance of the
     /// class that made it (`isinstance(m, mmap.mmap)` after `m =
     /// mmap.mmap(...)`; `made_by` is the acquiring call as written).
     pub(super) fn holds_object(
@@ -300,6 +300,10 @@ impl Conditions {
             self.learn_atom(knowledge, a, true);
         }
         if let Some(&a) = self.ids.get(&format!("{name} is None")) {
+            self.learn_atom(knowledge, a, false);
+        }
+        // A file or socket just opened is not closed.
+        if let Some(&a) = self.ids.get(&format!("{name}.closed")) {
             self.learn_atom(knowledge, a, false);
         }
     }

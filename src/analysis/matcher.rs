@@ -579,10 +579,14 @@ impl Matcher<'_> {
                 _ => None,
             })
             .any(|a| {
-                self.origins
-                    .made_by(self.function, crate::syntax::text(a, self.source))
-                    .iter()
-                    .any(|m| makers.contains(m))
+                let written = crate::syntax::text(a, self.source);
+                // `open(os.devnull)`: the value named itself.
+                makers.iter().any(|m| m == written)
+                    || self
+                        .origins
+                        .made_by(self.function, written)
+                        .iter()
+                        .any(|m| makers.contains(m))
             })
     }
 

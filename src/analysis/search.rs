@@ -151,9 +151,14 @@ impl FunctionContext<'_> {
                 Holder::Receiver { receiver, .. } => unlocked_branch(test, receiver, self.source),
                 Holder::Value { .. } => None,
             };
+            let closed = || match &acq.holder {
+                Holder::Value { .. } => closed_branch(test, names, self.source),
+                Holder::Receiver { .. } => None,
+            };
             if let Some(edge) = standard_stream_branch(test, names, self.source)
                 .or_else(|| other_type_branch(test, names, acq.rule, self.source))
                 .or_else(unlocked)
+                .or_else(closed)
             {
                 out.insert(id, edge);
             }
@@ -656,6 +661,25 @@ fn unlocked_branch(test: Node, receiver: &str, source: &str) -> Option<Edge> {
     match test.kind_name() {
         "call" if asks_locked(test) => Some(Edge::False),
         "not_operator" if test.field("argument").is_some_and(asks_locked) => Some(Edge::True),
+        _ => None,
+    }
+}
+
+/// The branch of a test on which the held file or socket is already closed
+/// (by a callee it was given to): the true one of `f.closed`, the false one
+/// of `not f.closed`.
+fn closed_branch(test: Node, names: &HashSet<String>, source: &str) -> Option<Edge> {
+    let asks_closed = |n: Node| {
+        n.kind_name() == "attribute"
+            && n.field("attribute")
+                .is_some_and(|a| crate::syntax::text(a, source) == "closed")
+            && n.field("object").is_some_and(|o| {
+                o.kind_name() == "identifier" && names.contains(crate::syntax::text(o, source))
+            })
+    };
+    match test.kind_name() {
+        "attribute" if asks_closed(test) => Some(Edge::True),
+        "not_operator" if test.field("argument").is_some_and(asks_closed) => Some(Edge::False),
         _ => None,
     }
 }
