@@ -397,13 +397,22 @@ impl Matcher<'_> {
         let Some(receiver) = call.receiver.as_deref() else {
             return false;
         };
-        // `pipe = p.stdout` ... `pipe.read()`: the stream by another name.
+        // `pipe = p.stdout` ... `pipe.read()`: the stream by another name
+        // (looked for only where the function names a child's stream: most
+        // `f.close()` calls are not on one).
         let stream_of = |receiver: &str| -> Option<String> {
             if receiver.contains('.') {
                 return Some(receiver.to_string());
             }
+            if call.method.as_deref() == Some("close") {
+                return None;
+            }
             let function = std::iter::successors(call.node.parent(), |n| n.parent())
                 .find(|n| n.kind_name() == "function_definition")?;
+            let body = crate::syntax::text(function, self.source);
+            if !body.contains(".stdout") && !body.contains(".stderr") {
+                return None;
+            }
             let mut found = None;
             crate::syntax::walk(function, |n| {
                 if n.kind_name() == "assignment"

@@ -1483,35 +1483,40 @@ impl<'a> FunctionContext<'a> {
         while let Some(parent) = module.parent() {
             module = parent;
         }
-        let gives_back = |name: &str| {
-            let mut cursor = module.walk();
-            module.named_children(&mut cursor).any(|item| {
-                let definition = match item.kind_name() {
-                    "decorated_definition" => item.field("definition"),
-                    _ => Some(item),
-                };
-                definition.is_some_and(|d| {
-                    d.kind_name() == "function_definition"
-                        && d.field("name")
-                            .is_some_and(|n| text(n, self.source) == name)
-                        && d.field("body").is_some_and(|b| {
-                            let body = text(b, self.source);
-                            acq.rule
-                                .release
-                                .methods
-                                .iter()
-                                .any(|m| body.contains(&format!("{receiver}.{m}(")))
-                        })
-                })
-            })
-        };
+        // The module's functions that give it back, by name (most modules
+        // have none: then nothing else is looked at).
+        let mut givers: Vec<&str> = Vec::new();
+        let mut cursor = module.walk();
+        for item in module.named_children(&mut cursor) {
+            let definition = match item.kind_name() {
+                "decorated_definition" => item.field("definition"),
+                _ => Some(item),
+            };
+            if let Some(d) = definition.filter(|d| d.kind_name() == "function_definition")
+                && let (Some(name), Some(body)) = (d.field("name"), d.field("body"))
+            {
+                let body = text(body, self.source);
+                if acq
+                    .rule
+                    .release
+                    .methods
+                    .iter()
+                    .any(|m| body.contains(&format!("{receiver}.{m}(")))
+                {
+                    givers.push(text(name, self.source));
+                }
+            }
+        }
+        if givers.is_empty() {
+            return false;
+        }
         let mut found = false;
         crate::syntax::walk(function, |n| {
             if n.kind_name() == "argument_list" {
                 let mut cursor = n.walk();
-                found |= n
-                    .named_children(&mut cursor)
-                    .any(|a| a.kind_name() == "identifier" && gives_back(text(a, self.source)));
+                found |= n.named_children(&mut cursor).any(|a| {
+                    a.kind_name() == "identifier" && givers.contains(&text(a, self.source))
+                });
             }
             !found
         });

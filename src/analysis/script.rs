@@ -56,7 +56,10 @@ pub(super) fn program_ends(
         .collect();
     // Most files are neither scripts, nor commands, nor fork children: no
     // walk for them.
-    let forks = source.contains("preexec_fn") || source.contains("Process");
+    let forks = source.contains("preexec_fn")
+        || ["Process(", "Process)", "Process,"]
+            .iter()
+            .any(|p| source.contains(p));
     if main.is_none() && !forks && !commands.contains(&true) {
         return ProgramEnds {
             exceptions: vec![false; units.len()],
