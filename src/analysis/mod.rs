@@ -172,7 +172,10 @@ pub fn analyze_module(
                 || options.one_shot
                 || daemonizes
                 || ends_program[index],
-            returns_end_run: returns_end_program[index] || daemonizes,
+            // A Django management command's `handle()` is the program.
+            returns_end_run: returns_end_program[index]
+                || daemonizes
+                || (options.one_shot && func.name == "Command.handle"),
             finalized: summaries.init_of_finalized_class(index),
             runs_once: options.one_shot
                 || daemonizes
@@ -339,9 +342,13 @@ pub fn analyze_module(
             }
         }
     }
-    report
-        .findings
-        .extend(owners::never_released(root, source, &units, stored_on_self));
+    report.findings.extend(owners::never_released(
+        root,
+        source,
+        &units,
+        stored_on_self,
+        &catalogue.calls.awaiting,
+    ));
     if root.has_error() && broken_functions == 0 {
         let line = first_error_line(root);
         report.warnings.push(Warning {

@@ -73,6 +73,7 @@ pub(super) fn never_released(
     source: &str,
     units: &[FunctionNode],
     stored: Vec<(usize, Vec<Stored>)>,
+    awaiting: &crate::rules::CallList,
 ) -> Vec<Finding> {
     if stored.is_empty() {
         return Vec::new();
@@ -89,7 +90,7 @@ pub(super) fn never_released(
         for s in list {
             if s.awaited {
                 for &c in &family {
-                    out.extend(unawaited_releases(c, &s, source));
+                    out.extend(unawaited_releases(c, &s, source, awaiting));
                 }
             }
             if !family
@@ -249,7 +250,12 @@ pub(super) fn neutral_bases(class: Node, source: &str, known: &dyn Fn(&str) -> b
 
 /// UC003 across methods: `self._session.close()` without `await`, in any
 /// method of the class, on a resource whose release is a coroutine.
-fn unawaited_releases(class: Node, stored: &Stored, source: &str) -> Vec<Finding> {
+fn unawaited_releases(
+    class: Node,
+    stored: &Stored,
+    source: &str,
+    awaiting: &crate::rules::CallList,
+) -> Vec<Finding> {
     let Some(body) = class.field("body") else {
         return Vec::new();
     };
@@ -272,7 +278,19 @@ fn unawaited_releases(class: Node, stored: &Stored, source: &str) -> Vec<Finding
             && function
                 .field("attribute")
                 .is_some_and(|m| stored.releases.iter().any(|r| r == text(m, source)));
-        let awaited = node.parent().is_some_and(|p| p.kind_name() == "await");
+        // Awaited, or run by a call that runs what it is given
+        // (`loop.run_until_complete(self._session.close())`, `[calls.awaiting]`).
+        let runner = node
+            .parent()
+            .filter(|p| p.kind_name() == "argument_list")
+            .and_then(|p| p.parent())
+            .and_then(|c| c.field("function"))
+            .map(|f| syntax::last_part(text(f, source)).to_string());
+        let awaited = node.parent().is_some_and(|p| p.kind_name() == "await")
+            || runner.is_some_and(|r| {
+                awaiting.has_method(&r)
+                    || awaiting.functions.iter().any(|f| syntax::last_part(f) == r)
+            });
         if releases_it && !awaited {
             let call = text(node, source);
             let method = enclosing_method(node, source).unwrap_or_default();

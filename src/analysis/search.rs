@@ -175,9 +175,15 @@ impl FunctionContext<'_> {
         start: Knowledge,
         budget: usize,
     ) -> Option<Explored<'c, 't>> {
+        // (A lock's receiver was just called on: it is no `None` either,
+        // `if lock is not None: lock.release()`.)
         let held_names: Vec<&str> = match &acq.holder {
             Holder::Value { var } => vec![var.as_str()],
-            Holder::Receiver { result, .. } => result.iter().map(String::as_str).collect(),
+            Holder::Receiver { result, receiver } => result
+                .iter()
+                .map(String::as_str)
+                .chain(std::iter::once(receiver.as_str()))
+                .collect(),
         };
         let empty_branches = self.empty_branches(graph, acq, names);
         let mut out = Explored {

@@ -1041,17 +1041,27 @@ impl<'a, 't> Summaries<'a, 't> {
         out
     }
 
-    /// Whether a decorator defined in this file (beside the function, or at
-    /// module level) gives callers something else than what the function
-    /// returns: its wrapper does not `return func(...)` but works on the
-    /// result first (python-etcd's `_wrap_request` reads the response to
-    /// its end, which gives the connection back, and returns a handled
-    /// one). A decorator from elsewhere is taken to pass the result on.
+    /// Whether a decorator gives callers something else than a fresh
+    /// result of the function: a cache (`@lru_cache`: the same object for
+    /// every caller), or one defined in this file (beside the function, or
+    /// at module level) whose wrapper does not `return func(...)` but works
+    /// on the result first (python-etcd's `_wrap_request` reads the
+    /// response to its end, which gives the connection back, and returns a
+    /// handled one). Any other decorator from elsewhere is taken to pass
+    /// the result on.
     fn result_replaced_by_decorator(&self, unit: usize) -> bool {
         let func = &self.units[unit];
         let scope = func.name.rsplit_once('.').map(|(scope, _)| scope);
         func.decorators.iter().any(|decorator| {
             let callee = decorator.split('(').next().unwrap_or(decorator).trim();
+            // `@lru_cache`, `@functools.cache`: every caller gets the one
+            // object the first call made, the cache's to keep.
+            if matches!(
+                crate::syntax::last_part(callee),
+                "lru_cache" | "cache" | "cached" | "memoize" | "memoized" | "cachedmethod"
+            ) {
+                return true;
+            }
             let sibling = scope.map(|s| format!("{s}.{callee}"));
             let defined = sibling
                 .as_deref()
