@@ -471,7 +471,9 @@ impl<'a> Schedule<'a> {
         Options {
             include_module_level: self.run.force_module_level || job.settings.include_module_level,
             test_code: job.kind == CodeKind::Test,
-            one_shot: job.settings.runs_as_one_shot(&job.path),
+            // (A test of a command, `tests/management/commands/test_x.py`,
+            // is test code, not the command.)
+            one_shot: job.kind != CodeKind::Test && job.settings.runs_as_one_shot(&job.path),
             package: Some(self.modules.file(i).package.clone()),
             export,
             list_learnt: self.run.list_learnt,
