@@ -434,6 +434,7 @@ pub fn release_summary(r: &Resource) -> String {
             .map(|m| format!("`<any>.{m}(resource)`")),
     );
     parts.extend(rel.functions.iter().map(|f| format!("`{f}(resource)`")));
+    parts.extend(rel.attributes.iter().map(|a| format!("reading `.{a}`")));
     let mut s = parts.join(", ");
     match rel.awaited {
         Awaited::Never => {}

@@ -277,6 +277,12 @@ pub struct Release {
     /// response that times out), written as they are above.
     #[serde(default)]
     pub unless_they_fail: Vec<String>,
+    /// Attributes whose reading reads the resource to its end and so
+    /// releases it: a streamed requests response's `.content` or `.text`
+    /// (urllib3 gives the connection back once the body is read, and closes
+    /// it when the read fails).
+    #[serde(default)]
+    pub attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]

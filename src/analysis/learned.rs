@@ -554,6 +554,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
                 Awaited::Never
             },
             unless_they_fail: Vec::new(),
+            attributes: Vec::new(),
         });
     }
     let method = c.method.as_deref()?;
@@ -598,6 +599,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
             functions: Vec::new(),
             awaited,
             unless_they_fail: Vec::new(),
+            attributes: Vec::new(),
         });
     }
     // The value given back comes first: `pool.putconn(conn, key)`, not
@@ -621,6 +623,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
         functions: Vec::new(),
         awaited,
         unless_they_fail: Vec::new(),
+        attributes: Vec::new(),
     })
 }
 

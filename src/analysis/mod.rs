@@ -2058,6 +2058,7 @@ fn owner_resource(returned: &Returned) -> Option<Resource> {
                 crate::rules::Awaited::Never
             },
             unless_they_fail: Vec::new(),
+            attributes: Vec::new(),
         },
         with_releases: owner.with_releases,
         lazy: None,

@@ -467,6 +467,12 @@ impl FunctionContext<'_> {
             if acq.rule.with_releases && facts.managed.iter().any(|m| names.contains(m)) {
                 return Effect::Released(node.syntax);
             }
+            // `data = response.content`: the body read to its end.
+            if facts.attribute_reads.iter().any(|(object, attribute)| {
+                names.contains(object) && acq.rule.release.attributes.contains(attribute)
+            }) {
+                return Effect::Released(node.syntax);
+            }
             // `async with ClientSession() as session:` ends, closing the
             // responses it handed out, as `await session.close()` does.
             if let Some((receiver, parent)) = acq.parent
