@@ -281,14 +281,14 @@ impl FunctionContext<'_> {
                             }
                             // `sock = wrap(sock)`: the name holds the wrapper,
                             // an object too.
-                            // `for fd in (r, w):` (or `fd = r`): the new
-                            // name holds the object too, never `None`.
                             if !at_start && !matches!(edge, Edge::Raise(_)) {
                                 for name in node.facts.rebound_from_self.iter() {
                                     if names.contains(name) {
                                         c.holds_object(&mut k, name, None);
                                     }
                                 }
+                                // `for fd in (r, w):` (or `fd = r`): the new
+                                // name holds the object too, never `None`.
                                 for (new, old) in &node.facts.aliases {
                                     if names.contains(old) {
                                         c.holds_object(&mut k, new, None);
