@@ -435,6 +435,11 @@ pub fn release_summary(r: &Resource) -> String {
     );
     parts.extend(rel.functions.iter().map(|f| format!("`{f}(resource)`")));
     parts.extend(rel.attributes.iter().map(|a| format!("reading `.{a}`")));
+    parts.extend(
+        rel.exhausted_by
+            .iter()
+            .map(|m| format!("a `for` loop over `.{m}()` to its end")),
+    );
     let mut s = parts.join(", ");
     match rel.awaited {
         Awaited::Never => {}

@@ -55,7 +55,13 @@ pub fn classify(
     // `headers.get(name, "")`; a literal default tells a mapping's `get`
     // from `session.get(url, params)`.
     let pop_with_default = method == Some("pop") && crate::syntax::argument_count(call.node) == 2;
-    let get_with_default = method == Some("get") && literal_default(call.node);
+    // (Nor can a lookup in a message's headers: `resp.headers.get("etag")`.)
+    let get_with_default = method == Some("get")
+        && (literal_default(call.node)
+            || call
+                .receiver
+                .as_deref()
+                .is_some_and(|r| crate::syntax::last_part(r) == "headers"));
     // An event's `set()` and `clear()` (and a container's `clear()`).
     let event_flag =
         matches!(method, Some("set" | "clear")) && crate::syntax::argument_count(call.node) == 0;

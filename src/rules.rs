@@ -283,6 +283,12 @@ pub struct Release {
     /// it when the read fails).
     #[serde(default)]
     pub attributes: Vec<String>,
+    /// Methods whose result, iterated by a `for` loop to its end, reads
+    /// the resource to its end and so releases it: a streamed requests
+    /// response's `iter_content()` (a loop left early by `break` or
+    /// `return` releases nothing).
+    #[serde(default)]
+    pub exhausted_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]

@@ -555,6 +555,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
             },
             unless_they_fail: Vec::new(),
             attributes: Vec::new(),
+            exhausted_by: Vec::new(),
         });
     }
     let method = c.method.as_deref()?;
@@ -600,6 +601,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
             awaited,
             unless_they_fail: Vec::new(),
             attributes: Vec::new(),
+            exhausted_by: Vec::new(),
         });
     }
     // The value given back comes first: `pool.putconn(conn, key)`, not
@@ -624,6 +626,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
         awaited,
         unless_they_fail: Vec::new(),
         attributes: Vec::new(),
+        exhausted_by: Vec::new(),
     })
 }
 

@@ -251,8 +251,17 @@ impl FunctionContext<'_> {
                     continue;
                 }
             }
+            let exhausts = !at_start && self.loop_exhausts(node, acq, names);
             for &(edge, next) in &node.succs {
                 if only_raises && !matches!(edge, Edge::Raise(_)) {
+                    continue;
+                }
+                // `for chunk in resp.iter_content(): ...` run to its end has
+                // read the body to its end.
+                if exhausts && edge == Edge::False {
+                    if let Some(at) = node.syntax {
+                        out.released_at.get_or_insert(at);
+                    }
                     continue;
                 }
                 if at_start {
@@ -365,6 +374,32 @@ impl FunctionContext<'_> {
             .iter()
             .any(|(obj, attr)| names.contains(obj) && lazy.live.contains(attr));
         now || read_live
+    }
+
+    /// Whether `node` is the head of a `for` loop over what one of the
+    /// resource's `exhausted-by` methods returns (`for chunk in
+    /// tqdm(resp.iter_content(4096)):`): leaving it by its end releases.
+    fn loop_exhausts(&self, node: &CfgNode, acq: &Acquisition, names: &HashSet<String>) -> bool {
+        let methods = &acq.rule.release.exhausted_by;
+        if methods.is_empty() || node.kind != Kind::LoopHead {
+            return false;
+        }
+        let Some(iterable) = node
+            .syntax
+            .filter(|s| s.kind_name() == "for_statement")
+            .and_then(|s| s.field("right"))
+        else {
+            return false;
+        };
+        let mut found = false;
+        crate::syntax::walk(iterable, |n| {
+            if let Some((object, method)) = crate::syntax::method_call(n, self.source) {
+                found |= methods.iter().any(|m| m == method)
+                    && names.contains(crate::syntax::text(object, self.source));
+            }
+            !found
+        });
+        found
     }
 
     /// What a node does to the tracked obligation.
