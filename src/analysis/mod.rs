@@ -1493,15 +1493,8 @@ impl<'a> FunctionContext<'a> {
         // The module's functions that give it back, by name (most modules
         // have none: then nothing else is looked at).
         let mut givers: Vec<&str> = Vec::new();
-        let mut cursor = module.walk();
-        for item in module.named_children(&mut cursor) {
-            let definition = match item.kind_name() {
-                "decorated_definition" => item.field("definition"),
-                _ => Some(item),
-            };
-            if let Some(d) = definition.filter(|d| d.kind_name() == "function_definition")
-                && let (Some(name), Some(body)) = (d.field("name"), d.field("body"))
-            {
+        for d in functions_defined_in(module) {
+            if let (Some(name), Some(body)) = (d.field("name"), d.field("body")) {
                 let body = text(body, self.source);
                 if acq
                     .rule
@@ -1544,15 +1537,8 @@ impl<'a> FunctionContext<'a> {
         };
         let mut methods: Vec<(String, &str)> = Vec::new();
         if let Some(body) = class.field("body") {
-            let mut cursor = body.walk();
-            for item in body.named_children(&mut cursor) {
-                let definition = match item.kind_name() {
-                    "decorated_definition" => item.field("definition"),
-                    _ => Some(item),
-                };
-                if let Some(f) = definition.filter(|d| d.kind_name() == "function_definition")
-                    && let Some(name) = f.field("name")
-                {
+            for f in functions_defined_in(body) {
+                if let Some(name) = f.field("name") {
                     methods.push((text(name, self.source).to_string(), text(f, self.source)));
                 }
             }
@@ -2098,6 +2084,20 @@ fn inside_with_on(node: Node, receiver: &str, source: &str) -> bool {
         current = parent;
     }
     false
+}
+
+/// The functions defined directly in a module or a class body, decorated
+/// or not.
+fn functions_defined_in(block: Node) -> Vec<Node> {
+    let mut cursor = block.walk();
+    block
+        .named_children(&mut cursor)
+        .filter_map(|item| match item.kind_name() {
+            "decorated_definition" => item.field("definition"),
+            _ => Some(item),
+        })
+        .filter(|d| d.kind_name() == "function_definition")
+        .collect()
 }
 
 /// Whether `node` is in the body of a `with` that binds `name` with `as`
