@@ -845,8 +845,13 @@ impl<'a> FunctionContext<'a> {
                     Some(Found::Tracked(acq)) => tracked.push(acq),
                     // `subprocess.Popen([...])` then `os._exit(0)`: the
                     // process ends before anything could leak.
+                    // A lazy object dropped before anything made it live
+                    // (`isinstance(requests.Session(), CachedSession)`)
+                    // held nothing.
                     Some(Found::Discarded(call, rule))
-                        if !self.runs_once && !ends_after(graph, id) =>
+                        if !self.runs_once
+                            && !ends_after(graph, id)
+                            && !never_made_live(call, rule) =>
                     {
                         findings.push(self.discarded(call, rule))
                     }
@@ -2084,6 +2089,21 @@ fn inside_with_on(node: Node, receiver: &str, source: &str) -> bool {
         current = parent;
     }
     false
+}
+
+/// Whether a lazy resource dropped where it is made was never made live:
+/// anything but an attribute or method of it that makes it hold its
+/// resource (`requests.Session().get(url)`).
+fn never_made_live(call: &CallFact, rule: &Resource) -> bool {
+    let Some(lazy) = &rule.lazy else {
+        return false;
+    };
+    match &call.usage {
+        Use::Receiver(attribute) => {
+            !lazy.live.contains(attribute) && !lazy.started_by.contains(attribute)
+        }
+        _ => true,
+    }
 }
 
 /// The functions defined directly in a module or a class body, decorated
