@@ -258,17 +258,10 @@ impl Pass<'_> {
         // nested function where the function around it runs.
         let outermost = function.split('.').next().unwrap_or(function);
         let nested = function.contains('.');
-        let is_module = |module: &str| {
-            this.module == module
-                || this
-                    .module
-                    .strip_suffix(module)
-                    .is_some_and(|head| head.ends_with('.'))
-        };
         let entry = self
             .entry_points
             .iter()
-            .any(|(module, f)| f == outermost && is_module(module))
+            .any(|(module, f)| f == outermost && names_module(this.module, module))
             || self
                 .file(file)
                 .is_some_and(|m| m.commands.contains(outermost));
@@ -296,16 +289,6 @@ impl Pass<'_> {
             }
         }
         let mut any = false;
-        // `bandersnatch.delete.delete_packages()`, `delete.delete_packages()`
-        // after `from bandersnatch import delete`: the function of this
-        // file by its module's name.
-        let this_module = |receiver: &str| {
-            let module = self.files[file].module;
-            module == receiver
-                || module
-                    .strip_suffix(receiver)
-                    .is_some_and(|head| head.ends_with('.'))
-        };
         for (other, mentioned) in mentions {
             let Mentioned {
                 place,
@@ -313,7 +296,14 @@ impl Pass<'_> {
                 tail,
                 receiver,
             } = mentioned;
-            if how == Mention::OnOther && receiver.as_deref().is_some_and(this_module) {
+            // `bandersnatch.delete.delete_packages()`, `delete.delete_packages()`
+            // after `from bandersnatch import delete`: the function of this
+            // file by its module's name.
+            if how == Mention::OnOther
+                && receiver
+                    .as_deref()
+                    .is_some_and(|r| names_module(self.files[file].module, r))
+            {
                 how = Mention::Direct;
             }
             let ok = match place {
@@ -469,7 +459,23 @@ enum Mention {
 }
 
 fn mention(n: Node, source: &str) -> Mention {
-    // `name` or `obj.name`, whichever is the callee.
+    let Some((call, direct)) = call_of(n, source) else {
+        return Mention::Reference;
+    };
+    if in_try_that_catches(call) {
+        return Mention::Caught;
+    }
+    if direct {
+        Mention::Direct
+    } else {
+        Mention::OnOther
+    }
+}
+
+/// The call the identifier `n` names the callee of (`name(...)` or
+/// `obj.name(...)`), and whether it is by the name itself or on `self` or
+/// `cls`; `None` when `n` is not called there.
+fn call_of<'t>(n: Node<'t>, source: &str) -> Option<(Node<'t>, bool)> {
     let (callee, direct) = match n.parent().filter(|p| p.kind_name() == "attribute") {
         Some(attribute)
             if attribute
@@ -483,22 +489,19 @@ fn mention(n: Node, source: &str) -> Mention {
         }
         _ => (n, true),
     };
-    let called = callee
-        .parent()
-        .filter(|p| p.kind_name() == "call")
-        .and_then(|call| call.field("function"))
-        .is_some_and(|f| f.id() == callee.id());
-    if !called {
-        return Mention::Reference;
-    }
-    if in_try_that_catches(callee) {
-        return Mention::Caught;
-    }
-    if direct {
-        Mention::Direct
-    } else {
-        Mention::OnOther
-    }
+    let call = callee.parent().filter(|p| p.kind_name() == "call")?;
+    call.field("function")
+        .is_some_and(|f| f.id() == callee.id())
+        .then_some((call, direct))
+}
+
+/// Whether `name` (`mycli.main`, `delete`) names the module whose dotted
+/// path is `module` (`src.mycli.main`): its end, from a dot.
+fn names_module(module: &str, name: &str) -> bool {
+    module == name
+        || module
+            .strip_suffix(name)
+            .is_some_and(|head| head.ends_with('.'))
 }
 
 /// Whether the call whose callee is the identifier `n` (or `x.n`) is its
@@ -506,15 +509,7 @@ fn mention(n: Node, source: &str) -> Mention {
 /// f(...)`, `return asyncio.run(f(...))`), given to `sys.exit()` or
 /// `SystemExit`, or the last statement of the `__main__` block.
 fn ends_caller(n: Node, source: &str) -> bool {
-    let callee = match n.parent().filter(|p| p.kind_name() == "attribute") {
-        Some(attribute) => attribute,
-        None => n,
-    };
-    let Some(mut current) = callee
-        .parent()
-        .filter(|p| p.kind_name() == "call")
-        .filter(|c| c.field("function").is_some_and(|f| f.id() == callee.id()))
-    else {
+    let Some((mut current, _)) = call_of(n, source) else {
         return false;
     };
     let mut exits = false;

@@ -312,7 +312,7 @@ pub(super) fn learn<'t>(
             || leaves
             || is_lookup(call)
             || makes_builtin_value(call)
-            || borrows(call, &known_calls.holding_nothing)
+            || listed_in(call, &known_calls.holding_nothing)
             || plain_instance(call)
         {
             continue;
@@ -368,7 +368,7 @@ pub(super) fn learn<'t>(
             Some(c.node) != evidence_node
                 && matches!(c.usage, Use::Bound(_) | Use::Unpacked(_))
                 && c.name_args.iter().any(|a| a == var)
-                && !borrows(c, borrowing)
+                && !listed_in(c, borrowing)
         });
         // Released only in `except` blocks: cleaning up after a failure,
         // while on success the value goes on to whatever it was given to.
@@ -749,12 +749,11 @@ fn is_text_method(method: &str) -> bool {
     )
 }
 
-/// Whether a call made with `var` only uses it (`json.load(f)`).
-fn borrows(c: &CallFact, borrowing: &CallList) -> bool {
-    c.resolved
-        .as_deref()
-        .is_some_and(|r| borrowing.has_function(r))
-        || c.method.as_deref().is_some_and(|m| borrowing.has_method(m))
+/// Whether `c` is one of `list`'s calls: `json.load(f)` of the borrowing
+/// ones, `psutil.Process(pid)` of those holding nothing.
+fn listed_in(c: &CallFact, list: &CallList) -> bool {
+    c.resolved.as_deref().is_some_and(|r| list.has_function(r))
+        || c.method.as_deref().is_some_and(|m| list.has_method(m))
 }
 
 /// Whether `node` runs in an `except` block of its function.

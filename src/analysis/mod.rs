@@ -2064,22 +2064,39 @@ fn owner_resource(returned: &Returned) -> Option<Resource> {
 /// Whether `node` is in the body of a `with` over `receiver` (`with
 /// self._lock:`), in its own function.
 fn inside_with_on(node: Node, receiver: &str, source: &str) -> bool {
+    inside_with(node, |value| {
+        crate::syntax::compact_text(value, source) == receiver
+    })
+}
+
+/// Whether `node` is in the body of a `with` that binds `name` with `as`
+/// (`async with ClientSession() as session:`), in its own function.
+fn inside_with_as(node: Node, name: &str, source: &str) -> bool {
+    inside_with(node, |value| {
+        value.kind_name() == "as_pattern"
+            && value
+                .field("alias")
+                .is_some_and(|a| crate::syntax::compact_text(a, source) == name)
+    })
+}
+
+/// Whether `node` is in the body of a `with` (in its own function) one of
+/// whose items, as written, `item` accepts.
+fn inside_with(node: Node, item: impl Fn(Node) -> bool) -> bool {
     let mut current = node;
     while let Some(parent) = current.parent() {
         match parent.kind_name() {
             "with_statement" if parent.field("body") == Some(current) => {
-                let Some(clause) = parent
+                let accepted = parent
                     .named_children(&mut parent.walk())
-                    .find(|c| c.kind_name() == "with_clause")
-                else {
-                    current = parent;
-                    continue;
-                };
-                let over_receiver = clause
-                    .named_children(&mut clause.walk())
-                    .filter_map(|item| item.field("value"))
-                    .any(|value| crate::syntax::compact_text(value, source) == receiver);
-                if over_receiver {
+                    .filter(|c| c.kind_name() == "with_clause")
+                    .any(|clause| {
+                        clause
+                            .named_children(&mut clause.walk())
+                            .filter_map(|i| i.field("value"))
+                            .any(&item)
+                    });
+                if accepted {
                     return true;
                 }
             }
@@ -2118,35 +2135,6 @@ fn functions_defined_in(block: Node) -> Vec<Node> {
         })
         .filter(|d| d.kind_name() == "function_definition")
         .collect()
-}
-
-/// Whether `node` is in the body of a `with` that binds `name` with `as`
-/// (`async with ClientSession() as session:`), in its own function.
-fn inside_with_as(node: Node, name: &str, source: &str) -> bool {
-    let mut current = node;
-    while let Some(parent) = current.parent() {
-        match parent.kind_name() {
-            "with_statement" if parent.field("body") == Some(current) => {
-                let mut binds = false;
-                crate::syntax::walk(parent, |n| {
-                    if n.kind_name() == "as_pattern"
-                        && n.field("alias")
-                            .is_some_and(|a| crate::syntax::compact_text(a, source) == name)
-                    {
-                        binds = true;
-                    }
-                    !binds && n.kind_name() != "block"
-                });
-                if binds {
-                    return true;
-                }
-            }
-            "function_definition" | "lambda" | "class_definition" => return false,
-            _ => {}
-        }
-        current = parent;
-    }
-    false
 }
 
 /// A call's place in the source, as a key: its start and end. (The start
