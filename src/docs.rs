@@ -440,6 +440,11 @@ pub fn release_summary(r: &Resource) -> String {
             .iter()
             .map(|m| format!("a `for` loop over `.{m}()` to its end")),
     );
+    parts.extend(
+        rel.when_they_fail
+            .iter()
+            .map(|m| format!("`.{m}()` when it raises")),
+    );
     let mut s = parts.join(", ");
     match rel.awaited {
         Awaited::Never => {}

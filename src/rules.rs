@@ -289,6 +289,11 @@ pub struct Release {
     /// `return` releases nothing).
     #[serde(default)]
     pub exhausted_by: Vec<String>,
+    /// Methods on the resource that release it when they raise, and only
+    /// then: aiohttp's `resp.raise_for_status()` releases the response
+    /// before raising on an error status.
+    #[serde(default)]
+    pub when_they_fail: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]

@@ -522,6 +522,16 @@ fn parse_expr(
                 });
                 return if is_none { e } else { Expr::Not(Box::new(e)) };
             }
+            // `'fd' in locals()`: true exactly when `fd` was bound, as it
+            // is once the descriptor is open.
+            if let Some((name, bound)) = bound_test(node, source) {
+                return atom(Candidate {
+                    canonical: compact_text(node, source),
+                    reads: vec![name.clone()],
+                    none_test_of: None,
+                    validity_of: Some((name, bound)),
+                });
+            }
             pure_atom(node, source, atom)
         }
         "call" => pure_atom(node, source, atom),
@@ -628,6 +638,38 @@ fn descriptor_test(node: Node, source: &str) -> Option<(String, bool)> {
         _ => return None,
     };
     Some((name, polarity))
+}
+
+/// `'fd' in locals()` (true of a name that holds an object: it was bound)
+/// and `'fd' not in locals()`, with `vars()` and `dir()` too: the name, and
+/// the polarity.
+fn bound_test(node: Node, source: &str) -> Option<(String, bool)> {
+    if node.named_child_count() != 2 {
+        return None;
+    }
+    let name = node.named_child(0)?;
+    let scope = node.named_child(1)?;
+    let listing = scope.kind_name() == "call"
+        && scope
+            .field("arguments")
+            .is_some_and(|a| a.named_child_count() == 0)
+        && scope
+            .field("function")
+            .is_some_and(|f| matches!(text(f, source), "locals" | "vars" | "dir"));
+    let quoted = text(name, source);
+    let unquoted = quoted
+        .strip_prefix(['\'', '"'])
+        .and_then(|q| q.strip_suffix(['\'', '"']))?;
+    let identifier =
+        !unquoted.is_empty() && unquoted.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if name.kind_name() != "string" || !listing || !identifier {
+        return None;
+    }
+    match operator_tokens(node).as_slice() {
+        ["in"] => Some((unquoted.to_string(), true)),
+        ["not", "in"] | ["not in"] => Some((unquoted.to_string(), false)),
+        _ => None,
+    }
 }
 
 /// The operator of a comparison, as tokens: `["is", "not"]`, `[">="]`.

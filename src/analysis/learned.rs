@@ -556,6 +556,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
             unless_they_fail: Vec::new(),
             attributes: Vec::new(),
             exhausted_by: Vec::new(),
+            when_they_fail: Vec::new(),
         });
     }
     let method = c.method.as_deref()?;
@@ -602,6 +603,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
             unless_they_fail: Vec::new(),
             attributes: Vec::new(),
             exhausted_by: Vec::new(),
+            when_they_fail: Vec::new(),
         });
     }
     // The value given back comes first: `pool.putconn(conn, key)`, not
@@ -627,6 +629,7 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
         unless_they_fail: Vec::new(),
         attributes: Vec::new(),
         exhausted_by: Vec::new(),
+        when_they_fail: Vec::new(),
     })
 }
 

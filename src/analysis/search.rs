@@ -72,6 +72,9 @@ enum Effect<'c, 't> {
     /// A release that gives up after a timeout (`proc.wait(timeout=30)`):
     /// released when it returns, not when it raises `TimeoutExpired`.
     ReleasedOnSuccess(Node<'t>),
+    /// A call that releases the resource when it raises, and only then
+    /// (see `Release::when_they_fail`).
+    ReleasedOnFailure,
 }
 
 impl FunctionContext<'_> {
@@ -213,6 +216,7 @@ impl FunctionContext<'_> {
             let node = &graph.nodes[state.node];
             let at_start = current == 0;
             let mut only_raises = false;
+            let mut only_normal = false;
             if !at_start {
                 match self.effect(node, acq, names) {
                     Effect::Released(at) => {
@@ -234,6 +238,9 @@ impl FunctionContext<'_> {
                         out.released_at.get_or_insert(at);
                         only_raises = true;
                     }
+                    // (Not where it is released: on the paths that go on,
+                    // it is not.)
+                    Effect::ReleasedOnFailure => only_normal = true,
                     Effect::None => {}
                 }
                 if matches!(
@@ -254,6 +261,9 @@ impl FunctionContext<'_> {
             let exhausts = !at_start && self.loop_exhausts(node, acq, names);
             for &(edge, next) in &node.succs {
                 if only_raises && !matches!(edge, Edge::Raise(_)) {
+                    continue;
+                }
+                if only_normal && matches!(edge, Edge::Raise(_)) {
                     continue;
                 }
                 // `for chunk in resp.iter_content(): ...` run to its end has
@@ -422,6 +432,15 @@ impl FunctionContext<'_> {
                     .is_some_and(|m| parent.release.methods.contains(m))
             {
                 return Effect::Released(Some(call.node));
+            }
+            if matches!(acq.holder, Holder::Value { .. })
+                && call.receiver.as_ref().is_some_and(|r| names.contains(r))
+                && call
+                    .method
+                    .as_ref()
+                    .is_some_and(|m| release.when_they_fail.contains(m))
+            {
+                return Effect::ReleasedOnFailure;
             }
             if matches!(acq.holder, Holder::Value { .. }) && self.hands_over(call, names) {
                 // A helper of this file releases or keeps it.

@@ -400,6 +400,14 @@ impl<'a, 't> Summaries<'a, 't> {
                 // class above).
                 return self.method_of(class, method, 0);
             }
+            // `Loader._communicate(process)`: a static method (or any
+            // method, called with its instance first) of a class of this
+            // file, by the class's own name.
+            Some((object, method))
+                if !method.contains('.') && self.names_local_class(caller, object) =>
+            {
+                return self.method_of(object, method, 0);
+            }
             // `result = TSocket(); result.setHandle(client)`: a method of a
             // class of this file, on an instance made here.
             Some((object, method)) if !object.contains('.') && !method.contains('.') => {
@@ -422,6 +430,17 @@ impl<'a, 't> Summaries<'a, 't> {
         candidates
             .iter()
             .find_map(|name| self.by_name.get(name.as_str()).map(Vec::as_slice))
+    }
+
+    /// Whether `name`, in the unit `caller`, is a class of this file: one
+    /// defined here, not rebound by an import or by the caller itself.
+    fn names_local_class(&self, caller: usize, name: &str) -> bool {
+        self.classes.contains_key(name)
+            && self.imports.resolve(name) == name
+            && self
+                .origins
+                .made_by(self.units[caller].node.start_byte(), name)
+                .is_empty()
     }
 
     /// The method `method` of class `class` of this file, or of its first
@@ -523,8 +542,15 @@ impl<'a, 't> Summaries<'a, 't> {
             return Vec::new();
         };
         // `self.helper(conn)`, `result.setHandle(conn)`: `conn` is bound to
-        // the second parameter.
+        // the second parameter. Through the class (`Loader.helper(conn)`),
+        // only a class method's first parameter is bound already: an
+        // instance method's `self` is the first argument.
         let method_call = call.callee.as_deref().is_some_and(|c| c.contains('.'));
+        let through_class = call
+            .callee
+            .as_deref()
+            .and_then(|c| c.split_once('.'))
+            .is_some_and(|(object, _)| self.names_local_class(caller, object));
         let mut out = Vec::new();
         for target in &targets {
             let offset = usize::from(
@@ -532,7 +558,7 @@ impl<'a, 't> Summaries<'a, 't> {
                     && target
                         .params
                         .first()
-                        .is_some_and(|p| p == "self" || p == "cls"),
+                        .is_some_and(|p| p == "cls" || (p == "self" && !through_class)),
             );
             let Some(body) = target.body.as_ref().filter(|_| target.runs(call)) else {
                 continue;
@@ -677,6 +703,13 @@ impl<'a, 't> Summaries<'a, 't> {
                     })
                     .max()
                     .unwrap_or(Raises::Never);
+                // `exit_with(stderr, msg)` that writes and calls `os._exit()`
+                // ends the process as `sys.exit()` does.
+                let raises = if self.ends_the_process(unit, &graph) {
+                    Raises::Ends
+                } else {
+                    raises
+                };
                 let class = match graph.escaping_classes.as_slice() {
                     [one] if graph.escaping.is_empty() => Some(one.clone()),
                     _ => None,
@@ -711,6 +744,29 @@ impl<'a, 't> Summaries<'a, 't> {
         };
         self.cache.borrow_mut().insert(unit, Some(result.clone()));
         Some(result)
+    }
+
+    /// Whether the unit never comes back: no path reaches its normal exit,
+    /// and it calls something that ends the process (a function that only
+    /// raises, or loops for ever, does not end it).
+    fn ends_the_process(&self, unit: usize, graph: &cfg::Cfg) -> bool {
+        let mut seen = vec![false; graph.nodes.len()];
+        let mut stack = vec![graph.entry];
+        let mut ends = false;
+        while let Some(id) = stack.pop() {
+            if std::mem::replace(&mut seen[id], true) {
+                continue;
+            }
+            if id == graph.normal_exit {
+                return false;
+            }
+            let node = &graph.nodes[id];
+            ends |= node.facts.calls.iter().any(|c| {
+                c.usage == crate::facts::Use::Discarded && self.raises(unit, c) == Raises::Ends
+            });
+            stack.extend(node.succs.iter().map(|&(_, next)| next));
+        }
+        ends
     }
 
     /// Whether every exception the unit may raise comes from a call that
