@@ -246,7 +246,11 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
         (
             "Never raise on a fresh argument",
             "These methods on these resources fail only on a stale argument (a closed or already registered descriptor): given a value the function itself made (`sel.register(p.stdout)` after `p = Popen(...)`), or called on a receiver it made (nothing is registered yet with a new selector), they do not raise.",
-            on_receivers(&c.never_raise_on_fresh),
+            c.never_raise_on_fresh
+                .iter()
+                .map(&on_receivers)
+                .collect::<Vec<_>>()
+                .join("; "),
         ),
         (
             "Never raise given a value just made",

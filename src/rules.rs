@@ -456,9 +456,10 @@ pub struct Calls {
     /// Methods that fail only on a stale argument (a closed or already
     /// registered descriptor): given a value the function itself just made,
     /// on these resources, they do not raise (`sel.register(p.stdout)` after
-    /// `p = Popen(...)`).
-    #[serde(default)]
-    pub never_raise_on_fresh: ReceiverCalls,
+    /// `p = Popen(...)`). Groups of them, each with its own methods and
+    /// resources.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub never_raise_on_fresh: Vec<ReceiverCalls>,
     /// Functions that fail only on a value from elsewhere, each with the
     /// callables that make a value it cannot fail on: given one the function
     /// itself just made with them, they do not raise
@@ -564,12 +565,7 @@ impl Calls {
     fn extend(&mut self, other: Calls) {
         self.never_raise.extend(other.never_raise);
         self.never_raise_on.extend(other.never_raise_on);
-        self.never_raise_on_fresh
-            .methods
-            .extend(other.never_raise_on_fresh.methods);
-        self.never_raise_on_fresh
-            .receivers
-            .extend(other.never_raise_on_fresh.receivers);
+        self.never_raise_on_fresh.extend(other.never_raise_on_fresh);
         self.ends.extend(other.ends);
         self.os_error.functions.extend(other.os_error.functions);
         self.os_error.methods.extend(other.os_error.methods);
@@ -929,7 +925,7 @@ impl Catalogue {
             .chain(&c.os_error.methods)
             .chain(&c.os_error.any_receiver_methods)
             .chain(c.never_raise_on.iter().flat_map(|g| &g.methods))
-            .chain(&c.never_raise_on_fresh.methods)
+            .chain(c.never_raise_on_fresh.iter().flat_map(|g| &g.methods))
             .chain(c.never_raise_made_by.keys())
             .chain(&c.never_raise_while_held.methods)
             .chain(&self.ownership.methods)
@@ -949,7 +945,7 @@ impl Catalogue {
             .receivers
             .iter()
             .chain(c.never_raise_on.iter().flat_map(|g| &g.receivers))
-            .chain(&c.never_raise_on_fresh.receivers)
+            .chain(c.never_raise_on_fresh.iter().flat_map(|g| &g.receivers))
         {
             if self.get(id).is_none() {
                 return Err(fail(format!("`{id}` is not a resource id"), id));

@@ -318,16 +318,17 @@ impl Matcher<'_> {
         // registered yet with a selector it just made. (A value from
         // elsewhere may have been closed by another thread: where the code
         // catches what the call raises, it expects that to happen.)
-        let fresh = call
-            .method
-            .as_deref()
-            .is_some_and(|m| calls.never_raise_on_fresh.has(m, receiver_resource))
-            && (self.first_argument_made_here(call)
-                || (call
-                    .receiver
-                    .as_deref()
-                    .is_some_and(|r| self.origins.made_in(self.function, r))
-                    && !in_try_with_handlers(call.node)));
+        let fresh = call.method.as_deref().is_some_and(|m| {
+            calls
+                .never_raise_on_fresh
+                .iter()
+                .any(|group| group.has(m, receiver_resource))
+        }) && (self.first_argument_made_here(call)
+            || (call
+                .receiver
+                .as_deref()
+                .is_some_and(|r| self.origins.made_in(self.function, r))
+                && !in_try_with_handlers(call.node)));
         // (Likewise where the code catches what a system call given a value
         // it just made raises: `try: os.write(fd, ...) except Exception:`
         // expects the disk to fill.)
