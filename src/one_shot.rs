@@ -312,6 +312,7 @@ impl Pass<'_> {
                 // an exception ends nothing; so may a call inside a `try`
                 // that catches (a retry loop). Either keeps the findings.
                 _ if matches!(how, Mention::Reference | Mention::Caught) => false,
+                _ if how == Mention::CaughtToEnd && ends == Ends::Exceptions => true,
                 // A call whose caller goes on after it returns.
                 _ if ends == Ends::Returns && !tail => false,
                 Place::Main => true,
@@ -325,7 +326,7 @@ impl Pass<'_> {
             }
             // Only a call by the name itself (or on `self`) shows a caller:
             // `json.load(f)` in a command says nothing of a function `load`.
-            any |= how == Mention::Direct;
+            any |= matches!(how, Mention::Direct | Mention::CaughtToEnd);
         }
         any
     }
@@ -454,6 +455,10 @@ enum Mention {
     /// Called inside a `try` that catches: its exception does not end the
     /// program.
     Caught,
+    /// Called by the name itself inside a `try` whose handlers catch
+    /// everything and each end the program (`except Exception: print(e);
+    /// exit(1)`): its exception ends the program there, whoever the caller.
+    CaughtToEnd,
     /// Not called: handed on, stored, looked up.
     Reference,
 }
@@ -462,8 +467,12 @@ fn mention(n: Node, source: &str) -> Mention {
     let Some((call, direct)) = call_of(n, source) else {
         return Mention::Reference;
     };
-    if in_try_that_catches(call) {
-        return Mention::Caught;
+    match catching_try(call) {
+        Some(handled) if direct && handlers_end_program(handled, source) => {
+            return Mention::CaughtToEnd;
+        }
+        Some(_) => return Mention::Caught,
+        None => {}
     }
     if direct {
         Mention::Direct
@@ -551,12 +560,12 @@ fn ends_caller(n: Node, source: &str) -> bool {
 
 /// Whether `node` is in the body of a `try` with `except` clauses, in its
 /// own function.
-fn in_try_that_catches(node: Node) -> bool {
+fn catching_try(node: Node) -> Option<Node> {
     let mut child = node;
     let mut current = node.parent();
     while let Some(parent) = current {
         if matches!(parent.kind_name(), "function_definition" | "lambda") {
-            return false;
+            return None;
         }
         if parent.kind_name() == "try_statement"
             && parent.field("body").is_some_and(|b| b.id() == child.id())
@@ -566,13 +575,77 @@ fn in_try_that_catches(node: Node) -> bool {
                 .named_children(&mut cursor)
                 .any(|c| matches!(c.kind_name(), "except_clause" | "except_group_clause"));
             if catches {
-                return true;
+                return Some(parent);
             }
         }
         child = parent;
         current = parent.parent();
     }
-    false
+    None
+}
+
+/// Whether the handlers of `try_statement` catch every exception (a bare
+/// `except:`, `except Exception`, `except BaseException`) and each ends
+/// the program as its last act (`exit(1)`, `sys.exit(...)`, `os._exit(1)`,
+/// `raise SystemExit(...)`).
+fn handlers_end_program(try_statement: Node, source: &str) -> bool {
+    let mut cursor = try_statement.walk();
+    let handlers: Vec<Node> = try_statement
+        .named_children(&mut cursor)
+        .filter(|c| matches!(c.kind_name(), "except_clause" | "except_group_clause"))
+        .collect();
+    let catches_all = |h: &Node| {
+        let mut cursor = h.walk();
+        let class = h
+            .named_children(&mut cursor)
+            .find(|c| c.kind_name() != "block" && c.kind_name() != "comment");
+        match class {
+            None => true,
+            Some(c) => {
+                let c = match c.kind_name() {
+                    "as_pattern" => c.named_child(0).unwrap_or(c),
+                    _ => c,
+                };
+                matches!(text(c, source), "Exception" | "BaseException")
+            }
+        }
+    };
+    let ends = |h: &Node| {
+        let mut cursor = h.walk();
+        let Some(block) = h
+            .named_children(&mut cursor)
+            .find(|c| c.kind_name() == "block")
+        else {
+            return false;
+        };
+        let mut cursor = block.walk();
+        let Some(last) = block
+            .named_children(&mut cursor)
+            .filter(|s| s.kind_name() != "comment")
+            .last()
+        else {
+            return false;
+        };
+        let called = match last.kind_name() {
+            "expression_statement" => last.named_child(0).filter(|c| c.kind_name() == "call"),
+            "raise_statement" => last.named_child(0),
+            _ => None,
+        };
+        let Some(called) = called else {
+            return false;
+        };
+        let function = match called.kind_name() {
+            "call" => called.field("function"),
+            _ => Some(called),
+        };
+        let name = function.map(|f| text(f, source)).unwrap_or_default();
+        let ending = matches!(
+            name,
+            "exit" | "quit" | "sys.exit" | "os._exit" | "os.abort" | "SystemExit"
+        );
+        ending && (last.kind_name() == "raise_statement") == (name == "SystemExit")
+    };
+    !handlers.is_empty() && handlers.iter().any(catches_all) && handlers.iter().all(ends)
 }
 
 /// The console scripts declared in a packaging file's text, each as
@@ -722,6 +795,35 @@ mod tests {
         assert_eq!(entry_points(plugins), ["pkg.notify:send"]);
         let plugins = "[project.entry-points.\"pytest11\"]\nplugin = \"pkg.plugin:setup\"\n";
         assert!(entry_points(plugins).is_empty());
+    }
+
+    #[test]
+    fn a_call_whose_handlers_end_the_program_ends_it_when_it_raises() {
+        let app = |handler: &str| {
+            format!(
+                "import sys\n\nclass App:\n    def check_broker(self):\n        pass\n\n    def ready(self):\n        try:\n            self.check_broker()\n{handler}"
+            )
+        };
+        let candidates = [(0, "App.check_broker")];
+        let ends = app(
+            "        except Exception as exc:\n            print(exc)\n            sys.exit(1)\n",
+        );
+        assert_eq!(run(&[(&ends, "app")], 0, &[], &candidates), 1);
+        let raises = app("        except BaseException:\n            raise SystemExit(2)\n");
+        assert_eq!(run(&[(&raises, "app")], 0, &[], &candidates), 1);
+        // A handler that goes on, one that catches only some exceptions,
+        // or one among several that does not end: the program may go on.
+        let goes_on = app("        except Exception as exc:\n            print(exc)\n");
+        assert_eq!(run(&[(&goes_on, "app")], 0, &[], &candidates), 0);
+        let some = app("        except KeyError:\n            sys.exit(1)\n");
+        assert_eq!(run(&[(&some, "app")], 0, &[], &candidates), 0);
+        let mixed = app(
+            "        except KeyError:\n            pass\n        except Exception:\n            exit(1)\n",
+        );
+        assert_eq!(run(&[(&mixed, "app")], 0, &[], &candidates), 0);
+        // Its return goes back to a caller that goes on.
+        let returns = run_asking(&[(&ends, "app")], 0, &[], &candidates, Ends::Returns);
+        assert_eq!(returns, 0);
     }
 
     #[test]
