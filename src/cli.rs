@@ -128,7 +128,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub include_module_level: bool,
     /// Test and auxiliary code (`test_*.py`, `*_test.py`, `conftest.py`,
-    /// `tests/`, `test/`, `t/`, `*_tests/`, `testing/`; `examples/`, `docs/`, `benchmarks/`,
+    /// `tests/`, `test/`, `t/`, `*_tests/`, `testing/`; `examples/`, `docs/`, `benchmarks/`, `profiling/`,
     /// `scripts/`, `bin/`, `tools/`, `contrib/` unless a package, `setup.py`):
     /// not checked, checked like the rest, or checked and reported apart
     /// without failing the run [default: the `tests` setting, else exclude].

@@ -116,6 +116,7 @@ fn is_auxiliary_dir(name: &str) -> bool {
         "doc",
         "benchmarks",
         "benchmark",
+        "profiling",
         "scripts",
         "script",
         "bin",
@@ -179,7 +180,7 @@ fn is_test_dir(name: &str) -> bool {
 /// anything under a directory of tests: `tests/`, `test/`, `t/`,
 /// `e2e_tests/`...), auxiliary code (anything under `examples/`,
 /// `example/`, `samples/`, `sample/`, `demos/`, `demo/`, `docs/`, `doc/`, `benchmarks/`,
-/// `benchmark/`, `scripts/`, `script/`, `bin/`, `tools/`, `contrib/`, `extra/`, `extras/`, or
+/// `benchmark/`, `profiling/`, `scripts/`, `script/`, `bin/`, `tools/`, `contrib/`, `extra/`, `extras/`, or
 /// one of these with a suffix such as `scripts-dev/`, and `setup.py`), or
 /// production code. `Settings::code_kind` also looks at the disk (a
 /// `contrib/` package is production code).
@@ -986,6 +987,7 @@ mod tests {
             "scripts-dev/release.py",
             "Doc/includes/mp_synchronize.py",
             "Tools/scripts/run.py",
+            "profiling/pyspy.py",
             "setup.py",
         ] {
             assert_eq!(code_kind(Path::new(path)), CodeKind::Auxiliary, "{path}");
