@@ -314,6 +314,7 @@ pub(super) fn learn<'t>(
             || makes_builtin_value(call)
             || listed_in(call, &known_calls.holding_nothing)
             || plain_instance(call)
+            || over_memory_buffer(call, graph, &calls, source)
         {
             continue;
         }
@@ -750,6 +751,44 @@ fn is_text_method(method: &str) -> bool {
             | "removeprefix"
             | "removesuffix"
     )
+}
+
+/// In-memory buffers: an object made over one holds nothing of the
+/// system's, and its `close()` leaves the buffer as it is.
+const MEMORY_BUFFERS: &[&str] = &["io.BytesIO", "io.StringIO"];
+
+/// Whether `call`'s first argument is an in-memory buffer made in this
+/// function, and bound nowhere else (`waveobj = wave.open(fp, "wb")` after
+/// `fp = BytesIO()`, or `wave.open(BytesIO(), "wb")`).
+fn over_memory_buffer(call: &CallFact, graph: &Cfg, calls: &[&CallFact], source: &str) -> bool {
+    let is_buffer = |c: &CallFact| {
+        c.resolved
+            .as_deref()
+            .is_some_and(|r| MEMORY_BUFFERS.contains(&r))
+    };
+    let Some(first) = call
+        .node
+        .field("arguments")
+        .and_then(|args| args.named_child(0))
+    else {
+        return false;
+    };
+    match first.kind_name() {
+        "call" => calls.iter().any(|c| c.node == first && is_buffer(c)),
+        "identifier" => {
+            let name = syntax::text(first, source);
+            let bindings = graph
+                .nodes
+                .iter()
+                .filter(|n| n.facts.binds.iter().any(|b| b == name))
+                .count();
+            bindings == 1
+                && calls
+                    .iter()
+                    .any(|c| matches!(&c.usage, Use::Bound(v) if v == name) && is_buffer(c))
+        }
+        _ => false,
+    }
 }
 
 /// Whether `c` is one of `list`'s calls: `json.load(f)` of the borrowing
