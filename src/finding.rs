@@ -45,6 +45,10 @@ pub struct Finding {
     /// Where the resource is released on other paths: the release the leaking
     /// path skips (absent when nothing ever releases it).
     pub skipped_release: Option<Step>,
+    /// For UC008: the class and the attribute it keeps the resource in,
+    /// for the project-wide look for a release elsewhere (not reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_in: Option<(String, String)>,
 }
 
 impl Finding {

@@ -88,6 +88,7 @@ mod tests {
             steps: vec![],
             also: vec![],
             skipped_release: None,
+            kept_in: None,
         }
     }
 

@@ -153,6 +153,7 @@ pub fn check_jobs_cached(jobs: &[Job], run: RunOptions, cache: Option<&Cache>) -
         .collect();
     schedule.share_pairs(&mut results);
     schedule.drop_command_exceptions(&mut results);
+    schedule.drop_kept_released_elsewhere(&mut results);
     results.into_iter().flatten().collect()
 }
 
@@ -233,6 +234,46 @@ struct ProjectPair {
 }
 
 impl Schedule<'_> {
+    /// UC008 findings whose attribute another production file gives back
+    /// (`udp_getter.health_executor.shutdown()` where the command that made
+    /// the listener stops it, a subclass's `close()`): the class's users
+    /// release it, as its design asks (see `analysis::releases_kept`).
+    fn drop_kept_released_elsewhere(&self, results: &mut [Option<FileResult>]) {
+        let kept: BTreeSet<(String, String)> = results
+            .iter()
+            .flatten()
+            .filter(|r| r.kind == CodeKind::Production)
+            .flat_map(|r| &r.report.findings)
+            .filter(|f| f.code == Code::OwnerNeverReleases)
+            .filter_map(|f| f.kept_in.clone())
+            .collect();
+        if kept.is_empty() {
+            return;
+        }
+        let released: BTreeSet<(String, String)> = self
+            .jobs
+            .par_iter()
+            .map(|job| match source_of(job) {
+                Ok(text) if job.kind == CodeKind::Production => kept
+                    .iter()
+                    .filter(|(class, attr)| crate::analysis::releases_kept(&text, class, attr))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+                _ => Vec::new(),
+            })
+            .flatten()
+            .collect();
+        if released.is_empty() {
+            return;
+        }
+        for result in results.iter_mut().flatten() {
+            result.report.findings.retain(|f| {
+                f.code != Code::OwnerNeverReleases
+                    || !f.kept_in.as_ref().is_some_and(|k| released.contains(k))
+            });
+        }
+    }
+
     /// Findings that only an exception makes, in functions that run only
     /// inside a one-shot program (a command's entry point and what only it
     /// calls): an exception there ends the command (see `one_shot`).

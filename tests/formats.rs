@@ -238,6 +238,7 @@ fn github_annotations_escape_properties_and_messages() {
         steps: vec![step(13, "acquired"), step(18, "returns")],
         also: vec![],
         skipped_release: None,
+        kept_in: None,
     };
     let results = vec![
         failed("src/a,b.py", "cannot be read:\nno such file"),

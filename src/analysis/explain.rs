@@ -653,6 +653,7 @@ impl<'a> FunctionContext<'a> {
             steps,
             also,
             skipped_release: None,
+            kept_in: None,
         }
     }
 

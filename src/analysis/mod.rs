@@ -28,6 +28,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use tree_sitter::Node;
 
+pub use owners::releases_kept;
 pub(crate) use script::{imports_cli, makes_a_command, tests_main};
 pub use summaries::{BodySummary, Export, FunctionSummary, NoProject, Project, Returned};
 
@@ -1016,7 +1017,7 @@ impl<'a> FunctionContext<'a> {
                 if let Some(at) = store {
                     steps.push(self.step(at, format!("kept in `self.{attr}` here")));
                 }
-                let finding = self.finding(
+                let mut finding = self.finding(
                     crate::codes::Code::OwnerNeverReleases,
                     call,
                     rule,
@@ -1025,6 +1026,7 @@ impl<'a> FunctionContext<'a> {
                     steps,
                     Vec::new(),
                 );
+                finding.kept_in = Some((class.to_string(), attr.clone()));
                 out.push(owners::Stored {
                     awaited: rule.release.awaited == crate::rules::Awaited::Always,
                     noun: rule.noun.clone(),

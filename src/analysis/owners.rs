@@ -52,6 +52,51 @@ const RELEASE_LIKE: &[&str] = &[
     "unlink",
 ];
 
+/// Whether `text` (a production file of the project) gives back what
+/// `class` keeps in `self.<attr>` (UC008): a release-like method called on
+/// that attribute of an object, in a file that names the class
+/// (`udp_getter.health_executor.shutdown()` in the command that made the
+/// listener), or on `self.<attr>` in a subclass of it
+/// (`self.soffice_file.close()` in `class Python(ConverterBase)`). A file
+/// that does not name the class may release another class's attribute of
+/// the same name (`.session.close()`), and a class of the same name in
+/// another module its own (`self._socket.close()`): neither says anything
+/// of this one.
+pub fn releases_kept(text: &str, class: &str, attr: &str) -> bool {
+    if !text.contains(attr) || !text.contains(class) {
+        return false;
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mentions = || {
+        text.match_indices(class).filter(move |(at, _)| {
+            !text[..*at].ends_with(word) && !text[at + class.len()..].starts_with(word)
+        })
+    };
+    // `class Python(ConverterBase):`, `class Python(base.ConverterBase, Mixin):`
+    let subclassed = || {
+        mentions().any(|(at, _)| {
+            let line = &text[text[..at].rfind('\n').map_or(0, |i| i + 1)..at];
+            line.trim_start().starts_with("class ")
+                && line.contains('(')
+                && text[at + class.len()..]
+                    .trim_start()
+                    .starts_with([')', ','])
+        })
+    };
+    RELEASE_LIKE.iter().any(|method| {
+        let needle = format!(".{attr}.{method}(");
+        text.match_indices(&needle).any(|(at, _)| {
+            let before = &text[..at];
+            let receiver = &before[before.rfind(|c: char| !word(c)).map_or(0, |i| i + 1)..];
+            if receiver == "self" {
+                subclassed()
+            } else {
+                mentions().next().is_some()
+            }
+        })
+    })
+}
+
 /// Bases that cannot release an attribute they do not know.
 const NEUTRAL_BASES: &[&str] = &[
     "object",
@@ -484,5 +529,29 @@ fn harmless_use(node: Node, releases: &[String], source: &str) -> bool {
             parent.field("condition") == Some(node)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::releases_kept;
+
+    #[test]
+    fn a_release_elsewhere_counts_only_in_a_file_that_names_the_class() {
+        let command = "from hm.udp import UDPStatusGetter\n\ndef run():\n    getter = UDPStatusGetter()\n    getter.health_executor.shutdown()\n";
+        assert!(releases_kept(command, "UDPStatusGetter", "health_executor"));
+        // Another attribute, another class, or a longer name that contains it.
+        assert!(!releases_kept(command, "UDPStatusGetter", "stats_executor"));
+        assert!(!releases_kept(command, "StatsCollector", "health_executor"));
+        assert!(!releases_kept(command, "StatusGetter", "health_executor"));
+        // Used but not given back.
+        let user = "getter = UDPStatusGetter()\ngetter.health_executor.submit(job)\n";
+        assert!(!releases_kept(user, "UDPStatusGetter", "health_executor"));
+        // A subclass that closes what its base keeps.
+        let subclass = "class Python(base.ConverterBase):\n    def close(self):\n        self.soffice_file.close()\n";
+        assert!(releases_kept(subclass, "ConverterBase", "soffice_file"));
+        // A class of the same name in another module closing its own.
+        let namesake = "class ConnectionInstance(object):\n    def close(self):\n        self._socket.close()\n";
+        assert!(!releases_kept(namesake, "ConnectionInstance", "_socket"));
     }
 }

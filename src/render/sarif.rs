@@ -382,6 +382,7 @@ mod tests {
             steps: vec![],
             also: vec![],
             skipped_release: Some(step("released in `done[i]`")),
+            kept_in: None,
         };
         assert_eq!(
             result_message(&finding)["text"],
