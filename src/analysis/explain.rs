@@ -570,7 +570,7 @@ impl<'a> FunctionContext<'a> {
 
     /// The identifiers in a call's arguments, outside nested functions and
     /// lambdas; cached per call.
-    fn names_in_arguments(&self, call: &CallFact) -> std::rc::Rc<[&'a str]> {
+    pub(super) fn names_in_arguments(&self, call: &CallFact) -> std::rc::Rc<[&'a str]> {
         let key = call.node.start_byte();
         if let Some(known) = self.argument_names.borrow().get(&key) {
             return known.clone();

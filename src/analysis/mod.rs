@@ -1200,6 +1200,11 @@ impl<'a> FunctionContext<'a> {
             if handed_on.contains(receiver.as_str()) {
                 return None;
             }
+            // A lock made here that nothing else ever sees blocks nobody when
+            // it stays taken, even on a path that skips its release.
+            if self.lock_never_shared(graph, &receiver) {
+                return None;
+            }
             // `with self._lock: ... self._lock.release(); wait();
             // self._lock.acquire()`: taken back for the `with` to release.
             if inside_with_on(call.node, &receiver, self.source) {
@@ -1323,6 +1328,40 @@ impl<'a> FunctionContext<'a> {
     /// (see the caller): an attribute or an item (`locks[key]`), a
     /// parameter, one made here, a nested function's lock from its
     /// enclosing function, or this object itself through its base class.
+    /// Whether `receiver` is a plain name that this function binds to a new
+    /// object (`lock = threading.Lock()`) and never lets out: not returned,
+    /// stored, passed on, copied into another name, nor seen by a function
+    /// nested in this one.
+    fn lock_never_shared(&self, graph: &Cfg, receiver: &str) -> bool {
+        if !crate::rules::is_identifier(receiver) || self.params.contains(receiver) {
+            return false;
+        }
+        let bound_by_call = graph.nodes.iter().any(|n| {
+            n.facts
+                .calls
+                .iter()
+                .any(|c| matches!(&c.usage, Use::Bound(v) if v == receiver))
+        });
+        let lets_out = graph.nodes.iter().any(|n| {
+            let f = &n.facts;
+            f.escapes
+                .iter()
+                .chain(&f.escapes_on_success)
+                .any(|e| e == receiver)
+                || f.aliases
+                    .iter()
+                    .chain(&f.wraps)
+                    .any(|(_, old)| old == receiver)
+                || f.calls
+                    .iter()
+                    .any(|c| self.names_in_arguments(c).contains(&receiver))
+        });
+        let captured = self.captured.owning.contains(receiver)
+            || self.captured.using.contains(receiver)
+            || self.captured.methods.iter().any(|(r, _)| r == receiver);
+        bound_by_call && !lets_out && !captured && !self.outer.contains(receiver)
+    }
+
     fn lock_protocol_elsewhere(&self, graph: &Cfg, call: &CallFact, receiver: &str) -> bool {
         let attribute = receiver.contains(['.', '[']);
         let made_here = || {
