@@ -810,6 +810,15 @@ fn literal_assignments(stmt: Node, source: &str, found: &mut dyn FnMut(&str, Lit
     }
 }
 
+/// Whether a literal value (`True`, `None`, `0`, `"x"`) is true when
+/// tested; `None` for anything else.
+pub(super) fn literal_truthiness(value: Node, source: &str) -> Option<bool> {
+    match literal_value(value, source)? {
+        Literal::Truthy | Literal::Negative => Some(true),
+        Literal::Falsy | Literal::None => Some(false),
+    }
+}
+
 /// What a literal value (or an expression as good as one) is when tested.
 fn literal_value(value: Node, source: &str) -> Option<Literal> {
     let lit = match value.kind_name() {

@@ -141,7 +141,14 @@ pub fn analyze_module(
         };
         let raise_model = |call: &CallFact| summaries.raises(index, call);
         let class_model = |call: &CallFact| summaries.class_of(index, call);
-        let returned_model = |call: &CallFact| summaries.returned_by(index, call);
+        // (A helper given this function's own `**kwargs` untouched returns a
+        // resource only if this function's caller asks for one: that
+        // caller's obligation, checked where it calls.)
+        let returned_model = |call: &CallFact| {
+            summaries
+                .returned_by(index, call)
+                .filter(|r| !summaries.caller_decides(index, call, r))
+        };
         let weak_model = |call: &CallFact| summaries.weakly_raises(index, call) == Some(true);
         let nothing_model = |call: &CallFact| summaries.gives_nothing(index, call);
         let plain_model = |call: &CallFact| summaries.makes_plain_instance(index, call);

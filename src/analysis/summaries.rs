@@ -183,6 +183,65 @@ pub struct Returned {
     /// it (the helper starts a process with no pipe: see `launch-unless`).
     #[serde(default)]
     pub launched: bool,
+    /// The resource comes back only when a parameter tests this way
+    /// (`if block: return subprocess.run(...)` / `else: return Popen(...)`):
+    /// a call that passes (or defaults to) the other gets none.
+    #[serde(default)]
+    pub only_when: Option<ParamGuard>,
+}
+
+/// A parameter whose truth picks the branch that returns the resource.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ParamGuard {
+    pub param: String,
+    /// Its position among the arguments a caller writes (`self` not
+    /// counted); `None` when it is keyword-only.
+    pub position: Option<usize>,
+    /// The truth that returns the resource.
+    pub truthy: bool,
+    /// The truth of its default value, when it has a literal one.
+    pub default: Option<bool>,
+}
+
+impl ParamGuard {
+    /// Whether `call` may take the branch that returns the resource: the
+    /// argument written for the parameter (or else its default) is not a
+    /// literal of the other truth.
+    fn may_hold(&self, call: &CallFact, source: &str) -> bool {
+        let Some(args) = call.node.field("arguments") else {
+            return true;
+        };
+        let mut cursor = args.walk();
+        let mut position = 0;
+        let mut value = None;
+        let mut splat = false;
+        for arg in args.named_children(&mut cursor) {
+            match arg.kind_name() {
+                "keyword_argument" => {
+                    if arg
+                        .field("name")
+                        .is_some_and(|n| text(n, source) == self.param)
+                    {
+                        value = arg.field("value");
+                    }
+                }
+                "list_splat" | "dictionary_splat" => splat = true,
+                "comment" => {}
+                _ => {
+                    if Some(position) == self.position {
+                        value = Some(arg);
+                    }
+                    position += 1;
+                }
+            }
+        }
+        let truth = match value {
+            Some(v) => super::conditions::literal_truthiness(v, source),
+            None if splat => None,
+            None => self.default,
+        };
+        truth.is_none_or(|t| t == self.truthy)
+    }
 }
 
 /// How an owner class releases what its `__init__` keeps.
@@ -860,6 +919,15 @@ impl<'a, 't> Summaries<'a, 't> {
         let mut found: Option<Returned> = None;
         for target in self.targets(caller, call)? {
             let this = target.body?.returns?;
+            // `subprocess_run(cmd)` whose `block=True` default takes the
+            // branch that returns no process.
+            if this
+                .only_when
+                .as_ref()
+                .is_some_and(|g| !g.may_hold(call, self.source))
+            {
+                return None;
+            }
             match &mut found {
                 Some(f) if f.rule != this.rule => return None,
                 // A launch only if every definition launches.
@@ -1046,6 +1114,7 @@ impl<'a, 't> Summaries<'a, 't> {
                     ),
                     is_async: false,
                     launched: false,
+                    only_when: None,
                     owner: Some(OwnerRelease {
                         method: release.to_string(),
                         awaited: self.units[unit].is_async,
@@ -1202,13 +1271,17 @@ impl<'a, 't> Summaries<'a, 't> {
             }
             let line = call.node.start_position().row + 1;
             let made_by = format!("`{}` on line {line}", call.display(self.source));
+            let mut inner_guard = None;
             let (rule, launched) = match matcher.rule_for(call, &no_receivers) {
                 Some(rule) if matcher.yields_value(call, rule) => {
                     (rule.id.clone(), matcher.launches(call, rule, self.imports))
                 }
                 Some(_) => continue,
                 None => match self.returned_by(unit, call) {
-                    Some(inner) if !inner.is_async || call.awaited => (inner.rule, inner.launched),
+                    Some(inner) if !inner.is_async || call.awaited => {
+                        inner_guard = inner.only_when;
+                        (inner.rule, inner.launched)
+                    }
                     _ => continue,
                 },
             };
@@ -1227,11 +1300,19 @@ impl<'a, 't> Summaries<'a, 't> {
             {
                 continue;
             }
+            let guard = self
+                .param_guard(unit, call.node)
+                .or_else(|| self.forwarded_guard(unit, call, inner_guard?));
             // Different resources on different paths: the caller cannot
             // know which it holds.
-            match &found {
+            match &mut found {
                 Some(f) if f.rule != rule => return None,
-                Some(_) => {}
+                // Returned under two tests (or one and none): under any.
+                Some(f) => {
+                    if f.only_when != guard {
+                        f.only_when = None;
+                    }
+                }
                 None => {
                     found = Some(Returned {
                         rule,
@@ -1239,11 +1320,135 @@ impl<'a, 't> Summaries<'a, 't> {
                         is_async: func.is_async,
                         owner: None,
                         launched,
+                        only_when: guard,
                     })
                 }
             }
         }
         found
+    }
+
+    /// Whether what `call` returns is a resource only when the unit's own
+    /// caller asks for one, through the `**kwargs` the unit hands on.
+    pub(super) fn caller_decides(&self, unit: usize, call: &CallFact, returned: &Returned) -> bool {
+        returned
+            .only_when
+            .clone()
+            .and_then(|g| self.forwarded_guard(unit, call, g))
+            .is_some()
+    }
+
+    /// The guard of a helper's keyword-only parameter, when `call` hands it
+    /// the unit's own `**kwargs` untouched (`c = subprocess_run(command,
+    /// **kwargs)`): the unit's callers pick the branch by the same keyword.
+    fn forwarded_guard(
+        &self,
+        unit: usize,
+        call: &CallFact,
+        inner: ParamGuard,
+    ) -> Option<ParamGuard> {
+        let func = &self.units[unit];
+        let args = call.node.field("arguments")?;
+        let mut cursor = args.walk();
+        let mut forwarded = None;
+        for arg in args.named_children(&mut cursor) {
+            match arg.kind_name() {
+                "dictionary_splat" => forwarded = arg.named_child(0).map(|n| text(n, self.source)),
+                "keyword_argument"
+                    if arg
+                        .field("name")
+                        .is_some_and(|n| text(n, self.source) == inner.param) =>
+                {
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        let forwarded = forwarded?;
+        let parameters = func.node.field("parameters")?;
+        let mut cursor = parameters.walk();
+        let own_kwargs = parameters.named_children(&mut cursor).any(|p| {
+            p.kind_name() == "dictionary_splat_pattern"
+                && p.named_child(0)
+                    .is_some_and(|n| text(n, self.source) == forwarded)
+        });
+        // (`kwargs["block"] = False` or `kwargs.setdefault("block", ...)`
+        // decides for the callers.)
+        let quoted = [format!("\"{}\"", inner.param), format!("'{}'", inner.param)];
+        let body = &self.source[func.node.byte_range()];
+        let decided_here = quoted.iter().any(|q| body.contains(q.as_str()));
+        (own_kwargs && inner.position.is_none() && !decided_here).then_some(ParamGuard {
+            position: None,
+            ..inner
+        })
+    }
+
+    /// The parameter test whose branch `made` (a call that makes what the
+    /// unit returns) is in: the nearest `if param:` / `if not param:` around
+    /// it, in its body or its `else`.
+    fn param_guard(&self, unit: usize, made: Node) -> Option<ParamGuard> {
+        let func = &self.units[unit];
+        let mut child = made;
+        let mut current = made.parent()?;
+        let (test, in_else) = loop {
+            if current.id() == func.node.id() {
+                return None;
+            }
+            if current.kind_name() == "if_statement" {
+                let in_body = current
+                    .field("consequence")
+                    .is_some_and(|b| b.id() == child.id());
+                let in_else = child.kind_name() == "else_clause";
+                if in_body || in_else {
+                    break (current.field("condition")?, in_else);
+                }
+                return None;
+            }
+            child = current;
+            current = current.parent()?;
+        };
+        let (name, negated) = match test.kind_name() {
+            "identifier" => (test, false),
+            "not_operator" => (test.field("argument")?, true),
+            _ => return None,
+        };
+        if name.kind_name() != "identifier" {
+            return None;
+        }
+        let param = text(name, self.source);
+        let index = func.params.iter().position(|p| p == param)?;
+        let bound_first = func
+            .params
+            .first()
+            .is_some_and(|p| p == "self" || p == "cls");
+        let parameters = func.node.field("parameters")?;
+        let mut cursor = parameters.walk();
+        let mut keyword_only = false;
+        let mut default = None;
+        for p in parameters.named_children(&mut cursor) {
+            match p.kind_name() {
+                "keyword_separator" | "list_splat_pattern" => keyword_only = true,
+                "default_parameter" | "typed_default_parameter"
+                    if p.field("name")
+                        .is_some_and(|n| text(n, self.source) == param) =>
+                {
+                    default = p
+                        .field("value")
+                        .and_then(|v| super::conditions::literal_truthiness(v, self.source));
+                    break;
+                }
+                "identifier" | "typed_parameter" if text(p, self.source).starts_with(param) => {
+                    break;
+                }
+                _ => {}
+            }
+        }
+        Some(ParamGuard {
+            param: param.to_string(),
+            position: (!keyword_only).then(|| index - usize::from(bound_first)),
+            truthy: negated == in_else,
+            default,
+        })
     }
 
     /// Whether the function releases `param` (a release of any catalogue
