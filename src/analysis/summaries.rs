@@ -1443,9 +1443,11 @@ impl<'a, 't> Summaries<'a, 't> {
                 _ => {}
             }
         }
+        // (`if self:` tests the instance, no argument a caller writes.)
+        let written = index.checked_sub(usize::from(bound_first))?;
         Some(ParamGuard {
             param: param.to_string(),
-            position: (!keyword_only).then(|| index - usize::from(bound_first)),
+            position: (!keyword_only).then_some(written),
             truthy: negated == in_else,
             default,
         })
