@@ -598,6 +598,28 @@ fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>, Hash
                 }
                 if inner.kind_name() == "identifier" {
                     let name = text(inner, source);
+                    // `def _close(upstream=upstream): await upstream.aclose()`:
+                    // the default value is the outer object, bound into the
+                    // closure; what the body does with the parameter is
+                    // what the closure does with it.
+                    if let Some(param) = default_of(inner, n, source) {
+                        let owning = n.field("body").is_some_and(|body| {
+                            let mut owning = false;
+                            syntax::walk(body, |b| {
+                                owning |= b.kind_name() == "identifier"
+                                    && text(b, source) == param
+                                    && !owners::only_used(b, source);
+                                !owning
+                            });
+                            owning
+                        });
+                        if owning {
+                            captured.owning.insert(name.to_string());
+                        } else {
+                            captured.using.insert(name.to_string());
+                        }
+                        return true;
+                    }
                     if own.iter().any(|p| p == name) {
                         return true;
                     }
@@ -615,6 +637,25 @@ fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>, Hash
         true
     });
     (yields, captured, locals, outer)
+}
+
+/// The parameter of `scope` (a nested function) whose default value is
+/// `value`, an identifier of the enclosing scope (`upstream` in `def
+/// _close(upstream=upstream):`).
+fn default_of<'s>(value: Node, scope: Node, source: &'s str) -> Option<&'s str> {
+    let default = value.parent()?;
+    let is_default = matches!(
+        default.kind_name(),
+        "default_parameter" | "typed_default_parameter"
+    ) && default.field("value").is_some_and(|v| v.id() == value.id());
+    let in_own_list = default
+        .parent()
+        .and_then(|list| list.parent())
+        .is_some_and(|def| def.id() == scope.id());
+    if !is_default || !in_own_list {
+        return None;
+    }
+    Some(text(default.field("name")?, source))
 }
 
 fn first_error_line(root: Node) -> Option<usize> {
