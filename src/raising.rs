@@ -62,12 +62,35 @@ pub fn classify(
                 .receiver
                 .as_deref()
                 .is_some_and(|r| crate::syntax::last_part(r) == "headers"));
+    // (Nor can setting literal headers on a message: `resp.headers.update({"Content-Type":
+    // "application/octet-stream"})`.)
+    let literal_headers_update = method == Some("update")
+        && call
+            .receiver
+            .as_deref()
+            .is_some_and(|r| crate::syntax::last_part(r) == "headers")
+        && call
+            .node
+            .field("arguments")
+            .filter(|a| a.named_child_count() == 1)
+            .and_then(|a| a.named_child(0))
+            .is_some_and(|d| {
+                let mut cursor = d.walk();
+                d.kind_name() == "dictionary"
+                    && d.named_children(&mut cursor).all(|pair| {
+                        pair.kind_name() == "pair"
+                            && [pair.field("key"), pair.field("value")]
+                                .iter()
+                                .all(|p| p.is_some_and(|p| p.kind_name() == "string"))
+                    })
+            });
     // An event's `set()` and `clear()` (and a container's `clear()`).
     let event_flag =
         matches!(method, Some("set" | "clear")) && crate::syntax::argument_count(call.node) == 0;
     if call.constructor
         || pop_with_default
         || get_with_default
+        || literal_headers_update
         || event_flag
         || number_of_arithmetic(call)
         || on_text_literal(call)
