@@ -350,6 +350,18 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
             list(&c.holding_nothing),
         ),
         (
+            "Hold nothing when given",
+            "Whatever the call, given one of these keyword values it makes an object that holds nothing: it is never learnt as a resource from its release.",
+            c.holding_nothing_given
+                .iter()
+                .map(|(keyword, values)| {
+                    let values: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+                    format!("`{keyword}=` {}", values.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        (
             "Take ownership",
             "The resource passed to them is theirs to release.",
             ownership,

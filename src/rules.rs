@@ -504,6 +504,12 @@ pub struct Calls {
     /// never learnt as a resource.
     #[serde(default)]
     pub holding_nothing: CallList,
+    /// Keyword arguments whose values (by their last name) make an object
+    /// that holds nothing, whatever the call: `poolclass = ["NullPool"]`
+    /// (an engine that pools no connection). What such a call makes is
+    /// never learnt as a resource.
+    #[serde(default)]
+    pub holding_nothing_given: std::collections::BTreeMap<String, Vec<String>>,
     /// Functions known to raise only one class of exception, by class name:
     /// `"ssl.match_hostname" = "CertificateError"`.
     #[serde(default)]
@@ -578,6 +584,12 @@ impl Calls {
         self.borrowing.extend(other.borrowing);
         self.identity.extend(other.identity);
         self.holding_nothing.extend(other.holding_nothing);
+        for (keyword, values) in other.holding_nothing_given {
+            self.holding_nothing_given
+                .entry(keyword)
+                .or_default()
+                .extend(values);
+        }
         self.raise_classes.extend(other.raise_classes);
         for (class, raisers) in other.raised_only_by {
             self.raised_only_by

@@ -313,6 +313,7 @@ pub(super) fn learn<'t>(
             || is_lookup(call)
             || makes_builtin_value(call)
             || listed_in(call, &known_calls.holding_nothing)
+            || given_holding_nothing(call, &known_calls.holding_nothing_given, source)
             || plain_instance(call)
             || over_memory_buffer(call, graph, &calls, source)
         {
@@ -789,6 +790,32 @@ fn over_memory_buffer(call: &CallFact, graph: &Cfg, calls: &[&CallFact], source:
         }
         _ => false,
     }
+}
+
+/// Whether `call` is given a keyword value that makes what it makes hold
+/// nothing (`create_engine(url, poolclass=NullPool)`).
+fn given_holding_nothing(
+    call: &CallFact,
+    given: &std::collections::BTreeMap<String, Vec<String>>,
+    source: &str,
+) -> bool {
+    if given.is_empty() {
+        return false;
+    }
+    let Some(args) = call.node.field("arguments") else {
+        return false;
+    };
+    let mut cursor = args.walk();
+    args.named_children(&mut cursor)
+        .filter(|a| a.kind_name() == "keyword_argument")
+        .any(|a| {
+            let keyword = a.field("name").map(|n| syntax::text(n, source));
+            let value = a.field("value").map(|v| syntax::text(v, source));
+            keyword
+                .and_then(|k| given.get(k))
+                .zip(value)
+                .is_some_and(|(values, v)| values.iter().any(|x| x == syntax::last_part(v)))
+        })
 }
 
 /// Whether `c` is one of `list`'s calls: `json.load(f)` of the borrowing
