@@ -84,6 +84,9 @@ pub fn classify(
                                 .all(|p| p.is_some_and(|p| p.kind_name() == "string"))
                     })
             });
+    // Text encoded as UTF-8 (`line.encode()`, no codec named) fails only on
+    // a lone surrogate, which no text read or typed holds.
+    let utf8_encode = method == Some("encode") && crate::syntax::argument_count(call.node) == 0;
     // An event's `set()` and `clear()` (and a container's `clear()`).
     let event_flag =
         matches!(method, Some("set" | "clear")) && crate::syntax::argument_count(call.node) == 0;
@@ -91,6 +94,7 @@ pub fn classify(
         || pop_with_default
         || get_with_default
         || literal_headers_update
+        || utf8_encode
         || event_flag
         || number_of_arithmetic(call)
         || on_text_literal(call)

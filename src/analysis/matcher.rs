@@ -165,6 +165,7 @@ pub(super) fn origins(
         classes: None,
     };
     let mut sites = Vec::new();
+    let mut choices = Vec::new();
     let mut origins = Origins::default();
     // Assignments, `with` items and parameters are all at statement level, so
     // the walk stays off expressions.
@@ -184,6 +185,9 @@ pub(super) fn origins(
                             .entry((function, target))
                             .or_default()
                             .push(callee);
+                    }
+                    if let Some(choice) = choice_between_names(n, source) {
+                        choices.push((function, choice));
                     }
                 }
                 sites.push((function, facts));
@@ -274,7 +278,42 @@ pub(super) fn origins(
             origins.insert(function, target, origin);
         }
     }
+    // `target = editable if ignore_hash else standard`: either way it holds
+    // what both names hold, when they hold the same kind of resource.
+    for (function, (target, first, second)) in choices {
+        let (Some(a), Some(b)) = (
+            origins.get(function, &first).cloned(),
+            origins.get(function, &second),
+        ) else {
+            continue;
+        };
+        if a.resource.is_some() && a.resource == b.resource {
+            origins.insert(function, target, a);
+        }
+    }
     origins
+}
+
+/// `target = a if cond else b` between two plain names: the target and
+/// the two names.
+fn choice_between_names(assignment: Node, source: &str) -> Option<(String, String, String)> {
+    let left = assignment
+        .field("left")
+        .filter(|l| l.kind_name() == "identifier")?;
+    let right = assignment
+        .field("right")
+        .filter(|r| r.kind_name() == "conditional_expression")?;
+    let first = right
+        .named_child(0)
+        .filter(|n| n.kind_name() == "identifier")?;
+    let second = right
+        .named_child(2)
+        .filter(|n| n.kind_name() == "identifier")?;
+    Some((
+        text(left, source).to_string(),
+        text(first, source).to_string(),
+        text(second, source).to_string(),
+    ))
 }
 
 /// Decides which catalogue entry, if any, a call acquires.
