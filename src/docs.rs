@@ -352,14 +352,9 @@ pub fn calls_markdown(catalogue: &Catalogue) -> String {
         (
             "Hold nothing when given",
             "Whatever the call, given one of these keyword values it makes an object that holds nothing: it is never learnt as a resource from its release.",
-            c.holding_nothing_given
-                .iter()
-                .map(|(keyword, values)| {
-                    let values: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
-                    format!("`{keyword}=` {}", values.join(", "))
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
+            described(&c.holding_nothing_given, "; ", |keyword, values| {
+                format!("`{keyword}=` {}", backticked(values, "").join(", "))
+            }),
         ),
         (
             "Take ownership",

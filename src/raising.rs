@@ -55,20 +55,16 @@ pub fn classify(
     // `headers.get(name, "")`; a literal default tells a mapping's `get`
     // from `session.get(url, params)`.
     let pop_with_default = method == Some("pop") && crate::syntax::argument_count(call.node) == 2;
+    let on_headers = call
+        .receiver
+        .as_deref()
+        .is_some_and(|r| crate::syntax::last_part(r) == "headers");
     // (Nor can a lookup in a message's headers: `resp.headers.get("etag")`.)
-    let get_with_default = method == Some("get")
-        && (literal_default(call.node)
-            || call
-                .receiver
-                .as_deref()
-                .is_some_and(|r| crate::syntax::last_part(r) == "headers"));
+    let get_with_default = method == Some("get") && (literal_default(call.node) || on_headers);
     // (Nor can setting literal headers on a message: `resp.headers.update({"Content-Type":
     // "application/octet-stream"})`.)
     let literal_headers_update = method == Some("update")
-        && call
-            .receiver
-            .as_deref()
-            .is_some_and(|r| crate::syntax::last_part(r) == "headers")
+        && on_headers
         && call
             .node
             .field("arguments")

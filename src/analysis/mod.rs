@@ -1372,10 +1372,6 @@ impl<'a> FunctionContext<'a> {
         }
     }
 
-    /// Whether a lock taken here is one whose protocol other code keeps
-    /// (see the caller): an attribute or an item (`locks[key]`), a
-    /// parameter, one made here, a nested function's lock from its
-    /// enclosing function, or this object itself through its base class.
     /// Whether `receiver` is a plain name that this function binds to a new
     /// object (`lock = threading.Lock()`) and never lets out: not returned,
     /// stored, passed on, copied into another name, nor seen by a function
@@ -1410,6 +1406,10 @@ impl<'a> FunctionContext<'a> {
         bound_by_call && !lets_out && !captured && !self.outer.contains(receiver)
     }
 
+    /// Whether a lock taken here is one whose protocol other code keeps
+    /// (see the caller): an attribute or an item (`locks[key]`), a
+    /// parameter, one made here, a nested function's lock from its
+    /// enclosing function, or this object itself through its base class.
     fn lock_protocol_elsewhere(&self, graph: &Cfg, call: &CallFact, receiver: &str) -> bool {
         let attribute = receiver.contains(['.', '[']);
         let made_here = || {

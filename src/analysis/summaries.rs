@@ -1302,7 +1302,7 @@ impl<'a, 't> Summaries<'a, 't> {
             }
             let guard = self
                 .param_guard(unit, call.node)
-                .or_else(|| self.forwarded_guard(unit, call, inner_guard?));
+                .or_else(|| self.forwarded_guard(unit, call, inner_guard.as_ref()?));
             // Different resources on different paths: the caller cannot
             // know which it holds.
             match &mut found {
@@ -1333,9 +1333,8 @@ impl<'a, 't> Summaries<'a, 't> {
     pub(super) fn caller_decides(&self, unit: usize, call: &CallFact, returned: &Returned) -> bool {
         returned
             .only_when
-            .clone()
-            .and_then(|g| self.forwarded_guard(unit, call, g))
-            .is_some()
+            .as_ref()
+            .is_some_and(|g| self.forwarded_guard(unit, call, g).is_some())
     }
 
     /// The guard of a helper's keyword-only parameter, when `call` hands it
@@ -1345,7 +1344,7 @@ impl<'a, 't> Summaries<'a, 't> {
         &self,
         unit: usize,
         call: &CallFact,
-        inner: ParamGuard,
+        inner: &ParamGuard,
     ) -> Option<ParamGuard> {
         let func = &self.units[unit];
         let args = call.node.field("arguments")?;
@@ -1377,10 +1376,7 @@ impl<'a, 't> Summaries<'a, 't> {
         let quoted = [format!("\"{}\"", inner.param), format!("'{}'", inner.param)];
         let body = &self.source[func.node.byte_range()];
         let decided_here = quoted.iter().any(|q| body.contains(q.as_str()));
-        (own_kwargs && inner.position.is_none() && !decided_here).then_some(ParamGuard {
-            position: None,
-            ..inner
-        })
+        (own_kwargs && inner.position.is_none() && !decided_here).then(|| inner.clone())
     }
 
     /// The parameter test whose branch `made` (a call that makes what the
@@ -1437,7 +1433,15 @@ impl<'a, 't> Summaries<'a, 't> {
                         .and_then(|v| super::conditions::literal_truthiness(v, self.source));
                     break;
                 }
-                "identifier" | "typed_parameter" if text(p, self.source).starts_with(param) => {
+                // The parameter itself, with no default (`block`, `block: bool`).
+                "identifier" | "typed_parameter"
+                    if (if p.kind_name() == "identifier" {
+                        Some(p)
+                    } else {
+                        p.named_child(0)
+                    })
+                    .is_some_and(|n| text(n, self.source) == param) =>
+                {
                     break;
                 }
                 _ => {}
