@@ -162,22 +162,26 @@ fn auxiliary_dirs(relative: &Path) -> Vec<PathBuf> {
 }
 
 /// A directory of tests: `tests/`, `test/`, `t/` (celery's and kombu's),
+/// `unittests/` (meson's),
 /// suites named for their kind or package (`e2e_tests/`,
 /// `integration-tests/`, `tests_unit/`, `mycli_test/`), and the `testing/` package a library ships for test
 /// suites (`sqlalchemy.testing`, `gevent.testing`: fixtures and helpers
 /// that run only under a test runner), in any case.
 fn is_test_dir(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    matches!(name.as_str(), "tests" | "test" | "t" | "testing")
-        || ["_tests", "-tests", "_test", "-test"]
-            .iter()
-            .any(|s| name.ends_with(s))
+    matches!(
+        name.as_str(),
+        "tests" | "test" | "t" | "testing" | "unittests" | "unittest"
+    ) || ["_tests", "-tests", "_test", "-test"]
+        .iter()
+        .any(|s| name.ends_with(s))
         || ["tests_", "tests-"].iter().any(|p| name.starts_with(p))
 }
 
 /// What `relative` (a path below the project root) is, by its name alone:
 /// test code as pytest finds it (`test_*.py`, `*_test.py`, `conftest.py`,
-/// anything under a directory of tests: `tests/`, `test/`, `t/`,
+/// Django's `tests.py`, test runners such as `run_tests.py`, anything under
+/// a directory of tests: `tests/`, `test/`, `t/`, `unittests/`,
 /// `e2e_tests/`...), auxiliary code (anything under `examples/`,
 /// `example/`, `samples/`, `sample/`, `demos/`, `demo/`, `docs/`, `doc/`, `benchmarks/`,
 /// `benchmark/`, `profiling/`, `scripts/`, `script/`, `bin/`, `tools/`, `contrib/`, `extra/`, `extras/`, or
@@ -190,7 +194,15 @@ pub fn code_kind(relative: &Path) -> CodeKind {
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let stem = name.strip_suffix(".py").unwrap_or(&name);
-    if stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest" {
+    // Also Django's `tests.py` and test runners (`run_tests.py`,
+    // `run_project_tests.py`, `run_unittests.py`).
+    if stem.starts_with("test_")
+        || stem.ends_with("_test")
+        || stem == "conftest"
+        || stem == "tests"
+        || stem.ends_with("_tests")
+        || stem.ends_with("_unittests")
+    {
         return CodeKind::Test;
     }
     let parent = relative.parent().unwrap_or(Path::new(""));
@@ -971,10 +983,20 @@ mod tests {
             "src/gevent/testing/sockets.py",
             "Lib/Tests/db.py",
             "mycli_test/features/db_utils.py",
+            // meson's suites and runners, Django's test modules.
+            "unittests/linuxliketests.py",
+            "run_project_tests.py",
+            "run_unittests.py",
+            "polls/tests.py",
         ] {
             assert_eq!(code_kind(Path::new(path)), CodeKind::Test, "{path}");
         }
-        for path in ["pkg/testing_tools.py", "pkg/latest/db.py", "contests/db.py"] {
+        for path in [
+            "pkg/testing_tools.py",
+            "pkg/latest/db.py",
+            "contests/db.py",
+            "pkg/attests.py",
+        ] {
             assert_eq!(code_kind(Path::new(path)), CodeKind::Production, "{path}");
         }
     }

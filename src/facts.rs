@@ -534,7 +534,10 @@ impl<'t> Facts<'t> {
         let src = cx.source;
         let function = node.field("function");
         let callee = function.and_then(|f| dotted_name(f, src));
-        let resolved = callee.as_deref().map(|c| cx.imports.resolve(c));
+        let resolved = callee
+            .as_deref()
+            .filter(|c| !cx.imports.shadows_builtin(c))
+            .map(|c| cx.imports.resolve(c));
         let (method, receiver) = match function {
             Some(f) if f.kind_name() == "attribute" => (
                 f.field("attribute").map(|a| text(a, src).to_string()),

@@ -80,9 +80,9 @@ pub fn classify(
                                 .all(|p| p.is_some_and(|p| p.kind_name() == "string"))
                     })
             });
-    // Text encoded as UTF-8 (`line.encode()`, no codec named) fails only on
-    // a lone surrogate, which no text read or typed holds.
-    let utf8_encode = method == Some("encode") && crate::syntax::argument_count(call.node) == 0;
+    // Text encoded as UTF-8 (`line.encode()`, `command.encode("utf8")`)
+    // fails only on a lone surrogate, which no text read or typed holds.
+    let utf8_encode = method == Some("encode") && names_utf8_at_most(call.node, source);
     // An event's `set()` and `clear()` (and a container's `clear()`).
     let event_flag =
         matches!(method, Some("set" | "clear")) && crate::syntax::argument_count(call.node) == 0;
@@ -137,6 +137,28 @@ fn flags_written_without(call: Node, flag: &str, source: &str) -> bool {
 
 /// `"openssl -in {}".format(path)`, `", ".join(names)`: building text from
 /// a literal template fails only when the code is wrong.
+/// Whether a call has no argument, or only a literal naming UTF-8
+/// (`"utf-8"`, `'utf8'`, `"UTF_8"`).
+fn names_utf8_at_most(call: Node, source: &str) -> bool {
+    let Some(arguments) = call.field("arguments") else {
+        return true;
+    };
+    match arguments.named_child_count() {
+        0 => true,
+        1 => arguments
+            .named_child(0)
+            .filter(|a| a.kind_name() == "string")
+            .is_some_and(|a| {
+                let codec = text(a, source)
+                    .trim_matches(['"', '\''])
+                    .to_ascii_lowercase()
+                    .replace('_', "-");
+                matches!(codec.as_str(), "utf-8" | "utf8")
+            }),
+        _ => false,
+    }
+}
+
 fn on_text_literal(call: &CallFact) -> bool {
     matches!(call.method.as_deref(), Some("format" | "join"))
         && call

@@ -270,6 +270,11 @@ pub struct Imports {
     /// Names bound by a plain `import a.b` (`a`), which resolve to
     /// themselves.
     plain: std::collections::HashSet<String>,
+    /// Names the module binds with its own top-level `def` or `class`: a
+    /// module's `def open(file, flag)` (SCons' dblite) is not the builtin.
+    /// (Only builtins' names are kept: others are looked up as the module's
+    /// functions anyway.)
+    defined: std::collections::HashSet<String>,
 }
 
 impl Imports {
@@ -346,7 +351,21 @@ impl Imports {
                 }
             }
         }
-        Imports { names, plain }
+        let defined = top_level_definitions(root, source);
+        Imports {
+            names,
+            plain,
+            defined,
+        }
+    }
+
+    /// Whether a bare call of `callee` runs the module's own function or
+    /// class rather than the builtin of that name (an import of the name
+    /// wins over a definition, as the later binding usually does).
+    pub fn shadows_builtin(&self, callee: &str) -> bool {
+        BUILTINS.contains(&callee)
+            && self.defined.contains(callee)
+            && !self.names.contains_key(callee)
     }
 
     /// Whether `name` was bound by an import (`pg` of `import psycopg2 as
@@ -397,6 +416,68 @@ impl Imports {
     pub fn resolve(&self, dotted: &str) -> String {
         resolve_in(&self.names, dotted)
     }
+}
+
+/// The builtins a module may redefine that the catalogue knows by their bare
+/// name (what acquires, never raises, takes over or returns its argument).
+const BUILTINS: &[&str] = &[
+    "open",
+    "print",
+    "range",
+    "len",
+    "isinstance",
+    "issubclass",
+    "hasattr",
+    "getattr",
+    "setattr",
+    "callable",
+    "id",
+    "type",
+    "repr",
+    "str",
+    "bool",
+    "list",
+    "tuple",
+    "dict",
+    "set",
+    "frozenset",
+    "object",
+    "super",
+    "enumerate",
+    "zip",
+    "reversed",
+    "iter",
+    "next",
+    "vars",
+    "min",
+    "max",
+    "abs",
+    "round",
+    "sorted",
+    "format",
+    "all",
+    "any",
+    "exit",
+    "quit",
+];
+
+/// The names bound by `def` and `class` at the top of a module, including
+/// under top-level `if`/`try` blocks (version switches).
+fn top_level_definitions(root: Node, source: &str) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    walk(root, |node| match node.kind_name() {
+        "function_definition" | "class_definition" => {
+            if let Some(name) = node.field("name").map(|n| text(n, source))
+                && BUILTINS.contains(&name)
+            {
+                out.insert(name.to_string());
+            }
+            false
+        }
+        "decorated_definition" => true,
+        kind => holds_statements(kind),
+    });
+    out
 }
 
 fn resolve_in(names: &HashMap<String, String>, dotted: &str) -> String {

@@ -255,7 +255,7 @@ fn no_python_files_under_the_paths_is_an_error() {
 #[test]
 fn dot_directories_are_walked_except_the_default_exclusions() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "repo/.evergreen/run_tests.py", LEAKY);
+    write(dir.path(), "repo/.evergreen/run_server.py", LEAKY);
     write(dir.path(), "repo/.venv/lib/vendored.py", LEAKY);
     write(dir.path(), "repo/dist/built.py", LEAKY);
     write(dir.path(), "repo/.tox/py312/tool.py", LEAKY);
@@ -265,7 +265,7 @@ fn dot_directories_are_walked_except_the_default_exclusions() {
         .assert()
         .code(1)
         .stdout(predicate::str::starts_with(
-            "repo/.evergreen/run_tests.py:2:9: UC001",
+            "repo/.evergreen/run_server.py:2:9: UC001",
         ))
         .stdout(predicate::str::contains("vendored").not())
         .stdout(predicate::str::contains("built").not())

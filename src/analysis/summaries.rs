@@ -483,7 +483,19 @@ impl<'a, 't> Summaries<'a, 't> {
                 if self.imports.resolve(callee) != callee {
                     return None;
                 }
-                vec![format!("{caller_name}.{callee}"), callee.to_string()]
+                // Its own nested function, one of an enclosing function
+                // (a sibling helper), else the module's; a class's body is
+                // no enclosing scope for its methods.
+                let mut scopes = vec![format!("{caller_name}.{callee}")];
+                let mut scope = caller_name;
+                while let Some((outer, _)) = scope.rsplit_once('.') {
+                    if self.by_name.contains_key(outer) {
+                        scopes.push(format!("{outer}.{callee}"));
+                    }
+                    scope = outer;
+                }
+                scopes.push(callee.to_string());
+                scopes
             }
         };
         candidates
@@ -776,7 +788,10 @@ impl<'a, 't> Summaries<'a, 't> {
                 let takes = func
                     .params
                     .iter()
-                    .map(|p| self.takes(unit, &graph, p))
+                    .map(|p| {
+                        self.takes(unit, &graph, p)
+                            || returned_closure_captures(func.node, p, self.source)
+                    })
                     .collect();
                 let returns = self.fresh_return(unit, &graph);
                 let keeps = self.kept_on_self(unit, &graph);
@@ -1273,6 +1288,17 @@ impl<'a, 't> Summaries<'a, 't> {
             let made_by = format!("`{}` on line {line}", call.display(self.source));
             let mut inner_guard = None;
             let (rule, launched) = match matcher.rule_for(call, &no_receivers) {
+                // `return tarfile.open(fileobj=buffer)`: an argument that
+                // makes it acquire nothing does so for the caller too.
+                Some(rule)
+                    if rule
+                        .acquire
+                        .unless
+                        .iter()
+                        .any(|u| matcher.unless_matches(call, u, self.imports)) =>
+                {
+                    continue;
+                }
                 Some(rule) if matcher.yields_value(call, rule) => {
                     (rule.id.clone(), matcher.launches(call, rule, self.imports))
                 }
@@ -1503,6 +1529,62 @@ impl<'a, 't> Summaries<'a, 't> {
                 || facts.calls.iter().any(released)
         })
     }
+}
+
+/// Whether a closure the function returns uses `param`: `def tracer(frame,
+/// ...): fd.write(...)` then `return tracer`, or `return lambda: con.execute(q)`.
+/// The closure needs the value open for as long as it lives, so whoever
+/// holds the closure holds the value: the function keeps what it was given.
+fn returned_closure_captures(function: Node, param: &str, source: &str) -> bool {
+    let Some(body) = function.field("body") else {
+        return false;
+    };
+    let uses_param = |scope: Node| {
+        if crate::syntax::parameter_names(scope, source)
+            .iter()
+            .any(|p| p == param)
+        {
+            return false;
+        }
+        let mut found = false;
+        crate::syntax::walk(scope, |n| {
+            found |= n.kind_name() == "identifier" && text(n, source) == param;
+            !found
+        });
+        found
+    };
+    let mut capturing: Vec<String> = Vec::new();
+    let mut returned_lambda = false;
+    crate::syntax::walk(body, |n| match n.kind_name() {
+        "function_definition" => {
+            if let Some(name) = n.field("name").filter(|_| uses_param(n)) {
+                capturing.push(text(name, source).to_string());
+            }
+            false
+        }
+        "lambda" => {
+            returned_lambda |= n
+                .parent()
+                .is_some_and(|p| p.kind_name() == "return_statement")
+                && uses_param(n);
+            false
+        }
+        kind => !crate::syntax::is_nested_scope(kind) || kind == "decorated_definition",
+    });
+    returned_lambda
+        || (!capturing.is_empty() && {
+            let mut returned = false;
+            crate::syntax::walk(body, |n| {
+                if n.kind_name() == "return_statement"
+                    && let Some(value) = n.named_child(0)
+                {
+                    returned |= value.kind_name() == "identifier"
+                        && capturing.iter().any(|c| c == text(value, source));
+                }
+                !returned && !crate::syntax::is_nested_scope(n.kind_name())
+            });
+            returned
+        })
 }
 
 /// Whether a function's body (not its nested functions) has a `return` with
