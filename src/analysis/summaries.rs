@@ -606,6 +606,14 @@ impl<'a, 't> Summaries<'a, 't> {
     /// The plain-name arguments of `call` that the function it calls (one
     /// of this file) takes over: releases or keeps.
     pub(super) fn handed_over(&self, caller: usize, call: &CallFact) -> Vec<String> {
+        // A function handing a value to itself (recursion) hands it to the
+        // body being judged: its own summary would be circular evidence.
+        if self
+            .callees(caller, call)
+            .is_some_and(|units| units.contains(&caller))
+        {
+            return Vec::new();
+        }
         let Some(targets) = self.targets(caller, call) else {
             return Vec::new();
         };
@@ -1518,6 +1526,23 @@ impl<'a, 't> Summaries<'a, 't> {
                         .or_else(|| call.callee.as_deref().map(crate::syntax::last_part))
                         .is_some_and(|name| super::learned::takes_back(name.trim_start_matches('_'))))
         };
+        // A release only in an `except` handler cleans up after the
+        // function's own failure (`except ReadError: proc.communicate()`):
+        // when it returns, the caller still holds the value.
+        let function = self.units[unit].node;
+        let outside_handlers = |call: &&CallFact| {
+            let mut node = call.node;
+            while let Some(parent) = node.parent() {
+                if parent == function {
+                    return true;
+                }
+                if parent.kind_name() == "except_clause" {
+                    return false;
+                }
+                node = parent;
+            }
+            true
+        };
         graph.nodes.iter().any(|n| {
             let facts = &n.facts;
             // `with fp:` closes it when the block ends.
@@ -1526,7 +1551,7 @@ impl<'a, 't> Summaries<'a, 't> {
                     && (facts.escapes.iter().any(|e| e == param)
                         || facts.escapes_on_success.iter().any(|e| e == param)))
                 || facts.wraps.iter().any(|(_, old)| old == param)
-                || facts.calls.iter().any(released)
+                || facts.calls.iter().filter(outside_handlers).any(released)
         })
     }
 }
