@@ -175,6 +175,10 @@ fn is_test_dir(name: &str) -> bool {
     ) || ["_tests", "-tests", "_test", "-test"]
         .iter()
         .any(|s| name.ends_with(s))
+        // OpenStack's `heat_integrationtests/`, `*_functionaltests/`.
+        || ["integrationtests", "functionaltests"]
+            .iter()
+            .any(|s| name.ends_with(s))
         || ["tests_", "tests-"].iter().any(|p| name.starts_with(p))
 }
 
@@ -988,6 +992,7 @@ mod tests {
             "run_project_tests.py",
             "run_unittests.py",
             "polls/tests.py",
+            "heat_integrationtests/common/test.py",
         ] {
             assert_eq!(code_kind(Path::new(path)), CodeKind::Test, "{path}");
         }

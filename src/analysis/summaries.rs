@@ -413,7 +413,16 @@ impl<'a, 't> Summaries<'a, 't> {
     /// when defined more than once), or the function of another checked
     /// file it imports. `None` when it is neither.
     fn targets(&self, caller: usize, call: &CallFact) -> Option<Vec<FunctionSummary>> {
-        if let Some(callees) = self.callees(caller, call) {
+        self.targets_among(call, self.callees(caller, call))
+    }
+
+    /// `targets`, given what `callees` found for the call.
+    fn targets_among(
+        &self,
+        call: &CallFact,
+        callees: Option<&[usize]>,
+    ) -> Option<Vec<FunctionSummary>> {
+        if let Some(callees) = callees {
             return Some(
                 callees
                     .iter()
@@ -608,13 +617,11 @@ impl<'a, 't> Summaries<'a, 't> {
     pub(super) fn handed_over(&self, caller: usize, call: &CallFact) -> Vec<String> {
         // A function handing a value to itself (recursion) hands it to the
         // body being judged: its own summary would be circular evidence.
-        if self
-            .callees(caller, call)
-            .is_some_and(|units| units.contains(&caller))
-        {
+        let callees = self.callees(caller, call);
+        if callees.is_some_and(|units| units.contains(&caller)) {
             return Vec::new();
         }
-        let Some(targets) = self.targets(caller, call) else {
+        let Some(targets) = self.targets_among(call, callees) else {
             return Vec::new();
         };
         let Some(args) = call.node.field("arguments") else {
@@ -793,13 +800,15 @@ impl<'a, 't> Summaries<'a, 't> {
                     [one] if graph.escaping.is_empty() => Some(one.clone()),
                     _ => None,
                 };
+                let kept_by_closures = if func.params.is_empty() {
+                    HashSet::new()
+                } else {
+                    returned_closures_use(func.node, self.source)
+                };
                 let takes = func
                     .params
                     .iter()
-                    .map(|p| {
-                        self.takes(unit, &graph, p)
-                            || returned_closure_captures(func.node, p, self.source)
-                    })
+                    .map(|p| kept_by_closures.contains(p) || self.takes(unit, &graph, p))
                     .collect();
                 let returns = self.fresh_return(unit, &graph);
                 let keeps = self.kept_on_self(unit, &graph);
@@ -1551,65 +1560,71 @@ impl<'a, 't> Summaries<'a, 't> {
                     && (facts.escapes.iter().any(|e| e == param)
                         || facts.escapes_on_success.iter().any(|e| e == param)))
                 || facts.wraps.iter().any(|(_, old)| old == param)
-                || facts.calls.iter().filter(outside_handlers).any(released)
+                || facts
+                    .calls
+                    .iter()
+                    .any(|c| released(c) && outside_handlers(&c))
         })
     }
 }
 
-/// Whether a closure the function returns uses `param`: `def tracer(frame,
-/// ...): fd.write(...)` then `return tracer`, or `return lambda: con.execute(q)`.
-/// The closure needs the value open for as long as it lives, so whoever
-/// holds the closure holds the value: the function keeps what it was given.
-fn returned_closure_captures(function: Node, param: &str, source: &str) -> bool {
+/// The names that closures the function returns use from it: `def
+/// tracer(frame, ...): fd.write(...)` then `return tracer`, or `return
+/// lambda: con.execute(q)`. The closure needs such a value open for as long
+/// as it lives, so whoever holds the closure holds the value: the function
+/// keeps what it was given.
+fn returned_closures_use(function: Node, source: &str) -> HashSet<String> {
+    let mut used = HashSet::new();
     let Some(body) = function.field("body") else {
-        return false;
+        return used;
     };
-    let uses_param = |scope: Node| {
-        if crate::syntax::parameter_names(scope, source)
-            .iter()
-            .any(|p| p == param)
-        {
-            return false;
-        }
-        let mut found = false;
-        crate::syntax::walk(scope, |n| {
-            found |= n.kind_name() == "identifier" && text(n, source) == param;
-            !found
-        });
-        found
-    };
-    let mut capturing: Vec<String> = Vec::new();
-    let mut returned_lambda = false;
+    // Each nested function or lambda of the body (not those nested deeper),
+    // by name; a lambda only when it is what a `return` gives.
+    let mut closures: Vec<(Option<String>, Node)> = Vec::new();
     crate::syntax::walk(body, |n| match n.kind_name() {
         "function_definition" => {
-            if let Some(name) = n.field("name").filter(|_| uses_param(n)) {
-                capturing.push(text(name, source).to_string());
-            }
+            let name = n.field("name").map(|m| text(m, source).to_string());
+            closures.push((name, n));
             false
         }
         "lambda" => {
-            returned_lambda |= n
-                .parent()
+            if n.parent()
                 .is_some_and(|p| p.kind_name() == "return_statement")
-                && uses_param(n);
+            {
+                closures.push((None, n));
+            }
             false
         }
         kind => !crate::syntax::is_nested_scope(kind) || kind == "decorated_definition",
     });
-    returned_lambda
-        || (!capturing.is_empty() && {
-            let mut returned = false;
-            crate::syntax::walk(body, |n| {
-                if n.kind_name() == "return_statement"
-                    && let Some(value) = n.named_child(0)
-                {
-                    returned |= value.kind_name() == "identifier"
-                        && capturing.iter().any(|c| c == text(value, source));
+    if closures.is_empty() {
+        return used;
+    }
+    let mut returned: HashSet<&str> = HashSet::new();
+    crate::syntax::walk(body, |n| {
+        if n.kind_name() == "return_statement"
+            && let Some(value) = n.named_child(0).filter(|v| v.kind_name() == "identifier")
+        {
+            returned.insert(text(value, source));
+        }
+        !crate::syntax::is_nested_scope(n.kind_name())
+    });
+    for (name, closure) in closures {
+        if name.as_deref().is_some_and(|n| !returned.contains(n)) {
+            continue;
+        }
+        let own = crate::syntax::parameter_names(closure, source);
+        crate::syntax::walk(closure, |n| {
+            if n.kind_name() == "identifier" {
+                let name = text(n, source);
+                if !own.iter().any(|p| p == name) {
+                    used.insert(name.to_string());
                 }
-                !returned && !crate::syntax::is_nested_scope(n.kind_name())
-            });
-            returned
-        })
+            }
+            true
+        });
+    }
+    used
 }
 
 /// Whether a function's body (not its nested functions) has a `return` with
