@@ -1,5 +1,6 @@
 //! Turning a file's bytes into source text the way Python does: UTF-8 by
-//! default, or the encoding a PEP 263 coding line declares. A file that is
+//! default, or the encoding a PEP 263 coding line declares (UTF-8 again
+//! for a codec the project registers itself). A file that is
 //! not text (a NUL byte, undecodable bytes) is an error for that file only.
 
 use std::fmt;
@@ -78,9 +79,14 @@ pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
 /// reads it: its names and aliases, its own tables for the single-byte
 /// code pages (`cp850`, `mac_roman`, `latin-1`), and the WHATWG decoders
 /// (the same tables, or supersets) for the multi-byte ones.
+///
+/// A name CPython does not know is a codec the project registers itself,
+/// most often one that rewrites the source before compiling it
+/// (`future_fstrings`, `pyxl`): those read UTF-8, so UTF-8 text is read as
+/// is, and only undecodable bytes are an error.
 fn decode_as(bytes: &[u8], name: &str) -> Result<String, DecodeError> {
     let Some(codec) = python_codec(name) else {
-        return Err(DecodeError::UnknownEncoding(name.to_string()));
+        return utf8(bytes).map_err(|_| DecodeError::UnknownEncoding(name.to_string()));
     };
     match codec {
         "utf_8" | "utf_8_sig" | "ascii" => return utf8(bytes),
@@ -315,9 +321,14 @@ mod tests {
     }
 
     #[test]
-    fn unknown_encoding_is_an_error() {
+    fn unknown_encoding_reads_utf8_and_refuses_other_bytes() {
+        // A codec the project registers (future-fstrings) reads UTF-8.
+        assert_eq!(
+            decode("# -*- coding: future_fstrings -*-\nname = f\"{é}\"\n".as_bytes()).unwrap(),
+            "# -*- coding: future_fstrings -*-\nname = f\"{é}\"\n"
+        );
         assert!(matches!(
-            decode(b"# coding: klingon\nx = 1\n"),
+            decode(b"# coding: klingon\nx = '\xff'\n"),
             Err(DecodeError::UnknownEncoding(_))
         ));
     }
