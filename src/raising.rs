@@ -135,8 +135,6 @@ fn flags_written_without(call: Node, flag: &str, source: &str) -> bool {
     constants_only && !has_flag
 }
 
-/// `"openssl -in {}".format(path)`, `", ".join(names)`: building text from
-/// a literal template fails only when the code is wrong.
 /// Whether a call has no argument, or only a literal naming UTF-8
 /// (`"utf-8"`, `'utf8'`, `"UTF_8"`).
 fn names_utf8_at_most(call: Node, source: &str) -> bool {
@@ -159,6 +157,8 @@ fn names_utf8_at_most(call: Node, source: &str) -> bool {
     }
 }
 
+/// `"openssl -in {}".format(path)`, `", ".join(names)`: building text from
+/// a literal template fails only when the code is wrong.
 fn on_text_literal(call: &CallFact) -> bool {
     matches!(call.method.as_deref(), Some("format" | "join"))
         && call

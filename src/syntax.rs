@@ -270,10 +270,10 @@ pub struct Imports {
     /// Names bound by a plain `import a.b` (`a`), which resolve to
     /// themselves.
     plain: std::collections::HashSet<String>,
-    /// Names the module binds with its own top-level `def` or `class`: a
-    /// module's `def open(file, flag)` (SCons' dblite) is not the builtin.
-    /// (Only builtins' names are kept: others are looked up as the module's
-    /// functions anyway.)
+    /// The builtins' names the module rebinds with its own top-level `def`
+    /// or `class`: a module's `def open(file, flag)` (SCons' dblite) is not
+    /// the builtin. (Other names are looked up as the module's functions
+    /// anyway.)
     defined: std::collections::HashSet<String>,
 }
 
@@ -351,7 +351,7 @@ impl Imports {
                 }
             }
         }
-        let defined = top_level_definitions(root, source);
+        let defined = redefined_builtins(root, source);
         Imports {
             names,
             plain,
@@ -461,9 +461,9 @@ const BUILTINS: &[&str] = &[
     "quit",
 ];
 
-/// The names bound by `def` and `class` at the top of a module, including
-/// under top-level `if`/`try` blocks (version switches).
-fn top_level_definitions(root: Node, source: &str) -> std::collections::HashSet<String> {
+/// The builtins' names a module rebinds with its own `def` or `class` at
+/// its top, including under top-level `if`/`try` blocks (version switches).
+fn redefined_builtins(root: Node, source: &str) -> std::collections::HashSet<String> {
     let mut out = std::collections::HashSet::new();
     walk(root, |node| match node.kind_name() {
         "function_definition" | "class_definition" => {
