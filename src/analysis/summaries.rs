@@ -1538,20 +1538,6 @@ impl<'a, 't> Summaries<'a, 't> {
         // A release only in an `except` handler cleans up after the
         // function's own failure (`except ReadError: proc.communicate()`):
         // when it returns, the caller still holds the value.
-        let function = self.units[unit].node;
-        let outside_handlers = |call: &&CallFact| {
-            let mut node = call.node;
-            while let Some(parent) = node.parent() {
-                if parent == function {
-                    return true;
-                }
-                if parent.kind_name() == "except_clause" {
-                    return false;
-                }
-                node = parent;
-            }
-            true
-        };
         graph.nodes.iter().any(|n| {
             let facts = &n.facts;
             // `with fp:` closes it when the block ends.
@@ -1563,7 +1549,7 @@ impl<'a, 't> Summaries<'a, 't> {
                 || facts
                     .calls
                     .iter()
-                    .any(|c| released(c) && outside_handlers(&c))
+                    .any(|c| released(c) && !super::learned::in_except_block(c.node))
         })
     }
 }
