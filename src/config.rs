@@ -223,6 +223,28 @@ pub fn code_kind(relative: &Path) -> CodeKind {
     }
 }
 
+/// What a file that its path names production code is, once the disk is
+/// looked at: under an `integration/` directory that holds a `conftest.py`
+/// it is a test suite (Tahoe-LAFS's, weaviate's: pytest's fixtures there
+/// say so), under a `misc/` directory that is no package it is auxiliary
+/// code (build helpers, developer scripts). A package `integration/` or
+/// `misc/` (`py2neo/integration/`) is the project's own.
+fn kind_on_disk(base: &Path, relative: &Path) -> CodeKind {
+    let mut dir = base.to_path_buf();
+    let mut kind = CodeKind::Production;
+    for component in relative.parent().unwrap_or(Path::new("")).components() {
+        dir.push(component);
+        let name = component.as_os_str().to_str().unwrap_or("");
+        if name.eq_ignore_ascii_case("integration") && dir.join("conftest.py").is_file() {
+            return CodeKind::Test;
+        }
+        if name.eq_ignore_ascii_case("misc") && !dir.join("__init__.py").is_file() {
+            kind = CodeKind::Auxiliary;
+        }
+    }
+    kind
+}
+
 /// The settings that apply to one file.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -446,8 +468,10 @@ impl Settings {
             Err(_) => (Path::new(""), path),
         };
         let kind = code_kind(relative);
-        if kind != CodeKind::Auxiliary {
-            return kind;
+        match kind {
+            CodeKind::Test => return kind,
+            CodeKind::Production => return kind_on_disk(base, relative),
+            CodeKind::Auxiliary => {}
         }
         let auxiliary = auxiliary_dirs(relative);
         let add_on_packages = !auxiliary.is_empty()

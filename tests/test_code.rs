@@ -127,6 +127,61 @@ fn contrib_packages_are_production_code() {
         .stdout("mylib/contrib/socks.py:2:9: UC001 file from `open()` is not released when `read_config` returns (line 3)\n");
 }
 
+/// An `integration/` directory that holds a `conftest.py` is a test suite
+/// (its modules need not be named `test_*`); a `misc/` directory of
+/// developer scripts that is no package is auxiliary code. Packages of
+/// those names are the project's own.
+#[test]
+fn integration_suites_and_misc_scripts_are_told_apart_on_disk() {
+    let dir = project(&[
+        ("integration/__init__.py", ""),
+        ("integration/conftest.py", ""),
+        ("integration/grid.py", SERVICE),
+        ("misc/build_helpers/check_pkg.py", SERVICE),
+        ("mylib/__init__.py", ""),
+        ("mylib/integration/__init__.py", ""),
+        ("mylib/integration/pandas.py", SERVICE),
+        ("mylib/misc/__init__.py", ""),
+        ("mylib/misc/paths.py", SERVICE),
+    ]);
+    check_concise(dir.path(), &["."]).code(1).stdout(
+        "mylib/integration/pandas.py:2:9: UC001 file from `open()` is not released when `read_config` returns (line 3)\n\
+         mylib/misc/paths.py:2:9: UC001 file from `open()` is not released when `read_config` returns (line 3)\n",
+    );
+    let out = unclosed()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--tests",
+            "separate",
+            "--output-format",
+            "json",
+            ".",
+        ])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<(&str, &str)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap(),
+                f["code_kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&("integration/grid.py", "test")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("misc/build_helpers/check_pkg.py", "auxiliary")),
+        "{kinds:?}"
+    );
+}
+
 #[test]
 fn a_test_directory_above_the_project_does_not_make_it_test_code() {
     let dir = project(&[

@@ -249,7 +249,7 @@ pub(super) fn learn<'t>(
     source: &str,
     known_calls: &Calls,
     matched: &dyn Fn(&CallFact) -> bool,
-    plain_instance: &dyn Fn(&CallFact) -> bool,
+    holds_nothing: &dyn Fn(&CallFact) -> bool,
     file_pairs: &[FilePair],
     scope: &str,
 ) -> Vec<Learned<'t>> {
@@ -305,16 +305,17 @@ pub(super) fn learn<'t>(
                 || f.wraps.iter().any(|(_, old)| old == var)
                 || f.aliases.iter().any(|(_, old)| old == var)
         });
-        // An instance of a checked class whose `__init__` acquires nothing
-        // holds nothing to leak (`client = ControlClient(path)`, which
-        // connects later, in a method).
+        // `holds_nothing`: an instance of a checked class whose `__init__`
+        // acquires nothing (`client = ControlClient(path)`, which connects
+        // later, in a method), or a call given what makes its catalogue
+        // namesake hold nothing.
         if bindings != 1
             || leaves
             || is_lookup(call)
             || makes_builtin_value(call)
             || listed_in(call, &known_calls.holding_nothing)
             || given_holding_nothing(call, &known_calls.holding_nothing_given, source)
-            || plain_instance(call)
+            || holds_nothing(call)
             || over_memory_buffer(call, graph, &calls, source)
         {
             continue;

@@ -793,6 +793,33 @@ impl<'a> Matcher<'a> {
             || unless.values.iter().any(|v| v == text(arg, self.source))
     }
 
+    /// Whether `call`, which no catalogue entry follows, is given what makes
+    /// a catalogue call of the same name acquire nothing: `db.Session(bind=
+    /// op.get_bind())` (a project's alias of SQLAlchemy's `Session`, bound to
+    /// the migration's connection), `self._http.Client(transport=
+    /// MockTransport(...))`. Such a call learnt from its release is no
+    /// resource.
+    pub(super) fn namesake_holds_nothing(&self, call: &CallFact, imports: &Imports) -> bool {
+        let Some(name) = call
+            .method
+            .as_deref()
+            .or(call.callee.as_deref().map(syntax::last_part))
+        else {
+            return false;
+        };
+        self.catalogue.resources.iter().any(|rule| {
+            rule.acquire
+                .calls
+                .iter()
+                .any(|c| syntax::last_part(c) == name)
+                && rule
+                    .acquire
+                    .unless
+                    .iter()
+                    .any(|u| self.unless_matches(call, u, imports))
+        })
+    }
+
     /// Whether `call`, dropped where it is made, launches what it starts
     /// rather than leaking it: the rule says so (`launch-unless`) and no
     /// argument keeps a part of it (`stdout=PIPE`).

@@ -834,7 +834,10 @@ impl<'a> FunctionContext<'a> {
                 self.matcher.rule_for(call, &releases_on_receiver).is_some()
                     || (self.returned_by)(call).is_some()
             },
-            self.plain_instance,
+            &|call| {
+                (self.plain_instance)(call)
+                    || self.matcher.namesake_holds_nothing(call, self.imports)
+            },
             self.file_pairs,
             self.name,
         );
@@ -1014,9 +1017,14 @@ impl<'a> FunctionContext<'a> {
                         Some(attr) if crate::rules::is_identifier(attr) => (attr.to_string(), None),
                         _ => continue,
                     },
+                    // (A store before the call keeps the name's earlier
+                    // value: `self.dest = dest` of the path, then `dest =
+                    // open(dest)`.)
                     Use::Bound(var) => match stored_names.get(var) {
-                        Some((attr, at)) => (attr.clone(), Some(*at)),
-                        None => continue,
+                        Some((attr, at)) if at.start_byte() > call.node.end_byte() => {
+                            (attr.clone(), Some(*at))
+                        }
+                        _ => continue,
                     },
                     _ => continue,
                 };
