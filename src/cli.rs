@@ -513,6 +513,7 @@ fn check(args: CheckArgs) -> ExitStatus {
     if args.show_files {
         let listing: String = jobs
             .iter()
+            .filter(|j| !j.context)
             .map(|j| format!("{}\n", display_path(&j.path)))
             .collect();
         return print_out(&listing);
@@ -684,6 +685,7 @@ fn learned(config: &ConfigArgs, paths: Vec<PathBuf>) -> ExitStatus {
             stdin: None,
             kind,
             gates: true,
+            context: false,
         });
     }
     let run = RunOptions {
@@ -802,6 +804,7 @@ fn collect_jobs_from(
             stdin,
             kind,
             gates: shipped || policy == TestsPolicy::Include,
+            context: false,
         })
     };
     // `check -` reads standard input, as ruff does; `--stdin-filename`
@@ -879,7 +882,86 @@ fn collect_jobs_from(
             );
         }
     }
+    let named: Vec<&PathBuf> = paths.iter().filter(|p| p.is_file()).collect();
+    if !named.is_empty() {
+        let checked: Vec<&Path> = jobs.iter().map(|j| j.path.as_path()).collect();
+        let context = project_context(&named, &checked, tests, resolver)?;
+        jobs.extend(context);
+    }
     Ok((jobs, discovered.errors, skipped_tests))
+}
+
+/// The rest of the project around the files named on the command line (a
+/// pre-commit run's staged files): the files a check of the whole git
+/// repository would check, analysed for what the named files need (the
+/// summaries of what they import, the pairs other functions show, the
+/// callers that make a function a command's) and not reported, so that a
+/// named file gets the findings a CI run over the repository gives it. A
+/// file outside any git repository is checked on its own.
+fn project_context(
+    named: &[&PathBuf],
+    checked: &[&Path],
+    tests: Option<TestsPolicy>,
+    resolver: &mut Resolver,
+) -> Result<Vec<Job>, ExitStatus> {
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    // (Also a named file the configuration excludes: it is not checked,
+    // and it is no context either.)
+    let already: std::collections::HashSet<PathBuf> = checked
+        .iter()
+        .map(|p| canonical(p))
+        .chain(named.iter().map(|p| canonical(p)))
+        .collect();
+    let mut roots: Vec<PathBuf> = named
+        .iter()
+        .filter_map(|p| {
+            let dir = canonical(p).parent()?.to_path_buf();
+            crate::discover::git_root(&dir).map(Path::to_path_buf)
+        })
+        .collect();
+    roots.sort();
+    roots.dedup();
+    // The root as the named files are written (`.` in pre-commit, which
+    // runs at the top of the repository), so that both kinds of file are
+    // named alike.
+    let cwd = canonical(Path::new("."));
+    let walked: Vec<PathBuf> = roots
+        .into_iter()
+        .map(|root| match root.strip_prefix(&cwd) {
+            Ok(rest) if rest.as_os_str().is_empty() => PathBuf::from("."),
+            Ok(rest) => rest.to_path_buf(),
+            Err(_) => root,
+        })
+        .collect();
+    let mut jobs = Vec::new();
+    for path in discover(&walked).files {
+        if already.contains(&canonical(&path)) {
+            continue;
+        }
+        let path = match path.strip_prefix(".") {
+            Ok(rest) if !rest.as_os_str().is_empty() => rest.to_path_buf(),
+            _ => path,
+        };
+        let settings = resolver
+            .settings_for(&path)
+            .map_err(|e| config_failure(&e))?;
+        let kind = settings.code_kind(&path);
+        let policy = tests.unwrap_or(settings.tests);
+        if settings.excludes(&path)
+            || (kind != CodeKind::Production && policy == TestsPolicy::Exclude)
+        {
+            continue;
+        }
+        jobs.push(Job {
+            path,
+            settings,
+            stdin: None,
+            kind,
+            gates: false,
+            context: true,
+        });
+    }
+    Ok(jobs)
 }
 
 /// `--statistics --output-format json`: `[{"code", "name", "count"}]`,

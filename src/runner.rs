@@ -54,6 +54,10 @@ pub struct Job {
     pub kind: CodeKind,
     /// Whether this file's findings make the run fail.
     pub gates: bool,
+    /// Analysed only for what the other files need (its summaries, the
+    /// pairs it shows, the calls it makes), not reported: the rest of the
+    /// project around the files a pre-commit run names.
+    pub context: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -154,7 +158,12 @@ pub fn check_jobs_cached(jobs: &[Job], run: RunOptions, cache: Option<&Cache>) -
     schedule.share_pairs(&mut results);
     schedule.drop_command_exceptions(&mut results);
     schedule.drop_kept_released_elsewhere(&mut results);
-    results.into_iter().flatten().collect()
+    results
+        .into_iter()
+        .zip(jobs)
+        .filter(|(_, job)| !job.context)
+        .filter_map(|(result, _)| result)
+        .collect()
 }
 
 /// The codes of the findings that only an exception makes, which a

@@ -65,6 +65,7 @@ fn check_fixtures(root: &Path, files: &[PathBuf], threads: usize) -> Vec<FileRes
                     CodeKind::Production
                 },
                 gates: true,
+                context: false,
             }
         })
         .collect();
