@@ -356,6 +356,7 @@ pub fn analyze_module(
         &units,
         stored_on_self,
         &catalogue.calls.awaiting,
+        options.test_code,
     ));
     if root.has_error() && broken_functions == 0 {
         let line = first_error_line(root);
