@@ -25,6 +25,7 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         "rules/ownership.toml",
         include_str!("../rules/ownership.toml"),
     ),
+    ("rules/remote.toml", include_str!("../rules/remote.toml")),
     ("rules/calls.toml", include_str!("../rules/calls.toml")),
     (
         "rules/programs.toml",
