@@ -1281,9 +1281,18 @@ impl<'a> FunctionContext<'a> {
             // A lock's own `acquire()` (or a context's `__enter__`, or a
             // helper named for taking locks: pebble's `unix_acquire`,
             // `take_lock`) returns holding what it took: that is its
-            // contract with the caller.
+            // contract with the caller. So does one named for locking
+            // what it is given (nodepool's `lockNode(node)`, taking
+            // `node._thread_lock`): the lock is the object's, not the
+            // class's.
             let own_name = crate::syntax::last_part(self.name).trim_start_matches('_');
+            let lowered = own_name.to_ascii_lowercase();
+            let on_argument = receiver
+                .split('.')
+                .next()
+                .is_some_and(|root| root != "self" && root != "cls" && self.params.contains(root));
             let acquires_for_caller = own_name.contains("acquire")
+                || (on_argument && lowered.starts_with("lock") && !lowered.starts_with("locked"))
                 || matches!(
                     own_name,
                     "enter__" | "aenter__" | "lock" | "take_lock" | "get_lock" | "grab_lock"
