@@ -212,6 +212,9 @@ struct Mentioned {
     /// Whether the call's value is the caller's last act (see
     /// `ends_caller`).
     tail: bool,
+    /// Whether the statement after the call ends the program
+    /// (`self.send_command(cmd)` then `sys.exit(0)`): its return does.
+    exits_after: bool,
     /// For a call on something else than `self`: that something, as
     /// written (`bandersnatch.delete` of `bandersnatch.delete.run()`).
     receiver: Option<String>,
@@ -294,6 +297,7 @@ impl Pass<'_> {
                 place,
                 mut how,
                 tail,
+                exits_after,
                 receiver,
             } = mentioned;
             // `bandersnatch.delete.delete_packages()`, `delete.delete_packages()`
@@ -313,6 +317,7 @@ impl Pass<'_> {
                 // that catches (a retry loop). Either keeps the findings.
                 _ if matches!(how, Mention::Reference | Mention::Caught) => false,
                 _ if how == Mention::CaughtToEnd && ends == Ends::Exceptions => true,
+                _ if ends == Ends::Returns && exits_after => true,
                 // A call whose caller goes on after it returns.
                 _ if ends == Ends::Returns && !tail => false,
                 Place::Main => true,
@@ -371,6 +376,7 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
                         place: place_of(n, source),
                         how,
                         tail: ends_caller(n, source),
+                        exits_after: exits_after(n, source),
                         receiver,
                     });
             }
@@ -619,33 +625,59 @@ fn handlers_end_program(try_statement: Node, source: &str) -> bool {
             return false;
         };
         let mut cursor = block.walk();
-        let Some(last) = block
+        block
             .named_children(&mut cursor)
             .filter(|s| s.kind_name() != "comment")
             .last()
-        else {
-            return false;
-        };
-        let called = match last.kind_name() {
-            "expression_statement" => last.named_child(0).filter(|c| c.kind_name() == "call"),
-            "raise_statement" => last.named_child(0),
-            _ => None,
-        };
-        let Some(called) = called else {
-            return false;
-        };
-        let function = match called.kind_name() {
-            "call" => called.field("function"),
-            _ => Some(called),
-        };
-        let name = function.map(|f| text(f, source)).unwrap_or_default();
-        let ending = matches!(
-            name,
-            "exit" | "quit" | "sys.exit" | "os._exit" | "os.abort" | "SystemExit"
-        );
-        ending && (last.kind_name() == "raise_statement") == (name == "SystemExit")
+            .is_some_and(|last| ends_program(last, source))
     };
     !handlers.is_empty() && handlers.iter().any(catches_all) && handlers.iter().all(ends)
+}
+
+/// Whether `statement` ends the program: `exit(1)`, `sys.exit(...)`,
+/// `os._exit(1)`, `raise SystemExit(...)`.
+fn ends_program(statement: Node, source: &str) -> bool {
+    let called = match statement.kind_name() {
+        "expression_statement" => statement.named_child(0).filter(|c| c.kind_name() == "call"),
+        "raise_statement" => statement.named_child(0),
+        _ => None,
+    };
+    let Some(called) = called else {
+        return false;
+    };
+    let function = match called.kind_name() {
+        "call" => called.field("function"),
+        _ => Some(called),
+    };
+    let name = function.map(|f| text(f, source)).unwrap_or_default();
+    let ending = matches!(
+        name,
+        "exit" | "quit" | "sys.exit" | "os._exit" | "os.abort" | "SystemExit"
+    );
+    ending && (statement.kind_name() == "raise_statement") == (name == "SystemExit")
+}
+
+/// Whether the call whose callee is the identifier `n` (or `x.n`) is a
+/// statement of its own followed by one that ends the program
+/// (`self.send_command(cmd)` then `sys.exit(0)`).
+fn exits_after(n: Node, source: &str) -> bool {
+    let Some((mut current, _)) = call_of(n, source) else {
+        return false;
+    };
+    while let Some(parent) = current.parent() {
+        match parent.kind_name() {
+            "await" | "parenthesized_expression" => current = parent,
+            "expression_statement" => {
+                let mut next = parent.next_named_sibling();
+                while let Some(statement) = next.filter(|s| s.kind_name() == "comment") {
+                    next = statement.next_named_sibling();
+                }
+                return next.is_some_and(|statement| ends_program(statement, source));
+            }
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// The console scripts declared in a packaging file's text, each as
@@ -892,6 +924,15 @@ mod tests {
         let not_last = "def main():\n    pass\n\nif __name__ == '__main__':\n    main()\n    serve_forever()\n";
         let files = [(not_last, "tool.script")];
         assert_eq!(run_asking(&files, 0, &[], &[(0, "main")], Ends::Returns), 0);
+    }
+
+    #[test]
+    fn a_return_followed_by_an_exit_ends_the_program() {
+        let app = "import sys\n\nclass App:\n    def handle_commands(self):\n        if self.args.command:\n            self.send_command(self.args.command)\n            sys.exit(0)\n        self.serve()\n\n    def send_command(self, cmd):\n        pass\n\n    def notify(self, cmd):\n        pass\n\n    def run(self):\n        self.notify('start')\n        self.serve()\n";
+        let ask = |name| run_asking(&[(app, "tool.app")], 0, &[], &[(0, name)], Ends::Returns);
+        assert_eq!(ask("App.send_command"), 1);
+        // Followed by more work: the program goes on.
+        assert_eq!(ask("App.notify"), 0);
     }
 
     #[test]
