@@ -679,14 +679,7 @@ fn learned(config: &ConfigArgs, paths: Vec<PathBuf>) -> ExitStatus {
         if settings.excludes(&path) || kind != CodeKind::Production {
             continue;
         }
-        jobs.push(Job {
-            path,
-            settings,
-            stdin: None,
-            kind,
-            gates: true,
-            context: false,
-        });
+        jobs.push(Job::file(path, settings, kind));
     }
     let run = RunOptions {
         list_learnt: true,
@@ -953,12 +946,9 @@ fn project_context(
             continue;
         }
         jobs.push(Job {
-            path,
-            settings,
-            stdin: None,
-            kind,
             gates: false,
             context: true,
+            ..Job::file(path, settings, kind)
         });
     }
     Ok(jobs)

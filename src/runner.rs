@@ -60,6 +60,20 @@ pub struct Job {
     pub context: bool,
 }
 
+impl Job {
+    /// A file read from disk, reported, whose findings fail the run.
+    pub fn file(path: PathBuf, settings: Arc<Settings>, kind: CodeKind) -> Job {
+        Job {
+            path,
+            settings,
+            stdin: None,
+            kind,
+            gates: true,
+            context: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
     /// `--include-module-level`, over what the config says.

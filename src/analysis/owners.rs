@@ -31,9 +31,11 @@ pub(super) struct Stored {
     pub(super) finding: Finding,
 }
 
-/// Methods that release whatever they are called on, for any resource:
-/// a class that calls one on the attribute is trusted to release it.
-const RELEASE_LIKE: &[&str] = &[
+/// Methods that end an object's life, and release whatever they are called
+/// on, for any resource: a class that calls one on the attribute is
+/// trusted to release it, and a class that has one is meant to be released
+/// when done with (see `has_lifecycle`).
+const ENDS_LIFE: &[&str] = &[
     "close",
     "aclose",
     "shutdown",
@@ -44,13 +46,18 @@ const RELEASE_LIKE: &[&str] = &[
     "stop",
     "dispose",
     "quit",
-    "detach",
     "__exit__",
     "__aexit__",
-    "wait",
-    "communicate",
-    "unlink",
 ];
+
+/// Methods that release what they are called on too, without ending a life
+/// of their own (`proc.wait()`, `os.unlink`-like `path.unlink()`).
+const ALSO_RELEASE: &[&str] = &["detach", "wait", "communicate", "unlink"];
+
+/// Whether `method` releases whatever it is called on (see `ENDS_LIFE`).
+fn release_like(method: &str) -> bool {
+    ENDS_LIFE.contains(&method) || ALSO_RELEASE.contains(&method)
+}
 
 /// Whether `text` (a production file of the project) gives back what
 /// `class` keeps in `self.<attr>` (UC008): a release-like method called on
@@ -83,7 +90,7 @@ pub fn releases_kept(text: &str, class: &str, attr: &str) -> bool {
                     .starts_with([')', ','])
         })
     };
-    RELEASE_LIKE.iter().any(|method| {
+    ENDS_LIFE.iter().chain(ALSO_RELEASE).any(|method| {
         let needle = format!(".{attr}.{method}(");
         text.match_indices(&needle).any(|(at, _)| {
             let before = &text[..at];
@@ -156,26 +163,9 @@ pub(super) fn never_released(
     out
 }
 
-/// Methods that end an object's life: a class with one is meant to be
-/// released when done with, and what it keeps must be released with it.
-const LIFECYCLE: &[&str] = &[
-    "close",
-    "aclose",
-    "shutdown",
-    "terminate",
-    "kill",
-    "disconnect",
-    "release",
-    "stop",
-    "dispose",
-    "quit",
-    "cleanup",
-    "teardown",
-    "destroy",
-    "__exit__",
-    "__aexit__",
-    "__del__",
-];
+/// Methods that end an object's life besides `ENDS_LIFE`'s, which release
+/// nothing when called on something else.
+const ALSO_ENDS_LIFE: &[&str] = &["cleanup", "teardown", "destroy", "__del__"];
 
 /// Whether a class of `family` has a method that ends its instances' life
 /// (`close()`, `shutdown()`, `__exit__`...). One that has none is meant to
@@ -197,7 +187,10 @@ fn has_lifecycle(family: &[Node], source: &str) -> bool {
             definition
                 .filter(|d| d.kind_name() == "function_definition")
                 .and_then(|d| d.field("name"))
-                .is_some_and(|name| LIFECYCLE.contains(&text(name, source)))
+                .is_some_and(|name| {
+                    let name = text(name, source);
+                    ENDS_LIFE.contains(&name) || ALSO_ENDS_LIFE.contains(&name)
+                })
         })
     })
 }
@@ -234,7 +227,7 @@ fn released_through_instance(
     });
     !instances.is_empty()
         && calls_method(root, source, |method, object| {
-            (RELEASE_LIKE.contains(&method) || releases.iter().any(|r| r == method))
+            (release_like(method) || releases.iter().any(|r| r == method))
                 && object.kind_name() == "attribute"
                 && object
                     .field("attribute")
@@ -538,14 +531,14 @@ pub(super) fn only_used(name: Node, source: &str) -> bool {
         return false;
     }
     let attr = parent.field("attribute").map_or("", |a| text(a, source));
-    !RELEASE_LIKE.contains(&attr)
+    !release_like(attr)
 }
 
 /// Whether `function` calls a release-like method (`self.close()`,
 /// `self._sock.shutdown()`): a finalizer that releases, not one that only
 /// logs.
 pub(super) fn calls_release_like(function: Node, source: &str) -> bool {
-    calls_method(function, source, |method, _| RELEASE_LIKE.contains(&method))
+    calls_method(function, source, |method, _| release_like(method))
 }
 
 fn is_self_attr(node: Node, attr: &str, source: &str) -> bool {
@@ -567,7 +560,7 @@ fn harmless_use(node: Node, releases: &[String], source: &str) -> bool {
         "assignment" | "augmented_assignment" => parent.field("left") == Some(node),
         "attribute" => {
             let name = parent.field("attribute").map_or("", |a| text(a, source));
-            if RELEASE_LIKE.contains(&name) || releases.iter().any(|r| r == name) {
+            if release_like(name) || releases.iter().any(|r| r == name) {
                 return false;
             }
             let called = parent
