@@ -829,6 +829,12 @@ fn collect_jobs_from(
             .settings_for(name)
             .map_err(|e| config_failure(&e))?;
         jobs.extend(job(name.clone(), settings, Some(source)));
+        // An editor's buffer, named: the rest of its repository is context
+        // as for a named file (the buffer replaces the file on disk).
+        if stdin_filename.is_some() && !jobs.is_empty() {
+            let context = project_context(&[name], &[name.as_path()], tests, resolver)?;
+            jobs.extend(context);
+        }
         return Ok((jobs, Vec::new(), skipped_tests));
     }
     let discovered = discover(paths);

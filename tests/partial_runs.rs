@@ -94,6 +94,27 @@ fn context_files_are_neither_reported_nor_counted() {
 }
 
 #[test]
+fn standard_input_named_as_a_file_gets_the_same_context() {
+    let dir = repository();
+    // The buffer being edited replaces the file on disk (which is clean).
+    std::fs::write(dir.path().join("payments/refunds.py"), "").unwrap();
+    unclosed()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--output-format",
+            "concise",
+            "--stdin-filename",
+            "payments/refunds.py",
+            "-",
+        ])
+        .write_stdin(REFUNDS)
+        .assert()
+        .code(1)
+        .stdout(REFUNDS_LEAK);
+}
+
+#[test]
 fn a_file_outside_any_repository_is_checked_on_its_own() {
     let dir = project(&[
         ("payments/__init__.py", ""),
