@@ -1383,6 +1383,16 @@ impl<'a> FunctionContext<'a> {
             // `subprocess.Popen(["xdg-open", path])` as a statement: started
             // to run on its own, with no pipe left open.
             (Use::Discarded | Use::Receiver(_), _) if launched => None,
+            // `json.load(urlopen(url))`: given to a call that releases it
+            // (reading the body to its end gives the connection back).
+            (Use::BorrowedArgument(callee), _)
+                if rule
+                    .release
+                    .functions
+                    .contains(&self.imports.resolve(callee)) =>
+            {
+                None
+            }
             (Use::Discarded | Use::Receiver(_) | Use::BorrowedArgument(_), _) => {
                 Some(Found::Discarded(call, rule))
             }
