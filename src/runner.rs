@@ -90,7 +90,8 @@ pub struct RunOptions {
 /// A file is analysed after the checked files it imports (see `modules`),
 /// so that calls to their functions use their summaries (`conn =
 /// get_conn()` from `payments/db.py` acquires a connection); files that
-/// import each other are analysed without each other's. Each file starts as
+/// import each other are analysed without each other's, then those with
+/// findings again with them (see `Schedule::recheck`). Each file starts as
 /// soon as what it imports is done, on any thread: what it sees depends only
 /// on the files and their imports, never on the thread count or the order
 /// the threads finish in.
@@ -157,6 +158,8 @@ pub fn check_jobs_cached(jobs: &[Job], run: RunOptions, cache: Option<&Cache>) -
         summaries: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
         digests: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
         results: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
+        rechecked: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
+        in_cycle_view: Vec::new(),
     };
     rayon::scope(|scope| {
         for (group, needs) in needs.iter().enumerate() {
@@ -165,9 +168,12 @@ pub fn check_jobs_cached(jobs: &[Job], run: RunOptions, cache: Option<&Cache>) -
             }
         }
     });
+    let rechecked = std::mem::take(&mut schedule.rechecked);
+    schedule.in_cycle_view = rechecked.iter().map(|r| r.get().is_some()).collect();
     let mut results: Vec<Option<FileResult>> = std::mem::take(&mut schedule.results)
         .into_iter()
-        .map(OnceLock::into_inner)
+        .zip(rechecked)
+        .map(|(first, second)| second.into_inner().or(first.into_inner()))
         .collect();
     schedule.share_pairs(&mut results);
     schedule.drop_command_exceptions(&mut results);
@@ -416,7 +422,7 @@ impl Schedule<'_> {
                 if relevant.is_empty() {
                     return None;
                 }
-                let project = self.project_view(i);
+                let project = self.project_view(i, self.in_cycle_view[i]);
                 let options = Options {
                     shared_pairs: relevant,
                     ..self.options(i)
@@ -492,6 +498,12 @@ struct Schedule<'a> {
     /// Per file, the digest of its summaries (only with a cache).
     digests: Vec<OnceLock<String>>,
     results: Vec<OnceLock<FileResult>>,
+    /// Per file in an import cycle, its findings analysed again with the
+    /// summaries of the files of its cycle (see `recheck`).
+    rechecked: Vec<OnceLock<FileResult>>,
+    /// Per file, once all are done: whether its findings came from
+    /// `recheck` (the passes after the analysis see what it saw).
+    in_cycle_view: Vec<bool>,
 }
 
 impl<'a> Schedule<'a> {
@@ -500,6 +512,11 @@ impl<'a> Schedule<'a> {
             scope.spawn(move |scope| {
                 self.check(file);
                 if self.unfinished[group].fetch_sub(1, Ordering::AcqRel) == 1 {
+                    if self.groups[group].len() > 1 {
+                        for &member in &self.groups[group] {
+                            scope.spawn(move |_| self.recheck(member));
+                        }
+                    }
                     for &next in &self.needed_by[group] {
                         if self.waiting[next].fetch_sub(1, Ordering::AcqRel) == 1 {
                             self.start(scope, next);
@@ -510,14 +527,16 @@ impl<'a> Schedule<'a> {
         }
     }
 
-    /// The summaries file `i` sees: those of the files it imports.
-    fn project_view(&self, i: usize) -> ProjectView<'_> {
+    /// The summaries file `i` sees: those of the files it imports (and,
+    /// with `cycle`, those of the files of its import cycle too).
+    fn project_view(&self, i: usize, cycle: bool) -> ProjectView<'_> {
         ProjectView {
             modules: self.modules,
             summaries: &self.summaries,
             imports: &self.dependencies.imports[i],
             group_of: self.group_of,
             from: i,
+            cycle,
         }
     }
 
@@ -545,14 +564,46 @@ impl<'a> Schedule<'a> {
         }
     }
 
-    fn check(&self, i: usize) {
-        let project = self.project_view(i);
+    /// Files that import each other are first analysed without each
+    /// other's summaries. Once all of a cycle is done, a file of it with
+    /// findings that imports another of it is analysed again with their
+    /// summaries (one step towards the fixed point: `safe_unlock_and_close(fd)`
+    /// in a module that imports this one closes `fd`). Only the findings
+    /// change: the summaries others see stay the first ones, so what any
+    /// file sees still depends on nothing but the files.
+    fn recheck(&self, i: usize) {
+        let Some(first) = self.results[i].get() else {
+            return;
+        };
+        let group = self.group_of[i];
+        let in_cycle = self.dependencies.imports[i]
+            .iter()
+            .any(|&d| d != i && self.group_of[d] == group);
+        if first.report.findings.is_empty() || first.error.is_some() || !in_cycle {
+            return;
+        }
+        let project = self.project_view(i, true);
         let options = self.options(i);
         let job = &self.jobs[i];
         let source = source_of(job);
         let cached = match (self.cache, &source) {
             (Some(cache), Ok(text)) if job.stdin.is_none() => {
-                Some((cache, self.cache_key(i, &options, text)))
+                Some((cache, self.cache_key(i, &options, text, true)))
+            }
+            _ => None,
+        };
+        let (result, _) = check_job(job, source, self.run, &options, &project, cached);
+        let _ = self.rechecked[i].set(result);
+    }
+
+    fn check(&self, i: usize) {
+        let project = self.project_view(i, false);
+        let options = self.options(i);
+        let job = &self.jobs[i];
+        let source = source_of(job);
+        let cached = match (self.cache, &source) {
+            (Some(cache), Ok(text)) if job.stdin.is_none() => {
+                Some((cache, self.cache_key(i, &options, text, false)))
             }
             _ => None,
         };
@@ -604,7 +655,7 @@ impl<'a> Schedule<'a> {
     /// The key of file `i`'s analysis: what it is, what it is analysed
     /// with, and the summaries of the files it imports (from other groups;
     /// the only ones it sees), each done before it starts.
-    fn cache_key(&self, i: usize, options: &Options, text: &str) -> String {
+    fn cache_key(&self, i: usize, options: &Options, text: &str, cycle: bool) -> String {
         let job = &self.jobs[i];
         let mut export = match &options.export {
             Export::Nothing => vec!["-".to_string()],
@@ -628,8 +679,11 @@ impl<'a> Schedule<'a> {
                 .as_bytes(),
             )
             .part(text.as_bytes());
+        if cycle {
+            key = key.part(b"with its cycle's summaries");
+        }
         for &dep in &self.dependencies.imports[i] {
-            if self.group_of[dep] == self.group_of[i] {
+            if self.group_of[dep] == self.group_of[i] && !cycle {
                 continue;
             }
             let digest = self.digests[dep].get().map_or("", String::as_str);
@@ -657,12 +711,15 @@ struct ProjectView<'a> {
     imports: &'a [usize],
     group_of: &'a [usize],
     from: usize,
+    /// Whether the files of its import cycle are seen too (see `recheck`).
+    cycle: bool,
 }
 
 impl Project for ProjectView<'_> {
     fn function(&self, qualified: &str) -> Option<&FunctionSummary> {
         let (file, name) = self.modules.function(self.from, qualified)?;
-        if self.group_of[file] == self.group_of[self.from]
+        if (self.group_of[file] == self.group_of[self.from] && !self.cycle)
+            || file == self.from
             || self.imports.binary_search(&file).is_err()
         {
             return None;
