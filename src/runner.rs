@@ -586,12 +586,7 @@ impl<'a> Schedule<'a> {
         let options = self.options(i);
         let job = &self.jobs[i];
         let source = source_of(job);
-        let cached = match (self.cache, &source) {
-            (Some(cache), Ok(text)) if job.stdin.is_none() => {
-                Some((cache, self.cache_key(i, &options, text, true)))
-            }
-            _ => None,
-        };
+        let cached = self.cache_entry(i, &options, &source, true);
         let (result, _) = check_job(job, source, self.run, &options, &project, cached);
         let _ = self.rechecked[i].set(result);
     }
@@ -601,12 +596,7 @@ impl<'a> Schedule<'a> {
         let options = self.options(i);
         let job = &self.jobs[i];
         let source = source_of(job);
-        let cached = match (self.cache, &source) {
-            (Some(cache), Ok(text)) if job.stdin.is_none() => {
-                Some((cache, self.cache_key(i, &options, text, false)))
-            }
-            _ => None,
-        };
+        let cached = self.cache_entry(i, &options, &source, false);
         let (result, mut exports) = check_job(job, source, self.run, &options, &project, cached);
         // "`psycopg2.connect()` on line 12 of payments/db.py"
         let path = crate::render::display_path(&job.path);
@@ -649,6 +639,23 @@ impl<'a> Schedule<'a> {
                     exports.insert(name.clone(), summary.clone());
                 }
             }
+        }
+    }
+
+    /// The cache and the key of file `i`'s analysis, when there is a cache
+    /// and the file was read from disk.
+    fn cache_entry(
+        &self,
+        i: usize,
+        options: &Options,
+        source: &Result<String, String>,
+        cycle: bool,
+    ) -> Option<(&Cache, String)> {
+        match (self.cache, source) {
+            (Some(cache), Ok(text)) if self.jobs[i].stdin.is_none() => {
+                Some((cache, self.cache_key(i, options, text, cycle)))
+            }
+            _ => None,
         }
     }
 
