@@ -812,12 +812,22 @@ impl<'a> Matcher<'a> {
                 .calls
                 .iter()
                 .any(|c| syntax::last_part(c) == name)
-                && rule
-                    .acquire
-                    .unless
-                    .iter()
-                    .any(|u| self.unless_matches(call, u, imports))
+                && self.acquires_nothing(call, &rule.acquire, imports)
         })
+    }
+
+    /// Whether an argument of `call` makes it acquire nothing (one of
+    /// `acquire`'s `unless`: `tarfile.open(fileobj=buf)`).
+    pub(super) fn acquires_nothing(
+        &self,
+        call: &CallFact,
+        acquire: &crate::rules::Acquire,
+        imports: &Imports,
+    ) -> bool {
+        acquire
+            .unless
+            .iter()
+            .any(|u| self.unless_matches(call, u, imports))
     }
 
     /// Whether `call`, dropped where it is made, launches what it starts

@@ -1046,10 +1046,7 @@ impl<'a> FunctionContext<'a> {
                 // argument: nothing acquired.
                 if !self.matcher.yields_value(call, rule)
                     || rule.lazy.is_some()
-                    || acquire
-                        .unless
-                        .iter()
-                        .any(|u| self.matcher.unless_matches(call, u, self.imports))
+                    || self.matcher.acquires_nothing(call, acquire, self.imports)
                     || ends_after(graph, id)
                 {
                     continue;
@@ -1207,11 +1204,7 @@ impl<'a> FunctionContext<'a> {
         if acquire.requires_await && !call.awaited && !matches!(call.usage, Use::WithItem(_)) {
             return None;
         }
-        if acquire
-            .unless
-            .iter()
-            .any(|u| self.matcher.unless_matches(call, u, self.imports))
-        {
+        if self.matcher.acquires_nothing(call, acquire, self.imports) {
             return None;
         }
         let parent = call.receiver.as_deref().and_then(|receiver| {

@@ -1307,13 +1307,7 @@ impl<'a, 't> Summaries<'a, 't> {
             let (rule, launched) = match matcher.rule_for(call, &no_receivers) {
                 // `return tarfile.open(fileobj=buffer)`: an argument that
                 // makes it acquire nothing does so for the caller too.
-                Some(rule)
-                    if rule
-                        .acquire
-                        .unless
-                        .iter()
-                        .any(|u| matcher.unless_matches(call, u, self.imports)) =>
-                {
+                Some(rule) if matcher.acquires_nothing(call, &rule.acquire, self.imports) => {
                     continue;
                 }
                 Some(rule) if matcher.yields_value(call, rule) => {
