@@ -128,6 +128,26 @@ pub fn only_in_commands(
     // The files the candidates' names are in, and their own, parsed
     // up front on every thread; the few the search reaches further from
     // there are parsed as it goes.
+    let entry_points: Vec<(String, String)> = entry_points
+        .iter()
+        .filter_map(|e| {
+            let (module, function) = e.split_once(':')?;
+            Some((module.trim().to_string(), function.trim().to_string()))
+        })
+        .collect();
+    // The console scripts' own modules, whose tables of subcommands name
+    // commands (`dispatched_by_a_command`).
+    let scripts: Vec<usize> = if entry_points.is_empty() {
+        Vec::new()
+    } else {
+        (0..files.len())
+            .filter(|&f| {
+                entry_points
+                    .iter()
+                    .any(|(m, _)| names_module(files[f].module, m))
+            })
+            .collect()
+    };
     let mut first: Vec<usize> = candidates
         .iter()
         .flat_map(|(file, function, _)| {
@@ -138,7 +158,9 @@ pub fn only_in_commands(
         .collect();
     first.sort_unstable();
     first.dedup();
-    first.truncate(PARSES);
+    first.retain(|f| !scripts.contains(f));
+    first.truncate(PARSES.saturating_sub(scripts.len()));
+    first.extend(&scripts);
     let parsed: HashMap<usize, Option<FileMentions>> = {
         use rayon::prelude::*;
         first
@@ -150,13 +172,8 @@ pub fn only_in_commands(
         files,
         load,
         index,
-        entry_points: entry_points
-            .iter()
-            .filter_map(|e| {
-                let (module, function) = e.split_once(':')?;
-                Some((module.trim().to_string(), function.trim().to_string()))
-            })
-            .collect(),
+        entry_points,
+        scripts,
         parsed,
         known: HashMap::new(),
         in_progress: HashSet::new(),
@@ -175,6 +192,8 @@ struct Pass<'a> {
     index: &'a WordIndex,
     /// `(module, function)` of each console script.
     entry_points: Vec<(String, String)>,
+    /// The files of the console scripts' modules.
+    scripts: Vec<usize>,
     /// What each file parsed shows (the tree is not kept); `None` for a
     /// file that could not be read or parsed.
     parsed: HashMap<usize, Option<FileMentions>>,
@@ -202,6 +221,11 @@ struct FileMentions {
     mentions: HashMap<String, Vec<Mentioned>>,
     /// Module-level functions that are commands of a click or typer program.
     commands: HashSet<String>,
+    /// The functions a dictionary's values name (`{"elfdiff": elfdiff.main}`):
+    /// each as the module it is an attribute of, as written (`elfdiff`), or
+    /// `None` for a plain name of this file, and the function's name. In a
+    /// console script's module, a table of the command's subcommands.
+    dispatched: Vec<(Option<String>, String)>,
 }
 
 /// One mention of a name.
@@ -268,6 +292,7 @@ impl Pass<'_> {
             || self
                 .file(file)
                 .is_some_and(|m| m.commands.contains(outermost));
+        let entry = entry || self.dispatched_by_a_command(file, outermost);
         if entry && (ends == Ends::Exceptions || !nested) {
             return true;
         }
@@ -334,6 +359,25 @@ impl Pass<'_> {
             any |= matches!(how, Mention::Direct | Mention::CaughtToEnd);
         }
         any
+    }
+
+    /// Whether a console script's module names `function` (of `file`) in a
+    /// table of subcommands: `commands = {"elfdiff": elfdiff.main}` in
+    /// `pwnlib.commandline.main`, whose `main` runs the one asked for. (A
+    /// table elsewhere is a registry anyone may run.)
+    fn dispatched_by_a_command(&mut self, file: usize, function: &str) -> bool {
+        let module = self.files[file].module;
+        self.scripts.clone().into_iter().any(|script| {
+            self.file(script).is_some_and(|m| {
+                m.dispatched.iter().any(|(of, name)| {
+                    name == function
+                        && match of {
+                            None => script == file,
+                            Some(of) => names_module(module, of),
+                        }
+                })
+            })
+        })
     }
 
     /// The mentions and commands of `file`, parsed once.
@@ -403,7 +447,34 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
             }
         }
     }
-    Some(FileMentions { mentions, commands })
+    let mut dispatched = Vec::new();
+    crate::syntax::walk(root, |n| {
+        if n.kind_name() == "pair"
+            && let Some(value) = n.field("value")
+        {
+            match value.kind_name() {
+                "identifier" => dispatched.push((None, text(value, source).to_string())),
+                "attribute" => {
+                    if let (Some(object), Some(name)) =
+                        (value.field("object"), value.field("attribute"))
+                        && matches!(object.kind_name(), "identifier" | "attribute")
+                    {
+                        dispatched.push((
+                            Some(text(object, source).to_string()),
+                            text(name, source).to_string(),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
+    });
+    Some(FileMentions {
+        mentions,
+        commands,
+        dispatched,
+    })
 }
 
 /// Where the identifier `n` is: in which function (qualified as findings
@@ -939,6 +1010,25 @@ mod tests {
     fn what_nothing_mentions_is_the_projects_api() {
         let library = "def fetch(url):\n    pass\n";
         assert_eq!(run(&[(library, "tool.http")], 0, &[], &[(0, "fetch")]), 0);
+    }
+
+    #[test]
+    fn a_subcommand_table_of_a_console_script_names_commands() {
+        let main = "from tool.commands import elfdiff\nfrom tool import common\n\ncommands = {\n    'elfdiff': elfdiff.main,\n    'version': show_version,\n}\n\ndef show_version(args):\n    pass\n\ndef main():\n    common.entrypoint(commands)\n";
+        let elfdiff = "def main(args):\n    pass\n\ndef dump(args):\n    pass\n";
+        let files = [(main, "tool.main"), (elfdiff, "tool.commands.elfdiff")];
+        let entry = ["tool.main:main"];
+        let ask = |file, name, ends| run_asking(&files, 0, &entry, &[(file, name)], ends);
+        assert_eq!(ask(1, "main", Ends::Exceptions), 1);
+        assert_eq!(ask(1, "main", Ends::Returns), 1);
+        assert_eq!(ask(0, "show_version", Ends::Exceptions), 1);
+        // Not in the table.
+        assert_eq!(ask(1, "dump", Ends::Exceptions), 0);
+        // The same table in a module no console script runs: a registry.
+        assert_eq!(
+            run_asking(&files, 0, &[], &[(1, "main")], Ends::Exceptions),
+            0
+        );
     }
 
     #[test]

@@ -240,10 +240,14 @@ impl Conditions {
 
     /// What every path from the function's entry knows on reaching each
     /// node (a forward analysis that keeps what all incoming paths agree on).
-    pub(super) fn known_before(&self, graph: &Cfg) -> Vec<Knowledge> {
+    /// `None` for a node the graph reaches only by paths that contradict
+    /// themselves (`can_mmap = False` ... `if can_mmap: m = mmap(...)`):
+    /// nothing there runs. (A node the graph itself does not reach, such as
+    /// a handler of a `try` with no call in it, is left to the search.)
+    pub(super) fn known_before(&self, graph: &Cfg) -> Vec<Option<Knowledge>> {
         let n = graph.nodes.len();
         if self.atoms.is_empty() {
-            return vec![Knowledge::default(); n];
+            return vec![Some(Knowledge::default()); n];
         }
         let mut before: Vec<Option<Knowledge>> = vec![None; n];
         let mut queued = vec![false; n];
@@ -269,7 +273,25 @@ impl Conditions {
                 }
             }
         }
-        before.into_iter().map(Option::unwrap_or_default).collect()
+        let mut reached = vec![false; n];
+        reached[graph.entry] = true;
+        let mut work = vec![graph.entry];
+        while let Some(id) = work.pop() {
+            for &(_, next) in &graph.nodes[id].succs {
+                if !reached[next] {
+                    reached[next] = true;
+                    work.push(next);
+                }
+            }
+        }
+        before
+            .into_iter()
+            .zip(reached)
+            .map(|(k, reached)| match k {
+                None if !reached => Some(Knowledge::default()),
+                k => k,
+            })
+            .collect()
     }
 
     /// Whether any atom is tracked: without one the search need not carry

@@ -787,7 +787,8 @@ impl<'a> Matcher<'a> {
                 .and_then(|o| o.resource.as_ref())
                 .is_some_and(|r| unless.resources.contains(r))
             || dotted.as_deref().is_some_and(|d| {
-                let last = crate::syntax::last_part(d);
+                // (`self.database_handler._connection` is a `connection`.)
+                let last = crate::syntax::last_part(d).trim_start_matches('_');
                 unless.names.iter().any(|n| n == last)
             })
             || unless.values.iter().any(|v| v == text(arg, self.source))

@@ -970,7 +970,10 @@ impl<'a> FunctionContext<'a> {
                 {
                     continue;
                 }
-                let mut before = known_before[acq.node];
+                // Reached only against an earlier test: never made.
+                let Some(mut before) = known_before[acq.node] else {
+                    continue;
+                };
                 for &(test, branch) in guards {
                     conditions.learn_guard(&mut before, test, self.source, branch);
                 }

@@ -201,6 +201,10 @@ pub struct ParamGuard {
     pub truthy: bool,
     /// The truth of its default value, when it has a literal one.
     pub default: Option<bool>,
+    /// Other parameters that, given this truth, set this one to the truth
+    /// that returns the resource (`if tty: asynchronous = True`).
+    #[serde(default)]
+    pub or_when: Vec<ParamGuard>,
 }
 
 impl ParamGuard {
@@ -241,6 +245,7 @@ impl ParamGuard {
             None => self.default,
         };
         truth.is_none_or(|t| t == self.truthy)
+            || self.or_when.iter().any(|g| g.may_hold(call, source))
     }
 }
 
@@ -1416,9 +1421,11 @@ impl<'a, 't> Summaries<'a, 't> {
         (own_kwargs && inner.position.is_none() && !decided_here).then(|| inner.clone())
     }
 
-    /// The parameter test whose branch `made` (a call that makes what the
-    /// unit returns) is in: the nearest `if param:` / `if not param:` around
-    /// it, in its body or its `else`.
+    /// The parameter test that decides whether `made` (a call that makes
+    /// what the unit returns) runs: the nearest `if param:` / `if not
+    /// param:` around it, in its body or its `else`, or one before it
+    /// whose body always leaves the function (`if not asynchronous: return
+    /// check_output(...)`, then `Popen(...)`).
     fn param_guard(&self, unit: usize, made: Node) -> Option<ParamGuard> {
         let func = &self.units[unit];
         let mut child = made;
@@ -1426,6 +1433,11 @@ impl<'a, 't> Summaries<'a, 't> {
         let (test, in_else) = loop {
             if current.id() == func.node.id() {
                 return None;
+            }
+            if current.kind_name() == "block"
+                && let Some(test) = earlier_exit_test(child, &func.params, self.source)
+            {
+                break (test, true);
             }
             if current.kind_name() == "if_statement" {
                 let in_body = current
@@ -1448,7 +1460,43 @@ impl<'a, 't> Summaries<'a, 't> {
         if name.kind_name() != "identifier" {
             return None;
         }
-        let param = text(name, self.source);
+        let mut guard = self.guard_on(unit, text(name, self.source), negated == in_else)?;
+        // The function may set the parameter itself: `if tty: asynchronous
+        // = True` returns the resource when `tty` is true too. Any other
+        // assignment leaves the caller nothing to decide by.
+        let mut assigned = Vec::new();
+        crate::syntax::walk(func.node.field("body")?, |n| {
+            if matches!(n.kind_name(), "function_definition" | "class_definition") {
+                return false;
+            }
+            if n.kind_name() == "assignment"
+                && n.field("left").is_some_and(|l| {
+                    l.kind_name() == "identifier" && text(l, self.source) == guard.param
+                })
+            {
+                assigned.push(n);
+            }
+            true
+        });
+        for assignment in assigned {
+            let sets_holding = assignment
+                .field("right")
+                .and_then(|v| super::conditions::literal_truthiness(v, self.source))
+                == Some(guard.truthy);
+            let other = sets_holding
+                .then(|| setting_test(assignment))
+                .flatten()
+                .and_then(|(other, truthy)| self.guard_on(unit, text(other, self.source), truthy));
+            guard.or_when.push(other?);
+        }
+        Some(guard)
+    }
+
+    /// The guard on the unit's parameter `param` when `truthy` is the truth
+    /// that returns the resource; `None` when `param` is no parameter a
+    /// caller writes.
+    fn guard_on(&self, unit: usize, param: &str, truthy: bool) -> Option<ParamGuard> {
+        let func = &self.units[unit];
         let index = func.params.iter().position(|p| p == param)?;
         let bound_first = func
             .params
@@ -1489,8 +1537,9 @@ impl<'a, 't> Summaries<'a, 't> {
         Some(ParamGuard {
             param: param.to_string(),
             position: (!keyword_only).then_some(written),
-            truthy: negated == in_else,
+            truthy,
             default,
+            or_when: Vec::new(),
         })
     }
 
@@ -1621,6 +1670,65 @@ fn returns_a_value(function: tree_sitter::Node) -> bool {
         true
     });
     found
+}
+
+/// The test of the nearest `if` before `statement` in its block that tests
+/// one of `params` (`if not block:`), has no `elif` or `else`, and whose
+/// body always leaves the function (ends in `return` or `raise`):
+/// `statement` runs only when that test is false.
+fn earlier_exit_test<'t>(statement: Node<'t>, params: &[String], source: &str) -> Option<Node<'t>> {
+    let tests_param = |test: Node| {
+        let name = match test.kind_name() {
+            "not_operator" => test.field("argument"),
+            _ => Some(test),
+        };
+        name.is_some_and(|n| {
+            n.kind_name() == "identifier" && params.iter().any(|p| p == text(n, source))
+        })
+    };
+    let mut sibling = statement.prev_named_sibling();
+    while let Some(earlier) = sibling {
+        if earlier.kind_name() == "if_statement" {
+            let mut cursor = earlier.walk();
+            let branches = earlier
+                .children_by_field_name("alternative", &mut cursor)
+                .count();
+            let leaves = earlier.field("consequence").is_some_and(|body| {
+                let mut cursor = body.walk();
+                body.named_children(&mut cursor)
+                    .filter(|s| s.kind_name() != "comment")
+                    .last()
+                    .is_some_and(|last| {
+                        matches!(last.kind_name(), "return_statement" | "raise_statement")
+                    })
+            });
+            if branches == 0 && leaves && earlier.field("condition").is_some_and(tests_param) {
+                return earlier.field("condition");
+            }
+        }
+        sibling = earlier.prev_named_sibling();
+    }
+    None
+}
+
+/// For an assignment that is the body of `if name:` / `if not name:`, that
+/// name and the truth of the test.
+fn setting_test(assignment: Node) -> Option<(Node, bool)> {
+    let statement = assignment.parent()?;
+    let body = statement.parent()?;
+    let test = body.parent().filter(|i| i.kind_name() == "if_statement")?;
+    if test.field("consequence")?.id() != body.id() {
+        return None;
+    }
+    let condition = test.field("condition")?;
+    match condition.kind_name() {
+        "identifier" => Some((condition, true)),
+        "not_operator" => condition
+            .field("argument")
+            .filter(|a| a.kind_name() == "identifier")
+            .map(|a| (a, false)),
+        _ => None,
+    }
 }
 
 /// Whether the statement making `call` is followed, in the same block, by
