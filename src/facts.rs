@@ -554,7 +554,8 @@ impl<'t> Facts<'t> {
                 .any(|f| f == r || f.rsplit('.').next() == Some(r))
         }) || method
             .as_deref()
-            .is_some_and(|m| ownership.methods.iter().any(|o| o == m));
+            .is_some_and(|m| ownership.methods.iter().any(|o| o == m))
+            || (resolved.as_deref() == Some("os.dup2") && onto_standard_stream(node, src));
         // `server.add_socket(sock)`, `selector.register(sock, ...)`,
         // `response.attach(conn)`: the receiver keeps what it is given.
         // `self.ssl_client.set_underlying_socket(sock)`: a setter of another
@@ -876,6 +877,32 @@ fn name_test(cond: Node, source: &str) -> Option<NameTest> {
         name,
         empty_when: empty_when != negated,
     })
+}
+
+/// Whether `os.dup2(fd, target)` makes `fd` a standard stream of the
+/// process (`target` is 0, 1 or 2, or `sys.stdout.fileno()` and the like):
+/// the idiom that points stdout at the null device before exiting on a
+/// broken pipe, or a daemon's streams at its log, leaves `fd` open for the
+/// life of the process on purpose.
+fn onto_standard_stream(call: Node, source: &str) -> bool {
+    let Some(target) = crate::syntax::argument(call, Some(1), None, source) else {
+        return false;
+    };
+    let written = text(target, source);
+    matches!(written, "0" | "1" | "2")
+        || [
+            "stdin",
+            "stdout",
+            "stderr",
+            "__stdin__",
+            "__stdout__",
+            "__stderr__",
+        ]
+        .iter()
+        .any(|stream| written == format!("sys.{stream}.fileno()"))
+        || written.ends_with("STDIN_FILENO")
+        || written.ends_with("STDOUT_FILENO")
+        || written.ends_with("STDERR_FILENO")
 }
 
 #[cfg(test)]

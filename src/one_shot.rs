@@ -116,25 +116,30 @@ impl WordIndex {
 /// Of `candidates` (a file, a function's qualified name, as findings name
 /// it, and the way out asked about), those whose way out ends a one-shot
 /// program. `entry_points` are the console scripts of the project's
-/// packaging (`mycli.main:main`); `load` gives a file's text, for the few
-/// files the pass parses.
+/// packaging (`mycli.main:main`), `script_calls` the functions the scripts
+/// it installs as they are call (see `script_calls`); `load` gives a file's
+/// text, for the few files the pass parses.
 pub fn only_in_commands(
     files: &[ProgramFile],
     load: &(dyn Fn(usize) -> Option<String> + Sync),
     index: &WordIndex,
     entry_points: &[String],
+    script_calls: &[String],
     candidates: &[(usize, String, Ends)],
 ) -> HashSet<(usize, String, Ends)> {
+    let split = |calls: &[String]| -> Vec<(String, String)> {
+        calls
+            .iter()
+            .filter_map(|e| {
+                let (module, function) = e.split_once(':')?;
+                Some((module.trim().to_string(), function.trim().to_string()))
+            })
+            .collect()
+    };
     // The files the candidates' names are in, and their own, parsed
     // up front on every thread; the few the search reaches further from
     // there are parsed as it goes.
-    let entry_points: Vec<(String, String)> = entry_points
-        .iter()
-        .filter_map(|e| {
-            let (module, function) = e.split_once(':')?;
-            Some((module.trim().to_string(), function.trim().to_string()))
-        })
-        .collect();
+    let entry_points = split(entry_points);
     // The console scripts' own modules, whose tables of subcommands name
     // commands (`dispatched_by_a_command`).
     let scripts: Vec<usize> = if entry_points.is_empty() {
@@ -173,6 +178,7 @@ pub fn only_in_commands(
         load,
         index,
         entry_points,
+        script_calls: split(script_calls),
         scripts,
         parsed,
         known: HashMap::new(),
@@ -194,6 +200,8 @@ struct Pass<'a> {
     entry_points: Vec<(String, String)>,
     /// The files of the console scripts' modules.
     scripts: Vec<usize>,
+    /// `(module, function)` of each call in a script installed as it is.
+    script_calls: Vec<(String, String)>,
     /// What each file parsed shows (the tree is not kept); `None` for a
     /// file that could not be read or parsed.
     parsed: HashMap<usize, Option<FileMentions>>,
@@ -296,9 +304,17 @@ impl Pass<'_> {
         if entry && (ends == Ends::Exceptions || !nested) {
             return true;
         }
+        // Called by a script the project installs as it is (`aj.entry.start()`
+        // in `ajenti-panel`): a caller that is a command, beside any others.
+        let by_script = !nested
+            && ends == Ends::Exceptions
+            && self
+                .script_calls
+                .iter()
+                .any(|(module, f)| f == function && names_module(this.module, module));
         let name = function.rsplit('.').next().unwrap_or(function);
         let Some(hits) = self.index.files_of.get(name) else {
-            return false;
+            return by_script;
         };
         if hits.len() > COMMON {
             return false;
@@ -335,6 +351,11 @@ impl Pass<'_> {
             {
                 how = Mention::Direct;
             }
+            // For a function a script calls by its module's name, a method
+            // of another object named alike (`thread.start()`) is no caller.
+            if by_script && how == Mention::OnOther {
+                continue;
+            }
             let ok = match place {
                 Place::None => continue,
                 // A reference (a thread's target, a callback) may run where
@@ -358,7 +379,7 @@ impl Pass<'_> {
             // `json.load(f)` in a command says nothing of a function `load`.
             any |= matches!(how, Mention::Direct | Mention::CaughtToEnd);
         }
-        any
+        any || by_script
     }
 
     /// Whether a console script's module names `function` (of `file`) in a
@@ -804,6 +825,111 @@ pub fn entry_points(text: &str) -> Vec<String> {
     out
 }
 
+/// The files `setup.py` installs as scripts (`scripts=["bin/tool",
+/// ...]`), as written.
+pub fn declared_scripts(setup_py: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = setup_py;
+    while let Some(at) = rest.find("scripts") {
+        let before = &rest[..at];
+        let after = &rest[at + "scripts".len()..];
+        rest = after;
+        // `console_scripts`, `gui_scripts`, `my_scripts` are other names.
+        if before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let Some(list) = after.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        let Some(list) = list.trim_start().strip_prefix(['[', '(']) else {
+            continue;
+        };
+        let Some(end) = list.find([']', ')']) else {
+            continue;
+        };
+        for item in list[..end].split(',') {
+            let item = item.trim();
+            let quoted = item.len() >= 2
+                && (item.starts_with('"') && item.ends_with('"')
+                    || item.starts_with('\'') && item.ends_with('\''));
+            if quoted {
+                out.push(item[1..item.len() - 1].to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The project functions a script installed as it is calls, as
+/// `module:function`: `aj.entry.start(...)` after `import aj.entry`,
+/// `main()` after `from tool.cli import main`. (A quick scan of a file
+/// that is Python by its first line, no parse.)
+pub fn script_calls(script: &str) -> Vec<String> {
+    let Some(first) = script.lines().next() else {
+        return Vec::new();
+    };
+    if !(first.starts_with("#!") && first.contains("python")) {
+        return Vec::new();
+    }
+    let mut modules: HashSet<&str> = HashSet::new();
+    let mut imported: HashMap<&str, &str> = HashMap::new();
+    for line in script.lines() {
+        let line = line.trim();
+        if let Some(names) = line.strip_prefix("import ") {
+            for name in names.split(',') {
+                let name = name.trim();
+                if !name.contains(' ') {
+                    modules.insert(name);
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix("from ")
+            && let Some((module, names)) = rest.split_once(" import ")
+        {
+            for name in names.trim_matches(['(', ')', ' ']).split(',') {
+                let name = name.trim();
+                if !name.is_empty() && !name.contains(' ') {
+                    imported.insert(name, module.trim());
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let bytes = script.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at].is_ascii_alphabetic() || bytes[at] == b'_' {
+            let start = at;
+            while at < bytes.len()
+                && (bytes[at].is_ascii_alphanumeric() || matches!(bytes[at], b'_' | b'.'))
+            {
+                at += 1;
+            }
+            let dotted = &script[start..at];
+            let called = bytes.get(at) == Some(&b'(');
+            let fresh = start == 0 || !matches!(bytes[start - 1], b'.' | b'_');
+            // A class (`hpilo.Ilo(...)`) is no command: its instances go
+            // wherever the library's users take them.
+            let function = dotted.rsplit('.').next().unwrap_or(dotted);
+            let lower = function.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
+            if called && fresh && lower {
+                let found = match dotted.rsplit_once('.') {
+                    Some((module, function)) if modules.contains(module) => {
+                        Some(format!("{module}:{function}"))
+                    }
+                    None => imported.get(dotted).map(|m| format!("{m}:{dotted}")),
+                    _ => None,
+                };
+                out.extend(found);
+            }
+        } else {
+            at += 1;
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[derive(Clone, Copy)]
 enum Section {
     /// A TOML table of scripts.
@@ -879,7 +1005,7 @@ mod tests {
             .iter()
             .map(|(f, n)| (*f, n.to_string(), ends))
             .collect();
-        only_in_commands(&program, &load, &index, &entry, &candidates).len()
+        only_in_commands(&program, &load, &index, &entry, &[], &candidates).len()
     }
 
     #[test]
@@ -898,6 +1024,20 @@ mod tests {
         assert_eq!(entry_points(plugins), ["pkg.notify:send"]);
         let plugins = "[project.entry-points.\"pytest11\"]\nplugin = \"pkg.plugin:setup\"\n";
         assert!(entry_points(plugins).is_empty());
+    }
+
+    #[test]
+    fn reads_scripts_installed_as_they_are() {
+        let setup = "setup(\n    name='ajenti-panel',\n    scripts=['ajenti-panel', \"bin/ajenti-ssl-gen\"],\n    entry_points={'console_scripts': ['x = y:z']},\n)\n";
+        assert_eq!(
+            declared_scripts(setup),
+            ["ajenti-panel", "bin/ajenti-ssl-gen"]
+        );
+        assert!(declared_scripts("console_scripts = ['pwn=pwnlib.main:main']\n").is_empty());
+        let script = "#!/usr/bin/env python3\nimport sys\nimport aj.entry\nfrom aj.tools import upgrade, check\n\nif __name__ == '__main__':\n    check()\n    aj.entry.start(config=load(sys.argv))\n    x.aj.entry.start()\n";
+        assert_eq!(script_calls(script), ["aj.entry:start", "aj.tools:check"]);
+        // Not Python by its first line: a shell script.
+        assert!(script_calls("#!/bin/sh\nimport aj.entry\naj.entry.start()\n").is_empty());
     }
 
     #[test]
@@ -1029,6 +1169,36 @@ mod tests {
             run_asking(&files, 0, &[], &[(1, "main")], Ends::Exceptions),
             0
         );
+    }
+
+    #[test]
+    fn a_function_a_script_calls_runs_in_a_command_unless_the_library_calls_it_too() {
+        let entry = "def start(config):\n    try:\n        serve(config)\n    except Exception as exc:\n        handle_crash(exc)\n\ndef handle_crash(exc):\n    pass\n\ndef serve(config):\n    pass\n";
+        let worker = "def run(self):\n    self.thread.start()\n";
+        let files = [(entry, "panel.entry"), (worker, "panel.worker")];
+        let ask = |scripts: &[&str], name| {
+            let program: Vec<ProgramFile> = files
+                .iter()
+                .map(|(_, module)| ProgramFile {
+                    module,
+                    production: true,
+                    one_shot: false,
+                })
+                .collect();
+            let defined: HashSet<String> =
+                files.iter().flat_map(|(s, _)| defined_names(s)).collect();
+            let index = WordIndex::new(files.iter().map(|(s, _)| words_in(s, &defined)).collect());
+            let load = |i: usize| Some(files[i].0.to_string());
+            let scripts: Vec<String> = scripts.iter().map(|s| s.to_string()).collect();
+            let candidates = [(0, name, Ends::Exceptions)].map(|(f, n, e)| (f, String::from(n), e));
+            only_in_commands(&program, &load, &index, &[], &scripts, &candidates).len()
+        };
+        assert_eq!(ask(&["panel.entry:start"], "handle_crash"), 1);
+        assert_eq!(ask(&["panel.entry:start"], "start"), 1);
+        // No script calls it: the package's API.
+        assert_eq!(ask(&[], "handle_crash"), 0);
+        // The library calls it too, in a retry: kept.
+        assert_eq!(ask(&["panel.entry:serve"], "serve"), 0);
     }
 
     #[test]

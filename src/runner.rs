@@ -226,8 +226,10 @@ fn dotted_path(path: &Path) -> String {
 
 /// The console scripts of the packaging files (`pyproject.toml`,
 /// `setup.cfg`, `setup.py`) in the directories of the checked files, up to
-/// their project's root. Only regular files of a bounded size are read.
-fn console_scripts(jobs: &[Job]) -> Vec<String> {
+/// their project's root, and the functions the scripts `setup.py` installs
+/// as they are (`scripts=["ajenti-panel"]`, Python files with no `.py`)
+/// call. Only regular files of a bounded size are read.
+fn console_scripts(jobs: &[Job]) -> (Vec<String>, Vec<String>) {
     let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
     for job in jobs {
         let path = std::path::absolute(&job.path).unwrap_or_else(|_| job.path.clone());
@@ -239,20 +241,37 @@ fn console_scripts(jobs: &[Job]) -> Vec<String> {
         }
     }
     let mut out = Vec::new();
+    let mut called = Vec::new();
     for dir in dirs {
         for name in ["pyproject.toml", "setup.cfg", "setup.py"] {
-            let path = dir.join(name);
-            let regular =
-                std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= 1 << 20);
-            if let Some(text) = regular
-                .then(|| std::fs::read_to_string(&path).ok())
-                .flatten()
-            {
+            if let Some(text) = read_small(&dir.join(name)) {
                 out.extend(crate::one_shot::entry_points(&text));
+                if name == "setup.py" {
+                    for script in crate::one_shot::declared_scripts(&text) {
+                        // (Inside the project only: no `..`, no absolute path.)
+                        let relative = Path::new(&script);
+                        let inside = relative
+                            .components()
+                            .all(|c| matches!(c, std::path::Component::Normal(_)));
+                        if let Some(text) =
+                            inside.then(|| read_small(&dir.join(relative))).flatten()
+                        {
+                            called.extend(crate::one_shot::script_calls(&text));
+                        }
+                    }
+                }
             }
         }
     }
-    out
+    (out, called)
+}
+
+/// The text of a regular file (no symlink) of at most 1 MiB.
+fn read_small(path: &Path) -> Option<String> {
+    let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() <= 1 << 20);
+    regular
+        .then(|| std::fs::read_to_string(path).ok())
+        .flatten()
 }
 
 /// A pair some files showed, for the others.
@@ -350,9 +369,15 @@ impl Schedule<'_> {
             })
             .collect();
         let load = |i: usize| source_of(&self.jobs[i]).ok();
-        let scripts = console_scripts(self.jobs);
-        let commands =
-            crate::one_shot::only_in_commands(&files, &load, &index, &scripts, &candidates);
+        let (scripts, script_calls) = console_scripts(self.jobs);
+        let commands = crate::one_shot::only_in_commands(
+            &files,
+            &load,
+            &index,
+            &scripts,
+            &script_calls,
+            &candidates,
+        );
         if commands.is_empty() {
             return;
         }
