@@ -90,6 +90,9 @@ struct Atom {
     /// something of the other.
     truthy_of: Option<usize>,
     none_of: Option<usize>,
+    /// For `mode == "unix"`: the atoms comparing the same thing with other
+    /// literals (`mode == "tcp"`), false when this one is true.
+    excludes: Vec<usize>,
 }
 
 /// What one graph node does to the knowledge of a path.
@@ -113,6 +116,8 @@ pub(super) struct Conditions {
     /// Names bound to a process id from `os.fork()` (0 in the child, a
     /// positive pid in the parent): `pid == 0` is `not pid`.
     pids: HashSet<String>,
+    /// Per thing compared with literals (`mode`), its atoms (`mode == "unix"`).
+    compared: HashMap<String, Vec<usize>>,
     nodes: Vec<NodeEffect>,
 }
 
@@ -136,6 +141,7 @@ impl Conditions {
             ids: HashMap::new(),
             validity: HashMap::new(),
             pids: fork_pids(graph),
+            compared: HashMap::new(),
             nodes: vec![NodeEffect::default(); graph.nodes.len()],
         };
         // Which texts are worth an atom: tested twice, or tested and
@@ -404,6 +410,11 @@ impl Conditions {
         {
             k.set(truthy, false);
         }
+        if value {
+            for &other in &a.excludes {
+                k.set(other, false);
+            }
+        }
     }
 
     /// The expression of `cond` over the atoms already known, without
@@ -428,17 +439,37 @@ impl Conditions {
             if self.atoms.len() >= MAX_ATOMS {
                 break;
             }
+            let compared_often = candidate
+                .compares
+                .as_ref()
+                .is_some_and(|subject| worth(&compared_key(subject), &[]));
             if self.ids.contains_key(&candidate.canonical)
-                || !worth(&candidate.canonical, &candidate.reads)
+                || !(worth(&candidate.canonical, &candidate.reads) || compared_often)
             {
                 continue;
             }
             let id = self.atoms.len();
-            self.atoms.push(Atom {
-                reads: candidate.reads,
-                truthy_of: None,
-                none_of: None,
-            });
+            if let Some(subject) = &candidate.compares {
+                let rivals = self.compared.entry(subject.clone()).or_default();
+                for &rival in rivals.iter() {
+                    self.atoms[rival].excludes.push(id);
+                }
+                let excludes = rivals.clone();
+                rivals.push(id);
+                self.atoms.push(Atom {
+                    reads: candidate.reads,
+                    truthy_of: None,
+                    none_of: None,
+                    excludes,
+                });
+            } else {
+                self.atoms.push(Atom {
+                    reads: candidate.reads,
+                    truthy_of: None,
+                    none_of: None,
+                    excludes: Vec::new(),
+                });
+            }
             // Pair `x is None` with `x` when both are atoms.
             let (truthy_text, none_text) = match candidate.none_test_of {
                 Some(name) => (name, candidate.canonical.clone()),
@@ -473,6 +504,9 @@ struct Candidate {
     /// For `fd >= 0`, `fd == -1` and the like: the name, and whether the
     /// test is true of a valid descriptor.
     validity_of: Option<(String, bool)>,
+    /// For `mode == "unix"`: what is compared (`mode`). Two such tests of
+    /// one thing against different literals cannot both be true.
+    compares: Option<String>,
 }
 
 /// Turns each candidate atom into an expression (an atom id, or unknown).
@@ -520,6 +554,7 @@ fn parse_expr(
                 reads: vec![name],
                 none_test_of: None,
                 validity_of: None,
+                compares: None,
             }),
             None => Expr::Unknown,
         },
@@ -532,6 +567,7 @@ fn parse_expr(
                     reads: vec![name],
                     none_test_of: None,
                     validity_of: None,
+                    compares: None,
                 });
                 return if is_zero { Expr::Not(Box::new(e)) } else { e };
             }
@@ -541,6 +577,7 @@ fn parse_expr(
                     reads: vec![name.clone()],
                     none_test_of: Some(name),
                     validity_of: None,
+                    compares: None,
                 });
                 return if is_none { e } else { Expr::Not(Box::new(e)) };
             }
@@ -552,6 +589,7 @@ fn parse_expr(
                     reads: vec![name.clone()],
                     none_test_of: None,
                     validity_of: Some((name, bound)),
+                    compares: None,
                 });
             }
             pure_atom(node, source, atom)
@@ -608,7 +646,16 @@ fn pure_atom(node: Node, source: &str, atom: &mut AtomOf) -> Expr {
                     return false;
                 }
             }
-            "lambda" | "await" | "named_expression" | "subscript" => pure = false,
+            // `config["bind"]["mode"]`: a lookup by literal keys reads what
+            // the name holds, as an attribute does.
+            "subscript" => {
+                if let Some(base) = literal_lookup_base(n, source) {
+                    reads.push(base);
+                    return false;
+                }
+                pure = false;
+            }
+            "lambda" | "await" | "named_expression" => pure = false,
             _ => {}
         }
         pure
@@ -616,12 +663,78 @@ fn pure_atom(node: Node, source: &str, atom: &mut AtomOf) -> Expr {
     if !pure || reads.is_empty() {
         return Expr::Unknown;
     }
+    if let Some((subject, literal, equal)) = equality_test(node, source) {
+        let e = atom(Candidate {
+            canonical: format!("{subject}=={literal}"),
+            reads,
+            none_test_of: None,
+            validity_of: None,
+            compares: Some(subject),
+        });
+        return if equal { e } else { Expr::Not(Box::new(e)) };
+    }
     atom(Candidate {
         canonical: compact_text(node, source),
         reads,
         none_test_of: None,
         validity_of: descriptor_test(node, source).or_else(|| identity_test(node, source)),
+        compares: None,
     })
+}
+
+/// For `a.b["k"][0]` (keys that are literals), the dotted name looked in:
+/// `a.b`.
+fn literal_lookup_base(subscript: Node, source: &str) -> Option<String> {
+    let mut current = subscript;
+    while current.kind_name() == "subscript" {
+        let mut cursor = current.walk();
+        let literal_keys = current
+            .children_by_field_name("subscript", &mut cursor)
+            .all(|k| matches!(k.kind_name(), "string" | "integer") && plain_literal(k));
+        if !literal_keys {
+            return None;
+        }
+        current = current.field("value")?;
+    }
+    dotted_name(current, source)
+}
+
+/// A literal with nothing computed in it (no f-string field).
+fn plain_literal(node: Node) -> bool {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor)
+        .all(|c| c.kind_name() != "interpolation")
+}
+
+/// `x == "unix"` (true) / `x != "unix"` (false), against a string or
+/// integer literal: what is compared, as written, the literal, and the
+/// polarity.
+fn equality_test(node: Node, source: &str) -> Option<(String, String, bool)> {
+    if node.kind_name() != "comparison_operator" || node.named_child_count() != 2 {
+        return None;
+    }
+    let (left, right) = (node.named_child(0)?, node.named_child(1)?);
+    let literal = |n: Node| matches!(n.kind_name(), "string" | "integer") && plain_literal(n);
+    let (subject, value) = if literal(right) {
+        (left, right)
+    } else if literal(left) {
+        (right, left)
+    } else {
+        return None;
+    };
+    if literal(subject) {
+        return None;
+    }
+    let equal = match operator_tokens(node).as_slice() {
+        ["=="] => true,
+        ["!="] => false,
+        _ => return None,
+    };
+    Some((
+        compact_text(subject, source),
+        compact_text(value, source),
+        equal,
+    ))
 }
 
 /// `session is not self.http_session` (true of an object just made: it is
@@ -748,9 +861,17 @@ fn count_atoms(
     counts: &mut HashMap<String, usize>,
 ) {
     parse_expr(cond, source, pids, 0, &mut |candidate| {
+        if let Some(subject) = candidate.compares {
+            *counts.entry(compared_key(&subject)).or_default() += 1;
+        }
         *counts.entry(candidate.canonical).or_default() += 1;
         Expr::Unknown
     });
+}
+
+/// The count key of the tests that compare `subject` with a literal.
+fn compared_key(subject: &str) -> String {
+    format!("{subject} == ...")
 }
 
 /// `and` (`decisive` false) or `or` (`decisive` true) of `parts`: decided
