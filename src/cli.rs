@@ -200,6 +200,13 @@ pub struct CheckArgs {
     /// runs' results (also: UNCLOSED_NO_CACHE=1).
     #[arg(long)]
     pub no_cache: bool,
+    /// Check the named files on their own, without reading the rest of
+    /// their git repository as context: faster on a big repository, but a
+    /// finding that depends on another file (a helper there that returns a
+    /// connection or closes one, a caller that makes a function a
+    /// command's) may differ from a run over the whole repository.
+    #[arg(long)]
+    pub no_context: bool,
     /// Where to keep the cache [default: $UNCLOSED_CACHE_DIR, else
     /// $XDG_CACHE_HOME/unclosed or ~/.cache/unclosed]. Never inside a
     /// repository unless asked: a checked repository must not be able to
@@ -299,6 +306,7 @@ fn audit(
             None,
             &mut resolver,
             false,
+            true,
         );
         // A repository without Python files is listed with zeros.
         let (jobs, walk_errors) = match found {
@@ -765,6 +773,7 @@ fn collect_jobs(
         args.stdin_filename.as_ref(),
         resolver,
         true,
+        !args.no_context,
     )
 }
 
@@ -776,6 +785,7 @@ fn collect_jobs_from(
     stdin_filename: Option<&PathBuf>,
     resolver: &mut Resolver,
     nothing_is_an_error: bool,
+    with_context: bool,
 ) -> Result<(Vec<Job>, Vec<crate::discover::DiscoveryError>, usize), ExitStatus> {
     let mut jobs = Vec::new();
     let mut skipped_tests = 0;
@@ -831,7 +841,7 @@ fn collect_jobs_from(
         jobs.extend(job(name.clone(), settings, Some(source)));
         // An editor's buffer, named: the rest of its repository is context
         // as for a named file (the buffer replaces the file on disk).
-        if stdin_filename.is_some() && !jobs.is_empty() {
+        if with_context && stdin_filename.is_some() && !jobs.is_empty() {
             let context = project_context(&[name], &[name.as_path()], tests, resolver)?;
             jobs.extend(context);
         }
@@ -882,7 +892,7 @@ fn collect_jobs_from(
         }
     }
     let named: Vec<&PathBuf> = paths.iter().filter(|p| p.is_file()).collect();
-    if !named.is_empty() {
+    if with_context && !named.is_empty() {
         let checked: Vec<&Path> = jobs.iter().map(|j| j.path.as_path()).collect();
         let context = project_context(&named, &checked, tests, resolver)?;
         jobs.extend(context);

@@ -72,6 +72,16 @@ fn a_named_file_gets_the_findings_of_a_whole_repository_run() {
 }
 
 #[test]
+fn no_context_checks_a_named_file_on_its_own() {
+    let dir = repository();
+    // Alone, `get_conn()` is a call of another file's: nothing is known
+    // of what it returns, and the leak in `refunded_count` is not seen.
+    check_concise(dir.path(), &["--no-context", "payments/refunds.py"])
+        .code(0)
+        .stdout("");
+}
+
+#[test]
 fn context_files_are_neither_reported_nor_counted() {
     let dir = repository();
     let out = unclosed()
