@@ -988,6 +988,18 @@ mod tests {
         candidates: &[(usize, &str)],
         ends: Ends,
     ) -> usize {
+        run_with_scripts(files, one_shot, entry, &[], candidates, ends)
+    }
+
+    /// As `run_asking`, with the calls of scripts installed as they are.
+    fn run_with_scripts(
+        files: &[(&str, &str)],
+        one_shot: usize,
+        entry: &[&str],
+        scripts: &[&str],
+        candidates: &[(usize, &str)],
+        ends: Ends,
+    ) -> usize {
         let program: Vec<ProgramFile> = files
             .iter()
             .enumerate()
@@ -1001,11 +1013,12 @@ mod tests {
         let index = WordIndex::new(files.iter().map(|(s, _)| words_in(s, &defined)).collect());
         let load = |i: usize| Some(files[i].0.to_string());
         let entry: Vec<String> = entry.iter().map(|e| e.to_string()).collect();
+        let scripts: Vec<String> = scripts.iter().map(|e| e.to_string()).collect();
         let candidates: Vec<(usize, String, Ends)> = candidates
             .iter()
             .map(|(f, n)| (*f, n.to_string(), ends))
             .collect();
-        only_in_commands(&program, &load, &index, &entry, &[], &candidates).len()
+        only_in_commands(&program, &load, &index, &entry, &scripts, &candidates).len()
     }
 
     #[test]
@@ -1177,21 +1190,7 @@ mod tests {
         let worker = "def run(self):\n    self.thread.start()\n";
         let files = [(entry, "panel.entry"), (worker, "panel.worker")];
         let ask = |scripts: &[&str], name| {
-            let program: Vec<ProgramFile> = files
-                .iter()
-                .map(|(_, module)| ProgramFile {
-                    module,
-                    production: true,
-                    one_shot: false,
-                })
-                .collect();
-            let defined: HashSet<String> =
-                files.iter().flat_map(|(s, _)| defined_names(s)).collect();
-            let index = WordIndex::new(files.iter().map(|(s, _)| words_in(s, &defined)).collect());
-            let load = |i: usize| Some(files[i].0.to_string());
-            let scripts: Vec<String> = scripts.iter().map(|s| s.to_string()).collect();
-            let candidates = [(0, name, Ends::Exceptions)].map(|(f, n, e)| (f, String::from(n), e));
-            only_in_commands(&program, &load, &index, &[], &scripts, &candidates).len()
+            run_with_scripts(&files, 0, &[], scripts, &[(0, name)], Ends::Exceptions)
         };
         assert_eq!(ask(&["panel.entry:start"], "handle_crash"), 1);
         assert_eq!(ask(&["panel.entry:start"], "start"), 1);

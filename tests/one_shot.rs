@@ -90,27 +90,24 @@ def diff(name, a, b):
     return name
 ";
 
+/// The `pwn` tool with this `pyproject.toml`.
+fn pwn_tool(pyproject: &str) -> tempfile::TempDir {
+    project(&[
+        ("pyproject.toml", pyproject),
+        ("tool/__init__.py", ""),
+        ("tool/commandline/__init__.py", ""),
+        ("tool/commandline/main.py", MAIN),
+        ("tool/commandline/elfdiff.py", ELFDIFF),
+    ])
+}
+
 #[test]
 fn a_console_scripts_table_of_subcommands_names_commands() {
-    let pyproject =
-        "[project]\nname = \"tool\"\n\n[project.scripts]\npwn = \"tool.commandline.main:main\"\n";
-    let dir = project(&[
-        ("pyproject.toml", pyproject),
-        ("tool/__init__.py", ""),
-        ("tool/commandline/__init__.py", ""),
-        ("tool/commandline/main.py", MAIN),
-        ("tool/commandline/elfdiff.py", ELFDIFF),
-    ]);
+    let scripts = "[project.scripts]\npwn = \"tool.commandline.main:main\"\n";
+    let dir = pwn_tool(&format!("[project]\nname = \"tool\"\n\n{scripts}"));
     check_concise(dir.path(), &["."]).success();
     // The same table in a module no console script names is a registry.
-    let pyproject = "[project]\nname = \"tool\"\n";
-    let dir = project(&[
-        ("pyproject.toml", pyproject),
-        ("tool/__init__.py", ""),
-        ("tool/commandline/__init__.py", ""),
-        ("tool/commandline/main.py", MAIN),
-        ("tool/commandline/elfdiff.py", ELFDIFF),
-    ]);
+    let dir = pwn_tool("[project]\nname = \"tool\"\n");
     check_concise(dir.path(), &["."])
         .code(1)
         .stdout(predicates::str::contains("elfdiff.py:5:11: UC001"));
