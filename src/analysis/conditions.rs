@@ -650,7 +650,9 @@ fn pure_atom(node: Node, source: &str, atom: &mut AtomOf) -> Expr {
             // the name holds, as an attribute does.
             "subscript" => {
                 if let Some(base) = literal_lookup_base(n, source) {
+                    // (Assigning the name, or the entry itself, forgets it.)
                     reads.push(base);
+                    reads.push(compact_text(n, source));
                     return false;
                 }
                 pure = false;
