@@ -424,7 +424,27 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
     let tree = parser.parse(source, None)?;
     let root = tree.root_node();
     let mut mentions: HashMap<String, Vec<Mentioned>> = HashMap::new();
+    let mut dispatched = Vec::new();
     crate::syntax::walk(root, |n| {
+        if n.kind_name() == "pair"
+            && let Some(value) = n.field("value")
+        {
+            match value.kind_name() {
+                "identifier" => dispatched.push((None, text(value, source).to_string())),
+                "attribute" => {
+                    if let (Some(object), Some(name)) =
+                        (value.field("object"), value.field("attribute"))
+                        && matches!(object.kind_name(), "identifier" | "attribute")
+                    {
+                        dispatched.push((
+                            Some(text(object, source).to_string()),
+                            text(name, source).to_string(),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
         if n.kind_name() == "identifier" {
             let name = text(n, source);
             if index.files_of.contains_key(name) {
@@ -468,29 +488,6 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
             }
         }
     }
-    let mut dispatched = Vec::new();
-    crate::syntax::walk(root, |n| {
-        if n.kind_name() == "pair"
-            && let Some(value) = n.field("value")
-        {
-            match value.kind_name() {
-                "identifier" => dispatched.push((None, text(value, source).to_string())),
-                "attribute" => {
-                    if let (Some(object), Some(name)) =
-                        (value.field("object"), value.field("attribute"))
-                        && matches!(object.kind_name(), "identifier" | "attribute")
-                    {
-                        dispatched.push((
-                            Some(text(object, source).to_string()),
-                            text(name, source).to_string(),
-                        ));
-                    }
-                }
-                _ => {}
-            }
-        }
-        true
-    });
     Some(FileMentions {
         mentions,
         commands,
