@@ -1324,6 +1324,13 @@ impl<'a> FunctionContext<'a> {
             && self.name.contains('.')
             && !self.finalized;
         match (&call.usage, acquire.element) {
+            // `proc.returncode = 0`: marked as done, left to run on its own.
+            (Use::Bound(var), None)
+                if enclosing(call.node, "function_definition")
+                    .is_some_and(|f| marked_done(f, var, self.source)) =>
+            {
+                None
+            }
             (Use::Bound(var), None) => value(var),
             // `self.sock = socket.socket()` in `__init__`: followed until
             // `__init__` returns.
@@ -2113,6 +2120,27 @@ fn binds_name(function: Node, name: &str, source: &str) -> bool {
         !found
     });
     found
+}
+
+/// Whether `function` sets the `returncode` of the process bound to `var`
+/// (`proc.returncode = 0`): the way to silence the "still running" warning
+/// of a background job it means to leave running. (A process kept only for
+/// its pid is still owed: nobody reaps it.)
+fn marked_done(function: Node, var: &str, source: &str) -> bool {
+    let mut marked = false;
+    crate::syntax::walk(function, |n| {
+        if n.kind_name() == "assignment"
+            && let Some(left) = n.field("left").filter(|l| l.kind_name() == "attribute")
+            && left
+                .field("attribute")
+                .is_some_and(|a| text(a, source) == "returncode")
+            && left.field("object").is_some_and(|o| text(o, source) == var)
+        {
+            marked = true;
+        }
+        !marked
+    });
+    marked
 }
 
 fn enclosing<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
