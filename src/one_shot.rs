@@ -48,13 +48,17 @@ const COMMON: usize = 32;
 /// How many files the pass parses, at most.
 const PARSES: usize = 150;
 
-/// The names defined with `def` in a file's text (a quick scan, no parse).
+/// The names defined with `def` or `class` in a file's text (a quick
+/// scan, no parse): a class's `__init__` runs where the class is called.
 pub fn defined_names(source: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in source.lines() {
         let line = line.trim_start();
         let line = line.strip_prefix("async ").unwrap_or(line);
-        if let Some(rest) = line.strip_prefix("def ") {
+        if let Some(rest) = line
+            .strip_prefix("def ")
+            .or_else(|| line.strip_prefix("class "))
+        {
             let name: String = rest
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -156,7 +160,7 @@ pub fn only_in_commands(
     let mut first: Vec<usize> = candidates
         .iter()
         .flat_map(|(file, function, _)| {
-            let name = function.rsplit('.').next().unwrap_or(function);
+            let name = mentioned_as(function);
             let hits = index.files_of.get(name).filter(|h| h.len() <= COMMON);
             std::iter::once(*file).chain(hits.into_iter().flatten().copied())
         })
@@ -250,6 +254,9 @@ struct Mentioned {
     /// For a call on something else than `self`: that something, as
     /// written (`bandersnatch.delete` of `bandersnatch.delete.run()`).
     receiver: Option<String>,
+    /// Whether, for a class, the mention makes no instance: an attribute
+    /// read (`Buildout.COMMANDS`), an `isinstance()` test, an annotation.
+    makes_none: bool,
 }
 
 /// Where a mention of a name is.
@@ -312,7 +319,7 @@ impl Pass<'_> {
                 .script_calls
                 .iter()
                 .any(|(module, f)| f == function && names_module(this.module, module));
-        let name = function.rsplit('.').next().unwrap_or(function);
+        let name = mentioned_as(function);
         let Some(hits) = self.index.files_of.get(name) else {
             return by_script;
         };
@@ -340,7 +347,11 @@ impl Pass<'_> {
                 tail,
                 exits_after,
                 receiver,
+                makes_none,
             } = mentioned;
+            if makes_none && name != function.rsplit('.').next().unwrap_or(function) {
+                continue;
+            }
             // `bandersnatch.delete.delete_packages()`, `delete.delete_packages()`
             // after `from bandersnatch import delete`: the function of this
             // file by its module's name.
@@ -463,6 +474,7 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
                         tail: ends_caller(n, source),
                         exits_after: exits_after(n, source),
                         receiver,
+                        makes_none: makes_no_instance(n, source),
                     });
             }
         }
@@ -562,12 +574,16 @@ fn mention(n: Node, source: &str) -> Mention {
     let Some((call, direct)) = call_of(n, source) else {
         return Mention::Reference;
     };
-    match catching_try(call) {
-        Some(handled) if direct && handlers_end_program(handled, source) => {
-            return Mention::CaughtToEnd;
+    // From the innermost `try` out: one whose handlers each end the
+    // program or raise again (`except SystemExit: cleanup(); raise`)
+    // stops nothing, and the next one out decides.
+    let mut inner = call;
+    while let Some(handled) = catching_try(inner) {
+        match handlers_outcome(handled, source) {
+            Handled::EndsProgram if direct => return Mention::CaughtToEnd,
+            Handled::PassedOn => inner = handled,
+            _ => return Mention::Caught,
         }
-        Some(_) => return Mention::Caught,
-        None => {}
     }
     if direct {
         Mention::Direct
@@ -599,6 +615,16 @@ fn call_of<'t>(n: Node<'t>, source: &str) -> Option<(Node<'t>, bool)> {
         .then_some((call, direct))
 }
 
+/// The name whose calls run `function` (a qualified name): its own last
+/// part, or for `Class.__init__` the class's (`Buildout(...)` in the
+/// command's `main`).
+fn mentioned_as(function: &str) -> &str {
+    match function.split_once('.') {
+        Some((class, "__init__")) => class,
+        _ => function.rsplit('.').next().unwrap_or(function),
+    }
+}
+
 /// Whether `name` (`mycli.main`, `delete`) names the module whose dotted
 /// path is `module` (`src.mycli.main`): its end, from a dot.
 fn names_module(module: &str, name: &str) -> bool {
@@ -606,6 +632,30 @@ fn names_module(module: &str, name: &str) -> bool {
         || module
             .strip_suffix(name)
             .is_some_and(|head| head.ends_with('.'))
+}
+
+/// Whether the identifier `n`, naming a class, makes no instance there:
+/// read for an attribute that is not called (`Buildout.COMMANDS`), tested
+/// by `isinstance()` or `issubclass()`, written as an annotation.
+fn makes_no_instance(n: Node, source: &str) -> bool {
+    let Some(parent) = n.parent() else {
+        return false;
+    };
+    match parent.kind_name() {
+        "attribute" => {
+            parent.field("object").is_some_and(|o| o.id() == n.id())
+                && !parent.parent().is_some_and(|p| {
+                    p.kind_name() == "call"
+                        && p.field("function").is_some_and(|f| f.id() == parent.id())
+                })
+        }
+        "type" => true,
+        "argument_list" => parent
+            .parent()
+            .and_then(|call| call.field("function"))
+            .is_some_and(|f| matches!(text(f, source), "isinstance" | "issubclass")),
+        _ => false,
+    }
 }
 
 /// Whether the call whose callee is the identifier `n` (or `x.n`) is its
@@ -679,11 +729,21 @@ fn catching_try(node: Node) -> Option<Node> {
     None
 }
 
-/// Whether the handlers of `try_statement` catch every exception (a bare
-/// `except:`, `except Exception`, `except BaseException`) and each ends
-/// the program as its last act (`exit(1)`, `sys.exit(...)`, `os._exit(1)`,
-/// `raise SystemExit(...)`).
-fn handlers_end_program(try_statement: Node, source: &str) -> bool {
+/// What the handlers of a `try` do with what they catch.
+#[derive(PartialEq, Eq)]
+enum Handled {
+    /// One catches every exception (a bare `except:`, `except Exception`,
+    /// `except BaseException`) and ends the program as its last act
+    /// (`exit(1)`, `sys.exit(...)`, `os._exit(1)`, `raise
+    /// SystemExit(...)`); each of the others ends it or raises again.
+    EndsProgram,
+    /// Each ends the program or raises again: nothing is caught to go on.
+    PassedOn,
+    /// Some handler lets the function go on.
+    GoesOn,
+}
+
+fn handlers_outcome(try_statement: Node, source: &str) -> Handled {
     let mut cursor = try_statement.walk();
     let handlers: Vec<Node> = try_statement
         .named_children(&mut cursor)
@@ -705,22 +765,29 @@ fn handlers_end_program(try_statement: Node, source: &str) -> bool {
             }
         }
     };
-    let ends = |h: &Node| {
-        let mut cursor = h.walk();
-        let Some(block) = h
-            .named_children(&mut cursor)
-            .find(|c| c.kind_name() == "block")
-        else {
-            return false;
-        };
-        let mut cursor = block.walk();
-        block
-            .named_children(&mut cursor)
-            .filter(|s| s.kind_name() != "comment")
-            .last()
-            .is_some_and(|last| ends_program(last, source))
-    };
-    !handlers.is_empty() && handlers.iter().any(catches_all) && handlers.iter().all(ends)
+    let ends = |h: &Node| last_statement(*h).is_some_and(|last| ends_program(last, source));
+    let raises =
+        |h: &Node| last_statement(*h).is_some_and(|last| last.kind_name() == "raise_statement");
+    if handlers.is_empty() || !handlers.iter().all(|h| ends(h) || raises(h)) {
+        Handled::GoesOn
+    } else if handlers.iter().any(|h| catches_all(h) && ends(h)) {
+        Handled::EndsProgram
+    } else {
+        Handled::PassedOn
+    }
+}
+
+/// The last statement of an `except` clause's block.
+fn last_statement(handler: Node) -> Option<Node> {
+    let mut cursor = handler.walk();
+    let block = handler
+        .named_children(&mut cursor)
+        .find(|c| c.kind_name() == "block")?;
+    let mut cursor = block.walk();
+    block
+        .named_children(&mut cursor)
+        .filter(|s| s.kind_name() != "comment")
+        .last()
 }
 
 /// Whether `statement` ends the program: `exit(1)`, `sys.exit(...)`,
@@ -775,6 +842,16 @@ fn exits_after(n: Node, source: &str) -> bool {
 /// `setup.py`'s `console_scripts` and `gui_scripts`. (Other entry points
 /// are plugins, loaded into whatever process asks for them.)
 pub fn entry_points(text: &str) -> Vec<String> {
+    // `setup.py` may write them as an INI text formatted with the
+    // project's name: `buildout = %(name)s.buildout:main`.
+    let named;
+    let text = match (text.contains("%(name)s"), setup_name(text)) {
+        (true, Some(name)) => {
+            named = text.replace("%(name)s", &name);
+            named.as_str()
+        }
+        _ => text,
+    };
     let mut out = Vec::new();
     // In a script section: TOML until the next table, setup.cfg until the
     // next key at the indentation of `console_scripts`, setup.py until the
@@ -789,7 +866,13 @@ pub fn entry_points(text: &str) -> Vec<String> {
             let table = trimmed.trim_matches(['[', ']']).trim();
             section = matches!(
                 table,
-                "project.scripts" | "project.gui-scripts" | "tool.poetry.scripts"
+                "project.scripts"
+                    | "project.gui-scripts"
+                    | "tool.poetry.scripts"
+                    // An INI text of entry points (`entry_points.txt`, or
+                    // one written out in `setup.py`).
+                    | "console_scripts"
+                    | "gui_scripts"
             )
             .then_some(Section::Table);
             continue;
@@ -927,6 +1010,25 @@ pub fn script_calls(script: &str) -> Vec<String> {
     out
 }
 
+/// The project's name as `setup.py` binds it at module level: `name =
+/// "zc.buildout"`.
+fn setup_name(setup_py: &str) -> Option<String> {
+    setup_py.lines().find_map(|line| {
+        let value = line
+            .strip_prefix("name")?
+            .trim_start()
+            .strip_prefix('=')?
+            .trim();
+        let quote = value.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+        let inner = value.strip_prefix(quote)?.strip_suffix(quote)?;
+        let plain = !inner.is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        plain.then(|| inner.to_string())
+    })
+}
+
 #[derive(Clone, Copy)]
 enum Section {
     /// A TOML table of scripts.
@@ -1034,6 +1136,9 @@ mod tests {
         assert_eq!(entry_points(plugins), ["pkg.notify:send"]);
         let plugins = "[project.entry-points.\"pytest11\"]\nplugin = \"pkg.plugin:setup\"\n";
         assert!(entry_points(plugins).is_empty());
+        // An INI text in `setup.py`, formatted with the project's name.
+        let ini = "name = \"zc.buildout\"\nentry_points = \"\"\"\n[console_scripts]\nbuildout = %(name)s.buildout:main\n\n[zc.buildout]\ndebug = %(name)s.testrecipes:Debug\n\"\"\" % dict(name=name)\n";
+        assert_eq!(entry_points(ini), ["zc.buildout.buildout:main"]);
     }
 
     #[test]
@@ -1077,6 +1182,43 @@ mod tests {
         // Its return goes back to a caller that goes on.
         let returns = run_asking(&[(&ends, "app")], 0, &[], &candidates, Ends::Returns);
         assert_eq!(returns, 0);
+        // A handler that raises again stops nothing: the next `try` out
+        // decides, or the caller.
+        let passed_on = app(
+            "        except SystemExit:\n            cleanup()\n            raise\n        except Exception:\n            sys.exit(1)\n",
+        );
+        assert_eq!(run(&[(&passed_on, "app")], 0, &[], &candidates), 1);
+        let nested = "import sys\n\ndef check_broker():\n    pass\n\ndef main():\n    try:\n        try:\n            check_broker()\n        except KeyError as e:\n            raise SystemExit(str(e))\n    except Exception:\n        sys.exit(1)\n";
+        let entry = ["app:main"];
+        assert_eq!(
+            run(&[(nested, "app")], 0, &entry, &[(0, "check_broker")]),
+            1
+        );
+        let retried = nested.replace("raise SystemExit(str(e))", "log(e)");
+        assert_eq!(
+            run(&[(&retried, "app")], 0, &entry, &[(0, "check_broker")]),
+            0
+        );
+    }
+
+    #[test]
+    fn a_constructor_runs_where_its_class_is_called() {
+        let app = "import sys\n\nclass Buildout:\n    def __init__(self, path):\n        self._load(path)\n\n    def _load(self, path):\n        pass\n\ndef main():\n    Buildout(sys.argv[1])\n";
+        let entry = ["tool.buildout:main"];
+        let candidates = [(0, "Buildout._load"), (0, "Buildout.__init__")];
+        assert_eq!(run(&[(app, "tool.buildout")], 0, &entry, &candidates), 2);
+        // A library that subclasses it may make one anywhere.
+        let checks = app.replace(
+            "def main():\n",
+            "def main():\n    if sys.argv[2] not in Buildout.COMMANDS or isinstance(sys, Buildout):\n        return\n",
+        );
+        assert_eq!(
+            run(&[(&checks, "tool.buildout")], 0, &entry, &candidates),
+            2
+        );
+        let library = "from tool.buildout import Buildout\n\nclass Quiet(Buildout):\n    pass\n";
+        let files = [(app, "tool.buildout"), (library, "tool.quiet")];
+        assert_eq!(run(&files, 0, &entry, &candidates), 0);
     }
 
     #[test]
