@@ -198,12 +198,15 @@ pub fn code_kind(relative: &Path) -> CodeKind {
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let stem = name.strip_suffix(".py").unwrap_or(&name);
-    // Also Django's `tests.py` and test runners (`run_tests.py`,
-    // `run_project_tests.py`, `run_unittests.py`).
+    // Also Django's `tests.py`, test runners (`run_tests.py`,
+    // `run_project_tests.py`, `run_unittests.py`), and the `testing` module
+    // a library ships for test suites, as it does a `testing/` package
+    // (`zc.buildout.testing`, `pyramid.testing`).
     if stem.starts_with("test_")
         || stem.ends_with("_test")
         || stem == "conftest"
         || stem == "tests"
+        || stem == "testing"
         || stem.ends_with("_tests")
         || stem.ends_with("_unittests")
     {
@@ -1009,6 +1012,7 @@ mod tests {
             // Test support a package ships runs under a test runner.
             "nameko/testing/utils.py",
             "src/gevent/testing/sockets.py",
+            "src/zc/buildout/testing.py",
             "Lib/Tests/db.py",
             "mycli_test/features/db_utils.py",
             // meson's suites and runners, Django's test modules.
