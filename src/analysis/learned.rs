@@ -425,6 +425,7 @@ pub(super) fn learn<'t>(
             }
             _ => None,
         };
+        let connects_later_on = connects_later(call, &release);
         out.push(Learned {
             learnt,
             pair,
@@ -446,16 +447,27 @@ pub(super) fn learn<'t>(
                 release,
                 with_releases: true,
                 // `p = ctx.Process(target=f)` holds nothing until
-                // `p.start()` has returned (when this function starts it).
-                lazy: (starts_a_process(call)
+                // `p.start()` has returned (when this function starts it);
+                // `client = Client(host)` released by `disconnect()` holds
+                // nothing until something calls its `connect()` (a test of
+                // a provider's settings never does).
+                lazy: if starts_a_process(call)
                     && calls.iter().any(|c| {
                         c.receiver.as_deref() == Some(var.as_str())
                             && c.method.as_deref() == Some("start")
-                    }))
-                .then(|| crate::rules::Lazy {
-                    started_by: vec!["start".to_string()],
-                    ..Default::default()
-                }),
+                    }) {
+                    Some(crate::rules::Lazy {
+                        started_by: vec!["start".to_string()],
+                        ..Default::default()
+                    })
+                } else if connects_later_on {
+                    Some(crate::rules::Lazy {
+                        live: vec!["connect".to_string()],
+                        ..Default::default()
+                    })
+                } else {
+                    None
+                },
                 identity_methods: Vec::new(),
                 keeps_parent: false,
                 released_with_parent: false,
@@ -464,6 +476,21 @@ pub(super) fn learn<'t>(
         });
     }
     out
+}
+
+/// Whether what `call` makes is released by `disconnect()` but made by
+/// something else than a `connect()`: an object that connects in a later
+/// call (`stomp.Connection(hosts)` then `conn.connect()`).
+fn connects_later(call: &CallFact, release: &Release) -> bool {
+    let made_by = call
+        .method
+        .as_deref()
+        .or_else(|| call.callee.as_deref().map(syntax::last_part))
+        .unwrap_or_default()
+        .trim_start_matches('_')
+        .to_ascii_lowercase();
+    // (The release that showed the pair comes first.)
+    release.methods.first().is_some_and(|m| m == "disconnect") && !made_by.contains("connect")
 }
 
 /// The configuration entry that would make a learnt pair known everywhere.
