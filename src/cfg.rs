@@ -284,35 +284,6 @@ struct Builder<'t, 'c> {
     escaping_classes: Vec<String>,
 }
 
-/// Whether `iterable` is `range()` over literal bounds that holds at least
-/// one number (`range(20)`, `range(1, 4)`): a retry or polling loop written
-/// so runs its body once before any test (a `poll()` inside it is reached).
-fn counts_at_least_once(iterable: Node, source: &str) -> bool {
-    if iterable.kind_name() != "call"
-        || iterable.field("function").map(|f| text(f, source)) != Some("range")
-    {
-        return false;
-    }
-    let Some(arguments) = iterable.field("arguments") else {
-        return false;
-    };
-    let mut cursor = arguments.walk();
-    let bounds: Option<Vec<i64>> = arguments
-        .named_children(&mut cursor)
-        .filter(|a| a.kind_name() != "comment")
-        .map(|a| {
-            (a.kind_name() == "integer")
-                .then(|| text(a, source).replace('_', "").parse::<i64>().ok())
-                .flatten()
-        })
-        .collect();
-    match bounds.as_deref() {
-        Some([stop]) => *stop > 0,
-        Some([start, stop]) => start < stop,
-        _ => false,
-    }
-}
-
 impl<'t> Builder<'t, '_> {
     fn node(&mut self, kind: Kind, syntax: Option<Node<'t>>, facts: Facts<'t>) -> NodeId {
         if self.nodes.len() >= MAX_NODES {
@@ -880,7 +851,6 @@ impl<'t> Builder<'t, '_> {
         let right = stmt.field("right");
         let literal = right
             .filter(|r| matches!(r.kind_name(), "tuple" | "list") && r.named_child_count() > 0);
-        let counted = right.is_some_and(|r| counts_at_least_once(r, self.cx.source));
         // `for f in (a, b, c): f.close()`: the loop name is each of them in
         // turn, so what is done to it is done to all.
         if let (Some(left), Some(right)) = (stmt.field("left"), literal)
@@ -897,7 +867,7 @@ impl<'t> Builder<'t, '_> {
         }
         // `async for` awaits the next item, so it can be cancelled there.
         facts.has_await = is_async(stmt);
-        if (literal.is_some() || counted) && !facts.has_await {
+        if literal.is_some() && !facts.has_await {
             // The first item is always there: the body is entered once
             // before any test of the head.
             let first = self.step(Kind::LoopHead, stmt, facts.clone(), pending);

@@ -48,8 +48,7 @@ const COMMON: usize = 32;
 /// How many files the pass parses, at most.
 const PARSES: usize = 150;
 
-/// The names defined with `def` or `class` in a file's text (a quick
-/// scan, no parse): a class's `__init__` runs where the class is called.
+/// The names defined with `def` in a file's text (a quick scan, no parse).
 pub fn defined_names(source: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in source.lines() {
@@ -160,7 +159,7 @@ pub fn only_in_commands(
     let mut first: Vec<usize> = candidates
         .iter()
         .flat_map(|(file, function, _)| {
-            let name = mentioned_as(function);
+            let name = function.rsplit('.').next().unwrap_or(function);
             let hits = index.files_of.get(name).filter(|h| h.len() <= COMMON);
             std::iter::once(*file).chain(hits.into_iter().flatten().copied())
         })
@@ -254,9 +253,6 @@ struct Mentioned {
     /// For a call on something else than `self`: that something, as
     /// written (`bandersnatch.delete` of `bandersnatch.delete.run()`).
     receiver: Option<String>,
-    /// Whether, for a class, the mention makes no instance: an attribute
-    /// read (`Buildout.COMMANDS`), an `isinstance()` test, an annotation.
-    makes_none: bool,
 }
 
 /// Where a mention of a name is.
@@ -319,7 +315,7 @@ impl Pass<'_> {
                 .script_calls
                 .iter()
                 .any(|(module, f)| f == function && names_module(this.module, module));
-        let name = mentioned_as(function);
+        let name = function.rsplit('.').next().unwrap_or(function);
         let Some(hits) = self.index.files_of.get(name) else {
             return by_script;
         };
@@ -347,11 +343,7 @@ impl Pass<'_> {
                 tail,
                 exits_after,
                 receiver,
-                makes_none,
             } = mentioned;
-            if makes_none && name != function.rsplit('.').next().unwrap_or(function) {
-                continue;
-            }
             // `bandersnatch.delete.delete_packages()`, `delete.delete_packages()`
             // after `from bandersnatch import delete`: the function of this
             // file by its module's name.
@@ -474,7 +466,6 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
                         tail: ends_caller(n, source),
                         exits_after: exits_after(n, source),
                         receiver,
-                        makes_none: makes_no_instance(n, source),
                     });
             }
         }
@@ -615,16 +606,6 @@ fn call_of<'t>(n: Node<'t>, source: &str) -> Option<(Node<'t>, bool)> {
         .then_some((call, direct))
 }
 
-/// The name whose calls run `function` (a qualified name): its own last
-/// part, or for `Class.__init__` the class's (`Buildout(...)` in the
-/// command's `main`).
-fn mentioned_as(function: &str) -> &str {
-    match function.split_once('.') {
-        Some((class, "__init__")) => class,
-        _ => function.rsplit('.').next().unwrap_or(function),
-    }
-}
-
 /// Whether `name` (`mycli.main`, `delete`) names the module whose dotted
 /// path is `module` (`src.mycli.main`): its end, from a dot.
 fn names_module(module: &str, name: &str) -> bool {
@@ -632,30 +613,6 @@ fn names_module(module: &str, name: &str) -> bool {
         || module
             .strip_suffix(name)
             .is_some_and(|head| head.ends_with('.'))
-}
-
-/// Whether the identifier `n`, naming a class, makes no instance there:
-/// read for an attribute that is not called (`Buildout.COMMANDS`), tested
-/// by `isinstance()` or `issubclass()`, written as an annotation.
-fn makes_no_instance(n: Node, source: &str) -> bool {
-    let Some(parent) = n.parent() else {
-        return false;
-    };
-    match parent.kind_name() {
-        "attribute" => {
-            parent.field("object").is_some_and(|o| o.id() == n.id())
-                && !parent.parent().is_some_and(|p| {
-                    p.kind_name() == "call"
-                        && p.field("function").is_some_and(|f| f.id() == parent.id())
-                })
-        }
-        "type" => true,
-        "argument_list" => parent
-            .parent()
-            .and_then(|call| call.field("function"))
-            .is_some_and(|f| matches!(text(f, source), "isinstance" | "issubclass")),
-        _ => false,
-    }
 }
 
 /// Whether the call whose callee is the identifier `n` (or `x.n`) is its
@@ -1199,26 +1156,6 @@ mod tests {
             run(&[(&retried, "app")], 0, &entry, &[(0, "check_broker")]),
             0
         );
-    }
-
-    #[test]
-    fn a_constructor_runs_where_its_class_is_called() {
-        let app = "import sys\n\nclass Buildout:\n    def __init__(self, path):\n        self._load(path)\n\n    def _load(self, path):\n        pass\n\ndef main():\n    Buildout(sys.argv[1])\n";
-        let entry = ["tool.buildout:main"];
-        let candidates = [(0, "Buildout._load"), (0, "Buildout.__init__")];
-        assert_eq!(run(&[(app, "tool.buildout")], 0, &entry, &candidates), 2);
-        // A library that subclasses it may make one anywhere.
-        let checks = app.replace(
-            "def main():\n",
-            "def main():\n    if sys.argv[2] not in Buildout.COMMANDS or isinstance(sys, Buildout):\n        return\n",
-        );
-        assert_eq!(
-            run(&[(&checks, "tool.buildout")], 0, &entry, &candidates),
-            2
-        );
-        let library = "from tool.buildout import Buildout\n\nclass Quiet(Buildout):\n    pass\n";
-        let files = [(app, "tool.buildout"), (library, "tool.quiet")];
-        assert_eq!(run(&files, 0, &entry, &candidates), 0);
     }
 
     #[test]
