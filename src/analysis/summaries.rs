@@ -1138,6 +1138,17 @@ impl<'a, 't> Summaries<'a, 't> {
                 ) {
                     continue;
                 }
+                // A class whose `__del__` releases (`def __del__(self):
+                // self.close()`) gives its resources back when an instance
+                // is dropped: its users are not expected to.
+                let finalized = method("__del__").is_some_and(|del| {
+                    let node = self.units[del].node;
+                    calls_own_method(node, release, self.source)
+                        || super::owners::may_release(node, &kept.attr, &releases, self.source)
+                });
+                if finalized {
+                    return None;
+                }
                 let how = if release.starts_with("__") {
                     "when its `with` block ends".to_string()
                 } else {
@@ -1806,4 +1817,20 @@ fn passes_result_on(decorator: Node, source: &str) -> bool {
         !passes
     });
     passes
+}
+
+/// Whether `function` calls `self.<method>()`.
+fn calls_own_method(function: Node, method: &str, source: &str) -> bool {
+    let wanted = format!("self.{method}");
+    let mut found = false;
+    crate::syntax::walk(function, |n| {
+        if n.kind_name() == "call"
+            && n.field("function")
+                .is_some_and(|f| crate::syntax::compact_text(f, source) == wanted)
+        {
+            found = true;
+        }
+        !found
+    });
+    found
 }
