@@ -120,6 +120,11 @@ pub struct Resource {
     /// its idle connections).
     #[serde(default)]
     pub released_with_parent: bool,
+    /// An instance of an owner class whose `__del__` releases it: dropped
+    /// on a path that completes, it gives its resources back at once;
+    /// an exception's traceback keeps it alive. Not a catalogue setting.
+    #[serde(skip)]
+    pub released_when_dropped: bool,
     /// What is taken from it by subscript or attribute holds it (a MongoDB
     /// client's `client[name]` or `client.name` is a database that keeps
     /// the client): storing or returning that part keeps the resource.

@@ -53,6 +53,16 @@ impl<'a> FunctionContext<'a> {
         let related = self.related_names(graph, names);
         let names = &related;
         let mut leaks = self.leaks(graph, acq, names, explored);
+        if acq.rule.released_when_dropped {
+            // Dropped where the function completes, its `__del__` releases
+            // it; only an exception keeps it alive (in the traceback).
+            leaks.retain(|l| {
+                matches!(
+                    l.code,
+                    Code::UnreleasedOnException | Code::UnreleasedOnCancellation
+                )
+            });
+        }
         if acq.kept_by_new_object {
             // Kept on the object by `__init__`: only a failure of the
             // resource itself is convincing (`self.sock.connect()` refused);

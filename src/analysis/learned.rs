@@ -472,6 +472,7 @@ pub(super) fn learn<'t>(
                 keeps_parent: false,
                 released_with_parent: false,
                 kept_by_parts: false,
+                released_when_dropped: false,
             },
         });
     }

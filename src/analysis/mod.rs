@@ -2200,6 +2200,7 @@ fn owner_resource(returned: &Returned) -> Option<Resource> {
         keeps_parent: false,
         released_with_parent: false,
         kept_by_parts: false,
+        released_when_dropped: owner.finalized,
     })
 }
 

@@ -259,6 +259,9 @@ pub struct OwnerRelease {
     /// Whether `with` on an instance releases it (`__exit__` /
     /// `__aexit__`).
     pub with_releases: bool,
+    /// Whether its `__del__` releases it (see `Resource::released_when_dropped`).
+    #[serde(default)]
+    pub finalized: bool,
 }
 
 /// Methods an owner class releases its resources in.
@@ -1140,15 +1143,12 @@ impl<'a, 't> Summaries<'a, 't> {
                 }
                 // A class whose `__del__` releases (`def __del__(self):
                 // self.close()`) gives its resources back when an instance
-                // is dropped: its users are not expected to.
+                // is dropped on a path that completes.
                 let finalized = method("__del__").is_some_and(|del| {
                     let node = self.units[del].node;
                     calls_own_method(node, release, self.source)
                         || super::owners::may_release(node, &kept.attr, &releases, self.source)
                 });
-                if finalized {
-                    return None;
-                }
                 let how = if release.starts_with("__") {
                     "when its `with` block ends".to_string()
                 } else {
@@ -1167,6 +1167,7 @@ impl<'a, 't> Summaries<'a, 't> {
                         method: release.to_string(),
                         awaited: self.units[unit].is_async,
                         with_releases,
+                        finalized,
                     }),
                 });
             }
