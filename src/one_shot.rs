@@ -472,22 +472,21 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
         true
     });
     let mut commands = HashSet::new();
-    if crate::analysis::imports_cli(source) {
-        let mut cursor = root.walk();
-        for item in root.named_children(&mut cursor) {
-            let is_command = item.kind_name() == "decorated_definition"
-                && item
-                    .named_children(&mut item.walk())
-                    .filter(|c| c.kind_name() == "decorator")
-                    .any(|d| {
-                        crate::analysis::makes_a_command(text(d, source).trim_start_matches('@'))
-                    });
-            if let Some(name) = item
-                .field("definition")
-                .and_then(|d| d.field("name"))
-                .filter(|_| is_command)
-            {
-                commands.insert(text(name, source).to_string());
+    let imports_cli = crate::analysis::imports_cli(source);
+    let mut cursor = root.walk();
+    for item in root.named_children(&mut cursor) {
+        if item.kind_name() != "decorated_definition" {
+            continue;
+        }
+        let decorators: Vec<String> = item
+            .named_children(&mut item.walk())
+            .filter(|c| c.kind_name() == "decorator")
+            .map(|d| text(d, source).trim_start_matches('@').to_string())
+            .collect();
+        if let Some(name) = item.field("definition").and_then(|d| d.field("name")) {
+            let name = text(name, source);
+            if crate::analysis::is_command(name, &decorators, imports_cli) {
+                commands.insert(name.to_string());
             }
         }
     }

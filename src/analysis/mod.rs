@@ -29,7 +29,7 @@ use std::rc::Rc;
 use tree_sitter::Node;
 
 pub use owners::releases_kept;
-pub(crate) use script::{imports_cli, makes_a_command, tests_main};
+pub(crate) use script::{imports_cli, is_command, tests_main};
 pub use summaries::{BodySummary, Export, FunctionSummary, NoProject, Project, Returned};
 
 #[derive(Debug, Clone, Default)]

@@ -52,7 +52,7 @@ pub(super) fn program_ends(
     let imports_cli = imports_cli(source);
     let commands: Vec<bool> = units
         .iter()
-        .map(|u| imports_cli && is_cli_command(u))
+        .map(|u| is_command(&u.name, &u.decorators, imports_cli))
         .collect();
     // Most files are neither scripts, nor commands, nor fork children: no
     // walk for them.
@@ -114,12 +114,21 @@ pub(crate) fn imports_cli(source: &str) -> bool {
         .any(|i| source.contains(i))
 }
 
-/// A command of a command-line program (`@click.command()`,
-/// `@cli.command(name=...)`, `@app.command()` with typer, a `group`), in a
-/// file that imports click or typer (the caller checks): each run of the
-/// program runs one.
-fn is_cli_command(unit: &FunctionNode) -> bool {
-    unit.decorators.iter().any(|d| makes_a_command(d))
+/// Whether the function `name` (qualified), with these decorators (as
+/// written, without `@`), is a command of a command-line program, of which
+/// each run of the program runs one: `@click.command()`,
+/// `@cli.command(name=...)`, `@app.command()` with typer, a `group`, in a
+/// file that imports click or typer; or a command of an OpenStack client's
+/// shell, a module-level `do_image_upload(gc, args)` under `@utils.arg(...)`
+/// that the shell runs by name.
+pub(crate) fn is_command(name: &str, decorators: &[String], imports_cli: bool) -> bool {
+    let shell_command = !name.contains('.')
+        && name.starts_with("do_")
+        && decorators.iter().any(|d| {
+            let callee = d.split('(').next().unwrap_or(d).trim();
+            callee.contains('.') && callee.rsplit('.').next() == Some("arg")
+        });
+    shell_command || (imports_cli && decorators.iter().any(|d| makes_a_command(d)))
 }
 
 /// A decorator (as written, without `@`) that makes a function a command
