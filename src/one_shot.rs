@@ -54,10 +54,7 @@ pub fn defined_names(source: &str) -> Vec<String> {
     for line in source.lines() {
         let line = line.trim_start();
         let line = line.strip_prefix("async ").unwrap_or(line);
-        if let Some(rest) = line
-            .strip_prefix("def ")
-            .or_else(|| line.strip_prefix("class "))
-        {
+        if let Some(rest) = line.strip_prefix("def ") {
             let name: String = rest
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
