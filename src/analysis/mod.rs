@@ -1324,10 +1324,11 @@ impl<'a> FunctionContext<'a> {
             && self.name.contains('.')
             && !self.finalized;
         match (&call.usage, acquire.element) {
-            // `proc.returncode = 0`: marked as done, left to run on its own.
+            // `proc.returncode = 0`: marked as done, left to run on its own;
+            // `self.pids[name] = proc.pid`: the object reaps it by pid.
             (Use::Bound(var), None)
                 if enclosing(call.node, "function_definition")
-                    .is_some_and(|f| marked_done(f, var, self.source)) =>
+                    .is_some_and(|f| left_running(f, var, self.source)) =>
             {
                 None
             }
@@ -2122,25 +2123,32 @@ fn binds_name(function: Node, name: &str, source: &str) -> bool {
     found
 }
 
-/// Whether `function` sets the `returncode` of the process bound to `var`
-/// (`proc.returncode = 0`): the way to silence the "still running" warning
-/// of a background job it means to leave running. (A process kept only for
-/// its pid is still owed: nobody reaps it.)
-fn marked_done(function: Node, var: &str, source: &str) -> bool {
-    let mut marked = false;
+/// Whether `function` leaves the process bound to `var` running on
+/// purpose: it sets its `returncode` (`proc.returncode = 0`, the way to
+/// silence the "still running" warning of a background job), or keeps its
+/// pid on the object (`self.daemon_pids[name] = proc.pid`), whose other
+/// methods reap or kill it by pid. (A pid only returned or written out is
+/// no such hand-over: nobody is known to reap it.)
+fn left_running(function: Node, var: &str, source: &str) -> bool {
+    let mut left = false;
     crate::syntax::walk(function, |n| {
         if n.kind_name() == "assignment"
-            && let Some(left) = n.field("left").filter(|l| l.kind_name() == "attribute")
-            && left
-                .field("attribute")
-                .is_some_and(|a| text(a, source) == "returncode")
-            && left.field("object").is_some_and(|o| text(o, source) == var)
+            && let (Some(target), Some(value)) = (n.field("left"), n.field("right"))
         {
-            marked = true;
+            let of_var = |node: Node, attribute: &str| {
+                node.kind_name() == "attribute"
+                    && node
+                        .field("attribute")
+                        .is_some_and(|a| text(a, source) == attribute)
+                    && node.field("object").is_some_and(|o| text(o, source) == var)
+            };
+            let on_self = matches!(target.kind_name(), "attribute" | "subscript")
+                && crate::syntax::compact_text(target, source).starts_with("self.");
+            left |= of_var(target, "returncode") || (on_self && of_var(value, "pid"));
         }
-        !marked
+        !left
     });
-    marked
+    left
 }
 
 fn enclosing<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
