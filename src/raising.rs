@@ -55,6 +55,13 @@ pub fn classify(
     // `headers.get(name, "")`; a literal default tells a mapping's `get`
     // from `session.get(url, params)`.
     let pop_with_default = method == Some("pop") && crate::syntax::argument_count(call.node) == 2;
+    // `if self.pool: conn = self.pool.pop()`: taking from a container
+    // just tested non-empty (a pool's free list under its lock).
+    let pop_after_test = matches!(method, Some("pop" | "popleft" | "popitem"))
+        && call
+            .receiver
+            .as_deref()
+            .is_some_and(|r| tested_non_empty(call.node, r, source));
     let on_headers = call
         .receiver
         .as_deref()
@@ -88,6 +95,7 @@ pub fn classify(
         matches!(method, Some("set" | "clear")) && crate::syntax::argument_count(call.node) == 0;
     if call.constructor
         || pop_with_default
+        || pop_after_test
         || get_with_default
         || literal_headers_update
         || utf8_encode
@@ -106,6 +114,55 @@ pub fn classify(
         return Raises::Never;
     }
     Raises::Any
+}
+
+/// Whether `node` runs only where `container` (as written) was just found
+/// non-empty: in the body of an `if`, `elif` or `while` whose condition is
+/// it, `len(it)`, or one of the operands of an `and` (`if x and pool:`).
+fn tested_non_empty(node: Node, container: &str, source: &str) -> bool {
+    let names_it = |condition: Node| {
+        let mut operands = vec![condition];
+        while let Some(operand) = operands.pop() {
+            match operand.kind_name() {
+                "boolean_operator"
+                    if operand
+                        .field("operator")
+                        .is_some_and(|o| text(o, source) == "and") =>
+                {
+                    operands.extend(operand.field("left"));
+                    operands.extend(operand.field("right"));
+                }
+                "parenthesized_expression" => operands.extend(operand.named_child(0)),
+                "call"
+                    if operand
+                        .field("function")
+                        .is_some_and(|f| text(f, source) == "len") =>
+                {
+                    operands.extend(operand.field("arguments").and_then(|a| a.named_child(0)));
+                }
+                _ if crate::syntax::compact_text(operand, source) == container => return true,
+                _ => {}
+            }
+        }
+        false
+    };
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        match parent.kind_name() {
+            "function_definition" | "lambda" | "class_definition" => return false,
+            "if_statement" | "elif_clause" | "while_statement"
+                if ["consequence", "body"]
+                    .iter()
+                    .any(|f| parent.field(f).is_some_and(|b| b.id() == child.id()))
+                    && parent.field("condition").is_some_and(names_it) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+        child = parent;
+    }
+    false
 }
 
 /// Whether the flags (the second argument) are constants written out, none
