@@ -1326,9 +1326,12 @@ impl<'a> FunctionContext<'a> {
         match (&call.usage, acquire.element) {
             // `proc.returncode = 0`: marked as done, left to run on its own;
             // `self.pids[name] = proc.pid`: the object reaps it by pid.
+            // (Only for a process, what `launch-unless` is written for: the
+            // walk of the function is not paid for every acquisition.)
             (Use::Bound(var), None)
-                if enclosing(call.node, "function_definition")
-                    .is_some_and(|f| left_running(f, var, self.source)) =>
+                if acquire.launch_unless.is_some()
+                    && enclosing(call.node, "function_definition")
+                        .is_some_and(|f| left_running(f, var, self.source)) =>
             {
                 None
             }

@@ -541,6 +541,14 @@ pub(super) fn calls_release_like(function: Node, source: &str) -> bool {
     calls_method(function, source, |method, _| release_like(method))
 }
 
+/// Whether `function` calls `self.<method>()` (a `__del__` that calls
+/// `self.close()`).
+pub(super) fn calls_own_method(function: Node, method: &str, source: &str) -> bool {
+    calls_method(function, source, |called, object| {
+        called == method && object.kind_name() == "identifier" && text(object, source) == "self"
+    })
+}
+
 fn is_self_attr(node: Node, attr: &str, source: &str) -> bool {
     node.field("object")
         .is_some_and(|o| o.kind_name() == "identifier" && text(o, source) == "self")

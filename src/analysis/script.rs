@@ -124,18 +124,24 @@ pub(crate) fn imports_cli(source: &str) -> bool {
 pub(crate) fn is_command(name: &str, decorators: &[String], imports_cli: bool) -> bool {
     let shell_command = !name.contains('.')
         && name.starts_with("do_")
-        && decorators.iter().any(|d| {
-            let callee = d.split('(').next().unwrap_or(d).trim();
-            callee.contains('.') && callee.rsplit('.').next() == Some("arg")
-        });
+        && decorators
+            .iter()
+            .any(|d| method_of_decorator(d) == Some("arg"));
     shell_command || (imports_cli && decorators.iter().any(|d| makes_a_command(d)))
+}
+
+/// The method a decorator calls on some object, as written (`arg` of
+/// `utils.arg('--file')`, `command` of `cli.command(name="x")`); `None`
+/// for a plain name.
+fn method_of_decorator(decorator: &str) -> Option<&str> {
+    let callee = decorator.split('(').next().unwrap_or(decorator).trim();
+    callee.rsplit_once('.').map(|(_, method)| method)
 }
 
 /// A decorator (as written, without `@`) that makes a function a command
 /// of a click or typer program.
 pub(crate) fn makes_a_command(decorator: &str) -> bool {
-    let callee = decorator.split('(').next().unwrap_or(decorator).trim();
-    matches!(callee.rsplit('.').next(), Some("command" | "group")) && callee.contains('.')
+    matches!(method_of_decorator(decorator), Some("command" | "group"))
 }
 
 /// The function the `__main__` block's last statement calls, possibly

@@ -1146,7 +1146,7 @@ impl<'a, 't> Summaries<'a, 't> {
                 // is dropped on a path that completes.
                 let finalized = method("__del__").is_some_and(|del| {
                     let node = self.units[del].node;
-                    calls_own_method(node, release, self.source)
+                    super::owners::calls_own_method(node, release, self.source)
                         || super::owners::may_release(node, &kept.attr, &releases, self.source)
                 });
                 let how = if release.starts_with("__") {
@@ -1818,20 +1818,4 @@ fn passes_result_on(decorator: Node, source: &str) -> bool {
         !passes
     });
     passes
-}
-
-/// Whether `function` calls `self.<method>()`.
-fn calls_own_method(function: Node, method: &str, source: &str) -> bool {
-    let wanted = format!("self.{method}");
-    let mut found = false;
-    crate::syntax::walk(function, |n| {
-        if n.kind_name() == "call"
-            && n.field("function")
-                .is_some_and(|f| crate::syntax::compact_text(f, source) == wanted)
-        {
-            found = true;
-        }
-        !found
-    });
-    found
 }
