@@ -162,7 +162,8 @@ fn auxiliary_dirs(relative: &Path) -> Vec<PathBuf> {
 }
 
 /// A directory of tests: `tests/`, `test/`, `t/` (celery's and kombu's),
-/// `unittests/` (meson's), `selftests/` (Avocado's),
+/// `unittests/` (meson's), `selftests/` (Avocado's), `testsuite/` (Borg's,
+/// PyVISA's),
 /// suites named for their kind or package (`e2e_tests/`,
 /// `integration-tests/`, `tests_unit/`, `mycli_test/`), and the `testing/` package a library ships for test
 /// suites (`sqlalchemy.testing`, `gevent.testing`: fixtures and helpers
@@ -171,7 +172,18 @@ fn is_test_dir(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     matches!(
         name.as_str(),
-        "tests" | "test" | "t" | "testing" | "unittests" | "unittest" | "selftests" | "selftest"
+        "tests"
+            | "test"
+            | "t"
+            | "testing"
+            | "unittests"
+            | "unittest"
+            | "selftests"
+            | "selftest"
+            | "testsuite"
+            | "testsuites"
+            | "test_suite"
+            | "test_suites"
     ) || ["_tests", "-tests", "_test", "-test"]
         .iter()
         .any(|s| name.ends_with(s))
@@ -1021,6 +1033,8 @@ mod tests {
             "run_unittests.py",
             "polls/tests.py",
             "heat_integrationtests/common/test.py",
+            "src/borg/testsuite/archiver.py",
+            "pyvisa/testsuite/keysight_assisted_tests/messagebased_resource_utils.py",
             "selftests/unit/utils/process.py",
         ] {
             assert_eq!(code_kind(Path::new(path)), CodeKind::Test, "{path}");

@@ -741,7 +741,9 @@ fn equality_test(node: Node, source: &str) -> Option<(String, String, bool)> {
 
 /// `session is not self.http_session` (true of an object just made: it is
 /// not what another name held before) and `session is self.http_session`
-/// (false of one): the name, and the polarity. Assigning either side
+/// (false of one): the name, and the polarity. `f != file` and `f == file`
+/// read the same way (Telethon's "close the stream only if we opened it"):
+/// files, sockets and sessions compare by identity. Assigning either side
 /// afterwards forgets what the test said.
 fn identity_test(node: Node, source: &str) -> Option<(String, bool)> {
     if node.kind_name() != "comparison_operator" || node.named_child_count() != 2 {
@@ -754,8 +756,8 @@ fn identity_test(node: Node, source: &str) -> Option<(String, bool)> {
     }
     dotted_name(other, source).filter(|o| *o != name)?;
     match operator_tokens(node).as_slice() {
-        ["is"] => Some((name, false)),
-        ["is", "not"] | ["is not"] => Some((name, true)),
+        ["is"] | ["=="] => Some((name, false)),
+        ["is", "not"] | ["is not"] | ["!="] => Some((name, true)),
         _ => None,
     }
 }

@@ -192,6 +192,7 @@ pub fn analyze_module(
             file_pairs,
             disabled_flags: &disabled_flags,
             handed: HashMap::new(),
+            released_on_failure: HashMap::new(),
             argument_names: Default::default(),
             raise_classes: Default::default(),
             explored_states: Default::default(),
@@ -201,6 +202,12 @@ pub fn analyze_module(
             let handed = summaries.handed_over(index, call);
             if !handed.is_empty() {
                 func_ctx.handed.insert(call_key(call.node), handed);
+            }
+            let released = summaries.released_on_failure(index, call);
+            if !released.is_empty() {
+                func_ctx
+                    .released_on_failure
+                    .insert(call_key(call.node), released);
             }
         }
         let outcome = func_ctx.analyze(&graph);
@@ -722,6 +729,9 @@ struct FunctionContext<'a> {
     /// Calls (by start byte) to helpers of this file that take these
     /// arguments over: `close_quietly(conn)`, `self._register(sock)`.
     handed: HashMap<(usize, usize), Vec<String>>,
+    /// Calls (by start byte) to helpers that release these arguments when
+    /// they fail, and only then: `_strip_ssl_or_close(reader, writer)`.
+    released_on_failure: HashMap<(usize, usize), Vec<String>>,
     /// The names each call (by start byte) mentions in its arguments,
     /// worked out once: every acquisition asks it of the calls on its paths.
     argument_names: std::cell::RefCell<HashMap<usize, std::rc::Rc<[&'a str]>>>,
@@ -1868,6 +1878,12 @@ impl FunctionContext<'_> {
         self.handed
             .get(&call_key(call.node))
             .is_some_and(|handed| handed.iter().any(|h| names.contains(h)))
+    }
+
+    fn releases_when_it_fails(&self, call: &CallFact, names: &HashSet<String>) -> bool {
+        self.released_on_failure
+            .get(&call_key(call.node))
+            .is_some_and(|released| released.iter().any(|r| names.contains(r)))
     }
 }
 

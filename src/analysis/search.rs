@@ -442,6 +442,12 @@ impl FunctionContext<'_> {
             {
                 return Effect::ReleasedOnFailure;
             }
+            // A helper that releases it when it fails, and raises again.
+            if matches!(acq.holder, Holder::Value { .. })
+                && self.releases_when_it_fails(call, names)
+            {
+                return Effect::ReleasedOnFailure;
+            }
             if matches!(acq.holder, Holder::Value { .. }) && self.hands_over(call, names) {
                 // A helper of this file releases or keeps it.
                 return Effect::Released(Some(call.node));

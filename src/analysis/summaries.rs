@@ -80,6 +80,11 @@ pub struct BodySummary {
     pub class: Option<String>,
     /// Per parameter, in order: whether the function releases or keeps it.
     pub takes: Vec<bool>,
+    /// Per parameter, in order: whether the function releases it when it
+    /// fails, and only then (`except BaseException: writer.close(); raise`):
+    /// a caller whose call of it raises holds it no more.
+    #[serde(default)]
+    pub released_on_failure: Vec<bool>,
     /// The fresh resource it returns, if it does on some path.
     pub returns: Option<Returned>,
     /// The catalogue resources it keeps on `self` (`self.sock =
@@ -108,6 +113,12 @@ impl BodySummary {
                 .takes
                 .iter()
                 .zip(&other.takes)
+                .map(|(a, b)| *a && *b)
+                .collect(),
+            released_on_failure: self
+                .released_on_failure
+                .iter()
+                .zip(&other.released_on_failure)
                 .map(|(a, b)| *a && *b)
                 .collect(),
             returns: self.returns.filter(|r| other.returns.as_ref() == Some(r)),
@@ -623,6 +634,23 @@ impl<'a, 't> Summaries<'a, 't> {
     /// The plain-name arguments of `call` that the function it calls (one
     /// of this file) takes over: releases or keeps.
     pub(super) fn handed_over(&self, caller: usize, call: &CallFact) -> Vec<String> {
+        self.arguments_to(caller, call, |body| &body.takes)
+    }
+
+    /// The plain-name arguments of `call` that the function it calls
+    /// releases when it fails (see `BodySummary::released_on_failure`).
+    pub(super) fn released_on_failure(&self, caller: usize, call: &CallFact) -> Vec<String> {
+        self.arguments_to(caller, call, |body| &body.released_on_failure)
+    }
+
+    /// The plain-name arguments of `call` bound to the parameters `which`
+    /// marks in the summary of the function it calls.
+    fn arguments_to(
+        &self,
+        caller: usize,
+        call: &CallFact,
+        which: impl Fn(&BodySummary) -> &Vec<bool>,
+    ) -> Vec<String> {
         // A function handing a value to itself (recursion) hands it to the
         // body being judged: its own summary would be circular evidence.
         let callees = self.callees(caller, call);
@@ -675,7 +703,8 @@ impl<'a, 't> Summaries<'a, 't> {
                 let (Some(param), Some(value)) = (param, value) else {
                     continue;
                 };
-                if value.kind_name() == "identifier" && body.takes.get(param).copied() == Some(true)
+                if value.kind_name() == "identifier"
+                    && which(body).get(param).copied() == Some(true)
                 {
                     out.push(text(value, self.source).to_string());
                 }
@@ -759,6 +788,7 @@ impl<'a, 't> Summaries<'a, 't> {
                         returns_nothing: false,
                         class: None,
                         takes: Vec::new(),
+                        released_on_failure: Vec::new(),
                         returns: self.owner(class),
                         keeps: Vec::new(),
                     }),
@@ -813,10 +843,16 @@ impl<'a, 't> Summaries<'a, 't> {
                 } else {
                     returned_closures_use(func.node, self.source)
                 };
-                let takes = func
+                let takes: Vec<bool> = func
                     .params
                     .iter()
                     .map(|p| kept_by_closures.contains(p) || self.takes(unit, &graph, p))
+                    .collect();
+                let released_on_failure = func
+                    .params
+                    .iter()
+                    .zip(&takes)
+                    .map(|(p, taken)| !taken && self.releases_on_failure(unit, &graph, p))
                     .collect();
                 let returns = self.fresh_return(unit, &graph);
                 let keeps = self.kept_on_self(unit, &graph);
@@ -827,6 +863,7 @@ impl<'a, 't> Summaries<'a, 't> {
                     returns_nothing: !func.generator && !returns_a_value(func.node),
                     class,
                     takes,
+                    released_on_failure,
                     returns,
                     keeps,
                 }
@@ -837,6 +874,7 @@ impl<'a, 't> Summaries<'a, 't> {
                 returns_nothing: false,
                 class: None,
                 takes: vec![false; func.params.len()],
+                released_on_failure: vec![false; func.params.len()],
                 returns: None,
                 keeps: Vec::new(),
             },
@@ -1560,7 +1598,40 @@ impl<'a, 't> Summaries<'a, 't> {
     /// helper that does) or keeps it (stores it, wraps it, hands it to an
     /// owner). Returning it is neither: the caller gets it back.
     fn takes(&self, unit: usize, graph: &cfg::Cfg, param: &str) -> bool {
-        let released = |call: &CallFact| {
+        let released = |call: &CallFact| self.releases_param(unit, call, param);
+        // A release only in an `except` handler cleans up after the
+        // function's own failure (`except ReadError: proc.communicate()`):
+        // when it returns, the caller still holds the value.
+        graph.nodes.iter().any(|n| {
+            let facts = &n.facts;
+            // `with fp:` closes it when the block ends.
+            facts.managed.iter().any(|e| e == param)
+                || (n.kind != cfg::Kind::Return
+                    && (facts.escapes.iter().any(|e| e == param)
+                        || facts.escapes_on_success.iter().any(|e| e == param)))
+                || facts.wraps.iter().any(|(_, old)| old == param)
+                || facts
+                    .calls
+                    .iter()
+                    .any(|c| released(c) && !super::learned::in_except_block(c.node))
+        })
+    }
+
+    /// Whether the function releases `param` in a handler that catches
+    /// every exception and raises it again (pymobiledevice3's
+    /// `_strip_ssl_or_close`: `except BaseException: await
+    /// close_stream_writer(writer); raise`).
+    fn releases_on_failure(&self, unit: usize, graph: &cfg::Cfg, param: &str) -> bool {
+        graph.nodes.iter().flat_map(|n| &n.facts.calls).any(|c| {
+            self.releases_param(unit, c, param) && in_catch_all_that_reraises(c.node, self.source)
+        })
+    }
+
+    /// Whether `call` releases `param`: a release of any catalogue entry
+    /// on it or with it, a helper that takes it over, or a `checkin`-shaped
+    /// call that takes it back to a pool.
+    fn releases_param(&self, unit: usize, call: &CallFact, param: &str) -> bool {
+        {
             let on_it = call.receiver.as_deref() == Some(param);
             let given = call.name_args.iter().any(|a| a == param);
             self.catalogue.resources.iter().any(|r| {
@@ -1589,24 +1660,44 @@ impl<'a, 't> Summaries<'a, 't> {
                         .as_deref()
                         .or_else(|| call.callee.as_deref().map(crate::syntax::last_part))
                         .is_some_and(|name| super::learned::takes_back(name.trim_start_matches('_'))))
-        };
-        // A release only in an `except` handler cleans up after the
-        // function's own failure (`except ReadError: proc.communicate()`):
-        // when it returns, the caller still holds the value.
-        graph.nodes.iter().any(|n| {
-            let facts = &n.facts;
-            // `with fp:` closes it when the block ends.
-            facts.managed.iter().any(|e| e == param)
-                || (n.kind != cfg::Kind::Return
-                    && (facts.escapes.iter().any(|e| e == param)
-                        || facts.escapes_on_success.iter().any(|e| e == param)))
-                || facts.wraps.iter().any(|(_, old)| old == param)
-                || facts
-                    .calls
-                    .iter()
-                    .any(|c| released(c) && !super::learned::in_except_block(c.node))
-        })
+        }
     }
+}
+
+/// Whether `node` is in an `except` handler that catches every exception
+/// (bare, `BaseException` or `Exception`) and holds a `raise`.
+fn in_catch_all_that_reraises(node: Node, source: &str) -> bool {
+    let mut current = node.parent();
+    while let Some(n) = current {
+        match n.kind_name() {
+            "except_clause" => {
+                let caught: Vec<&str> = {
+                    let mut cursor = n.walk();
+                    n.named_children(&mut cursor)
+                        .filter(|c| c.kind_name() != "block" && c.kind_name() != "comment")
+                        .map(|c| text(c, source))
+                        .collect()
+                };
+                let catches_all = match caught.as_slice() {
+                    [] => true,
+                    [one] => {
+                        let class = one.split(" as ").next().unwrap_or(one).trim();
+                        matches!(class, "BaseException" | "Exception")
+                    }
+                    _ => false,
+                };
+                let mut reraises = false;
+                crate::syntax::walk(n, |c| {
+                    reraises |= c.kind_name() == "raise_statement";
+                    !reraises && !crate::syntax::is_nested_scope(c.kind_name())
+                });
+                return catches_all && reraises;
+            }
+            "function_definition" | "lambda" | "class_definition" => return false,
+            _ => current = n.parent(),
+        }
+    }
+    false
 }
 
 /// The names that closures the function returns use from it: `def
