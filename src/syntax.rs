@@ -283,23 +283,43 @@ impl Imports {
         let mut plain = std::collections::HashSet::new();
         walk(root, |node| {
             match node.kind_name() {
-                "import_statement" => {
+                "import_statement" | "import_from_statement" => {
+                    // `try: import threading` / `except ImportError: import
+                    // dummy_threading as threading`: the name is one module
+                    // or the other, depending on where the code runs.
+                    let fallback = in_except_clause(node);
+                    let mut bound = HashMap::new();
                     let mut cursor = node.walk();
-                    for child in node.children_by_field_name("name", &mut cursor) {
-                        if child.kind_name() == "dotted_name" {
-                            let bound = compact_text(child, source);
-                            let head = bound.split('.').next().unwrap_or_default().to_string();
-                            plain.insert(head);
-                        }
-                        import_one(child, None, source, &mut names);
-                    }
-                }
-                "import_from_statement" => {
-                    let module = node.field("module_name").map(|m| compact_text(m, source));
-                    if let Some(module) = module {
-                        let mut cursor = node.walk();
+                    if node.kind_name() == "import_statement" {
                         for child in node.children_by_field_name("name", &mut cursor) {
-                            import_one(child, Some(&module), source, &mut names);
+                            if child.kind_name() == "dotted_name" {
+                                let bound = compact_text(child, source);
+                                let head = bound.split('.').next().unwrap_or_default().to_string();
+                                plain.insert(head);
+                            }
+                            import_one(child, None, source, &mut bound);
+                        }
+                    } else if let Some(module) =
+                        node.field("module_name").map(|m| compact_text(m, source))
+                    {
+                        for child in node.children_by_field_name("name", &mut cursor) {
+                            import_one(child, Some(&module), source, &mut bound);
+                        }
+                    }
+                    for (name, target) in bound {
+                        let first_choice = names
+                            .get(&name)
+                            .map(String::as_str)
+                            .or_else(|| plain.contains(&name).then_some(name.as_str()));
+                        // Between a standard module and another, the standard
+                        // one (`pysqlite3.dbapi2` or `sqlite3`: the catalogue
+                        // knows what the standard one makes, and the other is
+                        // a drop-in).
+                        let keep_first = fallback
+                            && first_choice.is_some_and(python3_standard)
+                            && !python3_standard(&target);
+                        if !keep_first {
+                            names.insert(name, target);
                         }
                     }
                 }
@@ -497,6 +517,242 @@ fn resolve_in(names: &HashMap<String, String>, dotted: &str) -> String {
 /// taken for the standard one.
 const WRAPPED_STDLIB: &[&str] = &["os", "socket", "subprocess", "ssl", "select", "selectors"];
 
+/// Whether `target` (`sqlite3`, `http.client.HTTPConnection`) is in the
+/// standard library of Python 3 (`urllib.urlopen`, Python 2's, is not).
+fn python3_standard(target: &str) -> bool {
+    let mut parts = target.split('.');
+    let first = parts.next().unwrap_or_default();
+    PYTHON3_MODULES.binary_search(&first).is_ok()
+        && !(first == "urllib"
+            && parts.next().is_some_and(|second| {
+                !matches!(
+                    second,
+                    "request" | "parse" | "error" | "response" | "robotparser"
+                )
+            }))
+}
+
+/// The top-level modules of Python 3's standard library (as
+/// `sys.stdlib_module_names` lists them, less private and platform-only
+/// ones), sorted.
+const PYTHON3_MODULES: &[&str] = &[
+    "abc",
+    "aifc",
+    "argparse",
+    "array",
+    "ast",
+    "asynchat",
+    "asyncio",
+    "asyncore",
+    "atexit",
+    "audioop",
+    "base64",
+    "bdb",
+    "binascii",
+    "bisect",
+    "builtins",
+    "bz2",
+    "cProfile",
+    "calendar",
+    "cgi",
+    "cgitb",
+    "chunk",
+    "cmath",
+    "cmd",
+    "code",
+    "codecs",
+    "codeop",
+    "collections",
+    "colorsys",
+    "compileall",
+    "concurrent",
+    "configparser",
+    "contextlib",
+    "contextvars",
+    "copy",
+    "copyreg",
+    "crypt",
+    "csv",
+    "ctypes",
+    "curses",
+    "dataclasses",
+    "datetime",
+    "dbm",
+    "decimal",
+    "difflib",
+    "dis",
+    "doctest",
+    "email",
+    "encodings",
+    "enum",
+    "errno",
+    "faulthandler",
+    "fcntl",
+    "filecmp",
+    "fileinput",
+    "fnmatch",
+    "fractions",
+    "ftplib",
+    "functools",
+    "gc",
+    "genericpath",
+    "getopt",
+    "getpass",
+    "gettext",
+    "glob",
+    "graphlib",
+    "grp",
+    "gzip",
+    "hashlib",
+    "heapq",
+    "hmac",
+    "html",
+    "http",
+    "imaplib",
+    "imghdr",
+    "imp",
+    "importlib",
+    "inspect",
+    "io",
+    "ipaddress",
+    "itertools",
+    "json",
+    "keyword",
+    "linecache",
+    "locale",
+    "logging",
+    "lzma",
+    "mailbox",
+    "mailcap",
+    "marshal",
+    "math",
+    "mimetypes",
+    "mmap",
+    "modulefinder",
+    "multiprocessing",
+    "netrc",
+    "nis",
+    "nntplib",
+    "ntpath",
+    "nturl2path",
+    "numbers",
+    "opcode",
+    "operator",
+    "optparse",
+    "os",
+    "ossaudiodev",
+    "pathlib",
+    "pdb",
+    "pickle",
+    "pickletools",
+    "pipes",
+    "pkgutil",
+    "platform",
+    "plistlib",
+    "poplib",
+    "posix",
+    "posixpath",
+    "pprint",
+    "profile",
+    "pstats",
+    "pty",
+    "pwd",
+    "py_compile",
+    "pyclbr",
+    "pydoc",
+    "pyexpat",
+    "queue",
+    "quopri",
+    "random",
+    "re",
+    "readline",
+    "reprlib",
+    "resource",
+    "rlcompleter",
+    "runpy",
+    "sched",
+    "secrets",
+    "select",
+    "selectors",
+    "shelve",
+    "shlex",
+    "shutil",
+    "signal",
+    "site",
+    "smtpd",
+    "smtplib",
+    "sndhdr",
+    "socket",
+    "socketserver",
+    "spwd",
+    "sqlite3",
+    "sre_compile",
+    "sre_constants",
+    "sre_parse",
+    "ssl",
+    "stat",
+    "statistics",
+    "string",
+    "stringprep",
+    "struct",
+    "subprocess",
+    "sunau",
+    "symtable",
+    "sys",
+    "sysconfig",
+    "syslog",
+    "tabnanny",
+    "tarfile",
+    "telnetlib",
+    "tempfile",
+    "termios",
+    "textwrap",
+    "threading",
+    "time",
+    "timeit",
+    "token",
+    "tokenize",
+    "tomllib",
+    "trace",
+    "traceback",
+    "tracemalloc",
+    "tty",
+    "types",
+    "typing",
+    "unicodedata",
+    "unittest",
+    "urllib",
+    "uu",
+    "uuid",
+    "venv",
+    "warnings",
+    "wave",
+    "weakref",
+    "webbrowser",
+    "wsgiref",
+    "xdrlib",
+    "xml",
+    "xmlrpc",
+    "zipapp",
+    "zipfile",
+    "zipimport",
+    "zlib",
+    "zoneinfo",
+];
+
+/// Whether `node` is in an `except` handler (of its own scope).
+fn in_except_clause(node: Node) -> bool {
+    let mut current = node.parent();
+    while let Some(n) = current {
+        match n.kind_name() {
+            "except_clause" | "except_group_clause" => return true,
+            "function_definition" | "class_definition" | "module" => return false,
+            _ => current = n.parent(),
+        }
+    }
+    false
+}
+
 fn import_one(node: Node, module: Option<&str>, source: &str, names: &mut HashMap<String, String>) {
     let (name, alias) = match node.kind_name() {
         "aliased_import" => (
@@ -594,6 +850,40 @@ mod tests {
         assert_eq!(imports.resolve("socket"), "socket.socket");
         assert_eq!(imports.resolve("os.path.join"), "os.path.join");
         assert_eq!(imports.resolve("open"), "open");
+    }
+
+    #[test]
+    fn an_import_fallback_binds_only_what_the_first_choice_did_not() {
+        let src = "try:
+    import threading
+except ImportError:
+    import dummy_threading as threading
+try:
+    from simplejson import loads
+except ImportError:
+    from json import loads, dumps
+";
+        let tree = parse(src).unwrap();
+        let imports = Imports::collect(tree.root_node(), src);
+        assert_eq!(imports.resolve("threading.Thread"), "threading.Thread");
+        assert_eq!(imports.resolve("loads"), "json.loads");
+        assert_eq!(imports.resolve("dumps"), "json.dumps");
+        let src = "try:
+    import httplib
+except ImportError:
+    import http.client as httplib
+try:
+    from urllib import urlopen
+except ImportError:
+    from urllib.request import urlopen
+";
+        let tree = parse(src).unwrap();
+        let imports = Imports::collect(tree.root_node(), src);
+        assert_eq!(
+            imports.resolve("httplib.HTTPConnection"),
+            "http.client.HTTPConnection"
+        );
+        assert_eq!(imports.resolve("urlopen"), "urllib.request.urlopen");
     }
 
     #[test]
