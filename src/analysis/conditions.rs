@@ -169,9 +169,17 @@ impl Conditions {
             assigned.extend(node.facts.binds.iter().map(String::as_str));
             assigned.extend(node.facts.stores.iter().map(String::as_str));
         }
+        // (`conn.is_open` of a `conn` bound here: what an acquisition makes
+        // is open, see `holds_object`.)
         let worth = |canonical: &str, reads: &[String]| {
             tested.get(canonical).copied().unwrap_or(0) >= 2
-                || reads.iter().any(|r| assigned.contains(r.as_str()))
+                || reads.iter().any(|r| {
+                    assigned.contains(r.as_str())
+                        || r.rsplit_once('.').is_some_and(|(object, attribute)| {
+                            OPEN_STATE.iter().any(|(a, _)| *a == attribute)
+                                && assigned.contains(object)
+                        })
+                })
         };
         for &(id, cond) in &tests {
             let expr = c.parse(cond, source, &worth);
@@ -307,7 +315,7 @@ impl Conditions {
     }
 
     /// Knowledge that `name` holds a live object (just acquired): truthy,
-    /// not `None`, not `closed`, a valid descriptor (`fd >= 0`), and an instance of the
+    /// not `None`, not `closed`, `is_open`, a valid descriptor (`fd >= 0`), and an instance of the
     /// class that made it (`isinstance(m, mmap.mmap)` after `m =
     /// mmap.mmap(...)`; `made_by` is the acquiring call as written).
     pub(super) fn holds_object(
@@ -330,9 +338,12 @@ impl Conditions {
         if let Some(&a) = self.ids.get(&format!("{name} is None")) {
             self.learn_atom(knowledge, a, false);
         }
-        // A file or socket just opened is not closed.
-        if let Some(&a) = self.ids.get(&format!("{name}.closed")) {
-            self.learn_atom(knowledge, a, false);
+        // A file or socket just opened is not closed; a connection just
+        // opened is open (`if connection.is_open: connection.close()`).
+        for (attribute, value) in OPEN_STATE {
+            if let Some(&a) = self.ids.get(&format!("{name}.{attribute}")) {
+                self.learn_atom(knowledge, a, value);
+            }
         }
     }
 
@@ -493,6 +504,10 @@ impl Conditions {
         self.lookup(cond, source)
     }
 }
+
+/// The attributes that say whether an object is open, and their value on
+/// one just acquired.
+const OPEN_STATE: [(&str, bool); 3] = [("closed", false), ("is_closed", false), ("is_open", true)];
 
 /// A possible atom met while reading a condition.
 struct Candidate {

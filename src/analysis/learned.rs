@@ -481,7 +481,10 @@ pub(super) fn learn<'t>(
 
 /// Whether what `call` makes is released by `disconnect()` but made by
 /// something else than a `connect()`: an object that connects in a later
-/// call (`stomp.Connection(hosts)` then `conn.connect()`).
+/// call (`stomp.Connection(hosts)` then `conn.connect()`). A class named
+/// for the connection it will make is such a maker too
+/// (`UnixSocketConnection(path=...)`); a function named for it
+/// (`create_connection()`) connects.
 fn connects_later(call: &CallFact, release: &Release) -> bool {
     let made_by = call
         .method
@@ -491,7 +494,8 @@ fn connects_later(call: &CallFact, release: &Release) -> bool {
         .trim_start_matches('_')
         .to_ascii_lowercase();
     // (The release that showed the pair comes first.)
-    release.methods.first().is_some_and(|m| m == "disconnect") && !made_by.contains("connect")
+    release.methods.first().is_some_and(|m| m == "disconnect")
+        && (call.constructor || !made_by.contains("connect"))
 }
 
 /// The configuration entry that would make a learnt pair known everywhere.

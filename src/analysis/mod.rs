@@ -269,18 +269,19 @@ pub fn analyze_module(
     }
     // Shared with the other files: what a method on a named receiver
     // showed (test code shows what tests do, not what the code must).
-    if !options.test_code {
-        report.shared_pairs = file_pairs.iter().filter_map(|p| p.shared()).collect();
-    }
-    // Pairs other files showed, unless this file showed the same.
+    let own_pairs: Vec<_> = file_pairs.iter().filter_map(|p| p.shared()).collect();
+    // Pairs other files showed, unless this file showed the same (a test
+    // file too: one pair, one finding).
     for shared in &options.shared_pairs {
-        let own = report
-            .shared_pairs
+        let own = own_pairs
             .iter()
             .any(|p| p.receiver == shared.receiver && p.method == shared.method);
         if !own {
             file_pairs.push(learned::FilePair::from_shared(shared));
         }
+    }
+    if !options.test_code {
+        report.shared_pairs = own_pairs;
     }
     // What one function showed, the others must do too: analyse again the
     // functions that make the same call (rare: most files learn nothing),
@@ -874,6 +875,18 @@ impl<'a> FunctionContext<'a> {
                 let Use::Bound(var) = &call.usage else {
                     continue;
                 };
+                // `async with self.get_pool() as pool: c = await
+                // pool.get_connection()`: what a pool lends inside its
+                // `with` lives no longer than the pool, which the block
+                // ends (valkey's and redis-py's pools disconnect the
+                // connections they lent).
+                if call
+                    .receiver
+                    .as_deref()
+                    .is_some_and(|receiver| inside_with_as(call.node, receiver, self.source))
+                {
+                    continue;
+                }
                 tracked.push(Acquisition::new(
                     id,
                     call,

@@ -107,27 +107,44 @@ pub(super) fn program_ends(
     ends
 }
 
-/// Whether the file imports click or typer, whose commands are programs.
-pub(crate) fn imports_cli(source: &str) -> bool {
-    ["import click", "from click", "import typer", "from typer"]
-        .iter()
-        .any(|i| source.contains(i))
+/// The command-line frameworks a file imports, whose commands are
+/// programs: click or typer (`@cli.command()`), invoke or Fabric (`@task`).
+#[derive(Clone, Copy)]
+pub(crate) struct CliImports {
+    click_or_typer: bool,
+    task_runner: bool,
+}
+
+pub(crate) fn imports_cli(source: &str) -> CliImports {
+    let any = |imports: &[&str]| imports.iter().any(|i| source.contains(i));
+    CliImports {
+        click_or_typer: any(&["import click", "from click", "import typer", "from typer"]),
+        task_runner: any(&["from invoke import", "import invoke", "from fabric import"]),
+    }
 }
 
 /// Whether the function `name` (qualified), with these decorators (as
 /// written, without `@`), is a command of a command-line program, of which
 /// each run of the program runs one: `@click.command()`,
 /// `@cli.command(name=...)`, `@app.command()` with typer, a `group`, in a
-/// file that imports click or typer; or a command of an OpenStack client's
+/// file that imports click or typer; an invoke or Fabric `@task`; or a command of an OpenStack client's
 /// shell, a module-level `do_image_upload(gc, args)` under `@utils.arg(...)`
 /// that the shell runs by name.
-pub(crate) fn is_command(name: &str, decorators: &[String], imports_cli: bool) -> bool {
+pub(crate) fn is_command(name: &str, decorators: &[String], imports: CliImports) -> bool {
     let shell_command = !name.contains('.')
         && name.starts_with("do_")
         && decorators
             .iter()
             .any(|d| method_of_decorator(d) == Some("arg"));
-    shell_command || (imports_cli && decorators.iter().any(|d| makes_a_command(d)))
+    // An invoke task (`@task`, `@task(pre=[clean])`, `@invoke.task`) runs
+    // once per `inv` run; Celery's `@app.task` is a worker's, not this.
+    let task = |d: &String| {
+        let callee = d.split('(').next().unwrap_or(d).trim();
+        matches!(callee, "task" | "invoke.task")
+    };
+    shell_command
+        || (imports.click_or_typer && decorators.iter().any(|d| makes_a_command(d)))
+        || (imports.task_runner && decorators.iter().any(task))
 }
 
 /// The method a decorator calls on some object, as written (`arg` of
