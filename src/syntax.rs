@@ -740,13 +740,14 @@ const PYTHON3_MODULES: &[&str] = &[
     "zoneinfo",
 ];
 
-/// Whether `node` is in an `except` handler (of its own scope).
-fn in_except_clause(node: Node) -> bool {
+/// Whether `node` is in an `except` handler of its own scope (not of an
+/// enclosing function's).
+pub fn in_except_clause(node: Node) -> bool {
     let mut current = node.parent();
     while let Some(n) = current {
         match n.kind_name() {
             "except_clause" | "except_group_clause" => return true,
-            "function_definition" | "class_definition" | "module" => return false,
+            "function_definition" | "lambda" | "class_definition" => return false,
             _ => current = n.parent(),
         }
     }
@@ -852,9 +853,15 @@ mod tests {
         assert_eq!(imports.resolve("open"), "open");
     }
 
+    fn imports_of(src: &str) -> Imports {
+        let tree = parse(src).unwrap();
+        Imports::collect(tree.root_node(), src)
+    }
+
     #[test]
-    fn an_import_fallback_binds_only_what_the_first_choice_did_not() {
-        let src = "try:
+    fn an_import_fallback_resolves_to_the_standard_module() {
+        let imports = imports_of(
+            "try:
     import threading
 except ImportError:
     import dummy_threading as threading
@@ -862,13 +869,13 @@ try:
     from simplejson import loads
 except ImportError:
     from json import loads, dumps
-";
-        let tree = parse(src).unwrap();
-        let imports = Imports::collect(tree.root_node(), src);
+",
+        );
         assert_eq!(imports.resolve("threading.Thread"), "threading.Thread");
         assert_eq!(imports.resolve("loads"), "json.loads");
         assert_eq!(imports.resolve("dumps"), "json.dumps");
-        let src = "try:
+        let imports = imports_of(
+            "try:
     import httplib
 except ImportError:
     import http.client as httplib
@@ -876,9 +883,8 @@ try:
     from urllib import urlopen
 except ImportError:
     from urllib.request import urlopen
-";
-        let tree = parse(src).unwrap();
-        let imports = Imports::collect(tree.root_node(), src);
+",
+        );
         assert_eq!(
             imports.resolve("httplib.HTTPConnection"),
             "http.client.HTTPConnection"

@@ -255,3 +255,50 @@ fn in_test_code_a_leak_that_needs_an_exception_is_a_failing_test() {
         .code(1)
         .stdout(predicate::str::contains("UC002"));
 }
+
+/// A pair a test file shows itself (`pool.get_connection()` given back by
+/// `pool.release(c)`) and the same pair shared by the project's code find
+/// the same leak: it is reported once.
+#[test]
+fn a_pair_known_twice_reports_a_leak_once() {
+    let dir = project(&[
+        (
+            "app/client.py",
+            "class Client:
+    def __init__(self, pool):
+        self.connection_pool = pool
+
+    def execute(self, *args):
+        pool = self.connection_pool
+        conn = pool.get_connection(args[0])
+        try:
+            return conn.send(*args)
+        finally:
+            pool.release(conn)
+",
+        ),
+        (
+            "tests/test_pool.py",
+            "def test_release(pool):
+    c1 = pool.get_connection('_')
+    pool.release(c1)
+
+
+def test_two(pool):
+    c = pool.get_connection('_')
+    assert c
+",
+        ),
+    ]);
+    let out = check_concise(dir.path(), &["--tests", "include", "--no-cache", "."])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let leaks: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("tests/test_pool.py:7:9: UC001"))
+        .collect();
+    assert_eq!(leaks.len(), 1, "{out}");
+}

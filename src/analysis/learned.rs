@@ -379,7 +379,7 @@ pub(super) fn learn<'t>(
             && calls
                 .iter()
                 .filter(|c| releases(c, call, var, source).is_some())
-                .all(|c| in_except_block(c.node));
+                .all(|c| syntax::in_except_clause(c.node));
         if kept_by_a_result || only_on_failure {
             continue;
         }
@@ -856,19 +856,6 @@ fn given_holding_nothing(
 fn listed_in(c: &CallFact, list: &CallList) -> bool {
     c.resolved.as_deref().is_some_and(|r| list.has_function(r))
         || c.method.as_deref().is_some_and(|m| list.has_method(m))
-}
-
-/// Whether `node` runs in an `except` block of its function.
-pub(super) fn in_except_block(node: Node) -> bool {
-    let mut current = node.parent();
-    while let Some(n) = current {
-        match n.kind_name() {
-            "except_clause" | "except_group_clause" => return true,
-            "function_definition" | "lambda" | "class_definition" => return false,
-            _ => current = n.parent(),
-        }
-    }
-    false
 }
 
 /// Whether the call's name says it makes a resource (see `ACQUIRE_SHAPES`

@@ -269,19 +269,20 @@ pub fn analyze_module(
     }
     // Shared with the other files: what a method on a named receiver
     // showed (test code shows what tests do, not what the code must).
-    let own_pairs: Vec<_> = file_pairs.iter().filter_map(|p| p.shared()).collect();
-    // Pairs other files showed, unless this file showed the same (a test
-    // file too: one pair, one finding).
+    if !options.test_code {
+        report.shared_pairs = file_pairs.iter().filter_map(|p| p.shared()).collect();
+    }
+    // Pairs other files showed, unless this file showed the same. (A test
+    // file's own pairs are not shared, so the runner may find a leak with
+    // both: it keeps one finding.)
     for shared in &options.shared_pairs {
-        let own = own_pairs
+        let own = report
+            .shared_pairs
             .iter()
             .any(|p| p.receiver == shared.receiver && p.method == shared.method);
         if !own {
             file_pairs.push(learned::FilePair::from_shared(shared));
         }
-    }
-    if !options.test_code {
-        report.shared_pairs = own_pairs;
     }
     // What one function showed, the others must do too: analyse again the
     // functions that make the same call (rare: most files learn nothing),
@@ -1601,7 +1602,11 @@ impl<'a> FunctionContext<'a> {
             .flat_map(|n| &n.facts.calls)
             .filter(|c| is_release(c))
             .collect();
-        if releases.is_empty() || !releases.iter().all(|c| learned::in_except_block(c.node)) {
+        if releases.is_empty()
+            || !releases
+                .iter()
+                .all(|c| crate::syntax::in_except_clause(c.node))
+        {
             return false;
         }
         let Some(function) = enclosing(call.node, "function_definition") else {

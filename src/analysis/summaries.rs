@@ -1613,7 +1613,7 @@ impl<'a, 't> Summaries<'a, 't> {
                 || facts
                     .calls
                     .iter()
-                    .any(|c| released(c) && !super::learned::in_except_block(c.node))
+                    .any(|c| released(c) && !crate::syntax::in_except_clause(c.node))
         })
     }
 
