@@ -848,12 +848,17 @@ impl<'a, 't> Summaries<'a, 't> {
                     .iter()
                     .map(|p| kept_by_closures.contains(p) || self.takes(unit, &graph, p))
                     .collect();
-                let released_on_failure = func
+                let mut released_on_failure: Vec<bool> = func
                     .params
                     .iter()
                     .zip(&takes)
                     .map(|(p, taken)| !taken && self.releases_on_failure(unit, &graph, p))
                     .collect();
+                // (Most release nothing so: kept empty, which reads as all
+                // false, to keep every function's summary small.)
+                if !released_on_failure.contains(&true) {
+                    released_on_failure = Vec::new();
+                }
                 let returns = self.fresh_return(unit, &graph);
                 let keeps = self.kept_on_self(unit, &graph);
                 let weakly = raises != Raises::Never && self.raises_weakly(unit, &graph);
@@ -874,7 +879,7 @@ impl<'a, 't> Summaries<'a, 't> {
                 returns_nothing: false,
                 class: None,
                 takes: vec![false; func.params.len()],
-                released_on_failure: vec![false; func.params.len()],
+                released_on_failure: Vec::new(),
                 returns: None,
                 keeps: Vec::new(),
             },
