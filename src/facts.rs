@@ -137,6 +137,22 @@ impl CallFact<'_> {
     /// Whether the receiver is a logger (`log`, `self._logger`, `logging`):
     /// the logging module reports its own errors instead of raising.
     pub fn on_logger(&self) -> bool {
+        // A logging call on a logger named for what it logs
+        // (`dlogger.debug()`, `self.access_log.info()`): only the logging
+        // methods, as `audit_log.write()` may be a file's.
+        let logging_method = matches!(
+            self.method.as_deref(),
+            Some(
+                "debug"
+                    | "info"
+                    | "warning"
+                    | "warn"
+                    | "error"
+                    | "exception"
+                    | "critical"
+                    | "fatal"
+            )
+        );
         self.receiver.as_deref().is_some_and(|r| {
             let last = r
                 .rsplit('.')
@@ -145,6 +161,7 @@ impl CallFact<'_> {
                 .trim_start_matches('_')
                 .to_ascii_lowercase();
             matches!(last.as_str(), "log" | "logger" | "logging")
+                || (logging_method && (last.ends_with("logger") || last.ends_with("_log")))
         })
     }
 
