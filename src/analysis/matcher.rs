@@ -115,16 +115,19 @@ fn call_result_targets(assignment: Node, source: &str) -> Vec<(String, String)> 
 /// The start byte of the function `node` is in, or `MODULE`.
 /// Whether `node` is in the body of a `try` that has `except` clauses, in
 /// its own function.
-fn in_try_with_handlers(node: Node) -> bool {
+fn in_try_with_handlers(node: Node, source: &str) -> bool {
     let mut current = node;
     while let Some(parent) = current.parent() {
         match parent.kind_name() {
             "try_statement" => {
                 let in_body = parent.field("body") == Some(current);
                 let mut cursor = parent.walk();
-                let handled = parent
-                    .named_children(&mut cursor)
-                    .any(|c| matches!(c.kind_name(), "except_clause" | "except_group_clause"));
+                // (A handler that only passes the exception on after logging
+                // it, `except Exception as e: log(e); raise`, expects nothing.)
+                let handled = parent.named_children(&mut cursor).any(|c| {
+                    matches!(c.kind_name(), "except_clause" | "except_group_clause")
+                        && !passes_it_on(c, source)
+                });
                 if in_body && handled {
                     return true;
                 }
@@ -135,6 +138,30 @@ fn in_try_with_handlers(node: Node) -> bool {
         current = parent;
     }
     false
+}
+
+/// Whether an `except` clause ends by raising again what it caught: a bare
+/// `raise`, or `raise e` for `except ... as e`.
+fn passes_it_on(clause: Node, source: &str) -> bool {
+    let Some(block) = clause
+        .named_children(&mut clause.walk())
+        .find(|c| c.kind_name() == "block")
+    else {
+        return false;
+    };
+    let Some(last) = block.named_children(&mut block.walk()).last() else {
+        return false;
+    };
+    if last.kind_name() != "raise_statement" {
+        return false;
+    }
+    match last.named_child(0) {
+        None => true,
+        Some(raised) => crate::syntax::except_alias(clause).is_some_and(|alias| {
+            raised.kind_name() == "identifier"
+                && crate::syntax::text(raised, source) == crate::syntax::text(alias, source)
+        }),
+    }
 }
 
 pub(super) fn enclosing_function(node: Node) -> usize {
@@ -367,11 +394,12 @@ impl Matcher<'_> {
                 .receiver
                 .as_deref()
                 .is_some_and(|r| self.origins.made_in(self.function, r))
-                && !in_try_with_handlers(call.node)));
+                && !in_try_with_handlers(call.node, self.source)));
         // (Likewise where the code catches what a system call given a value
         // it just made raises: `try: os.write(fd, ...) except Exception:`
         // expects the disk to fill.)
-        let expected_to_fail = raises == Raises::OsError && in_try_with_handlers(call.node);
+        let expected_to_fail =
+            raises == Raises::OsError && in_try_with_handlers(call.node, self.source);
         if fresh
             || (self.given_what_cannot_fail(call) && !expected_to_fail)
             || self.connects_to_own(call)
