@@ -819,7 +819,64 @@ impl<'a> Matcher<'a> {
                 let last = crate::syntax::last_part(d).trim_start_matches('_');
                 unless.names.iter().any(|n| n == last)
             })
+            || (!unless.names.is_empty() && self.flags_name(arg, &unless.names))
             || unless.values.iter().any(|v| v == text(arg, self.source))
+    }
+
+    /// Whether flags given as `A | B`, or through a name assigned them in
+    /// the function or the module (`creationflags = CREATE_NEW_PROCESS_GROUP
+    /// | CREATE_NO_WINDOW`, `flags |= CREATE_NEW_CONSOLE`), include one of
+    /// `names`.
+    fn flags_name(&self, arg: Node, names: &[String]) -> bool {
+        let source = self.source;
+        let names_in = |value: Node| {
+            let mut found = false;
+            syntax::walk(value, |n| {
+                if let Some(d) = matches!(n.kind_name(), "identifier" | "attribute")
+                    .then(|| syntax::dotted_name(n, source))
+                    .flatten()
+                {
+                    let last = crate::syntax::last_part(&d).trim_start_matches('_');
+                    found |= names.iter().any(|x| x == last);
+                    return false;
+                }
+                !found
+                    && matches!(
+                        n.kind_name(),
+                        "binary_operator" | "parenthesized_expression"
+                    )
+            });
+            found
+        };
+        if arg.kind_name() == "binary_operator" {
+            return names_in(arg);
+        }
+        if arg.kind_name() != "identifier" {
+            return false;
+        }
+        let variable = text(arg, source);
+        // What the function the call is in assigns it, and the module.
+        let mut found = false;
+        let mut scope = arg;
+        while let Some(parent) = scope.parent() {
+            scope = parent;
+            if matches!(scope.kind_name(), "function_definition" | "module") {
+                syntax::walk(scope, |n| {
+                    if matches!(n.kind_name(), "assignment" | "augmented_assignment")
+                        && n.field("left").is_some_and(|l| text(l, source) == variable)
+                        && let Some(right) = n.field("right")
+                    {
+                        found |= names_in(right);
+                        return false;
+                    }
+                    !found
+                });
+                if found {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Whether `call`, which no catalogue entry follows, is given what makes
