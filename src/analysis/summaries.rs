@@ -104,23 +104,15 @@ impl BodySummary {
             (a, b) => a.max(b),
         };
         let weak_or_never = |b: &BodySummary| b.weakly || b.raises == Raises::Never;
+        // Per parameter, true where both bodies say so.
+        let both = |a: &[bool], b: &[bool]| a.iter().zip(b).map(|(a, b)| *a && *b).collect();
         BodySummary {
             raises,
             weakly: raises != Raises::Never && weak_or_never(&self) && weak_or_never(other),
             returns_nothing: self.returns_nothing && other.returns_nothing,
             class: self.class.filter(|c| other.class.as_ref() == Some(c)),
-            takes: self
-                .takes
-                .iter()
-                .zip(&other.takes)
-                .map(|(a, b)| *a && *b)
-                .collect(),
-            released_on_failure: self
-                .released_on_failure
-                .iter()
-                .zip(&other.released_on_failure)
-                .map(|(a, b)| *a && *b)
-                .collect(),
+            takes: both(&self.takes, &other.takes),
+            released_on_failure: both(&self.released_on_failure, &other.released_on_failure),
             returns: self.returns.filter(|r| other.returns.as_ref() == Some(r)),
             keeps: self
                 .keeps
