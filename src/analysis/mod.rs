@@ -2185,7 +2185,42 @@ fn left_running(function: Node, var: &str, source: &str) -> bool {
         }
         !left
     });
-    left
+    left || pid_written_out(function, var, source)
+}
+
+/// Whether the function writes the process's pid out (`f.write(str(pid))`,
+/// `pid_file.write_text(str(proc.pid))`, with `pid = proc.pid` first): a
+/// pidfile for whoever stops the process later (motionEye's `motion`,
+/// `prefect server start --background`).
+fn pid_written_out(function: Node, var: &str, source: &str) -> bool {
+    let pid = format!("{var}.pid");
+    let mut names = vec![pid.clone()];
+    crate::syntax::walk(function, |n| {
+        if n.kind_name() == "assignment"
+            && let (Some(target), Some(value)) = (n.field("left"), n.field("right"))
+            && target.kind_name() == "identifier"
+            && crate::syntax::compact_text(value, source) == pid
+        {
+            names.push(text(target, source).to_string());
+        }
+        true
+    });
+    let mut written = false;
+    crate::syntax::walk(function, |n| {
+        if let Some((_, method)) = crate::syntax::method_call(n, source)
+            && matches!(method, "write" | "write_text")
+            && let Some(arguments) = n.field("arguments")
+        {
+            crate::syntax::walk(arguments, |a| {
+                let mentioned = matches!(a.kind_name(), "identifier" | "attribute")
+                    && names.iter().any(|name| text(a, source) == name);
+                written |= mentioned;
+                !written
+            });
+        }
+        !written
+    });
+    written
 }
 
 fn enclosing<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
