@@ -24,7 +24,7 @@ pub fn classify(
     if in_list(&calls.ends) {
         return Raises::Ends;
     }
-    if on_own_loopback(call, source) {
+    if on_own_loopback(call, source) || binds_a_free_port(call, source) {
         return Raises::Never;
     }
     // `fcntl.flock(fd, LOCK_EX)` waits for the lock; only with `LOCK_NB`
@@ -216,6 +216,45 @@ fn names_utf8_at_most(call: Node, source: &str) -> bool {
 
 /// `"openssl -in {}".format(path)`, `", ".join(names)`: building text from
 /// a literal template fails only when the code is wrong.
+/// `sock.bind(("", 0))`, `sock.bind(("::" if ipv6 else "0.0.0.0", 0))`: a
+/// port the system picks, on every local address or the loopback one, is
+/// free by construction (a named address may not be this host's: still
+/// raising).
+fn binds_a_free_port(call: &CallFact, source: &str) -> bool {
+    if call.method.as_deref() != Some("bind") {
+        return false;
+    }
+    let Some(address) = call
+        .node
+        .field("arguments")
+        .filter(|a| a.named_child_count() == 1)
+        .and_then(|a| a.named_child(0))
+        .filter(|t| t.kind_name() == "tuple" && t.named_child_count() == 2)
+    else {
+        return false;
+    };
+    let local = |host: Node| {
+        host.kind_name() == "string"
+            && matches!(
+                text(host, source).trim_matches(['"', '\'']),
+                "" | "0.0.0.0" | "::" | "127.0.0.1" | "::1" | "localhost"
+            )
+    };
+    let host_is_local = address
+        .named_child(0)
+        .is_some_and(|host| match host.kind_name() {
+            // `a if cond else b`: both values are local.
+            "conditional_expression" => {
+                host.named_child(0).is_some_and(local) && host.named_child(2).is_some_and(local)
+            }
+            _ => local(host),
+        });
+    host_is_local
+        && address
+            .named_child(1)
+            .is_some_and(|port| text(port, source) == "0")
+}
+
 fn on_text_literal(call: &CallFact) -> bool {
     matches!(call.method.as_deref(), Some("format" | "join"))
         && call
