@@ -1628,36 +1628,34 @@ impl<'a, 't> Summaries<'a, 't> {
     /// on it or with it, a helper that takes it over, or a `checkin`-shaped
     /// call that takes it back to a pool.
     fn releases_param(&self, unit: usize, call: &CallFact, param: &str) -> bool {
-        {
-            let on_it = call.receiver.as_deref() == Some(param);
-            let given = call.name_args.iter().any(|a| a == param);
-            self.catalogue.resources.iter().any(|r| {
-                let rel = &r.release;
-                (on_it
-                    && call.method.as_deref().is_some_and(|m| {
-                        rel.methods
-                            .iter()
-                            .any(|x| x.strip_suffix("()").unwrap_or(x) == m)
-                    }))
-                    || (given
-                        && (call
-                            .method
-                            .as_deref()
-                            .is_some_and(|m| rel.receiver_methods.iter().any(|x| x == m))
-                            || call
-                                .resolved
-                                .as_deref()
-                                .is_some_and(|f| rel.functions.iter().any(|x| x == f))))
-            }) || (given && self.handed_over(unit, call).iter().any(|a| a == param))
-                // `pool.checkin(conn)`, `put_conn(conn)`: taken back to a
-                // pool no catalogue entry knows.
+        let on_it = call.receiver.as_deref() == Some(param);
+        let given = call.name_args.iter().any(|a| a == param);
+        self.catalogue.resources.iter().any(|r| {
+            let rel = &r.release;
+            (on_it
+                && call.method.as_deref().is_some_and(|m| {
+                    rel.methods
+                        .iter()
+                        .any(|x| x.strip_suffix("()").unwrap_or(x) == m)
+                }))
                 || (given
-                    && call
+                    && (call
                         .method
                         .as_deref()
-                        .or_else(|| call.callee.as_deref().map(crate::syntax::last_part))
-                        .is_some_and(|name| super::learned::takes_back(name.trim_start_matches('_'))))
-        }
+                        .is_some_and(|m| rel.receiver_methods.iter().any(|x| x == m))
+                        || call
+                            .resolved
+                            .as_deref()
+                            .is_some_and(|f| rel.functions.iter().any(|x| x == f))))
+        }) || (given && self.handed_over(unit, call).iter().any(|a| a == param))
+            // `pool.checkin(conn)`, `put_conn(conn)`: taken back to a
+            // pool no catalogue entry knows.
+            || (given
+                && call
+                    .method
+                    .as_deref()
+                    .or_else(|| call.callee.as_deref().map(crate::syntax::last_part))
+                    .is_some_and(|name| super::learned::takes_back(name.trim_start_matches('_'))))
     }
 }
 
