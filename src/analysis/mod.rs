@@ -2162,10 +2162,11 @@ fn binds_name(function: Node, name: &str, source: &str) -> bool {
 
 /// Whether `function` leaves the process bound to `var` running on
 /// purpose: it sets its `returncode` (`proc.returncode = 0`, the way to
-/// silence the "still running" warning of a background job), or keeps its
+/// silence the "still running" warning of a background job), keeps its
 /// pid on the object (`self.daemon_pids[name] = proc.pid`), whose other
-/// methods reap or kill it by pid. (A pid only returned or written out is
-/// no such hand-over: nobody is known to reap it.)
+/// methods reap or kill it by pid, or writes the pid to a pidfile (see
+/// `pid_written_out`). (A pid only returned or logged is no such
+/// hand-over: nobody is known to reap it.)
 fn left_running(function: Node, var: &str, source: &str) -> bool {
     let mut left = false;
     crate::syntax::walk(function, |n| {

@@ -138,10 +138,7 @@ pub(crate) fn is_command(name: &str, decorators: &[String], imports: CliImports)
             .any(|d| method_of_decorator(d) == Some("arg"));
     // An invoke task (`@task`, `@task(pre=[clean])`, `@invoke.task`) runs
     // once per `inv` run; Celery's `@app.task` is a worker's, not this.
-    let task = |d: &String| {
-        let callee = d.split('(').next().unwrap_or(d).trim();
-        matches!(callee, "task" | "invoke.task")
-    };
+    let task = |d: &String| matches!(decorator_callee(d), "task" | "invoke.task");
     shell_command
         || (imports.click_or_typer && decorators.iter().any(|d| makes_a_command(d)))
         || (imports.task_runner && decorators.iter().any(task))
@@ -151,8 +148,15 @@ pub(crate) fn is_command(name: &str, decorators: &[String], imports: CliImports)
 /// `utils.arg('--file')`, `command` of `cli.command(name="x")`); `None`
 /// for a plain name.
 fn method_of_decorator(decorator: &str) -> Option<&str> {
-    let callee = decorator.split('(').next().unwrap_or(decorator).trim();
-    callee.rsplit_once('.').map(|(_, method)| method)
+    decorator_callee(decorator)
+        .rsplit_once('.')
+        .map(|(_, method)| method)
+}
+
+/// What a decorator calls or names, as written: `utils.arg` of
+/// `utils.arg('--file')`, `task` of `task`.
+fn decorator_callee(decorator: &str) -> &str {
+    decorator.split('(').next().unwrap_or(decorator).trim()
 }
 
 /// A decorator (as written, without `@`) that makes a function a command
