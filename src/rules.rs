@@ -130,6 +130,11 @@ pub struct Resource {
     /// the client): storing or returning that part keeps the resource.
     #[serde(default)]
     pub kept_by_parts: bool,
+    /// Classes an `isinstance()` test finds its value to be, besides its
+    /// acquiring calls: `int` for a descriptor. The other branch of such a
+    /// test holds something else (`opened` is the error a helper returned).
+    #[serde(default)]
+    pub instance_of: Vec<String>,
 }
 
 /// When a lazy resource holds something.

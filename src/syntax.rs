@@ -740,6 +740,63 @@ const PYTHON3_MODULES: &[&str] = &[
     "zoneinfo",
 ];
 
+/// Whether a definition is a fallback, made only where importing a module
+/// of Python 3's standard library failed: in an `except ImportError:` of a
+/// `try` whose body imports one (`import fcntl`, absent on Windows). Where
+/// services run, the definition in the `try` body is the one in force.
+pub fn in_standard_import_fallback(node: Node, source: &str) -> bool {
+    let mut current = node.parent();
+    while let Some(n) = current {
+        match n.kind_name() {
+            "except_clause" => {
+                let mut cursor = n.walk();
+                let catches_import_error = n
+                    .named_children(&mut cursor)
+                    .filter(|c| c.kind_name() != "block")
+                    .any(|c| {
+                        let caught = text(c, source);
+                        caught.contains("ImportError") || caught.contains("ModuleNotFoundError")
+                    });
+                let tried_standard = n
+                    .parent()
+                    .filter(|t| t.kind_name() == "try_statement")
+                    .and_then(|t| t.field("body"))
+                    .is_some_and(|body| imports_standard(body, source));
+                if catches_import_error && tried_standard {
+                    return true;
+                }
+                current = n.parent();
+            }
+            "function_definition" | "lambda" | "class_definition" => return false,
+            _ => current = n.parent(),
+        }
+    }
+    false
+}
+
+/// Whether a block's own statements import a module of Python 3's standard
+/// library.
+fn imports_standard(block: Node, source: &str) -> bool {
+    let mut cursor = block.walk();
+    block.named_children(&mut cursor).any(|statement| {
+        let mut names = statement.walk();
+        match statement.kind_name() {
+            "import_statement" => statement
+                .children_by_field_name("name", &mut names)
+                .filter_map(|n| match n.kind_name() {
+                    "aliased_import" => n.field("name"),
+                    _ => Some(n),
+                })
+                .any(|n| python3_standard(&compact_text(n, source))),
+            "import_from_statement" => statement
+                .field("module_name")
+                .filter(|m| m.kind_name() == "dotted_name")
+                .is_some_and(|m| python3_standard(&compact_text(m, source))),
+            _ => false,
+        }
+    })
+}
+
 /// Whether `node` is in an `except` handler of its own scope (not of an
 /// enclosing function's).
 pub fn in_except_clause(node: Node) -> bool {

@@ -840,7 +840,7 @@ fn none_test(node: Node, source: &str) -> Option<(String, bool)> {
     if node.named_child_count() != 2 {
         return None;
     }
-    let left = node.named_child(0)?;
+    let left = assigned_name(node.named_child(0)?);
     let right = node.named_child(1)?;
     if right.kind_name() != "none" {
         return None;
@@ -850,6 +850,21 @@ fn none_test(node: Node, source: &str) -> Option<(String, bool)> {
         ["is"] | ["=="] => Some((name, true)),
         ["is", "not"] | ["is not"] | ["!="] => Some((name, false)),
         _ => None,
+    }
+}
+
+/// The name `(fd := open_fd(path))` binds, tested as it is bound; any other
+/// expression as it is.
+pub(super) fn assigned_name(node: Node) -> Node {
+    let mut inner = node;
+    while inner.kind_name() == "parenthesized_expression"
+        && let Some(child) = inner.named_child(0)
+    {
+        inner = child;
+    }
+    match inner.kind_name() {
+        "named_expression" => inner.field("name").unwrap_or(node),
+        _ => node,
     }
 }
 

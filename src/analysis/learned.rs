@@ -472,6 +472,7 @@ pub(super) fn learn<'t>(
                 keeps_parent: false,
                 released_with_parent: false,
                 kept_by_parts: false,
+                instance_of: Vec::new(),
                 released_when_dropped: false,
             },
         });
@@ -566,6 +567,11 @@ fn evidence_for<'c, 't>(
 
 /// The release `c` makes of `var` (bound from `acquiring`), if it is one.
 fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Option<Release> {
+    // `timeout = _release_timeout(timeout)`: the call that makes the value
+    // takes the name's old value, not the one it returns.
+    if c.node == acquiring.node {
+        return None;
+    }
     // `put_conn(conn)`, `release_connection(conn)`: a function of the
     // project's that takes the value back, named so.
     if c.method.is_none()

@@ -2281,6 +2281,7 @@ fn owner_resource(returned: &Returned) -> Option<Resource> {
         keeps_parent: false,
         released_with_parent: false,
         kept_by_parts: false,
+        instance_of: Vec::new(),
         released_when_dropped: owner.finalized,
     })
 }

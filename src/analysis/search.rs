@@ -289,7 +289,20 @@ impl FunctionContext<'_> {
                     continue;
                 }
                 let knowledge = match conditions {
-                    Some((c, mode)) => match c.step(state.node, edge, state.knowledge) {
+                    Some((c, mode)) => match c.step(
+                        state.node,
+                        edge,
+                        // `if (fd := open_fd(path)) is None:` tests the
+                        // value just acquired: an object, not `None`.
+                        if at_start {
+                            held_names.iter().fold(state.knowledge, |mut k, name| {
+                                c.holds_object(&mut k, name, acq.call.callee.as_deref());
+                                k
+                            })
+                        } else {
+                            state.knowledge
+                        },
+                    ) {
                         Some(mut k) => {
                             if at_start {
                                 for name in &held_names {
@@ -645,8 +658,9 @@ pub(super) fn release_method_matches(pattern: &str, method: &str, call: &CallFac
 }
 
 /// The branch of a test on which a held name is not of the type its
-/// resource is made as: the false one of `isinstance(sock, socket.socket)`
-/// or of `hasattr(f, "close")`, the true one of `not isinstance(...)`.
+/// resource is made as: the false one of `isinstance(sock, socket.socket)`,
+/// of `isinstance(fd, int)` (see `Resource::instance_of`) or of
+/// `hasattr(f, "close")`, the true one of `not isinstance(...)`.
 fn other_type_branch(
     test: Node,
     names: &HashSet<String>,
@@ -666,8 +680,11 @@ fn other_type_branch(
         })
     };
     let is_instance = |n: Node| {
-        second_on_held(n, "isinstance", names, source)
-            .is_some_and(|class| rule.acquire.calls.iter().any(|c| c == text(class)))
+        second_on_held(n, "isinstance", names, source).is_some_and(|class| {
+            let class = text(class);
+            rule.acquire.calls.iter().any(|c| c == class)
+                || rule.instance_of.iter().any(|c| c == class)
+        })
     };
     let is_that_type = |n: Node| has_release(n) || is_instance(n);
     match test.kind_name() {
@@ -690,6 +707,7 @@ fn second_on_held<'t>(
     }
     let args = n.field("arguments")?;
     let (value, other) = (args.named_child(0)?, args.named_child(1)?);
+    let value = super::conditions::assigned_name(value);
     (value.kind_name() == "identifier" && names.contains(text(value))).then_some(other)
 }
 

@@ -292,6 +292,18 @@ impl<'a, 't> Summaries<'a, 't> {
         for (i, unit) in units.iter().enumerate() {
             by_name.entry(unit.name.as_str()).or_default().push(i);
         }
+        // `try: import fcntl; def set_cloexec(...)` with other definitions
+        // under `except ImportError:`: the first is the one that runs.
+        for definitions in by_name.values_mut().filter(|d| d.len() > 1) {
+            let in_force: Vec<usize> = definitions
+                .iter()
+                .copied()
+                .filter(|&i| !crate::syntax::in_standard_import_fallback(units[i].node, source))
+                .collect();
+            if !in_force.is_empty() {
+                *definitions = in_force;
+            }
+        }
         let mut classes = HashMap::new();
         let root = units.first().map(|u| {
             let mut n = u.node;
