@@ -45,7 +45,7 @@ def findings(binary, package, tests):
 def verdicts():
     """(path, line, code) -> verdict, from the tables of PRECISION.md."""
     text = (BENCH / "PRECISION.md").read_text()
-    row = re.compile(r"^\|\s*\d+\s*\|\s*([^|\n]*?):(\d+) (UC\d+)[^|\n]*\|\s*([^|\n]*?)\s*\|", re.M)
+    row = re.compile(r"^\|\s*[A-Z]?\d+\s*\|\s*([^|\n]*?):(\d+) (UC\d+)[^|\n]*\|\s*([^|\n]*?)\s*\|", re.M)
     return {(m[1], int(m[2]), m[3]): m[4] for m in row.finditer(text)}
 
 
