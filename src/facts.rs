@@ -228,6 +228,10 @@ pub struct Facts<'t> {
     /// Names handed over only if the node's call returns (its result is
     /// kept): an exception from that call leaves them with the function.
     pub escapes_on_success: Vec<String>,
+    /// Names given to an object made in a `return` (`return
+    /// Betamax(session)`): the caller gets them inside the new object, which
+    /// owns them.
+    pub wrapped_in_returned: Vec<String>,
     /// Names whose part (`client[name]`, `client.name`) is stored,
     /// returned or otherwise handed over here (see
     /// `Resource::kept_by_parts`).
@@ -656,6 +660,21 @@ impl<'t> Facts<'t> {
         } else {
             Use::Argument
         };
+        if is_constructor
+            && usage == Use::Returned
+            && let Some(args) = node.field("arguments")
+        {
+            let mut cursor = args.walk();
+            for arg in args.named_children(&mut cursor) {
+                let value = match arg.kind_name() {
+                    "keyword_argument" => arg.field("value"),
+                    _ => Some(arg),
+                };
+                if let Some(value) = value.filter(|v| v.kind_name() == "identifier") {
+                    self.wrapped_in_returned.push(text(value, src).to_string());
+                }
+            }
+        }
         // `sock = ssl_wrap_socket(sock, ...)`: the new value owns the old one.
         let rebinding = match &usage {
             Use::Bound(new) => Some(new.as_str()),

@@ -1605,7 +1605,8 @@ impl<'a, 't> Summaries<'a, 't> {
     /// Whether the function releases `param` (a release of any catalogue
     /// entry: `param.close()`, `with param:`, `pool.putconn(param)`, `os.close(param)`, a
     /// helper that does) or keeps it (stores it, wraps it, hands it to an
-    /// owner). Returning it is neither: the caller gets it back.
+    /// owner, returns it inside a new object). Returning it is neither: the
+    /// caller gets it back.
     fn takes(&self, unit: usize, graph: &cfg::Cfg, param: &str) -> bool {
         let released = |call: &CallFact| self.releases_param(unit, call, param);
         // A release only in an `except` handler cleans up after the
@@ -1619,6 +1620,7 @@ impl<'a, 't> Summaries<'a, 't> {
                     && (facts.escapes.iter().any(|e| e == param)
                         || facts.escapes_on_success.iter().any(|e| e == param)))
                 || facts.wraps.iter().any(|(_, old)| old == param)
+                || facts.wrapped_in_returned.iter().any(|w| w == param)
                 || facts
                     .calls
                     .iter()
