@@ -1283,12 +1283,12 @@ fn catches_class(names: &[String], class: &str) -> Catches {
     let builtin = ancestry.len() > 1 || class == "BaseException";
     let mut best = Catches::No;
     for name in names.iter().map(|n| canonical(n)) {
-        let c = if ancestry.contains(&name) || (!builtin && name == "Exception") {
-            Catches::Definitely
-        } else if builtin
+        let c = if ancestry.contains(&name)
             || name == "BaseException"
-            || builtin_parent(&name) == Some("BaseException")
+            || (!builtin && name == "Exception")
         {
+            Catches::Definitely
+        } else if builtin || builtin_parent(&name) == Some("BaseException") {
             // Nothing of the program's derives from a builtin it is not
             // named after; `KeyboardInterrupt` and the like catch no `Exception`.
             Catches::No
