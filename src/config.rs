@@ -238,10 +238,23 @@ pub fn code_kind(relative: &Path) -> CodeKind {
     }
 }
 
+/// Whether a directory holds what a test runner collects: a `conftest.py`
+/// (pytest's fixtures) or a `test_*.py` module.
+fn holds_tests(dir: &Path) -> bool {
+    dir.join("conftest.py").is_file()
+        || std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("test_") && name.ends_with(".py")
+            })
+        })
+}
+
 /// What a file that its path names production code is, once the disk is
 /// looked at: under an `integration/` directory that holds a `conftest.py`
-/// it is a test suite (Tahoe-LAFS's, weaviate's: pytest's fixtures there
-/// say so), under a `misc/` directory that is no package it is auxiliary
+/// or `test_*.py` modules it is a test suite (Tahoe-LAFS's, weaviate's,
+/// pylxd's: the helpers there serve the tests), under a `misc/` directory that is no package it is auxiliary
 /// code (build helpers, developer scripts). A package `integration/` or
 /// `misc/` (`py2neo/integration/`) is the project's own.
 fn kind_on_disk(base: &Path, relative: &Path) -> CodeKind {
@@ -250,7 +263,7 @@ fn kind_on_disk(base: &Path, relative: &Path) -> CodeKind {
     for component in relative.parent().unwrap_or(Path::new("")).components() {
         dir.push(component);
         let name = component.as_os_str().to_str().unwrap_or("");
-        if name.eq_ignore_ascii_case("integration") && dir.join("conftest.py").is_file() {
+        if name.eq_ignore_ascii_case("integration") && holds_tests(&dir) {
             return CodeKind::Test;
         }
         if name.eq_ignore_ascii_case("misc") && !dir.join("__init__.py").is_file() {

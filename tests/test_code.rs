@@ -127,8 +127,9 @@ fn contrib_packages_are_production_code() {
         .stdout("mylib/contrib/socks.py:2:9: UC001 file from `open()` is not released when `read_config` returns (line 3)\n");
 }
 
-/// An `integration/` directory that holds a `conftest.py` is a test suite
-/// (its modules need not be named `test_*`); a `misc/` directory of
+/// An `integration/` directory that holds a `conftest.py` or `test_*.py`
+/// modules is a test suite (its other modules need not be named
+/// `test_*`); a `misc/` directory of
 /// developer scripts that is no package is auxiliary code. Packages of
 /// those names are the project's own.
 #[test]
@@ -137,6 +138,9 @@ fn integration_suites_and_misc_scripts_are_told_apart_on_disk() {
         ("integration/__init__.py", ""),
         ("integration/conftest.py", ""),
         ("integration/grid.py", SERVICE),
+        ("lxd/integration/__init__.py", ""),
+        ("lxd/integration/test_images.py", ""),
+        ("lxd/integration/busybox.py", SERVICE),
         ("misc/build_helpers/check_pkg.py", SERVICE),
         ("mylib/__init__.py", ""),
         ("mylib/integration/__init__.py", ""),
@@ -174,6 +178,10 @@ fn integration_suites_and_misc_scripts_are_told_apart_on_disk() {
         .collect();
     assert!(
         kinds.contains(&("integration/grid.py", "test")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("lxd/integration/busybox.py", "test")),
         "{kinds:?}"
     );
     assert!(
