@@ -760,7 +760,7 @@ fn equality_test(node: Node, source: &str) -> Option<(String, String, bool)> {
 /// read the same way (Telethon's "close the stream only if we opened it"):
 /// files, sockets and sessions compare by identity. Assigning either side
 /// afterwards forgets what the test said.
-fn identity_test(node: Node, source: &str) -> Option<(String, bool)> {
+pub(super) fn identity_test(node: Node, source: &str) -> Option<(String, bool)> {
     if node.kind_name() != "comparison_operator" || node.named_child_count() != 2 {
         return None;
     }

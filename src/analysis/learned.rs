@@ -569,7 +569,7 @@ fn evidence_for<'c, 't>(
 fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Option<Release> {
     // `timeout = _release_timeout(timeout)`: the call that makes the value
     // takes the name's old value, not the one it returns.
-    if c.node == acquiring.node {
+    if c.node == acquiring.node || where_it_is_another(c.node, var, source) {
         return None;
     }
     // `put_conn(conn)`, `release_connection(conn)`: a function of the
@@ -672,6 +672,36 @@ fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Opti
         exhausted_by: Vec::new(),
         when_they_fail: Vec::new(),
     })
+}
+
+/// Whether `node` runs only where `var` is another object the code names
+/// (`if task is self.tombstone: self.queue.put(task)`): there it holds that
+/// sentinel, passed on, not what the call made.
+fn where_it_is_another(node: Node, var: &str, source: &str) -> bool {
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        match parent.kind_name() {
+            "function_definition" | "lambda" | "class_definition" => return false,
+            "if_statement" | "elif_clause" => {
+                if let Some((name, differs)) = parent
+                    .field("condition")
+                    .and_then(|c| super::conditions::identity_test(c, source))
+                    && name == var
+                {
+                    let in_consequence = parent
+                        .field("consequence")
+                        .is_some_and(|c| c.id() == child.id());
+                    let in_else = child.kind_name() == "else_clause";
+                    if (!differs && in_consequence) || (differs && in_else) {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+        child = parent;
+    }
+    false
 }
 
 /// `Process(target=f)`, `ctx.SpawnProcess(...)`: a process object that runs
