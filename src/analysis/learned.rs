@@ -569,9 +569,15 @@ fn evidence_for<'c, 't>(
 fn releases(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Option<Release> {
     // `timeout = _release_timeout(timeout)`: the call that makes the value
     // takes the name's old value, not the one it returns.
-    if c.node == acquiring.node || where_it_is_another(c.node, var, source) {
+    if c.node == acquiring.node {
         return None;
     }
+    // (The walk up the tree last: most calls release nothing.)
+    release_by(c, acquiring, var, source).filter(|_| !where_it_is_another(c.node, var, source))
+}
+
+/// The release `c` makes of `var`, wherever it stands.
+fn release_by(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Option<Release> {
     // `put_conn(conn)`, `release_connection(conn)`: a function of the
     // project's that takes the value back, named so.
     if c.method.is_none()
