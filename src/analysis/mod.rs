@@ -222,6 +222,9 @@ pub fn analyze_module(
         if func.node.kind_name() == "module" && func.node.has_error() {
             continue; // reported below as a file-level syntax error
         }
+        if func.never_runs() {
+            continue;
+        }
         if func.node.has_error() {
             broken_functions += 1;
             let line = start_line(func.node);
@@ -439,6 +442,18 @@ impl<'t> FunctionNode<'t> {
             locals,
             outer,
         }
+    }
+
+    /// A test skipped whatever the conditions (`@unittest.skip("...")`,
+    /// `@pytest.mark.skip`): its body never runs, so nothing in it leaks.
+    /// (`skipIf`, `skipUnless` and `skipif` skip only somewhere.)
+    fn never_runs(&self) -> bool {
+        self.decorators.iter().any(|d| {
+            matches!(
+                d.split('(').next().unwrap_or(d).trim(),
+                "unittest.skip" | "skip" | "pytest.mark.skip" | "mark.skip"
+            )
+        })
     }
 
     fn is_context_manager(&self) -> bool {
