@@ -1123,9 +1123,16 @@ impl<'a> FunctionContext<'a> {
                     Vec::new(),
                 );
                 finding.kept_in = Some((class.to_string(), attr.clone()));
+                let parent = call
+                    .receiver
+                    .as_deref()
+                    .and_then(|r| r.strip_prefix("self."))
+                    .filter(|p| rule.released_with_parent && crate::rules::is_identifier(p))
+                    .map(str::to_string);
                 out.push(owners::Stored {
                     awaited: rule.release.awaited == crate::rules::Awaited::Always,
                     noun: rule.noun.clone(),
+                    parent,
                     attr,
                     releases: rule
                         .release

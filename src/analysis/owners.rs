@@ -28,6 +28,10 @@ pub(super) struct Stored {
     pub(super) awaited: bool,
     /// What the resource is called: "session".
     pub(super) noun: String,
+    /// The attribute of the object it was opened on, when releasing that
+    /// releases it too (`self.channel = self.connection.channel()`, see
+    /// `Resource::released_with_parent`).
+    pub(super) parent: Option<String>,
     pub(super) finding: Finding,
 }
 
@@ -153,6 +157,11 @@ pub(super) fn never_released(
                 && !family
                     .iter()
                     .any(|&c| may_release(c, &s.attr, &s.releases, source))
+                && !s.parent.as_deref().is_some_and(|parent| {
+                    family
+                        .iter()
+                        .any(|&c| may_release(c, parent, &s.releases, source))
+                })
                 && !family.iter().any(|&c| serves_forever(c, &s.attr, source))
                 && !released_through_instance(root, &family, &s.attr, &s.releases, source)
             {
