@@ -135,6 +135,11 @@ pub struct Resource {
     /// test holds something else (`opened` is the error a helper returned).
     #[serde(default)]
     pub instance_of: Vec<String>,
+    /// Test fixtures (a parameter's name) and decorators under which every
+    /// use of it is answered in memory, so that it holds nothing:
+    /// `requests_mock`, `responses.activate`.
+    #[serde(default)]
+    pub mocked_by: Vec<String>,
 }
 
 /// When a lazy resource holds something.

@@ -473,6 +473,7 @@ pub(super) fn learn<'t>(
                 released_with_parent: false,
                 kept_by_parts: false,
                 instance_of: Vec::new(),
+                mocked_by: Vec::new(),
                 released_when_dropped: false,
             },
         });

@@ -175,6 +175,7 @@ pub fn analyze_module(
             shape: &shape,
             captured: func.captured.clone(),
             params: &func.callables,
+            decorators: &func.decorators,
             outer: &func.outer,
             exceptions_end_run: options.test_code
                 || options.one_shot
@@ -721,6 +722,8 @@ struct FunctionContext<'a> {
     captured: Captured,
     /// The function's parameter names.
     params: &'a HashSet<String>,
+    /// Its decorators, as written without `@`.
+    decorators: &'a [String],
     /// Its `global` and `nonlocal` names (see `FunctionNode::outer`).
     outer: &'a HashSet<String>,
     /// An exception leaving the function ends the run: a failing test, or a
@@ -1212,6 +1215,20 @@ impl<'a> FunctionContext<'a> {
         out
     }
 
+    /// Whether the function runs under a mock that answers every use of
+    /// the resource in memory (see `Resource::mocked_by`): a test given
+    /// pytest's `requests_mock` fixture, or decorated with
+    /// `@responses.activate`.
+    fn mocked(&self, rule: &Resource) -> bool {
+        rule.mocked_by.iter().any(|mock| {
+            self.params.contains(mock)
+                || self
+                    .decorators
+                    .iter()
+                    .any(|d| d.split('(').next().unwrap_or(d).trim() == mock)
+        })
+    }
+
     fn acquisition<'t, 'c>(
         &self,
         graph: &Cfg<'t>,
@@ -1253,7 +1270,7 @@ impl<'a> FunctionContext<'a> {
         if acquire.requires_await && !call.awaited && !matches!(call.usage, Use::WithItem(_)) {
             return None;
         }
-        if self.matcher.acquires_nothing(call, acquire, self.imports) {
+        if self.matcher.acquires_nothing(call, acquire, self.imports) || self.mocked(rule) {
             return None;
         }
         let parent = call.receiver.as_deref().and_then(|receiver| {
@@ -2304,6 +2321,7 @@ fn owner_resource(returned: &Returned) -> Option<Resource> {
         released_with_parent: false,
         kept_by_parts: false,
         instance_of: Vec::new(),
+        mocked_by: Vec::new(),
         released_when_dropped: owner.finalized,
     })
 }
