@@ -1173,22 +1173,7 @@ fn handler_catch(clause: Node, source: &str) -> HandlerCatch {
         cancel: Catches::No,
         names: Vec::new(),
     };
-    let mut names = Vec::new();
-    crate::syntax::walk(value, |n| match n.kind_name() {
-        "identifier" => {
-            names.push(text(n, source).to_string());
-            false
-        }
-        "attribute" => {
-            if let Some(a) = n.field("attribute") {
-                names.push(text(a, source).to_string());
-            }
-            false
-        }
-        // `except OSError as e`: the alias is no type.
-        "as_pattern_target" => false,
-        _ => true,
-    });
+    let names = crate::syntax::caught_names(value, source);
     for name in &names {
         let (error, os_error, cancel) = match name.as_str() {
             "BaseException" => (

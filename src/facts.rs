@@ -660,21 +660,8 @@ impl<'t> Facts<'t> {
         } else {
             Use::Argument
         };
-        if is_constructor
-            && usage == Use::Returned
-            && let Some(args) = node.field("arguments")
-        {
-            let mut cursor = args.walk();
-            for arg in args.named_children(&mut cursor) {
-                let value = match arg.kind_name() {
-                    "keyword_argument" => arg.field("value"),
-                    _ => Some(arg),
-                };
-                if let Some(value) = value.filter(|v| v.kind_name() == "identifier") {
-                    self.wrapped_in_returned.push(text(value, src).to_string());
-                }
-            }
-        }
+        // `return Betamax(session)`: the caller gets the names inside it.
+        let wrapped_for_caller = is_constructor && usage == Use::Returned;
         // `sock = ssl_wrap_socket(sock, ...)`: the new value owns the old one.
         let rebinding = match &usage {
             Use::Bound(new) => Some(new.as_str()),
@@ -733,6 +720,9 @@ impl<'t> Facts<'t> {
                     let name = text(v, src).to_string();
                     if rebinding == Some(name.as_str()) && !self.rebound_from_self.contains(&name) {
                         self.rebound_from_self.push(name.clone());
+                    }
+                    if wrapped_for_caller {
+                        self.wrapped_in_returned.push(name.clone());
                     }
                     name_args.push(name);
                 }

@@ -740,6 +740,28 @@ const PYTHON3_MODULES: &[&str] = &[
     "zoneinfo",
 ];
 
+/// The exception classes an `except` clause's value names, each by its last
+/// name: `OSError`, `error` of `socket.error`, both of `(KeyError,
+/// ValueError) as e` (the alias is no class).
+pub fn caught_names(value: Node, source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    walk(value, |n| match n.kind_name() {
+        "identifier" => {
+            names.push(text(n, source).to_string());
+            false
+        }
+        "attribute" => {
+            if let Some(a) = n.field("attribute") {
+                names.push(text(a, source).to_string());
+            }
+            false
+        }
+        "as_pattern_target" => false,
+        _ => true,
+    });
+    names
+}
+
 /// Whether a definition is a fallback, made only where importing a module
 /// of Python 3's standard library failed: in an `except ImportError:` of a
 /// `try` whose body imports one (`import fcntl`, absent on Windows). Where
@@ -749,14 +771,11 @@ pub fn in_standard_import_fallback(node: Node, source: &str) -> bool {
     while let Some(n) = current {
         match n.kind_name() {
             "except_clause" => {
-                let mut cursor = n.walk();
-                let catches_import_error = n
-                    .named_children(&mut cursor)
-                    .filter(|c| c.kind_name() != "block")
-                    .any(|c| {
-                        let caught = text(c, source);
-                        caught.contains("ImportError") || caught.contains("ModuleNotFoundError")
-                    });
+                let catches_import_error = n.field("value").is_some_and(|value| {
+                    caught_names(value, source)
+                        .iter()
+                        .any(|c| c == "ImportError" || c == "ModuleNotFoundError")
+                });
                 let tried_standard = n
                     .parent()
                     .filter(|t| t.kind_name() == "try_statement")
