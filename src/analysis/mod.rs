@@ -1398,6 +1398,16 @@ impl<'a> FunctionContext<'a> {
             {
                 None
             }
+            // `_ = subprocess.Popen(["xdg-open", path])`: the throwaway name,
+            // never read, drops the value as a statement does.
+            (Use::Bound(var), None)
+                if launched
+                    && var == "_"
+                    && enclosing(call.node, "function_definition")
+                        .is_some_and(|f| !name_read(f, var, self.source)) =>
+            {
+                None
+            }
             (Use::Bound(var), None) => value(var),
             // `self.sock = socket.socket()` in `__init__`: followed until
             // `__init__` returns.
@@ -2226,6 +2236,26 @@ fn left_running(function: Node, var: &str, source: &str) -> bool {
         !left
     });
     left || pid_written_out(function, var, source)
+}
+
+/// Whether `name` is read anywhere in the function: any use but the
+/// target of an assignment (`_ = ...`) or of a loop (`for _ in ...`).
+fn name_read(function: Node, name: &str, source: &str) -> bool {
+    let mut read = false;
+    crate::syntax::walk(function, |n| {
+        if n.kind_name() == "identifier" && text(n, source) == name {
+            let parent = n.parent();
+            let bound = parent.is_some_and(|p| {
+                matches!(
+                    p.kind_name(),
+                    "assignment" | "for_statement" | "pattern_list" | "tuple_pattern"
+                ) && p.field("right").is_none_or(|r| r.id() != n.id())
+            });
+            read |= !bound;
+        }
+        !read
+    });
+    read
 }
 
 /// Whether the function writes the process's pid out (`f.write(str(pid))`,
