@@ -112,3 +112,49 @@ fn a_console_scripts_table_of_subcommands_names_commands() {
         .code(1)
         .stdout(predicates::str::contains("elfdiff.py:5:11: UC001"));
 }
+
+/// MapProxy's seeder: the command makes a lock whose constructor creates
+/// the lock table, and a failure there ends `mapproxy-seed`.
+const LOCKER: &str = "\
+import sqlite3
+
+
+class CacheLocker:
+    def __init__(self, lockfile):
+        self.lockfile = lockfile
+        self._initialize_lockfile()
+
+    def _initialize_lockfile(self):
+        db = sqlite3.connect(self.lockfile)
+        db.execute('CREATE TABLE IF NOT EXISTS cache_locks (name TEXT)')
+        db.commit()
+        db.close()
+";
+
+const SEED: &str = "\
+from seeder.cachelock import CacheLocker
+
+
+def main():
+    locker = CacheLocker('.seed.lck')
+    run_seed(locker)
+";
+
+#[test]
+fn a_constructor_only_a_command_calls_runs_in_the_command() {
+    let scripts =
+        "[project]\nname = \"seeder\"\n\n[project.scripts]\nseed = \"seeder.script:main\"\n";
+    let files = |pyproject: &'static str| {
+        project(&[
+            ("pyproject.toml", pyproject),
+            ("seeder/__init__.py", ""),
+            ("seeder/cachelock.py", LOCKER),
+            ("seeder/script.py", SEED),
+        ])
+    };
+    check_concise(files(scripts).path(), &["."]).success();
+    // With no console script, the class is the package's API.
+    check_concise(files("[project]\nname = \"seeder\"\n").path(), &["."])
+        .code(1)
+        .stdout(predicates::str::contains("cachelock.py:10:14: UC002"));
+}
