@@ -48,18 +48,13 @@ const COMMON: usize = 32;
 /// How many files the pass parses, at most.
 const PARSES: usize = 150;
 
-/// The names defined with `def` or `class` in a file's text (a quick scan,
-/// no parse): a class is mentioned where it is made, and its `__init__`
-/// runs there.
+/// The names defined with `def` in a file's text (a quick scan, no parse).
 pub fn defined_names(source: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in source.lines() {
         let line = line.trim_start();
         let line = line.strip_prefix("async ").unwrap_or(line);
-        if let Some(rest) = line
-            .strip_prefix("def ")
-            .or_else(|| line.strip_prefix("class "))
-        {
+        if let Some(rest) = line.strip_prefix("def ") {
             let name: String = rest
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -318,13 +313,6 @@ impl Pass<'_> {
                 .iter()
                 .any(|(module, f)| f == function && names_module(this.module, module));
         let name = function.rsplit('.').next().unwrap_or(function);
-        // `CacheLocker.__init__` raises where the class is made
-        // (`CacheLocker(path)`): its mentions are the class's. (What an
-        // object does once made, it does wherever it went.)
-        let name = match function.strip_suffix(".__init__") {
-            Some(class) if ends == Ends::Exceptions => class.rsplit('.').next().unwrap_or(class),
-            _ => name,
-        };
         let Some(hits) = self.index.files_of.get(name) else {
             return by_script;
         };
@@ -1164,43 +1152,6 @@ mod tests {
             run(&[(&retried, "app")], 0, &entry, &[(0, "check_broker")]),
             0
         );
-    }
-
-    #[test]
-    fn a_constructor_raises_where_its_class_is_made() {
-        let locker = "import sqlite3\n\nclass CacheLocker:\n    def __init__(self, path):\n        self._initialize(path)\n\n    def _initialize(self, path):\n        db = sqlite3.connect(path)\n";
-        let script = "from seed.locker import CacheLocker\n\ndef main():\n    locker = CacheLocker('.lck')\n";
-        let entry = ["seed.script:main"];
-        let candidates = [(0, "CacheLocker._initialize"), (0, "CacheLocker.__init__")];
-        let files = [(locker, "seed.locker"), (script, "seed.script")];
-        assert_eq!(run(&files, 0, &entry, &candidates), 2);
-        // Made in a library function too, or named as a base class (its
-        // subclass may be made anywhere): kept.
-        let library =
-            "from seed.locker import CacheLocker\n\ndef serve():\n    return CacheLocker('.lck')\n";
-        let files = [
-            (locker, "seed.locker"),
-            (script, "seed.script"),
-            (library, "seed.serve"),
-        ];
-        assert_eq!(run(&files, 0, &entry, &candidates), 0);
-        let subclass =
-            "from seed.locker import CacheLocker\n\nclass Quiet(CacheLocker):\n    pass\n";
-        let files = [
-            (locker, "seed.locker"),
-            (script, "seed.script"),
-            (subclass, "seed.quiet"),
-        ];
-        assert_eq!(run(&files, 0, &entry, &candidates), 0);
-        // Its return is no end of the program: the object lives on.
-        let returns = run_asking(
-            &[(locker, "seed.locker"), (script, "seed.script")],
-            0,
-            &entry,
-            &candidates[1..],
-            Ends::Returns,
-        );
-        assert_eq!(returns, 0);
     }
 
     #[test]
