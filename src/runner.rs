@@ -224,6 +224,9 @@ fn dotted_path(path: &Path) -> String {
         .join(".")
 }
 
+/// The files a Python project's packaging is declared in.
+const PACKAGING: [&str; 3] = ["pyproject.toml", "setup.cfg", "setup.py"];
+
 /// The console scripts of the packaging files (`pyproject.toml`,
 /// `setup.cfg`, `setup.py`) in the directories of the checked files, up to
 /// their project's root, and the functions the scripts `setup.py` installs
@@ -233,9 +236,24 @@ fn console_scripts(jobs: &[Job]) -> (Vec<String>, Vec<String>) {
     let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
     for job in jobs {
         let path = std::path::absolute(&job.path).unwrap_or_else(|_| job.path.clone());
-        let root = &job.settings.root;
+        // A file outside the project root the settings came from (`check
+        // ../service` with no config there): its own repository bounds the
+        // search, or else the nearest directory holding a packaging file.
+        let root = if path.starts_with(&job.settings.root) {
+            job.settings.root.clone()
+        } else {
+            let parent = path.parent().unwrap_or(&path);
+            crate::discover::git_root(parent)
+                .or_else(|| {
+                    parent
+                        .ancestors()
+                        .find(|d| PACKAGING.iter().any(|name| d.join(name).is_file()))
+                })
+                .unwrap_or(parent)
+                .to_path_buf()
+        };
         for dir in path.ancestors().skip(1) {
-            if !dir.starts_with(root) || !dirs.insert(dir.to_path_buf()) {
+            if !dir.starts_with(&root) || !dirs.insert(dir.to_path_buf()) {
                 break;
             }
         }
@@ -243,7 +261,7 @@ fn console_scripts(jobs: &[Job]) -> (Vec<String>, Vec<String>) {
     let mut out = Vec::new();
     let mut called = Vec::new();
     for dir in dirs {
-        for name in ["pyproject.toml", "setup.cfg", "setup.py"] {
+        for name in PACKAGING {
             if let Some(text) = read_small(&dir.join(name)) {
                 out.extend(crate::one_shot::entry_points(&text));
                 if name == "setup.py" {

@@ -106,6 +106,11 @@ fn a_console_scripts_table_of_subcommands_names_commands() {
     let scripts = "[project.scripts]\npwn = \"tool.commandline.main:main\"\n";
     let dir = pwn_tool(&format!("[project]\nname = \"tool\"\n\n{scripts}"));
     check_concise(dir.path(), &["."]).success();
+    // Checked from elsewhere (`unclosed check ../tool`), with no config to
+    // say where the project starts: the packaging is found all the same.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    check_concise(elsewhere.path(), &[path]).success();
     // The same table in a module no console script names is a registry.
     let dir = pwn_tool("[project]\nname = \"tool\"\n");
     check_concise(dir.path(), &["."])
