@@ -154,6 +154,14 @@ impl CallFact<'_> {
             )
         );
         self.receiver.as_deref().is_some_and(|r| {
+            // `logging.getLogger("websocket").setLevel(logging.CRITICAL)`:
+            // a logger fetched where it is used.
+            if r.strip_prefix("logging.")
+                .unwrap_or(r)
+                .starts_with("getLogger(")
+            {
+                return true;
+            }
             let last = r
                 .rsplit('.')
                 .next()
