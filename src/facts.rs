@@ -244,6 +244,10 @@ pub struct Facts<'t> {
     /// returned or otherwise handed over here (see
     /// `Resource::kept_by_parts`).
     pub parts_escape: Vec<String>,
+    /// Names a method is called on whose result is stored, returned or
+    /// handed over here, with the method: `("client", "get_database")` for
+    /// `return client.get_database()` (see `Resource::part_methods`).
+    pub method_parts_escape: Vec<(String, String)>,
     /// Names used directly as `with` items: `with conn:`.
     pub managed: Vec<String>,
     /// For conditions: a falsy test on a plain name.
@@ -574,6 +578,14 @@ impl<'t> Facts<'t> {
             ),
             _ => (None, None),
         };
+        if usage.escapes()
+            && let (Some(m), Some(f)) = (&method, function)
+            && f.field("object")
+                .is_some_and(|o| o.kind_name() == "identifier")
+            && let Some(r) = &receiver
+        {
+            self.method_parts_escape.push((r.clone(), m.clone()));
+        }
         let calls = &cx.catalogue.calls;
         let ownership = &cx.catalogue.ownership;
         let takes_ownership = resolved.as_deref().is_some_and(|r| {

@@ -130,6 +130,11 @@ pub struct Resource {
     /// the client): storing or returning that part keeps the resource.
     #[serde(default)]
     pub kept_by_parts: bool,
+    /// Methods whose result is such a part (`client.get_database()`, a
+    /// database that keeps the client): returning or storing it keeps the
+    /// resource, as `client[name]` does.
+    #[serde(default)]
+    pub part_methods: Vec<String>,
     /// Classes an `isinstance()` test finds its value to be, besides its
     /// acquiring calls: `int` for a descriptor. The other branch of such a
     /// test holds something else (`opened` is the error a helper returned).

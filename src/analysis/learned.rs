@@ -472,6 +472,7 @@ pub(super) fn learn<'t>(
                 keeps_parent: false,
                 released_with_parent: false,
                 kept_by_parts: false,
+                part_methods: Vec::new(),
                 instance_of: Vec::new(),
                 mocked_by: Vec::new(),
                 released_when_dropped: false,

@@ -2350,6 +2350,7 @@ fn owner_resource(returned: &Returned) -> Option<Resource> {
         keeps_parent: false,
         released_with_parent: false,
         kept_by_parts: false,
+        part_methods: Vec::new(),
         instance_of: Vec::new(),
         mocked_by: Vec::new(),
         released_when_dropped: owner.finalized,

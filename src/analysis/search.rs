@@ -557,6 +557,10 @@ impl FunctionContext<'_> {
             }
             if facts.escapes.iter().any(|e| names.contains(e))
                 || (acq.rule.kept_by_parts && facts.parts_escape.iter().any(|e| names.contains(e)))
+                || facts
+                    .method_parts_escape
+                    .iter()
+                    .any(|(e, m)| names.contains(e) && acq.rule.part_methods.contains(m))
             {
                 return Effect::Released(None);
             }
