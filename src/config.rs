@@ -811,6 +811,13 @@ pub fn load(path: &Path, trust: Trust) -> Result<Option<Settings>, ConfigError> 
     let text = read_config_text(path, inside)
         .map_err(|message| ConfigError::new(path, "", None, message, None))?;
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
+    // A `pyproject.toml` that never names the tool configures it not at
+    // all, whatever else it holds: a project template's
+    // (`{{cookiecutter.name}}/pyproject.toml`, not TOML until rendered)
+    // must not stop the run.
+    if is_pyproject && !text.contains("unclosed") {
+        return Ok(None);
+    }
     let parsed = if is_pyproject {
         toml::from_str::<PyProject>(&text).map(|p| p.tool.and_then(|t| t.unclosed))
     } else {

@@ -134,6 +134,22 @@ fn nearest_config_wins_and_explicit_config_overrides() {
     check_concise(dir.path(), &["--config", "pyproject.toml", "."]).code(0);
 }
 
+/// A project template's `pyproject.toml` (cookiecutter's, TOML only once
+/// rendered) does not configure the tool: the run goes on past it.
+#[test]
+fn a_template_pyproject_that_is_not_toml_is_no_config() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "template/{{cookiecutter.name}}/pyproject.toml",
+        "[project]\n{%- if cookiecutter.variant %}\nname = \"{{cookiecutter.name}}\"\n{%- endif %}\n",
+    );
+    write(dir.path(), "template/{{cookiecutter.name}}/app.py", LEAKY);
+    check_concise(dir.path(), &["."])
+        .code(1)
+        .stdout(predicates::str::contains("app.py:2:9: UC001"));
+}
+
 /// The rendered diagnostic for a broken config file.
 fn config_error(pyproject: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
