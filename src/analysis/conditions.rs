@@ -14,7 +14,13 @@
 //! that are tested twice, or tested and assigned. A path carries what it
 //! knows of each atom (true, false or nothing) in two bit sets; assigning a
 //! name the atom reads forgets it. At most 64 atoms are tracked, so the
-//! knowledge of a path is two `u64`s and the search stays cheap.
+//! knowledge of a path is three `u64`s and the search stays cheap.
+//!
+//! A flag assigned a condition (`provided = session is not None`) is
+//! *linked* to it until either is assigned again: learning one teaches the
+//! other, so `if session is None: session = ClientSession()` makes
+//! `provided` false, and a later `if not provided: session.close()` has no
+//! false branch.
 
 use crate::cfg::{Cfg, Edge, Kind, NodeId};
 use crate::syntax::{NodeExt, compact_text, dotted_name, text};
@@ -28,6 +34,9 @@ const MAX_ATOMS: usize = 64;
 pub(super) struct Knowledge {
     known: u64,
     value: u64,
+    /// The flags whose link to the condition they were assigned still
+    /// holds (see `Conditions::links`).
+    linked: u64,
 }
 
 impl Knowledge {
@@ -51,6 +60,10 @@ impl Knowledge {
         self.value &= !atoms;
     }
 
+    fn unlink(&mut self, flags: u64) {
+        self.linked &= !flags;
+    }
+
     /// This knowledge, kept only where `earlier` already knew something:
     /// a path that learns nothing new splits into no new states.
     pub(super) fn within(self, earlier: Knowledge) -> Knowledge {
@@ -58,6 +71,7 @@ impl Knowledge {
         Knowledge {
             known,
             value: self.value & known,
+            linked: self.linked & earlier.linked,
         }
     }
 
@@ -67,6 +81,7 @@ impl Knowledge {
         Knowledge {
             known,
             value: self.value & known,
+            linked: self.linked & other.linked,
         }
     }
 }
@@ -104,6 +119,12 @@ struct NodeEffect {
     sets: Vec<(usize, bool)>,
     /// `new = old`: the new atom takes the old one's value.
     copies: Vec<(usize, usize)>,
+    /// The flags and links this node breaks: a flag assigned anew, or one
+    /// whose condition reads a name assigned here.
+    unlinks: u64,
+    /// `provided = session is not None`: the flag this node links to its
+    /// condition.
+    links: Option<usize>,
 }
 
 pub(super) struct Conditions {
@@ -118,6 +139,11 @@ pub(super) struct Conditions {
     pids: HashSet<String>,
     /// Per thing compared with literals (`mode`), its atoms (`mode == "unix"`).
     compared: HashMap<String, Vec<usize>>,
+    /// Per flag atom, the condition atom it was assigned and the value of
+    /// that atom when the flag is true: `provided = session is not None`
+    /// links `provided` to `session is None` with `false`. Only for a flag
+    /// every assignment of which gives it the same condition.
+    links: Vec<Option<(usize, bool)>>,
     nodes: Vec<NodeEffect>,
 }
 
@@ -142,6 +168,7 @@ impl Conditions {
             validity: HashMap::new(),
             pids: fork_pids(graph),
             compared: HashMap::new(),
+            links: Vec::new(),
             nodes: vec![NodeEffect::default(); graph.nodes.len()],
         };
         // Which texts are worth an atom: tested twice, or tested and
@@ -164,6 +191,21 @@ impl Conditions {
         }
         for &cond in guards {
             count_atoms(cond, source, &c.pids, &mut tested);
+        }
+        // `provided = session is not None`: a condition kept in a flag is
+        // tested where the flag is.
+        let flags: Vec<(NodeId, &str, Node)> = graph
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.kind == Kind::Eval)
+            .filter_map(|(id, n)| {
+                let (flag, value) = flag_assignment(n.syntax?, source)?;
+                Some((id, flag, value))
+            })
+            .collect();
+        for &(_, _, value) in &flags {
+            count_atoms(value, source, &c.pids, &mut tested);
         }
         for node in &graph.nodes {
             assigned.extend(node.facts.binds.iter().map(String::as_str));
@@ -190,6 +232,35 @@ impl Conditions {
         }
         if c.atoms.is_empty() {
             return c;
+        }
+        c.links = vec![None; c.atoms.len()];
+        let mut mixed: HashSet<usize> = HashSet::new();
+        for &(id, flag, value) in &flags {
+            let Some(&f) = c.ids.get(flag) else { continue };
+            let link = match c.lookup(value, source) {
+                Expr::Atom(a) => Some((a, true)),
+                Expr::Not(inner) => match *inner {
+                    Expr::Atom(a) => Some((a, false)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match (link, c.links[f]) {
+                (Some(l), None) if !mixed.contains(&f) && l.0 != f => c.links[f] = Some(l),
+                (Some(l), Some(old)) if l == old => {}
+                _ => {
+                    mixed.insert(f);
+                    c.links[f] = None;
+                }
+            }
+            if c.links[f].is_some() {
+                c.nodes[id].links = Some(f);
+            }
+        }
+        for node in &mut c.nodes {
+            if node.links.is_some_and(|f| c.links[f].is_none()) {
+                node.links = None;
+            }
         }
         for (id, node) in graph.nodes.iter().enumerate() {
             let facts = &node.facts;
@@ -223,7 +294,16 @@ impl Conditions {
                     }
                 }
             }
+            let mut unlinks = forgets;
+            for (flag, link) in c.links.iter().enumerate() {
+                if let Some((atom, _)) = link
+                    && forgets & (1 << atom) != 0
+                {
+                    unlinks |= 1 << flag;
+                }
+            }
             c.nodes[id].forgets = forgets;
+            c.nodes[id].unlinks = unlinks;
             c.nodes[id].sets = sets;
             c.nodes[id].copies = copies;
         }
@@ -324,6 +404,15 @@ impl Conditions {
         name: &str,
         made_by: Option<&str>,
     ) {
+        // The name holds a new value: a flag assigned a condition on the
+        // old one (`provided = session is not None`) keeps what it was.
+        for (flag, link) in self.links.iter().enumerate() {
+            if let Some((cond, _)) = link
+                && self.atoms[*cond].reads.iter().any(|r| reads_name(r, name))
+            {
+                knowledge.unlink(1 << flag);
+            }
+        }
         if let Some(class) = made_by
             && let Some(&a) = self.ids.get(&format!("isinstance({name},{class})"))
         {
@@ -385,6 +474,15 @@ impl Conditions {
             return Some(k);
         }
         k.forget(effect.forgets);
+        k.unlink(effect.unlinks);
+        if let Some(flag) = effect.links
+            && let Some((atom, when_true)) = self.links[flag]
+        {
+            k.linked |= 1 << flag;
+            if let Some(v) = before.get(atom) {
+                k.set(flag, v == when_true);
+            }
+        }
         for &(new, old) in &effect.copies {
             match before.get(old) {
                 Some(v) => k.set(new, v),
@@ -409,6 +507,26 @@ impl Conditions {
 
     fn learn_atom(&self, k: &mut Knowledge, atom: usize, value: bool) {
         k.set(atom, value);
+        // A linked flag and its condition teach each other (once: each
+        // learns only what it does not know yet).
+        for (flag, link) in self.links.iter().enumerate() {
+            let Some((cond, when_true)) = *link else {
+                continue;
+            };
+            if k.linked & (1 << flag) == 0 {
+                continue;
+            }
+            let (other, other_value) = if flag == atom {
+                (cond, value == when_true)
+            } else if cond == atom {
+                (flag, value == when_true)
+            } else {
+                continue;
+            };
+            if k.get(other) != Some(other_value) {
+                self.learn_atom(k, other, other_value);
+            }
+        }
         let a = &self.atoms[atom];
         // `x` true means `x is None` false; `x is None` true means `x` false.
         if let Some(none) = a.none_of
@@ -940,6 +1058,21 @@ fn reads_name(read: &str, target: &str) -> bool {
         || read
             .strip_prefix(target)
             .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// `provided = session is not None` (a plain name given a comparison or a
+/// negation) as an expression statement: the flag and the condition.
+fn flag_assignment<'t>(stmt: Node<'t>, source: &'t str) -> Option<(&'t str, Node<'t>)> {
+    let assign = stmt
+        .named_child(0)
+        .filter(|a| stmt.kind_name() == "expression_statement" && a.kind_name() == "assignment")?;
+    let target = assign
+        .field("left")
+        .filter(|l| l.kind_name() == "identifier")?;
+    let value = assign
+        .field("right")
+        .filter(|r| matches!(r.kind_name(), "comparison_operator" | "not_operator"))?;
+    Some((text(target, source), value))
 }
 
 /// The test of an `if`, `elif` or `while` (not a `case` pattern).
