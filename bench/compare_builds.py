@@ -40,7 +40,12 @@ def findings(binary, package, tests):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if done.returncode not in (0, 2):
             raise RuntimeError(f"{binary} failed on {package} ({done.returncode})")
-        report = json.loads(pathlib.Path(out.name).read_text())
+        # Exit 2 with nothing written: the run stopped before checking
+        # anything (an older build refusing a config file it cannot read).
+        text = pathlib.Path(out.name).read_text()
+        if not text.strip():
+            return None
+        report = json.loads(text)
     return collections.Counter(
         (f["path"], f["start"]["line"], f["code"], f["resource"]) for f in report["findings"]
     )
@@ -69,7 +74,11 @@ def main():
 
     before, after = collections.Counter(), collections.Counter()
     with ThreadPoolExecutor(2) as pool:
-        for a, b in pool.map(both, packages):
+        for package, (a, b) in zip(packages, pool.map(both, packages)):
+            if a is None or b is None:
+                which = " and ".join(n for n, r in (("old", a), ("new", b)) if r is None)
+                print(f"! {package.name}: the {which} build checked nothing; left out")
+                continue
             before += a
             after += b
     judged = verdicts()
