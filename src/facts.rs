@@ -88,6 +88,29 @@ fn is_file_mode(node: Node, src: &str, cx: &FactContext) -> bool {
         && chars.all(|c| matches!(c, 'b' | 't' | '+'))
 }
 
+/// Whether a call is asked to close what it is given: a keyword argument
+/// named for closing (`close_on_finish=auto_close`, `auto_close=True`,
+/// `should_close=owned`) not set to `False`. (`close_fds=` of a process is
+/// about the child's descriptors, not what the call is given.)
+fn asks_to_close(call: Node, src: &str) -> bool {
+    let Some(args) = call.field("arguments") else {
+        return false;
+    };
+    let mut cursor = args.walk();
+    args.named_children(&mut cursor)
+        .filter(|a| a.kind_name() == "keyword_argument")
+        .any(|a| {
+            let name = a
+                .field("name")
+                .map_or("", |n| text(n, src))
+                .to_ascii_lowercase();
+            let value = a.field("value").map_or("", |v| text(v, src));
+            name.contains("close")
+                && !name.contains("close_fds")
+                && !matches!(value, "False" | "None" | "0")
+        })
+}
+
 /// Receivers longer than this are recorded by their start and `…`.
 const LONGEST_RECEIVER_TEXT: usize = 200;
 
@@ -655,31 +678,32 @@ impl<'t> Facts<'t> {
         // `super().__init__(pool)`, `Base.__init__(self, pool)`: the object
         // being made keeps what its base class is given.
         let initialises = method.as_deref() == Some("__init__");
-        let arg_use = if takes_ownership || calls_parameter || initialises {
-            // `callback(conn, addr)`: the code the caller passed in takes it.
-            Use::OwnershipArgument
-        } else if is_container_method {
-            Use::ContainerArgument
-        } else if is_constructor {
-            // `return _ProxyFile(f)`, `stream = IOStream(sock)`: the new object
-            // owns what it wraps, and goes where the result goes. A result
-            // used in place (`Thread(args=(conn,)).start()`) takes it along
-            // where this function cannot follow.
-            match &usage {
-                _ if result_escapes => Use::EscapingContainer,
-                Use::Bound(new) => Use::WrappedBy(new.clone()),
-                _ => Use::OwnershipArgument,
-            }
-        } else if borrows {
-            Use::BorrowedArgument(callee.clone().unwrap_or_default())
-        } else if matches!(usage, Use::Stored(_) | Use::EscapingContainer) {
-            // `self.sock = self.set_options(sock)`: what the call makes from
-            // it is kept by the object, and takes it along. (A returned
-            // result, `return read_banner(tls)`, is no such evidence.)
-            Use::KeptByResult
-        } else {
-            Use::Argument
-        };
+        let arg_use =
+            if takes_ownership || calls_parameter || initialises || asks_to_close(node, src) {
+                // `callback(conn, addr)`: the code the caller passed in takes it.
+                Use::OwnershipArgument
+            } else if is_container_method {
+                Use::ContainerArgument
+            } else if is_constructor {
+                // `return _ProxyFile(f)`, `stream = IOStream(sock)`: the new object
+                // owns what it wraps, and goes where the result goes. A result
+                // used in place (`Thread(args=(conn,)).start()`) takes it along
+                // where this function cannot follow.
+                match &usage {
+                    _ if result_escapes => Use::EscapingContainer,
+                    Use::Bound(new) => Use::WrappedBy(new.clone()),
+                    _ => Use::OwnershipArgument,
+                }
+            } else if borrows {
+                Use::BorrowedArgument(callee.clone().unwrap_or_default())
+            } else if matches!(usage, Use::Stored(_) | Use::EscapingContainer) {
+                // `self.sock = self.set_options(sock)`: what the call makes from
+                // it is kept by the object, and takes it along. (A returned
+                // result, `return read_banner(tls)`, is no such evidence.)
+                Use::KeptByResult
+            } else {
+                Use::Argument
+            };
         // `return Betamax(session)`: the caller gets the names inside it.
         let wrapped_for_caller = is_constructor && usage == Use::Returned;
         // `sock = ssl_wrap_socket(sock, ...)`: the new value owns the old one.
