@@ -191,7 +191,8 @@ impl CallFact<'_> {
                 .unwrap_or(r)
                 .trim_start_matches('_')
                 .to_ascii_lowercase();
-            matches!(last.as_str(), "log" | "logger" | "logging")
+            // (`lgr`: DataLad's and its extensions' name for theirs.)
+            matches!(last.as_str(), "log" | "logger" | "logging" | "lgr")
                 || (logging_method && (last.ends_with("logger") || last.ends_with("_log")))
         })
     }
