@@ -130,9 +130,10 @@ pub struct Resource {
     /// the client): storing or returning that part keeps the resource.
     #[serde(default)]
     pub kept_by_parts: bool,
-    /// Methods whose result is such a part (`client.get_database()`, a
-    /// database that keeps the client): returning or storing it keeps the
-    /// resource, as `client[name]` does.
+    /// Methods whose result takes the resource along (`client.get_database()`,
+    /// a database that keeps the client; `resp.iter_content()`, a generator
+    /// over the body): returning or storing it hands the resource over, as
+    /// `client[name]` does.
     #[serde(default)]
     pub part_methods: Vec<String>,
     /// Classes an `isinstance()` test finds its value to be, besides its
