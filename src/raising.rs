@@ -94,6 +94,7 @@ pub fn classify(
     let event_flag =
         matches!(method, Some("set" | "clear")) && crate::syntax::argument_count(call.node) == 0;
     if call.constructor
+        || (method == Some("commit") && commits_only_reads(call.node, source))
         || pop_with_default
         || pop_after_test
         || get_with_default
@@ -253,6 +254,75 @@ fn binds_a_free_port(call: &CallFact, source: &str) -> bool {
         && address
             .named_child(1)
             .is_some_and(|port| text(port, source) == "0")
+}
+
+/// How many nodes of the function around a `commit()` are looked at, at
+/// most: a function too large to read whole keeps its commit raising.
+const COMMIT_LOOK: usize = 5_000;
+
+/// Whether the function around a `commit()` (`con.commit()`) runs only
+/// statements that read: it runs some, and every `execute`, `executemany`
+/// or `executescript` in it is given a literal `SELECT` (or a `PRAGMA` that
+/// sets nothing), and the committed object is asked nothing else (no
+/// `session.add(row)`). Ending a transaction that only read takes no write
+/// lock and has nothing to flush: it does not fail (Toil's history queries,
+/// reviewers of real code judged each such finding false), where one after
+/// an `INSERT` may find the database locked.
+fn commits_only_reads(commit: Node, source: &str) -> bool {
+    let Some(receiver) = commit
+        .field("function")
+        .and_then(|f| f.field("object"))
+        .map(|o| text(o, source))
+    else {
+        return false;
+    };
+    let mut function = commit;
+    while function.kind_name() != "function_definition" {
+        match function.parent() {
+            Some(p) => function = p,
+            None => return false,
+        }
+    }
+    let mut looked = 0;
+    let mut statements = 0;
+    let mut reads_only = true;
+    crate::syntax::walk(function, |n| {
+        looked += 1;
+        if looked > COMMIT_LOOK {
+            reads_only = false;
+        }
+        if reads_only
+            && n.kind_name() == "call"
+            && let Some(callee) = n.field("function").filter(|f| f.kind_name() == "attribute")
+            && let Some(method) = callee.field("attribute").map(|a| text(a, source))
+        {
+            if matches!(method, "execute" | "executemany" | "executescript") {
+                statements += 1;
+                let first = n
+                    .field("arguments")
+                    .and_then(|a| a.named_child(0))
+                    .filter(|a| a.kind_name() == "string");
+                reads_only = first.is_some_and(|sql| reads_sql(text(sql, source)));
+            } else if callee
+                .field("object")
+                .is_some_and(|o| text(o, source) == receiver)
+            {
+                reads_only = matches!(method, "cursor" | "commit" | "rollback" | "close");
+            }
+        }
+        reads_only
+    });
+    reads_only && statements > 0
+}
+
+/// Whether a string literal (quotes and prefixes included) holds a query
+/// that only reads: `SELECT ...`, or a `PRAGMA` that sets nothing.
+fn reads_sql(literal: &str) -> bool {
+    let body = literal
+        .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+        .trim_start_matches(['"', '\'']);
+    let statement = body.trim_start().to_ascii_lowercase();
+    statement.starts_with("select") || (statement.starts_with("pragma") && !statement.contains('='))
 }
 
 fn on_text_literal(call: &CallFact) -> bool {
