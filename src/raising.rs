@@ -90,6 +90,9 @@ pub fn classify(
     // Text encoded as UTF-8 (`line.encode()`, `command.encode("utf8")`)
     // fails only on a lone surrogate, which no text read or typed holds.
     let utf8_encode = method == Some("encode") && names_utf8_at_most(call.node, source);
+    // Nor does any codec told what to do with what it cannot convert
+    // (`reply.decode("ascii", "ignore")`, `errors="replace"`).
+    let lenient_codec = method.is_some_and(|m| lenient_conversion(call.node, m, source));
     // An event's `set()` and `clear()` (and a container's `clear()`).
     let event_flag =
         matches!(method, Some("set" | "clear")) && crate::syntax::argument_count(call.node) == 0;
@@ -100,6 +103,7 @@ pub fn classify(
         || get_with_default
         || literal_headers_update
         || utf8_encode
+        || lenient_codec
         || event_flag
         || number_of_arithmetic(call)
         || on_text_literal(call)
@@ -213,6 +217,54 @@ fn names_utf8_at_most(call: Node, source: &str) -> bool {
             }),
         _ => false,
     }
+}
+
+/// `data.decode("ascii", "ignore")`, `text.encode(errors="replace")`: an
+/// error handler that replaces or drops what the codec cannot convert
+/// leaves nothing to raise. The codec, when named, must be a literal (an
+/// unknown name raises `LookupError`); `surrogateescape` only decodes
+/// without failing, `xmlcharrefreplace` and `namereplace` only encode.
+fn lenient_conversion(call: Node, method: &str, source: &str) -> bool {
+    let handler_fits = |handler: &str| match method {
+        "decode" => matches!(
+            handler,
+            "ignore" | "replace" | "backslashreplace" | "surrogateescape"
+        ),
+        "encode" => matches!(
+            handler,
+            "ignore" | "replace" | "backslashreplace" | "xmlcharrefreplace" | "namereplace"
+        ),
+        _ => false,
+    };
+    let Some(arguments) = call.field("arguments") else {
+        return false;
+    };
+    let literal = |node: Node| crate::syntax::plain_string(node, source);
+    let mut positional = Vec::new();
+    let mut handler = None;
+    let mut cursor = arguments.walk();
+    for argument in arguments.named_children(&mut cursor) {
+        if argument.kind_name() == "keyword_argument" {
+            let name = argument.field("name").map(|n| text(n, source));
+            let Some(value) = argument.field("value").and_then(literal) else {
+                return false;
+            };
+            match name {
+                Some("errors") => handler = Some(value),
+                Some("encoding") => {}
+                _ => return false,
+            }
+        } else {
+            positional.push(argument);
+        }
+    }
+    match positional.as_slice() {
+        [] => {}
+        [codec] if literal(*codec).is_some() => {}
+        [codec, errors] if literal(*codec).is_some() => handler = literal(*errors),
+        _ => return false,
+    }
+    handler.is_some_and(handler_fits)
 }
 
 /// `"openssl -in {}".format(path)`, `", ".join(names)`: building text from

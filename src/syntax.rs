@@ -109,6 +109,24 @@ pub fn text<'s>(node: Node, source: &'s str) -> &'s str {
     &source[node.byte_range()]
 }
 
+/// The text of a string literal with nothing interpolated or escaped in it
+/// (`"ignore"`, `b'utf-8'`), without its quotes.
+pub fn plain_string<'s>(node: Node, source: &'s str) -> Option<&'s str> {
+    if node.kind_name() != "string" {
+        return None;
+    }
+    let mut content = "";
+    let mut cursor = node.walk();
+    for part in node.named_children(&mut cursor) {
+        match part.kind_name() {
+            "string_start" | "string_end" => {}
+            "string_content" => content = text(part, source),
+            _ => return None,
+        }
+    }
+    Some(content)
+}
+
 /// The text of a node with all whitespace removed, used to compare receivers
 /// (`self . pool` and `self.pool` are the same receiver).
 pub fn compact_text(node: Node, source: &str) -> String {
