@@ -24,7 +24,10 @@ pub fn classify(
     if in_list(&calls.ends) {
         return Raises::Ends;
     }
-    if on_own_loopback(call, source) || binds_a_free_port(call, source) {
+    if on_own_loopback(call, source)
+        || binds_a_free_port(call, source)
+        || chmods_file_it_opened_for_writing(call, source)
+    {
         return Raises::Never;
     }
     // `fcntl.flock(fd, LOCK_EX)` waits for the lock; only with `LOCK_NB`
@@ -328,13 +331,9 @@ fn commits_only_reads(commit: Node, source: &str) -> bool {
     else {
         return false;
     };
-    let mut function = commit;
-    while function.kind_name() != "function_definition" {
-        match function.parent() {
-            Some(p) => function = p,
-            None => return false,
-        }
-    }
+    let Some(function) = enclosing_function(commit) else {
+        return false;
+    };
     let mut looked = 0;
     let mut statements = 0;
     let mut reads_only = true;
@@ -365,6 +364,66 @@ fn commits_only_reads(commit: Node, source: &str) -> bool {
         reads_only
     });
     reads_only && statements > 0
+}
+
+fn enclosing_function(node: Node) -> Option<Node> {
+    let mut function = node;
+    while function.kind_name() != "function_definition" {
+        function = function.parent()?;
+    }
+    Some(function)
+}
+
+/// `f = open(path, "w"); os.chmod(path, 0o600)`: the mode of a file the
+/// function has just created or emptied by opening it for writing under
+/// the same name is its own to change (reviewers of real code judged each
+/// such `chmod` unable to fail). Bounded as `commits_only_reads` is.
+fn chmods_file_it_opened_for_writing(call: &CallFact, source: &str) -> bool {
+    if call.resolved.as_deref() != Some("os.chmod") {
+        return false;
+    }
+    let Some(path) = call
+        .node
+        .field("arguments")
+        .and_then(|a| a.named_child(0))
+        .map(|p| crate::syntax::compact_text(p, source))
+    else {
+        return false;
+    };
+    let Some(function) = enclosing_function(call.node) else {
+        return false;
+    };
+    let before = call.node.start_byte();
+    let mut looked = 0;
+    let mut found = false;
+    crate::syntax::walk(function, |n| {
+        looked += 1;
+        if found || looked > COMMIT_LOOK || n.start_byte() >= before {
+            return false;
+        }
+        found = n.kind_name() == "call" && opens_for_writing(n, &path, source);
+        !found
+    });
+    found
+}
+
+/// Whether `call` is `open(path, "w")` (or `io.open`, mode `x` or `w`,
+/// with or without `b` or `+`, the mode given by position or as `mode=`).
+fn opens_for_writing(call: Node, path: &str, source: &str) -> bool {
+    let callee = call.field("function").map(|f| text(f, source));
+    let Some(arguments) = call.field("arguments") else {
+        return false;
+    };
+    if !matches!(callee, Some("open" | "io.open"))
+        || arguments
+            .named_child(0)
+            .is_none_or(|p| crate::syntax::compact_text(p, source) != path)
+    {
+        return false;
+    }
+    let mode = crate::syntax::argument(call, Some(1), Some("mode"), source);
+    mode.and_then(|m| crate::syntax::plain_string(m, source))
+        .is_some_and(|m| m.contains(['w', 'x']))
 }
 
 /// Whether a string literal (quotes and prefixes included) holds a query
