@@ -26,7 +26,7 @@ pub fn classify(
     }
     if on_own_loopback(call, source)
         || binds_a_free_port(call, source)
-        || chmods_file_it_opened_for_writing(call, source)
+        || chmods_file_it_created(call, source)
     {
         return Raises::Never;
     }
@@ -374,11 +374,12 @@ fn enclosing_function(node: Node) -> Option<Node> {
     Some(function)
 }
 
-/// `f = open(path, "w"); os.chmod(path, 0o600)`: the mode of a file the
-/// function has just created or emptied by opening it for writing under
-/// the same name is its own to change (reviewers of real code judged each
-/// such `chmod` unable to fail). Bounded as `commits_only_reads` is.
-fn chmods_file_it_opened_for_writing(call: &CallFact, source: &str) -> bool {
+/// `f = open(path, "x"); os.chmod(path, 0o600)`: the mode of a file the
+/// function has just created (exclusively: it did not exist) under the
+/// same name is its own to change. Not after `open(path, "w")`: a file
+/// another user owns may be writable by this one, and its mode is not
+/// (reviewers of real code split on it). Bounded as `commits_only_reads` is.
+fn chmods_file_it_created(call: &CallFact, source: &str) -> bool {
     if call.resolved.as_deref() != Some("os.chmod") {
         return false;
     }
@@ -401,15 +402,15 @@ fn chmods_file_it_opened_for_writing(call: &CallFact, source: &str) -> bool {
         if found || looked > COMMIT_LOOK || n.start_byte() >= before {
             return false;
         }
-        found = n.kind_name() == "call" && opens_for_writing(n, &path, source);
+        found = n.kind_name() == "call" && creates(n, &path, source);
         !found
     });
     found
 }
 
-/// Whether `call` is `open(path, "w")` (or `io.open`, mode `x` or `w`,
-/// with or without `b` or `+`, the mode given by position or as `mode=`).
-fn opens_for_writing(call: Node, path: &str, source: &str) -> bool {
+/// Whether `call` is `open(path, "x")` (or `io.open`, with or without `b`
+/// or `+`, the mode given by position or as `mode=`).
+fn creates(call: Node, path: &str, source: &str) -> bool {
     let callee = call.field("function").map(|f| text(f, source));
     let Some(arguments) = call.field("arguments") else {
         return false;
@@ -423,7 +424,7 @@ fn opens_for_writing(call: Node, path: &str, source: &str) -> bool {
     }
     let mode = crate::syntax::argument(call, Some(1), Some("mode"), source);
     mode.and_then(|m| crate::syntax::plain_string(m, source))
-        .is_some_and(|m| m.contains(['w', 'x']))
+        .is_some_and(|m| m.contains('x'))
 }
 
 /// Whether a string literal (quotes and prefixes included) holds a query
