@@ -454,7 +454,8 @@ impl Matcher<'_> {
     /// `proc.stdout.readline()`, `proc.stderr.read()`, `proc.stdout.close()`
     /// on a process this code started: reading a child's output ends at
     /// its end of file (an interrupted read is retried), and closing the
-    /// read end of a pipe has nothing to flush.
+    /// read end of a pipe has nothing to flush; nor has closing its input
+    /// before anything was written to it.
     fn reads_child_output(&self, call: &CallFact) -> bool {
         if !matches!(
             call.method.as_deref(),
@@ -501,11 +502,21 @@ impl Matcher<'_> {
         let Some((process, stream)) = stream.rsplit_once('.') else {
             return false;
         };
-        matches!(stream, "stdout" | "stderr")
-            && self
-                .origin(process)
-                .and_then(|o| o.resource.as_deref())
-                .is_some_and(|r| r == "subprocess-popen")
+        let from_child = self
+            .origin(process)
+            .and_then(|o| o.resource.as_deref())
+            .is_some_and(|r| r == "subprocess-popen");
+        from_child
+            && match stream {
+                "stdout" | "stderr" => true,
+                // `proc.stdin.close()` right after starting the child (to
+                // give it an empty input): nothing buffered, nothing to flush.
+                "stdin" => {
+                    call.method.as_deref() == Some("close")
+                        && nothing_written_before(call.node, receiver, self.source)
+                }
+                _ => false,
+            }
     }
 
     /// A method that does not raise on a receiver opened in some mode
@@ -1014,4 +1025,40 @@ fn mode_written(call: Node, source: &str) -> Option<String> {
         .filter(|v| v.kind_name() == "string")?;
     let literal = syntax::text(mode, source);
     Some(literal.trim_matches(|c| c == '"' || c == '\'').to_string())
+}
+
+/// Whether the function holding `call` uses `stream` (as written, `proc.stdin`)
+/// before it only to test it (`assert proc.stdin`, `proc.stdin is not None`)
+/// or to ask its descriptor: nothing was written to it, so nothing is
+/// buffered. Anything else (`proc.stdin.write(...)`, `copyfileobj(src,
+/// proc.stdin)`) may have been.
+fn nothing_written_before(call: Node, stream: &str, source: &str) -> bool {
+    let Some(function) = std::iter::successors(call.parent(), |n| n.parent())
+        .find(|n| n.kind_name() == "function_definition")
+    else {
+        return false;
+    };
+    let before = call.start_byte();
+    let mut written = false;
+    crate::syntax::walk(function, |n| {
+        if written || n.start_byte() >= before {
+            return false;
+        }
+        if n.kind_name() == "attribute" && crate::syntax::compact_text(n, source) == stream {
+            let only_asked = n.parent().is_some_and(|p| match p.kind_name() {
+                "assert_statement"
+                | "comparison_operator"
+                | "not_operator"
+                | "boolean_operator" => true,
+                "attribute" => p
+                    .field("attribute")
+                    .is_some_and(|a| matches!(crate::syntax::text(a, source), "fileno" | "closed")),
+                _ => false,
+            });
+            written = !only_asked;
+            return false;
+        }
+        true
+    });
+    !written
 }
