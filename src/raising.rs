@@ -101,6 +101,7 @@ pub fn classify(
         matches!(method, Some("set" | "clear")) && crate::syntax::argument_count(call.node) == 0;
     if call.constructor
         || (method == Some("commit") && commits_only_reads(call.node, source))
+        || (method == Some("update") && updates_local_dict(call, source))
         || pop_with_default
         || pop_after_test
         || get_with_default
@@ -364,6 +365,59 @@ fn commits_only_reads(commit: Node, source: &str) -> bool {
         reads_only
     });
     reads_only && statements > 0
+}
+
+/// `kwargs.update(context)` on the function's `**kwargs`, `rval.update(x)`
+/// after `rval = dict()` (or `{...}`, and no other value bound to it):
+/// merging into a dictionary fails only when given something that is not
+/// a mapping, a bug rather than a way code leaks (galaxy-lib's merges
+/// under a lock, judged false).
+fn updates_local_dict(call: &CallFact, source: &str) -> bool {
+    let Some(receiver) = call
+        .receiver
+        .as_deref()
+        .filter(|r| r.chars().all(|c| c.is_alphanumeric() || c == '_'))
+    else {
+        return false;
+    };
+    let Some(function) = enclosing_function(call.node) else {
+        return false;
+    };
+    let names_receiver = |n: Option<Node>| n.is_some_and(|n| text(n, source) == receiver);
+    let mut cursor = function.walk();
+    let keyword_splat = function.field("parameters").is_some_and(|params| {
+        params.named_children(&mut cursor).any(|p| {
+            p.kind_name() == "dictionary_splat_pattern" && names_receiver(p.named_child(0))
+        })
+    });
+    let mut made_dict = false;
+    let mut other_value = false;
+    let mut looked = 0;
+    crate::syntax::walk(function, |n| {
+        looked += 1;
+        if looked > COMMIT_LOOK {
+            other_value = true;
+        }
+        if other_value {
+            return false;
+        }
+        if n.kind_name() == "assignment" && names_receiver(n.field("left")) {
+            let is_dict = n.field("right").is_some_and(|r| {
+                r.kind_name() == "dictionary"
+                    || (r.kind_name() == "call"
+                        && r.field("function")
+                            .is_some_and(|f| text(f, source) == "dict"))
+            });
+            made_dict |= is_dict;
+            other_value |= !is_dict;
+        } else if matches!(n.kind_name(), "augmented_assignment" | "for_statement")
+            && names_receiver(n.field("left"))
+        {
+            other_value = true;
+        }
+        !other_value
+    });
+    (keyword_splat || made_dict) && !other_value
 }
 
 fn enclosing_function(node: Node) -> Option<Node> {
