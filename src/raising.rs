@@ -312,9 +312,22 @@ fn binds_a_free_port(call: &CallFact, source: &str) -> bool {
             .is_some_and(|port| text(port, source) == "0")
 }
 
-/// How many nodes of the function around a `commit()` are looked at, at
-/// most: a function too large to read whole keeps its commit raising.
-const COMMIT_LOOK: usize = 5_000;
+/// How many nodes of the function around a call the rules below look at,
+/// at most: in a function too large to read whole the call keeps raising.
+const FUNCTION_LOOK: usize = 5_000;
+
+/// Pre-order walk of the function around `node`, as `syntax::walk`, of at
+/// most `FUNCTION_LOOK` nodes: `None` when `node` is in no function or the
+/// function is larger than that.
+fn walk_function<'t>(node: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) -> Option<()> {
+    let function = crate::syntax::enclosing(node, "function_definition")?;
+    let mut looked = 0;
+    crate::syntax::walk(function, |n| {
+        looked += 1;
+        looked <= FUNCTION_LOOK && visit(n)
+    });
+    (looked <= FUNCTION_LOOK).then_some(())
+}
 
 /// Whether the function around a `commit()` (`con.commit()`) runs only
 /// statements that read: it runs some, and every `execute`, `executemany`
@@ -332,17 +345,9 @@ fn commits_only_reads(commit: Node, source: &str) -> bool {
     else {
         return false;
     };
-    let Some(function) = enclosing_function(commit) else {
-        return false;
-    };
-    let mut looked = 0;
     let mut statements = 0;
     let mut reads_only = true;
-    crate::syntax::walk(function, |n| {
-        looked += 1;
-        if looked > COMMIT_LOOK {
-            reads_only = false;
-        }
+    let whole = walk_function(commit, |n| {
         if reads_only
             && n.kind_name() == "call"
             && let Some(callee) = n.field("function").filter(|f| f.kind_name() == "attribute")
@@ -364,7 +369,7 @@ fn commits_only_reads(commit: Node, source: &str) -> bool {
         }
         reads_only
     });
-    reads_only && statements > 0
+    whole.is_some() && reads_only && statements > 0
 }
 
 /// `kwargs.update(context)` on the function's `**kwargs`, `rval.update(x)`
@@ -380,7 +385,7 @@ fn updates_local_dict(call: &CallFact, source: &str) -> bool {
     else {
         return false;
     };
-    let Some(function) = enclosing_function(call.node) else {
+    let Some(function) = crate::syntax::enclosing(call.node, "function_definition") else {
         return false;
     };
     let names_receiver = |n: Option<Node>| n.is_some_and(|n| text(n, source) == receiver);
@@ -392,15 +397,7 @@ fn updates_local_dict(call: &CallFact, source: &str) -> bool {
     });
     let mut made_dict = false;
     let mut other_value = false;
-    let mut looked = 0;
-    crate::syntax::walk(function, |n| {
-        looked += 1;
-        if looked > COMMIT_LOOK {
-            other_value = true;
-        }
-        if other_value {
-            return false;
-        }
+    let whole = walk_function(call.node, |n| {
         if n.kind_name() == "assignment" && names_receiver(n.field("left")) {
             let is_dict = n.field("right").is_some_and(|r| {
                 r.kind_name() == "dictionary"
@@ -417,22 +414,14 @@ fn updates_local_dict(call: &CallFact, source: &str) -> bool {
         }
         !other_value
     });
-    (keyword_splat || made_dict) && !other_value
-}
-
-fn enclosing_function(node: Node) -> Option<Node> {
-    let mut function = node;
-    while function.kind_name() != "function_definition" {
-        function = function.parent()?;
-    }
-    Some(function)
+    whole.is_some() && (keyword_splat || made_dict) && !other_value
 }
 
 /// `f = open(path, "x"); os.chmod(path, 0o600)`: the mode of a file the
 /// function has just created (exclusively: it did not exist) under the
 /// same name is its own to change. Not after `open(path, "w")`: a file
 /// another user owns may be writable by this one, and its mode is not
-/// (reviewers of real code split on it). Bounded as `commits_only_reads` is.
+/// (reviewers of real code split on it). Bounded by `FUNCTION_LOOK`.
 fn chmods_file_it_created(call: &CallFact, source: &str) -> bool {
     if call.resolved.as_deref() != Some("os.chmod") {
         return false;
@@ -445,15 +434,11 @@ fn chmods_file_it_created(call: &CallFact, source: &str) -> bool {
     else {
         return false;
     };
-    let Some(function) = enclosing_function(call.node) else {
-        return false;
-    };
     let before = call.node.start_byte();
-    let mut looked = 0;
     let mut found = false;
-    crate::syntax::walk(function, |n| {
-        looked += 1;
-        if found || looked > COMMIT_LOOK || n.start_byte() >= before {
+    // (Found within the bound or not at all: a cut-off walk finds nothing.)
+    let _ = walk_function(call.node, |n| {
+        if found || n.start_byte() >= before {
             return false;
         }
         found = n.kind_name() == "call" && creates(n, &path, source);

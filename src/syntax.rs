@@ -109,6 +109,19 @@ pub fn text<'s>(node: Node, source: &'s str) -> &'s str {
     &source[node.byte_range()]
 }
 
+/// The nearest ancestor of `node` (not itself) of this kind
+/// (`"function_definition"`, `"class_definition"`).
+pub fn enclosing<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
+    let mut current = node.parent();
+    while let Some(n) = current {
+        if n.kind_name() == kind {
+            return Some(n);
+        }
+        current = n.parent();
+    }
+    None
+}
+
 /// The text of a string literal with nothing interpolated or escaped in it
 /// (`"ignore"`, `b'utf-8'`), without its quotes.
 pub fn plain_string<'s>(node: Node, source: &'s str) -> Option<&'s str> {

@@ -476,8 +476,7 @@ impl Matcher<'_> {
             if call.method.as_deref() == Some("close") {
                 return None;
             }
-            let function = std::iter::successors(call.node.parent(), |n| n.parent())
-                .find(|n| n.kind_name() == "function_definition")?;
+            let function = crate::syntax::enclosing(call.node, "function_definition")?;
             let body = crate::syntax::text(function, self.source);
             if !body.contains(".stdout") && !body.contains(".stderr") {
                 return None;
@@ -573,9 +572,7 @@ impl Matcher<'_> {
         {
             return false;
         }
-        let Some(function) = std::iter::successors(call.node.parent(), |n| n.parent())
-            .find(|n| n.kind_name() == "function_definition")
-        else {
+        let Some(function) = crate::syntax::enclosing(call.node, "function_definition") else {
             return false;
         };
         let is_receiver = |node: Node| crate::syntax::compact_text(node, self.source) == receiver;
@@ -1033,9 +1030,7 @@ fn mode_written(call: Node, source: &str) -> Option<String> {
 /// buffered. Anything else (`proc.stdin.write(...)`, `copyfileobj(src,
 /// proc.stdin)`) may have been.
 fn nothing_written_before(call: Node, stream: &str, source: &str) -> bool {
-    let Some(function) = std::iter::successors(call.parent(), |n| n.parent())
-        .find(|n| n.kind_name() == "function_definition")
-    else {
+    let Some(function) = crate::syntax::enclosing(call, "function_definition") else {
         return false;
     };
     let before = call.start_byte();

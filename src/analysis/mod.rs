@@ -1393,7 +1393,7 @@ impl<'a> FunctionContext<'a> {
             // walk of the function is not paid for every acquisition.)
             (Use::Bound(var), None)
                 if acquire.launch_unless.is_some()
-                    && enclosing(call.node, "function_definition")
+                    && crate::syntax::enclosing(call.node, "function_definition")
                         .is_some_and(|f| left_running(f, var, self.source)) =>
             {
                 None
@@ -1403,7 +1403,7 @@ impl<'a> FunctionContext<'a> {
             (Use::Bound(var), None)
                 if launched
                     && var == "_"
-                    && enclosing(call.node, "function_definition")
+                    && crate::syntax::enclosing(call.node, "function_definition")
                         .is_some_and(|f| !name_read(f, var, self.source)) =>
             {
                 None
@@ -1529,8 +1529,8 @@ impl<'a> FunctionContext<'a> {
         // `def task(): done.acquire()` inside the function that made
         // `done`: a signal the enclosing function gives.
         let enclosing_local = || {
-            enclosing(call.node, "function_definition")
-                .and_then(|f| enclosing(f, "function_definition"))
+            crate::syntax::enclosing(call.node, "function_definition")
+                .and_then(|f| crate::syntax::enclosing(f, "function_definition"))
                 .is_some_and(|outer| binds_name(outer, receiver, self.source))
         };
         // `BoundedSemaphore.acquire(self, ...)`: the base class's method
@@ -1658,10 +1658,10 @@ impl<'a> FunctionContext<'a> {
         {
             return false;
         }
-        let Some(function) = enclosing(call.node, "function_definition") else {
+        let Some(function) = crate::syntax::enclosing(call.node, "function_definition") else {
             return false;
         };
-        if enclosing(function, "class_definition").is_none() {
+        if crate::syntax::enclosing(function, "class_definition").is_none() {
             return false;
         }
         // Released in the file's text more often than in this function's:
@@ -1689,7 +1689,7 @@ impl<'a> FunctionContext<'a> {
         if !crate::rules::is_identifier(receiver) {
             return false;
         }
-        let Some(function) = enclosing(acq.call.node, "function_definition") else {
+        let Some(function) = crate::syntax::enclosing(acq.call.node, "function_definition") else {
             return false;
         };
         let mut module = function;
@@ -1736,8 +1736,8 @@ impl<'a> FunctionContext<'a> {
         else {
             return Vec::new();
         };
-        let Some(class) = enclosing(call.node, "function_definition")
-            .and_then(|f| enclosing(f, "class_definition"))
+        let Some(class) = crate::syntax::enclosing(call.node, "function_definition")
+            .and_then(|f| crate::syntax::enclosing(f, "class_definition"))
         else {
             return Vec::new();
         };
@@ -2291,17 +2291,6 @@ fn pid_written_out(function: Node, var: &str, source: &str) -> bool {
         !written
     });
     written
-}
-
-fn enclosing<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
-    let mut current = node.parent();
-    while let Some(n) = current {
-        if n.kind_name() == kind {
-            return Some(n);
-        }
-        current = n.parent();
-    }
-    None
 }
 
 fn start_line(node: Node) -> usize {
