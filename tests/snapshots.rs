@@ -94,3 +94,38 @@ fn a_handler_raising_again_is_no_headline_of_its_own() {
         logged.message
     );
 }
+
+/// A `yield` inside `try/finally` whose `finally` releases only on some
+/// paths is not "outside `try/finally`": the other way out is named as it is.
+#[test]
+fn yield_under_a_finally_that_releases_on_some_paths() {
+    let source = r#"
+from contextlib import contextmanager
+
+
+@contextmanager
+def job_output(path, keep_open=False):
+    out = open(path, "w")
+    try:
+        yield out
+    finally:
+        if not keep_open:
+            out.close()
+"#;
+    let report = analyze_source(source, &Catalogue::builtin(), &Options::default());
+    let texts: Vec<String> = report
+        .findings
+        .iter()
+        .flat_map(|f| std::iter::once(f.message.clone()).chain(f.also.iter().cloned()))
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("is yielded inside `try/finally`")),
+        "{texts:#?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.contains("outside `try/finally`")),
+        "{texts:#?}"
+    );
+}

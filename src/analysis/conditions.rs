@@ -714,6 +714,18 @@ fn parse_expr(
                 });
                 return if is_none { e } else { Expr::Not(Box::new(e)) };
             }
+            // `opened is True` of a flag: `opened` (the flags tracked are
+            // set to `True` and `False`).
+            if let Some((name, is_true)) = bool_test(node, source) {
+                let e = atom(Candidate {
+                    canonical: name.clone(),
+                    reads: vec![name],
+                    none_test_of: None,
+                    validity_of: None,
+                    compares: None,
+                });
+                return if is_true { e } else { Expr::Not(Box::new(e)) };
+            }
             // `'fd' in locals()`: true exactly when `fd` was bound, as it
             // is once the descriptor is open.
             if let Some((name, bound)) = bound_test(node, source) {
@@ -969,6 +981,30 @@ fn none_test(node: Node, source: &str) -> Option<(String, bool)> {
         ["is", "not"] | ["is not"] | ["!="] => Some((name, false)),
         _ => None,
     }
+}
+
+/// `flag is True` (or `== True`) as `(flag, true)`, `flag is False` and
+/// `flag is not True` as `(flag, false)`.
+fn bool_test(node: Node, source: &str) -> Option<(String, bool)> {
+    if node.named_child_count() != 2 {
+        return None;
+    }
+    let left = node.named_child(0)?;
+    let literal = match node.named_child(1)?.kind_name() {
+        "true" => true,
+        "false" => false,
+        _ => return None,
+    };
+    if !matches!(left.kind_name(), "identifier" | "attribute") {
+        return None;
+    }
+    let name = dotted_name(left, source)?;
+    let same = match operator_tokens(node).as_slice() {
+        ["is"] | ["=="] => true,
+        ["is", "not"] | ["is not"] | ["!="] => false,
+        _ => return None,
+    };
+    Some((name, literal == same))
 }
 
 /// The name `(fd := open_fd(path))` binds, tested as it is bound; any other

@@ -390,12 +390,16 @@ impl<'a> FunctionContext<'a> {
                 let line = node.syntax.map_or(0, start_line);
                 let what = self.raiser_text(node, exc, names);
                 let (code, summary) = if at_yield {
-                    (
-                        Code::UnprotectedYield,
+                    let summary = if node.syntax.is_some_and(guarded_by_finally) {
+                        format!(
+                            "is yielded inside `try/finally`, but when the caller's `with` block raises there, the `finally` does not release it on this path (line {line})"
+                        )
+                    } else {
                         format!(
                             "is yielded outside `try/finally`: an exception in the caller's `with` block skips the release (line {line})"
-                        ),
-                    )
+                        )
+                    };
+                    (Code::UnprotectedYield, summary)
                 } else if exc == Exc::Cancel {
                     (
                         Code::UnreleasedOnCancellation,
@@ -1153,6 +1157,28 @@ fn unconvincing(holder: &Holder) -> u8 {
         Holder::Value { .. } => 3,
         Holder::Receiver { .. } => 2,
     }
+}
+
+/// Whether `node` is in the body of a `try` of its function that has a
+/// `finally` (which runs when the caller's `with` block raises at a
+/// `yield`, whether or not it releases).
+fn guarded_by_finally(node: Node) -> bool {
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        if crate::syntax::is_nested_scope(parent.kind_name()) {
+            return false;
+        }
+        if parent.kind_name() == "try_statement"
+            && parent.field("body") == Some(child)
+            && parent
+                .named_children(&mut parent.walk())
+                .any(|c| c.kind_name() == "finally_clause")
+        {
+            return true;
+        }
+        child = parent;
+    }
+    false
 }
 
 #[cfg(test)]

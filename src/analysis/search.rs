@@ -37,6 +37,10 @@ pub(super) struct State {
     /// For lazy resources: whether it holds something now. Always true for
     /// the others.
     live: bool,
+    /// Still on the straight line after the acquisition (no branch taken):
+    /// what the second mode learns there (`f = open(p)` then `owned =
+    /// True`) counts as known at the acquisition.
+    straight: bool,
 }
 
 /// How a path that still holds the resource ends.
@@ -205,6 +209,7 @@ impl FunctionContext<'_> {
             knowledge: start,
             // A lazy resource holds nothing until used.
             live: !lazy,
+            straight: matches!(conditions, Some((_, Sensitivity::KnownAtAcquisition))),
         };
         // The origin is not indexed: coming back to the acquisition (the next
         // turn of a loop) is a new state, where the name is rebound.
@@ -308,7 +313,7 @@ impl FunctionContext<'_> {
                                 for name in &held_names {
                                     c.holds_object(&mut k, name, acq.call.callee.as_deref());
                                 }
-                            } else if mode == Sensitivity::KnownAtAcquisition {
+                            } else if mode == Sensitivity::KnownAtAcquisition && !state.straight {
                                 k = k.within(state.knowledge);
                             }
                             // `sock = wrap(sock)`: the name holds the wrapper,
@@ -342,6 +347,7 @@ impl FunctionContext<'_> {
                     node: next,
                     knowledge,
                     live,
+                    straight: state.straight && edge == Edge::Normal,
                 };
                 let id = match index.get(&target) {
                     Some(&id) => id,
