@@ -642,6 +642,19 @@ struct Candidate {
     compares: Option<String>,
 }
 
+impl Candidate {
+    /// The truth of a name (`conn`, `self.ready`).
+    fn truth_of(name: String) -> Candidate {
+        Candidate {
+            canonical: name.clone(),
+            reads: vec![name],
+            none_test_of: None,
+            validity_of: None,
+            compares: None,
+        }
+    }
+}
+
 /// Turns each candidate atom into an expression (an atom id, or unknown).
 type AtomOf<'a> = dyn FnMut(Candidate) -> Expr + 'a;
 
@@ -682,26 +695,14 @@ fn parse_expr(
         "true" => Expr::Const(true),
         "false" => Expr::Const(false),
         "identifier" | "attribute" => match dotted_name(node, source) {
-            Some(name) => atom(Candidate {
-                canonical: name.clone(),
-                reads: vec![name],
-                none_test_of: None,
-                validity_of: None,
-                compares: None,
-            }),
+            Some(name) => atom(Candidate::truth_of(name)),
             None => Expr::Unknown,
         },
         "comparison_operator" => {
             // `pid == 0` on a pid from `os.fork()` is `not pid`.
             if let Some((name, is_zero)) = zero_test(node, source).filter(|(n, _)| pids.contains(n))
             {
-                let e = atom(Candidate {
-                    canonical: name.clone(),
-                    reads: vec![name],
-                    none_test_of: None,
-                    validity_of: None,
-                    compares: None,
-                });
+                let e = atom(Candidate::truth_of(name));
                 return if is_zero { Expr::Not(Box::new(e)) } else { e };
             }
             if let Some((name, is_none)) = none_test(node, source) {
@@ -717,13 +718,7 @@ fn parse_expr(
             // `opened is True` of a flag: `opened` (the flags tracked are
             // set to `True` and `False`).
             if let Some((name, is_true)) = bool_test(node, source) {
-                let e = atom(Candidate {
-                    canonical: name.clone(),
-                    reads: vec![name],
-                    none_test_of: None,
-                    validity_of: None,
-                    compares: None,
-                });
+                let e = atom(Candidate::truth_of(name));
                 return if is_true { e } else { Expr::Not(Box::new(e)) };
             }
             // `'fd' in locals()`: true exactly when `fd` was bound, as it
