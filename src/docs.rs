@@ -452,6 +452,11 @@ pub fn release_summary(r: &Resource) -> String {
             .map(|m| format!("a `for` loop over `.{m}()` to its end")),
     );
     parts.extend(
+        rel.read_until_empty
+            .iter()
+            .map(|m| format!("`.{m}(n)` in a loop until it returns nothing")),
+    );
+    parts.extend(
         rel.when_they_fail
             .iter()
             .map(|m| format!("`.{m}()` when it raises")),

@@ -311,6 +311,11 @@ pub struct Release {
     /// `return` releases nothing).
     #[serde(default)]
     pub exhausted_by: Vec<String>,
+    /// Methods whose result, read in a loop that stops when it comes back
+    /// empty (`chunk = resp.read(8192)` then `if not chunk: break`), reads
+    /// the resource to its end and so releases it: a urllib response.
+    #[serde(default)]
+    pub read_until_empty: Vec<String>,
     /// Methods on the resource that release it when they raise, and only
     /// then: aiohttp's `resp.raise_for_status()` releases the response
     /// before raising on an error status.

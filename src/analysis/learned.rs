@@ -605,6 +605,7 @@ fn release_by(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Op
             unless_they_fail: Vec::new(),
             attributes: Vec::new(),
             exhausted_by: Vec::new(),
+            read_until_empty: Vec::new(),
             when_they_fail: Vec::new(),
         });
     }
@@ -652,6 +653,7 @@ fn release_by(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Op
             unless_they_fail: Vec::new(),
             attributes: Vec::new(),
             exhausted_by: Vec::new(),
+            read_until_empty: Vec::new(),
             when_they_fail: Vec::new(),
         });
     }
@@ -678,6 +680,7 @@ fn release_by(c: &CallFact, acquiring: &CallFact, var: &str, source: &str) -> Op
         unless_they_fail: Vec::new(),
         attributes: Vec::new(),
         exhausted_by: Vec::new(),
+        read_until_empty: Vec::new(),
         when_they_fail: Vec::new(),
     })
 }

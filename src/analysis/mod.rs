@@ -2331,6 +2331,7 @@ fn owner_resource(returned: &Returned) -> Option<Resource> {
             unless_they_fail: Vec::new(),
             attributes: Vec::new(),
             exhausted_by: Vec::new(),
+            read_until_empty: Vec::new(),
             when_they_fail: Vec::new(),
         },
         with_releases: owner.with_releases,

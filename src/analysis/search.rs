@@ -264,6 +264,7 @@ impl FunctionContext<'_> {
                 }
             }
             let exhausts = !at_start && self.loop_exhausts(node, acq, names);
+            let read_out = !at_start && self.read_until_empty(node, acq, names);
             for &(edge, next) in &node.succs {
                 if only_raises && !matches!(edge, Edge::Raise(_)) {
                     continue;
@@ -273,7 +274,7 @@ impl FunctionContext<'_> {
                 }
                 // `for chunk in resp.iter_content(): ...` run to its end has
                 // read the body to its end.
-                if exhausts && edge == Edge::False {
+                if (exhausts && edge == Edge::False) || (read_out && edge == Edge::True) {
                     if let Some(at) = node.syntax {
                         out.released_at.get_or_insert(at);
                     }
@@ -429,6 +430,57 @@ impl FunctionContext<'_> {
             !found
         });
         found
+    }
+
+    /// Whether `node` is the test that leaves a loop reading the resource
+    /// in chunks once a read comes back empty: `if not chunk: break` right
+    /// after `chunk = resp.read(8192)`. Its true branch has read the
+    /// resource to its end.
+    fn read_until_empty(&self, node: &CfgNode, acq: &Acquisition, names: &HashSet<String>) -> bool {
+        let methods = &acq.rule.release.read_until_empty;
+        if methods.is_empty() || node.kind != Kind::Cond {
+            return false;
+        }
+        let Some(test) = node.syntax else {
+            return false;
+        };
+        let Some(statement) = test.parent().filter(|p| {
+            p.kind_name() == "if_statement"
+                && p.field("condition") == Some(test)
+                && p.field("alternative").is_none()
+                && p.field("consequence").is_some_and(|body| {
+                    body.named_child_count() == 1
+                        && body
+                            .named_child(0)
+                            .is_some_and(|b| b.kind_name() == "break_statement")
+                })
+        }) else {
+            return false;
+        };
+        let chunk = match (test.kind_name(), test.field("argument")) {
+            ("not_operator", Some(name)) if name.kind_name() == "identifier" => {
+                crate::syntax::text(name, self.source)
+            }
+            _ => return false,
+        };
+        // The statement before it reads the chunk.
+        let Some(read) = statement
+            .prev_named_sibling()
+            .filter(|p| p.kind_name() == "expression_statement")
+            .and_then(|p| p.named_child(0))
+            .filter(|a| a.kind_name() == "assignment")
+        else {
+            return false;
+        };
+        read.field("left")
+            .is_some_and(|l| crate::syntax::text(l, self.source) == chunk)
+            && read
+                .field("right")
+                .and_then(|r| crate::syntax::method_call(r, self.source))
+                .is_some_and(|(object, method)| {
+                    methods.iter().any(|m| m == method)
+                        && names.contains(crate::syntax::text(object, self.source))
+                })
     }
 
     /// What a node does to the tracked obligation.
