@@ -960,46 +960,46 @@ pub(super) fn operator_tokens<'t>(node: Node<'t>) -> Vec<&'t str> {
         .collect()
 }
 
-/// `x is None` (true) / `x is not None` (false), with `==`/`!=` too.
-fn none_test(node: Node, source: &str) -> Option<(String, bool)> {
-    if node.named_child_count() != 2 {
-        return None;
-    }
-    let left = assigned_name(node.named_child(0)?);
-    let right = node.named_child(1)?;
-    if right.kind_name() != "none" {
-        return None;
-    }
-    let name = dotted_name(left, source)?;
-    match operator_tokens(node).as_slice() {
-        ["is"] | ["=="] => Some((name, true)),
-        ["is", "not"] | ["is not"] | ["!="] => Some((name, false)),
-        _ => None,
-    }
-}
-
-/// `flag is True` (or `== True`) as `(flag, true)`, `flag is False` and
-/// `flag is not True` as `(flag, false)`.
-fn bool_test(node: Node, source: &str) -> Option<(String, bool)> {
+/// A comparison of something with a literal, `x is None`, `flag == True`:
+/// the two operands, and whether it asks for them to be the same (`is`,
+/// `==`) rather than different (`is not`, `!=`).
+fn literal_comparison<'t>(
+    node: Node<'t>,
+    literal_kinds: &[&str],
+) -> Option<(Node<'t>, Node<'t>, bool)> {
     if node.named_child_count() != 2 {
         return None;
     }
     let left = node.named_child(0)?;
-    let literal = match node.named_child(1)?.kind_name() {
-        "true" => true,
-        "false" => false,
-        _ => return None,
-    };
-    if !matches!(left.kind_name(), "identifier" | "attribute") {
+    let right = node.named_child(1)?;
+    if !literal_kinds.contains(&right.kind_name()) {
         return None;
     }
-    let name = dotted_name(left, source)?;
     let same = match operator_tokens(node).as_slice() {
         ["is"] | ["=="] => true,
         ["is", "not"] | ["is not"] | ["!="] => false,
         _ => return None,
     };
-    Some((name, literal == same))
+    Some((left, right, same))
+}
+
+/// `x is None` (true) / `x is not None` (false), with `==`/`!=` too.
+fn none_test(node: Node, source: &str) -> Option<(String, bool)> {
+    let (left, _, same) = literal_comparison(node, &["none"])?;
+    Some((dotted_name(assigned_name(left), source)?, same))
+}
+
+/// `flag is True` (or `== True`) as `(flag, true)`, `flag is False` and
+/// `flag is not True` as `(flag, false)`.
+fn bool_test(node: Node, source: &str) -> Option<(String, bool)> {
+    let (left, literal, same) = literal_comparison(node, &["true", "false"])?;
+    if !matches!(left.kind_name(), "identifier" | "attribute") {
+        return None;
+    }
+    Some((
+        dotted_name(left, source)?,
+        (literal.kind_name() == "true") == same,
+    ))
 }
 
 /// The name `(fd := open_fd(path))` binds, tested as it is bound; any other
