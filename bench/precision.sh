@@ -10,7 +10,7 @@
 # CORPUS names the list bench/$CORPUS-corpus.txt: `precision` (the default,
 # 32 packages), `inference` (19 packages full of in-house helpers, pools
 # and clients), `holdout` (13 services and libraries no fix was designed
-# on, judged once), or `holdout2` to `holdout61` (11 to 36 packages each,
+# on, judged once), or `holdout2` to `holdout64` (11 to 39 packages each,
 # each judged once before fixes were made from it; PRECISION.md says when).
 # It fetches the sdists pinned there (checked by hash) into
 # bench/.cache/$CORPUS/corpus, runs the release build with the default
@@ -65,9 +65,10 @@ cd "$CORPUS"
 "$UNCLOSED" check --exit-zero --tests include --output-format json \
     --output-file "$OUT/findings-all.json" . 2>/dev/null || [ $? -eq 2 ]
 
-python3 - "$OUT" "$SAMPLE" "$SEED" <<'PY'
+PYTHONPATH="$BENCH" python3 - "$OUT" "$SAMPLE" "$SEED" <<'PY'
 import collections, json, random, sys
 from pathlib import Path
+from known_by import inferred, known_by
 
 out, size, seed = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 default = json.loads((out / "findings.json").read_text())["findings"]
@@ -77,18 +78,6 @@ def table(title, counter):
     rows = [f"| {title} | findings |", "|---|---:|"]
     rows += [f"| {k} | {v} |" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))]
     return "\n".join(rows) + "\n"
-
-def known_by(f):
-    """How the analysis knew the resource: the catalogue, or inference."""
-    if f["resource"].startswith("learned:"):
-        return "learnt from its release in the function"
-    if f["resource"].startswith("owner:"):
-        return "instance of an owner class"
-    if f["code"] == "UC008":
-        return "kept by a class that never releases it (UC008)"
-    if "(a new one, from" in f["message"]:
-        return "returned by a helper function"
-    return "catalogue entry"
 
 counts = [
     f"Default run (production code): {len(default)} findings.",
@@ -111,7 +100,7 @@ for i, f in enumerate(sample, 1):
     lines.append("")
 (out / "sample.md").write_text("\n".join(lines))
 
-inferred = [f for f in default if known_by(f) != "catalogue entry"]
+inferred = [f for f in default if inferred(f)]
 lines = [f"# {len(inferred)} findings on resources no catalogue entry names\n"]
 for i, f in enumerate(inferred, 1):
     lines.append(f"## {i}. {f['path']}:{f['start']['line']} {f['code']} ({known_by(f)})")
