@@ -163,6 +163,7 @@ pub(super) fn never_released(
                         .any(|&c| may_release(c, parent, &s.releases, source))
                 })
                 && !family.iter().any(|&c| serves_forever(c, &s.attr, source))
+                && !stored_through_setter(&family, &s, source)
                 && !released_through_instance(root, &family, &s.attr, &s.releases, source)
             {
                 out.push(s.finding);
@@ -170,6 +171,59 @@ pub(super) fn never_released(
         }
     }
     out
+}
+
+/// Whether `self.<attr> = ...` goes through a property setter of the
+/// family (`@session.setter def session(self, value): self._session =
+/// value`) that keeps the value where a method may release it, or
+/// somewhere this file does not show: spyder's remote API client stores
+/// its `aiohttp` session through `self.session` and closes
+/// `self._session`.
+fn stored_through_setter(family: &[Node], stored: &Stored, source: &str) -> bool {
+    let Some(targets) = family
+        .iter()
+        .find_map(|&c| setter_targets(c, &stored.attr, source))
+    else {
+        return false;
+    };
+    targets.is_empty()
+        || targets.iter().any(|target| {
+            family
+                .iter()
+                .any(|&c| may_release(c, target, &stored.releases, source))
+        })
+}
+
+/// The attributes of `self` that the property setter `attr` of `class`
+/// assigns; `None` when the class has no such setter.
+fn setter_targets(class: Node, attr: &str, source: &str) -> Option<Vec<String>> {
+    let body = class.field("body")?;
+    let wanted = format!("{attr}.setter");
+    let mut cursor = body.walk();
+    let setter = body.named_children(&mut cursor).find(|item| {
+        item.kind_name() == "decorated_definition" && {
+            let mut decorators = item.walk();
+            item.named_children(&mut decorators).any(|d| {
+                d.kind_name() == "decorator"
+                    && d.named_child(0).is_some_and(|e| text(e, source) == wanted)
+            })
+        }
+    })?;
+    let mut targets = Vec::new();
+    syntax::walk(setter.field("definition")?, |n| {
+        if n.kind_name() == "assignment"
+            && let Some(left) = n.field("left")
+            && left.kind_name() == "attribute"
+            && left
+                .field("object")
+                .is_some_and(|o| text(o, source) == "self")
+            && let Some(name) = left.field("attribute")
+        {
+            targets.push(text(name, source).to_string());
+        }
+        true
+    });
+    Some(targets)
 }
 
 /// Methods that end an object's life besides `ENDS_LIFE`'s, which release
@@ -589,8 +643,26 @@ fn harmless_use(node: Node, releases: &[String], source: &str) -> bool {
         "if_statement" | "elif_clause" | "while_statement" => {
             parent.field("condition") == Some(node)
         }
+        // A property's getter lends what the object keeps, as any method
+        // that uses it does; the object still owns it.
+        "return_statement" => in_property_getter(parent, source),
         _ => false,
     }
+}
+
+/// Whether `node` is in the body of a method decorated `@property`.
+fn in_property_getter(node: Node, source: &str) -> bool {
+    syntax::enclosing(node, "function_definition")
+        .and_then(|f| f.parent())
+        .filter(|p| p.kind_name() == "decorated_definition")
+        .is_some_and(|definition| {
+            let mut cursor = definition.walk();
+            definition.named_children(&mut cursor).any(|d| {
+                d.kind_name() == "decorator"
+                    && d.named_child(0)
+                        .is_some_and(|e| text(e, source) == "property")
+            })
+        })
 }
 
 #[cfg(test)]
