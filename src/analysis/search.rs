@@ -817,22 +817,43 @@ fn unlocked_branch(test: Node, receiver: &str, source: &str) -> Option<Edge> {
     }
 }
 
-/// The branch of a test on which the held file or socket is already closed
-/// (by a callee it was given to): the true one of `f.closed`, the false one
-/// of `not f.closed`.
+/// The branch of a test on which the held object is already closed (by a
+/// callee it was given to) or was never opened: the true one of `f.closed`
+/// and `conn.is_closed()`, the false one of `client.serline.isOpen()` and
+/// `conn.is_connected()`, either negated by `not`. A release guarded by
+/// such a test trusts the object's own account of its state (Home
+/// Assistant's `if client.serline.isOpen(): client.close()` after a
+/// `connect()` that may fail).
 fn closed_branch(test: Node, names: &HashSet<String>, source: &str) -> Option<Edge> {
-    let asks_closed = |n: Node| {
-        n.kind_name() == "attribute"
-            && n.field("attribute")
-                .is_some_and(|a| crate::syntax::text(a, source) == "closed")
-            && n.field("object").is_some_and(|o| {
-                o.kind_name() == "identifier" && names.contains(crate::syntax::text(o, source))
-            })
+    // `f.closed`, `client.serline.isOpen()`: whether it asks, and the
+    // branch on which the answer is "closed".
+    let asks = |n: Node| -> Option<Edge> {
+        let n = match n.kind_name() {
+            "call" if crate::syntax::argument_count(n) == 0 => n.field("function")?,
+            _ => n,
+        };
+        if n.kind_name() != "attribute" {
+            return None;
+        }
+        let closed_when = match crate::syntax::text(n.field("attribute")?, source) {
+            "closed" | "is_closed" | "isClosed" => Edge::True,
+            "is_open" | "isOpen" | "is_connected" | "isConnected" | "connected" => Edge::False,
+            _ => return None,
+        };
+        // The held name itself, or a part of it (`client.serline`).
+        let mut object = n.field("object")?;
+        while object.kind_name() == "attribute" {
+            object = object.field("object")?;
+        }
+        (object.kind_name() == "identifier" && names.contains(crate::syntax::text(object, source)))
+            .then_some(closed_when)
     };
     match test.kind_name() {
-        "attribute" if asks_closed(test) => Some(Edge::True),
-        "not_operator" if test.field("argument").is_some_and(asks_closed) => Some(Edge::False),
-        _ => None,
+        "not_operator" => asks(test.field("argument")?).map(|edge| match edge {
+            Edge::True => Edge::False,
+            _ => Edge::True,
+        }),
+        _ => asks(test),
     }
 }
 
