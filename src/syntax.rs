@@ -380,29 +380,58 @@ impl Imports {
             holds_statements(node.kind_name())
                 || matches!(node.kind_name(), "function_definition" | "parameters")
         });
-        // Module-level aliases of imported names: `_allocate_lock =
-        // _thread.allocate_lock` (threading.py), `connect = psycopg2.connect`.
-        let mut cursor = root.walk();
-        for stmt in root.named_children(&mut cursor) {
-            let Some(assign) = stmt.named_child(0).filter(|a| {
-                stmt.kind_name() == "expression_statement" && a.kind_name() == "assignment"
-            }) else {
-                continue;
-            };
-            let (Some(left), Some(right)) = (assign.field("left"), assign.field("right")) else {
-                continue;
-            };
-            if left.kind_name() != "identifier" {
-                continue;
+        let defined = redefined_builtins(root, source);
+        // Aliases of imported names and of builtins, at module level (in its
+        // `if`/`try` blocks too) and in class bodies: `_allocate_lock =
+        // _thread.allocate_lock` (threading.py), `connect = psycopg2.connect`,
+        // `_open = open` (a class attribute called as `self._open(...)` in
+        // SCons' dblite).
+        let mut in_classes: HashMap<String, Option<String>> = HashMap::new();
+        walk(root, |node| {
+            let kind = node.kind_name();
+            if kind == "function_definition" {
+                return false;
             }
-            if let Some(dotted) = dotted_name(right, source) {
+            let in_class = node
+                .parent()
+                .and_then(|body| body.parent())
+                .is_some_and(|c| c.kind_name() == "class_definition");
+            if kind == "expression_statement"
+                && let Some(assign) = node
+                    .named_child(0)
+                    .filter(|a| a.kind_name() == "assignment")
+                && let (Some(left), Some(right)) = (assign.field("left"), assign.field("right"))
+                && left.kind_name() == "identifier"
+                && let Some(dotted) = dotted_name(right, source)
+            {
                 let resolved = resolve_in(&names, &dotted);
-                if resolved != dotted || dotted.contains('.') {
-                    names.insert(text(left, source).to_string(), resolved);
+                let builtin = BUILTINS.contains(&dotted.as_str()) && !defined.contains(&dotted);
+                if resolved != dotted || dotted.contains('.') || builtin {
+                    let name = text(left, source).to_string();
+                    if in_class {
+                        // Two classes that bind the name differently: neither.
+                        in_classes
+                            .entry(name)
+                            .and_modify(|seen| {
+                                if seen.as_deref() != Some(resolved.as_str()) {
+                                    *seen = None;
+                                }
+                            })
+                            .or_insert(Some(resolved));
+                    } else {
+                        names.insert(name, resolved);
+                    }
                 }
+                return false;
+            }
+            holds_statements(kind) || kind == "class_definition" || kind == "block"
+        });
+        for (name, resolved) in in_classes {
+            if let Some(resolved) = resolved {
+                names.insert(format!("self.{name}"), resolved.clone());
+                names.insert(format!("cls.{name}"), resolved);
             }
         }
-        let defined = redefined_builtins(root, source);
         Imports {
             names,
             plain,
@@ -465,6 +494,12 @@ impl Imports {
     /// Resolves a dotted callee through the imports: `pg.connect` to
     /// `psycopg2.connect`. Names that were not imported stay as written.
     pub fn resolve(&self, dotted: &str) -> String {
+        // A class attribute bound to an alias, called through the instance.
+        if let Some(q) = self.names.get(dotted)
+            && (dotted.starts_with("self.") || dotted.starts_with("cls."))
+        {
+            return q.clone();
+        }
         resolve_in(&self.names, dotted)
     }
 }
@@ -1024,6 +1059,29 @@ x = 1
         let imports = Imports::collect(tree.root_node(), src);
         assert_eq!(imports.resolve("_allocate_lock"), "_thread.allocate_lock");
         assert_eq!(imports.resolve("x"), "x");
+    }
+
+    #[test]
+    fn aliases_of_builtins_in_blocks_and_class_bodies_resolve() {
+        let src = "import os
+if os.name == 'nt':
+    _open = open
+class Store:
+    _open = open
+    _opener = open
+class Other:
+    _opener = os.fdopen
+def f():
+    _local = open
+";
+        let tree = parse(src).unwrap();
+        let imports = Imports::collect(tree.root_node(), src);
+        assert_eq!(imports.resolve("_open"), "open");
+        assert_eq!(imports.resolve("self._open"), "open");
+        assert_eq!(imports.resolve("cls._open"), "open");
+        // Bound differently by two classes, and bound inside a function.
+        assert_eq!(imports.resolve("self._opener"), "self._opener");
+        assert_eq!(imports.resolve("_local"), "_local");
     }
 
     #[test]
