@@ -1401,9 +1401,14 @@ impl<'a, 't> Summaries<'a, 't> {
             {
                 continue;
             }
-            let guard = self
-                .param_guard(unit, call.node)
-                .or_else(|| self.forwarded_guard(unit, call, inner_guard.as_ref()?));
+            // (`process = Popen(...)` then `if not wait: return process`:
+            // the test guards the return, not the acquisition.)
+            let guard = match &call.usage {
+                Use::Bound(var) => self.return_guard(unit, graph, var),
+                _ => None,
+            }
+            .or_else(|| self.param_guard(unit, call.node))
+            .or_else(|| self.forwarded_guard(unit, call, inner_guard.as_ref()?));
             // Different resources on different paths: the caller cannot
             // know which it holds.
             match &mut found {
@@ -1485,6 +1490,23 @@ impl<'a, 't> Summaries<'a, 't> {
     /// param:` around it, in its body or its `else`, or one before it
     /// whose body always leaves the function (`if not asynchronous: return
     /// check_output(...)`, then `Popen(...)`).
+    /// The parameter test every `return <name>` of the unit sits under,
+    /// when it is one and the same (`if not wait: return process`).
+    fn return_guard(&self, unit: usize, graph: &cfg::Cfg, name: &str) -> Option<ParamGuard> {
+        let mut guards = graph
+            .nodes
+            .iter()
+            .filter(|n| n.kind == cfg::Kind::Return)
+            .filter_map(|n| n.syntax)
+            .filter(|r| {
+                r.named_child(0)
+                    .is_some_and(|v| v.kind_name() == "identifier" && text(v, self.source) == name)
+            })
+            .map(|r| self.param_guard(unit, r));
+        let first = guards.next()??;
+        guards.all(|g| g.as_ref() == Some(&first)).then_some(first)
+    }
+
     fn param_guard(&self, unit: usize, made: Node) -> Option<ParamGuard> {
         let func = &self.units[unit];
         let mut child = made;
