@@ -164,6 +164,7 @@ pub(super) fn never_released(
                 })
                 && !family.iter().any(|&c| serves_forever(c, &s.attr, source))
                 && !stored_through_setter(&family, &s, source)
+                && !released_through_property(&family, &s.attr, &s.releases, source)
                 && !released_through_instance(root, &family, &s.attr, &s.releases, source)
             {
                 out.push(s.finding);
@@ -194,6 +195,78 @@ fn stored_through_setter(family: &[Node], stored: &Stored, source: &str) -> bool
         })
 }
 
+/// Whether a method releases `self.<attr>` through a property that
+/// returns it (`@property def connection(self): return self._connection`,
+/// then `self.connection.close()`: avocado's status service, tiled's
+/// `self.executor.shutdown()`).
+fn released_through_property(
+    family: &[Node],
+    attr: &str,
+    releases: &[String],
+    source: &str,
+) -> bool {
+    family.iter().any(|&class| {
+        let Some(body) = class.field("body") else {
+            return false;
+        };
+        let mut cursor = body.walk();
+        body.named_children(&mut cursor)
+            .filter(|item| item.kind_name() == "decorated_definition")
+            .filter_map(|item| item.field("definition"))
+            .filter(|getter| returns_self_attr(*getter, attr, source))
+            .filter_map(|getter| getter.field("name"))
+            .any(|name| {
+                let name = text(name, source);
+                name != attr
+                    && is_property(class, name, source)
+                    && family
+                        .iter()
+                        .any(|&c| may_release(c, name, releases, source))
+            })
+    })
+}
+
+/// Whether `class` defines `name` as a `@property`.
+fn is_property(class: Node, name: &str, source: &str) -> bool {
+    let Some(body) = class.field("body") else {
+        return false;
+    };
+    let mut cursor = body.walk();
+    body.named_children(&mut cursor).any(|item| {
+        item.kind_name() == "decorated_definition"
+            && item
+                .field("definition")
+                .and_then(|d| d.field("name"))
+                .is_some_and(|n| text(n, source) == name)
+            && has_decorator(item, "property", source)
+    })
+}
+
+/// Whether `function` has a `return self.<attr>`.
+fn returns_self_attr(function: Node, attr: &str, source: &str) -> bool {
+    let mut found = false;
+    if let Some(body) = function.field("body") {
+        syntax::walk(body, |n| {
+            if n.kind_name() == "return_statement"
+                && n.named_child(0)
+                    .is_some_and(|v| v.kind_name() == "attribute" && is_self_attr(v, attr, source))
+            {
+                found = true;
+            }
+            !found && !syntax::is_nested_scope(n.kind_name())
+        });
+    }
+    found
+}
+
+/// Whether the decorated definition `item` has the decorator `@<name>`.
+fn has_decorator(item: Node, name: &str, source: &str) -> bool {
+    let mut cursor = item.walk();
+    item.named_children(&mut cursor).any(|d| {
+        d.kind_name() == "decorator" && d.named_child(0).is_some_and(|e| text(e, source) == name)
+    })
+}
+
 /// The attributes of `self` that the property setter `attr` of `class`
 /// assigns; `None` when the class has no such setter.
 fn setter_targets(class: Node, attr: &str, source: &str) -> Option<Vec<String>> {
@@ -201,13 +274,7 @@ fn setter_targets(class: Node, attr: &str, source: &str) -> Option<Vec<String>> 
     let wanted = format!("{attr}.setter");
     let mut cursor = body.walk();
     let setter = body.named_children(&mut cursor).find(|item| {
-        item.kind_name() == "decorated_definition" && {
-            let mut decorators = item.walk();
-            item.named_children(&mut decorators).any(|d| {
-                d.kind_name() == "decorator"
-                    && d.named_child(0).is_some_and(|e| text(e, source) == wanted)
-            })
-        }
+        item.kind_name() == "decorated_definition" && has_decorator(*item, &wanted, source)
     })?;
     let mut targets = Vec::new();
     syntax::walk(setter.field("definition")?, |n| {
@@ -655,14 +722,7 @@ fn in_property_getter(node: Node, source: &str) -> bool {
     syntax::enclosing(node, "function_definition")
         .and_then(|f| f.parent())
         .filter(|p| p.kind_name() == "decorated_definition")
-        .is_some_and(|definition| {
-            let mut cursor = definition.walk();
-            definition.named_children(&mut cursor).any(|d| {
-                d.kind_name() == "decorator"
-                    && d.named_child(0)
-                        .is_some_and(|e| text(e, source) == "property")
-            })
-        })
+        .is_some_and(|definition| has_decorator(definition, "property", source))
 }
 
 #[cfg(test)]

@@ -837,7 +837,13 @@ fn closed_branch(test: Node, names: &HashSet<String>, source: &str) -> Option<Ed
         }
         let closed_when = match crate::syntax::text(n.field("attribute")?, source) {
             "closed" | "is_closed" | "isClosed" => Edge::True,
-            "is_open" | "isOpen" | "is_connected" | "isConnected" | "connected" => Edge::False,
+            // (Not a loop's test: `while client.connected:` waits for the
+            // peer, which says nothing of what the client still holds.)
+            "is_open" | "isOpen" | "is_connected" | "isConnected" | "connected"
+                if !in_loop_test(test) =>
+            {
+                Edge::False
+            }
             _ => return None,
         };
         // The held name itself, or a part of it (`client.serline`).
@@ -855,6 +861,12 @@ fn closed_branch(test: Node, names: &HashSet<String>, source: &str) -> Option<Ed
         }),
         _ => asks(test),
     }
+}
+
+/// Whether `test` is the condition of a `while` loop.
+fn in_loop_test(test: Node) -> bool {
+    test.parent()
+        .is_some_and(|p| p.kind_name() == "while_statement")
 }
 
 /// The branch of a test on which a held descriptor is one of the standard
