@@ -10,7 +10,7 @@
 # CORPUS names the list bench/$CORPUS-corpus.txt: `precision` (the default,
 # 32 packages), `inference` (19 packages full of in-house helpers, pools
 # and clients), `holdout` (13 services and libraries no fix was designed
-# on, judged once), or `holdout2` to `holdout64` (11 to 39 packages each,
+# on, judged once), or `holdout2` to `holdout67` (11 to 80 packages each,
 # each judged once before fixes were made from it; PRECISION.md says when).
 # It fetches the sdists pinned there (checked by hash) into
 # bench/.cache/$CORPUS/corpus, runs the release build with the default
