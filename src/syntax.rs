@@ -380,7 +380,8 @@ impl Imports {
             holds_statements(node.kind_name())
                 || matches!(node.kind_name(), "function_definition" | "parameters")
         });
-        let defined = redefined_builtins(root, source);
+        let redefined_at = redefined_builtins(root, source);
+        let defined = redefined_at.keys().cloned().collect();
         // Aliases of imported names and of builtins, at module level (in its
         // `if`/`try` blocks too) and in class bodies: `_allocate_lock =
         // _thread.allocate_lock` (threading.py), `connect = psycopg2.connect`,
@@ -404,8 +405,14 @@ impl Imports {
                 && left.kind_name() == "identifier"
                 && let Some(dotted) = dotted_name(right, source)
             {
-                let resolved = resolve_in(&names, &dotted);
-                let builtin = BUILTINS.contains(&dotted.as_str()) && !defined.contains(&dotted);
+                let resolved = builtin_by_name(&resolve_in(&names, &dotted)).to_string();
+                // (A builtin the module redefines further down is still the
+                // builtin here: SCons' dblite binds `_open = open` in a class
+                // above its own `def open`.)
+                let builtin = BUILTINS.contains(&dotted.as_str())
+                    && redefined_at
+                        .get(&dotted)
+                        .is_none_or(|&at| node.start_byte() < at);
                 if resolved != dotted || dotted.contains('.') || builtin {
                     let name = text(left, source).to_string();
                     if in_class {
@@ -498,9 +505,9 @@ impl Imports {
         if let Some(q) = self.names.get(dotted)
             && (dotted.starts_with("self.") || dotted.starts_with("cls."))
         {
-            return q.clone();
+            return builtin_by_name(q).to_string();
         }
-        resolve_in(&self.names, dotted)
+        builtin_by_name(&resolve_in(&self.names, dotted)).to_string()
     }
 }
 
@@ -547,16 +554,30 @@ const BUILTINS: &[&str] = &[
     "quit",
 ];
 
+/// A builtin named through its module (`builtins.open`, Python 2's
+/// `__builtin__.open`) by its bare name, as the catalogue knows it.
+fn builtin_by_name(qualified: &str) -> &str {
+    match qualified
+        .strip_prefix("builtins.")
+        .or_else(|| qualified.strip_prefix("__builtin__."))
+    {
+        Some(name) if BUILTINS.contains(&name) => name,
+        _ => qualified,
+    }
+}
+
 /// The builtins' names a module rebinds with its own `def` or `class` at
-/// its top, including under top-level `if`/`try` blocks (version switches).
-fn redefined_builtins(root: Node, source: &str) -> std::collections::HashSet<String> {
-    let mut out = std::collections::HashSet::new();
+/// its top, including under top-level `if`/`try` blocks (version switches),
+/// each with where it is first rebound.
+fn redefined_builtins(root: Node, source: &str) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
     walk(root, |node| match node.kind_name() {
         "function_definition" | "class_definition" => {
             if let Some(name) = node.field("name").map(|n| text(n, source))
                 && BUILTINS.contains(&name)
             {
-                out.insert(name.to_string());
+                let at = out.entry(name.to_string()).or_insert(node.start_byte());
+                *at = (*at).min(node.start_byte());
             }
             false
         }
@@ -1082,6 +1103,24 @@ def f():
         // Bound differently by two classes, and bound inside a function.
         assert_eq!(imports.resolve("self._opener"), "self._opener");
         assert_eq!(imports.resolve("_local"), "_local");
+    }
+
+    #[test]
+    fn builtins_named_through_their_module_resolve_to_the_bare_name() {
+        let src = "import builtins
+class Store:
+    _open = builtins.open
+def open(name):
+    return name
+";
+        let tree = parse(src).unwrap();
+        let imports = Imports::collect(tree.root_node(), src);
+        assert_eq!(imports.resolve("self._open"), "open");
+        assert_eq!(imports.resolve("builtins.open"), "open");
+        assert_eq!(
+            imports.resolve("builtins.frobnicate"),
+            "builtins.frobnicate"
+        );
     }
 
     #[test]
