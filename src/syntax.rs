@@ -405,7 +405,7 @@ impl Imports {
                 && left.kind_name() == "identifier"
                 && let Some(dotted) = dotted_name(right, source)
             {
-                let resolved = builtin_by_name(&resolve_in(&names, &dotted)).to_string();
+                let resolved = builtin_by_name(resolve_in(&names, &dotted));
                 // (A builtin the module redefines further down is still the
                 // builtin here: SCons' dblite binds `_open = open` in a class
                 // above its own `def open`.)
@@ -431,7 +431,7 @@ impl Imports {
                 }
                 return false;
             }
-            holds_statements(kind) || kind == "class_definition" || kind == "block"
+            holds_statements(kind)
         });
         for (name, resolved) in in_classes {
             if let Some(resolved) = resolved {
@@ -505,9 +505,9 @@ impl Imports {
         if let Some(q) = self.names.get(dotted)
             && (dotted.starts_with("self.") || dotted.starts_with("cls."))
         {
-            return builtin_by_name(q).to_string();
+            return q.clone();
         }
-        builtin_by_name(&resolve_in(&self.names, dotted)).to_string()
+        builtin_by_name(resolve_in(&self.names, dotted))
     }
 }
 
@@ -556,12 +556,12 @@ const BUILTINS: &[&str] = &[
 
 /// A builtin named through its module (`builtins.open`, Python 2's
 /// `__builtin__.open`) by its bare name, as the catalogue knows it.
-fn builtin_by_name(qualified: &str) -> &str {
+fn builtin_by_name(qualified: String) -> String {
     match qualified
         .strip_prefix("builtins.")
         .or_else(|| qualified.strip_prefix("__builtin__."))
     {
-        Some(name) if BUILTINS.contains(&name) => name,
+        Some(name) if BUILTINS.contains(&name) => name.to_string(),
         _ => qualified,
     }
 }
@@ -576,8 +576,8 @@ fn redefined_builtins(root: Node, source: &str) -> HashMap<String, usize> {
             if let Some(name) = node.field("name").map(|n| text(n, source))
                 && BUILTINS.contains(&name)
             {
-                let at = out.entry(name.to_string()).or_insert(node.start_byte());
-                *at = (*at).min(node.start_byte());
+                // (The walk is in source order: the first is the earliest.)
+                out.entry(name.to_string()).or_insert(node.start_byte());
             }
             false
         }

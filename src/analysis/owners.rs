@@ -211,34 +211,20 @@ fn released_through_property(
         };
         let mut cursor = body.walk();
         body.named_children(&mut cursor)
-            .filter(|item| item.kind_name() == "decorated_definition")
+            .filter(|item| {
+                item.kind_name() == "decorated_definition"
+                    && has_decorator(*item, "property", source)
+            })
             .filter_map(|item| item.field("definition"))
             .filter(|getter| returns_self_attr(*getter, attr, source))
             .filter_map(|getter| getter.field("name"))
             .any(|name| {
                 let name = text(name, source);
                 name != attr
-                    && is_property(class, name, source)
                     && family
                         .iter()
                         .any(|&c| may_release(c, name, releases, source))
             })
-    })
-}
-
-/// Whether `class` defines `name` as a `@property`.
-fn is_property(class: Node, name: &str, source: &str) -> bool {
-    let Some(body) = class.field("body") else {
-        return false;
-    };
-    let mut cursor = body.walk();
-    body.named_children(&mut cursor).any(|item| {
-        item.kind_name() == "decorated_definition"
-            && item
-                .field("definition")
-                .and_then(|d| d.field("name"))
-                .is_some_and(|n| text(n, source) == name)
-            && has_decorator(item, "property", source)
     })
 }
 

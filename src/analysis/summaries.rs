@@ -1323,14 +1323,7 @@ impl<'a, 't> Summaries<'a, 't> {
         };
         // `return conn` (not `return wrap(conn)`: the wrapper is another
         // object, matched on its own if it is one).
-        let returned = |name: &str| {
-            graph.nodes.iter().any(|n| {
-                n.kind == cfg::Kind::Return
-                    && n.syntax.and_then(|r| r.named_child(0)).is_some_and(|v| {
-                        v.kind_name() == "identifier" && text(v, self.source) == name
-                    })
-            })
-        };
+        let returned = |name: &str| returns_of(graph, name, self.source).next().is_some();
         let kept_elsewhere = |name: &str| {
             graph.nodes.iter().any(|n| {
                 let f = &n.facts;
@@ -1485,28 +1478,19 @@ impl<'a, 't> Summaries<'a, 't> {
         (own_kwargs && inner.position.is_none() && !decided_here).then(|| inner.clone())
     }
 
+    /// The parameter test every `return <name>` of the unit sits under,
+    /// when it is one and the same (`if not wait: return process`).
+    fn return_guard(&self, unit: usize, graph: &cfg::Cfg, name: &str) -> Option<ParamGuard> {
+        let mut guards = returns_of(graph, name, self.source).map(|r| self.param_guard(unit, r));
+        let first = guards.next()??;
+        guards.all(|g| g.as_ref() == Some(&first)).then_some(first)
+    }
+
     /// The parameter test that decides whether `made` (a call that makes
     /// what the unit returns) runs: the nearest `if param:` / `if not
     /// param:` around it, in its body or its `else`, or one before it
     /// whose body always leaves the function (`if not asynchronous: return
     /// check_output(...)`, then `Popen(...)`).
-    /// The parameter test every `return <name>` of the unit sits under,
-    /// when it is one and the same (`if not wait: return process`).
-    fn return_guard(&self, unit: usize, graph: &cfg::Cfg, name: &str) -> Option<ParamGuard> {
-        let mut guards = graph
-            .nodes
-            .iter()
-            .filter(|n| n.kind == cfg::Kind::Return)
-            .filter_map(|n| n.syntax)
-            .filter(|r| {
-                r.named_child(0)
-                    .is_some_and(|v| v.kind_name() == "identifier" && text(v, self.source) == name)
-            })
-            .map(|r| self.param_guard(unit, r));
-        let first = guards.next()??;
-        guards.all(|g| g.as_ref() == Some(&first)).then_some(first)
-    }
-
     fn param_guard(&self, unit: usize, made: Node) -> Option<ParamGuard> {
         let func = &self.units[unit];
         let mut child = made;
@@ -1693,6 +1677,23 @@ impl<'a, 't> Summaries<'a, 't> {
                     .or_else(|| call.callee.as_deref().map(crate::syntax::last_part))
                     .is_some_and(|name| super::learned::takes_back(name.trim_start_matches('_'))))
     }
+}
+
+/// The `return <name>` statements of a function's graph.
+fn returns_of<'g, 't>(
+    graph: &'g cfg::Cfg<'t>,
+    name: &'g str,
+    source: &'g str,
+) -> impl Iterator<Item = Node<'t>> + 'g {
+    graph
+        .nodes
+        .iter()
+        .filter(|n| n.kind == cfg::Kind::Return)
+        .filter_map(|n| n.syntax)
+        .filter(move |r| {
+            r.named_child(0)
+                .is_some_and(|v| v.kind_name() == "identifier" && text(v, source) == name)
+        })
 }
 
 /// Whether `node` is in an `except` handler that catches every exception
