@@ -111,6 +111,13 @@ impl WordIndex {
         }
         WordIndex { files_of }
     }
+
+    /// Whether `name` is a function name the pass may look up: defined in
+    /// the project and not common (see `COMMON`); mentions of other names
+    /// are never asked for.
+    fn looked_up(&self, name: &str) -> bool {
+        self.files_of.get(name).is_some_and(|h| h.len() <= COMMON)
+    }
 }
 
 /// Of `candidates` (a file, a function's qualified name, as findings name
@@ -425,7 +432,10 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
     let root = tree.root_node();
     let mut mentions: HashMap<String, Vec<Mentioned>> = HashMap::new();
     let mut dispatched = Vec::new();
-    crate::syntax::walk(root, |n| {
+    // Each mention is judged by what is around it: the walk hands over the
+    // ancestors rather than asking tree-sitter for parents, which it finds
+    // by descending again from the root (quadratic in a long module).
+    crate::syntax::walk_with_ancestors(root, |n, up| {
         if n.kind_name() == "pair"
             && let Some(value) = n.field("value")
         {
@@ -447,10 +457,10 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
         }
         if n.kind_name() == "identifier" {
             let name = text(n, source);
-            if index.files_of.contains_key(name) {
-                let how = mention(n, source);
-                let receiver = n
-                    .parent()
+            if index.looked_up(name) {
+                let how = mention(n, up, source);
+                let receiver = up
+                    .last()
                     .filter(|p| p.kind_name() == "attribute" && how == Mention::OnOther)
                     .and_then(|a| a.field("object"))
                     .map(|o| text(o, source).to_string());
@@ -458,10 +468,10 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
                     .entry(name.to_string())
                     .or_default()
                     .push(Mentioned {
-                        place: place_of(n, source),
+                        place: place_of(n, up, source),
                         how,
-                        tail: ends_caller(n, source),
-                        exits_after: exits_after(n, source),
+                        tail: ends_caller(n, up, source),
+                        exits_after: exits_after(n, up, source),
                         receiver,
                     });
             }
@@ -497,14 +507,13 @@ fn read(source: &str, index: &WordIndex) -> Option<FileMentions> {
 /// Where the identifier `n` is: in which function (qualified as findings
 /// qualify them: `Class.method`, `outer.inner`), at module level, under the
 /// `__main__` test; or no mention at all (a definition's own name, an
-/// import).
-fn place_of(n: Node, source: &str) -> Place {
+/// import). `up` are its ancestors, root first.
+fn place_of(n: Node, up: &[Node], source: &str) -> Place {
     let mut names: Vec<String> = Vec::new();
     let mut in_function = false;
     let mut main = false;
-    let mut child = n;
-    let mut current = n.parent();
-    while let Some(parent) = current {
+    for (at, &parent) in up.iter().enumerate().rev() {
+        let child = up.get(at + 1).copied().unwrap_or(n);
         match parent.kind_name() {
             "import_statement" | "import_from_statement" | "future_import_statement" => {
                 return Place::None;
@@ -526,8 +535,6 @@ fn place_of(n: Node, source: &str) -> Place {
             }
             _ => {}
         }
-        child = parent;
-        current = parent.parent();
     }
     if !in_function {
         return if main { Place::Main } else { Place::Module };
@@ -557,16 +564,16 @@ enum Mention {
     Reference,
 }
 
-fn mention(n: Node, source: &str) -> Mention {
-    let Some((call, direct)) = call_of(n, source) else {
+fn mention(n: Node, up: &[Node], source: &str) -> Mention {
+    let Some((call, direct)) = call_of(n, up, source) else {
         return Mention::Reference;
     };
     // From the innermost `try` out: one whose handlers each end the
     // program or raise again (`except SystemExit: cleanup(); raise`)
     // stops nothing, and the next one out decides.
     let mut inner = call;
-    while let Some(handled) = catching_try(inner) {
-        match handlers_outcome(handled, source) {
+    while let Some(handled) = catching_try(inner, up) {
+        match handlers_outcome(up[handled], source) {
             Handled::EndsProgram if direct => return Mention::CaughtToEnd,
             Handled::PassedOn => inner = handled,
             _ => return Mention::Caught,
@@ -580,26 +587,46 @@ fn mention(n: Node, source: &str) -> Mention {
 }
 
 /// The call the identifier `n` names the callee of (`name(...)` or
-/// `obj.name(...)`), and whether it is by the name itself or on `self` or
-/// `cls`; `None` when `n` is not called there.
-fn call_of<'t>(n: Node<'t>, source: &str) -> Option<(Node<'t>, bool)> {
-    let (callee, direct) = match n.parent().filter(|p| p.kind_name() == "attribute") {
-        Some(attribute)
-            if attribute
-                .field("attribute")
-                .is_some_and(|a| a.id() == n.id()) =>
+/// `obj.name(...)`), as its place in `up` (`n`'s ancestors, root first),
+/// and whether it is by the name itself or on `self` or `cls`; `None` when
+/// `n` is not called there.
+fn call_of(n: Node, up: &[Node], source: &str) -> Option<(usize, bool)> {
+    let parent = up.len().checked_sub(1)?;
+    let (callee, above_callee, direct) = match up[parent] {
+        attribute
+            if attribute.kind_name() == "attribute"
+                && attribute
+                    .field("attribute")
+                    .is_some_and(|a| a.id() == n.id()) =>
         {
             let on_self = attribute
                 .field("object")
                 .is_some_and(|o| matches!(text(o, source), "self" | "cls"));
-            (attribute, on_self)
+            (attribute, parent.checked_sub(1)?, on_self)
         }
-        _ => (n, true),
+        _ => (n, parent, true),
     };
-    let call = callee.parent().filter(|p| p.kind_name() == "call")?;
-    call.field("function")
-        .is_some_and(|f| f.id() == callee.id())
-        .then_some((call, direct))
+    let call = up[above_callee];
+    (call.kind_name() == "call"
+        && call
+            .field("function")
+            .is_some_and(|f| f.id() == callee.id()))
+    .then_some((above_callee, direct))
+}
+
+/// The first named child of `parent` after `child`, comments included or
+/// not (what `Node::next_named_sibling` gives, without tree-sitter looking
+/// for the parent again).
+fn named_sibling_after<'t>(
+    child: Node<'t>,
+    parent: Option<Node<'t>>,
+    comments: bool,
+) -> Option<Node<'t>> {
+    let parent = parent?;
+    let mut cursor = parent.walk();
+    let mut siblings = parent.named_children(&mut cursor);
+    siblings.find(|s| s.id() == child.id())?;
+    siblings.find(|s| comments || s.kind_name() != "comment")
 }
 
 /// Whether `name` (`mycli.main`, `delete`) names the module whose dotted
@@ -615,20 +642,25 @@ fn names_module(module: &str, name: &str) -> bool {
 /// caller's last act: its value returned (`return f(...)`, `return await
 /// f(...)`, `return asyncio.run(f(...))`), given to `sys.exit()` or
 /// `SystemExit`, or the last statement of the `__main__` block.
-fn ends_caller(n: Node, source: &str) -> bool {
-    let Some((mut current, _)) = call_of(n, source) else {
+fn ends_caller(n: Node, up: &[Node], source: &str) -> bool {
+    let Some((mut current, _)) = call_of(n, up, source) else {
         return false;
     };
     let mut exits = false;
-    while let Some(parent) = current.parent() {
+    while let Some(above) = current.checked_sub(1) {
+        let parent = up[above];
         match parent.kind_name() {
-            "await" | "parenthesized_expression" => current = parent,
+            "await" | "parenthesized_expression" => current = above,
             // The only argument of a call that runs it to its end, or exits
             // with its value.
             "argument_list" if parent.named_child_count() == 1 => {
-                let Some(outer) = parent.parent().filter(|o| o.kind_name() == "call") else {
+                let Some(outer_at) = above
+                    .checked_sub(1)
+                    .filter(|&o| up[o].kind_name() == "call")
+                else {
                     return false;
                 };
+                let outer = up[outer_at];
                 let runner = outer
                     .field("function")
                     .map(|f| crate::syntax::last_part(text(f, source)).to_string());
@@ -637,14 +669,15 @@ fn ends_caller(n: Node, source: &str) -> bool {
                     Some("exit" | "_exit" | "SystemExit") => exits = true,
                     _ => return false,
                 }
-                current = outer;
+                current = outer_at;
             }
             "return_statement" | "raise_statement" => return true,
             "expression_statement" => {
-                let last_in_main = parent.next_named_sibling().is_none()
-                    && parent
-                        .parent()
-                        .and_then(|block| block.parent())
+                let block = above.checked_sub(1).map(|b| up[b]);
+                let last_in_main = named_sibling_after(parent, block, true).is_none()
+                    && above
+                        .checked_sub(2)
+                        .map(|s| up[s])
                         .filter(|s| s.kind_name() == "if_statement")
                         .and_then(|s| s.field("condition"))
                         .is_some_and(|c| crate::analysis::tests_main(c, source));
@@ -656,12 +689,11 @@ fn ends_caller(n: Node, source: &str) -> bool {
     false
 }
 
-/// Whether `node` is in the body of a `try` with `except` clauses, in its
-/// own function.
-fn catching_try(node: Node) -> Option<Node> {
-    let mut child = node;
-    let mut current = node.parent();
-    while let Some(parent) = current {
+/// The innermost `try` with `except` clauses whose body holds `up[node]`,
+/// in its own function, as its place in `up`.
+fn catching_try(node: usize, up: &[Node]) -> Option<usize> {
+    for at in (0..node).rev() {
+        let (parent, child) = (up[at], up[at + 1]);
         if matches!(parent.kind_name(), "function_definition" | "lambda") {
             return None;
         }
@@ -673,11 +705,9 @@ fn catching_try(node: Node) -> Option<Node> {
                 .named_children(&mut cursor)
                 .any(|c| matches!(c.kind_name(), "except_clause" | "except_group_clause"));
             if catches {
-                return Some(parent);
+                return Some(at);
             }
         }
-        child = parent;
-        current = parent.parent();
     }
     None
 }
@@ -769,19 +799,18 @@ fn ends_program(statement: Node, source: &str) -> bool {
 /// Whether the call whose callee is the identifier `n` (or `x.n`) is a
 /// statement of its own followed by one that ends the program
 /// (`self.send_command(cmd)` then `sys.exit(0)`).
-fn exits_after(n: Node, source: &str) -> bool {
-    let Some((mut current, _)) = call_of(n, source) else {
+fn exits_after(n: Node, up: &[Node], source: &str) -> bool {
+    let Some((mut current, _)) = call_of(n, up, source) else {
         return false;
     };
-    while let Some(parent) = current.parent() {
+    while let Some(above) = current.checked_sub(1) {
+        let parent = up[above];
         match parent.kind_name() {
-            "await" | "parenthesized_expression" => current = parent,
+            "await" | "parenthesized_expression" => current = above,
             "expression_statement" => {
-                let mut next = parent.next_named_sibling();
-                while let Some(statement) = next.filter(|s| s.kind_name() == "comment") {
-                    next = statement.next_named_sibling();
-                }
-                return next.is_some_and(|statement| ends_program(statement, source));
+                let block = above.checked_sub(1).map(|b| up[b]);
+                return named_sibling_after(parent, block, false)
+                    .is_some_and(|statement| ends_program(statement, source));
             }
             _ => return false,
         }

@@ -236,6 +236,36 @@ pub fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
     }
 }
 
+/// `walk`, handing each node its ancestors too (root first, its parent
+/// last): `Node::parent` makes tree-sitter descend again from the root, so
+/// asking for every ancestor of many nodes is quadratic in a long module.
+pub fn walk_with_ancestors<'t>(
+    root: Node<'t>,
+    mut visit: impl FnMut(Node<'t>, &[Node<'t>]) -> bool,
+) {
+    let mut cursor = root.walk();
+    let mut up: Vec<Node<'t>> = Vec::new();
+    let mut descend = visit(root, &up);
+    loop {
+        let node = cursor.node();
+        if descend && cursor.goto_first_child() {
+            up.push(node);
+            descend = visit(cursor.node(), &up);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                descend = visit(cursor.node(), &up);
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+            up.pop();
+        }
+    }
+}
+
 /// The parameter names, in order (`*args` and `**kwargs` by their names).
 pub fn parameter_names(function: Node, source: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -1003,6 +1033,26 @@ pub fn except_alias(clause: Node) -> Option<Node> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn walk_with_ancestors_gives_the_parent_chain() {
+        let src = "import os\nclass A:\n    def f(self, x=1):\n        try:\n            return g(x)[0]\n        except E:\n            pass\n";
+        let tree = parse(src).unwrap();
+        let mut visited = 0;
+        walk_with_ancestors(tree.root_node(), |n, up| {
+            let mut chain = Vec::new();
+            let mut current = n.parent();
+            while let Some(p) = current {
+                chain.push(p);
+                current = p.parent();
+            }
+            chain.reverse();
+            assert_eq!(up, chain.as_slice(), "ancestors of {}", n.kind());
+            visited += 1;
+            true
+        });
+        assert!(visited > 30, "walked {visited} nodes");
+    }
 
     #[test]
     fn resolves_aliases_and_from_imports() {
