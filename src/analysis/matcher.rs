@@ -112,7 +112,6 @@ fn call_result_targets(assignment: Node, source: &str) -> Vec<(String, String)> 
     out
 }
 
-/// The start byte of the function `node` is in, or `MODULE`.
 /// Whether `node` is in the body of a `try` that has `except` clauses, in
 /// its own function.
 fn in_try_with_handlers(node: Node, source: &str) -> bool {
@@ -164,13 +163,14 @@ fn passes_it_on(clause: Node, source: &str) -> bool {
     }
 }
 
-pub(super) fn enclosing_function(node: Node) -> usize {
-    let mut current = node.parent();
-    while let Some(n) = current {
+/// The start byte of the function a node is in, or `MODULE`, from its
+/// ancestors (root first).
+pub(super) fn enclosing_function(ancestors: &[Node]) -> usize {
+    for n in ancestors.iter().rev() {
         match n.kind_name() {
             "function_definition" => return n.start_byte(),
             "class_definition" | "lambda" => return MODULE,
-            _ => current = n.parent(),
+            _ => {}
         }
     }
     MODULE
@@ -196,10 +196,10 @@ pub(super) fn origins(
     let mut origins = Origins::default();
     // Assignments, `with` items and parameters are all at statement level, so
     // the walk stays off expressions.
-    syntax::walk(root, |n| {
+    syntax::walk_with_ancestors(root, |n, up| {
         match n.kind_name() {
             "assignment" | "with_item" => {
-                let function = enclosing_function(n);
+                let function = enclosing_function(up);
                 let facts = crate::facts::Facts::of(n, Use::Other, &cx);
                 if function != MODULE {
                     for name in &facts.binds {
@@ -221,8 +221,8 @@ pub(super) fn origins(
                 return false;
             }
             "parameters" => {
-                let function = enclosing_function(n);
-                if let Some(def) = n.parent() {
+                let function = enclosing_function(up);
+                if let Some(&def) = up.last() {
                     for name in syntax::parameter_names(def, source) {
                         origins.locals.insert((function, name));
                     }
@@ -246,7 +246,7 @@ pub(super) fn origins(
                         mode: None,
                     };
                     origins.insert(
-                        enclosing_function(n),
+                        enclosing_function(up),
                         text(name, source).to_string(),
                         origin,
                     );

@@ -609,7 +609,7 @@ fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>, Hash
         }
         if is_nested_scope(n.kind_name()) {
             let own = syntax::parameter_names(n, source);
-            syntax::walk(n, |inner| {
+            syntax::walk_with_ancestors(n, |inner, up| {
                 if inner.kind_name() == "call"
                     && let Some(function) = inner
                         .field("function")
@@ -628,7 +628,7 @@ fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>, Hash
                     // the default value is the outer object, bound into the
                     // closure; what the body does with the parameter is
                     // what the closure does with it.
-                    if let Some(param) = default_of(inner, n, source) {
+                    if let Some(param) = default_of(inner, up, source) {
                         let owning = n.field("body").is_some_and(|body| {
                             let mut owning = false;
                             syntax::walk(body, |b| {
@@ -665,20 +665,19 @@ fn scan_body(body: Node, source: &str) -> (bool, Captured, HashSet<String>, Hash
     (yields, captured, locals, outer)
 }
 
-/// The parameter of `scope` (a nested function) whose default value is
-/// `value`, an identifier of the enclosing scope (`upstream` in `def
-/// _close(upstream=upstream):`).
-fn default_of<'s>(value: Node, scope: Node, source: &'s str) -> Option<&'s str> {
-    let default = value.parent()?;
+/// The parameter of a nested function whose default value is `value`, an
+/// identifier of the enclosing scope (`upstream` in `def
+/// _close(upstream=upstream):`). `up` are `value`'s ancestors from the
+/// nested function down: the function, its parameter list, the default.
+fn default_of<'s>(value: Node, up: &[Node], source: &'s str) -> Option<&'s str> {
+    let [_function, _list, default] = up else {
+        return None;
+    };
     let is_default = matches!(
         default.kind_name(),
         "default_parameter" | "typed_default_parameter"
     ) && default.field("value").is_some_and(|v| v.id() == value.id());
-    let in_own_list = default
-        .parent()
-        .and_then(|list| list.parent())
-        .is_some_and(|def| def.id() == scope.id());
-    if !is_default || !in_own_list {
+    if !is_default {
         return None;
     }
     Some(text(default.field("name")?, source))
