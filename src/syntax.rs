@@ -58,6 +58,44 @@ struct Grammar {
     kinds: Vec<&'static str>,
     /// Sorted by name, for a binary search.
     fields: Vec<(&'static str, u16)>,
+    /// The ids of `FREQUENT_FIELDS`, in its order.
+    frequent: Vec<Option<u16>>,
+}
+
+/// The fields the analysis asks for most, found by `frequent_field` with
+/// one `match` instead of a binary search of string comparisons (which
+/// took about 4% of the CPU time).
+const FREQUENT_FIELDS: [&str; 12] = [
+    "function",
+    "arguments",
+    "name",
+    "body",
+    "right",
+    "left",
+    "value",
+    "object",
+    "attribute",
+    "condition",
+    "consequence",
+    "alternative",
+];
+
+fn frequent_field(name: &str) -> Option<usize> {
+    Some(match name {
+        "function" => 0,
+        "arguments" => 1,
+        "name" => 2,
+        "body" => 3,
+        "right" => 4,
+        "left" => 5,
+        "value" => 6,
+        "object" => 7,
+        "attribute" => 8,
+        "condition" => 9,
+        "consequence" => 10,
+        "alternative" => 11,
+        _ => return None,
+    })
 }
 
 fn grammar() -> &'static Grammar {
@@ -73,7 +111,15 @@ fn grammar() -> &'static Grammar {
             .filter_map(|id| Some((language.field_name_for_id(id)?, id)))
             .collect();
         fields.sort_unstable();
-        Grammar { kinds, fields }
+        let frequent = FREQUENT_FIELDS
+            .iter()
+            .map(|name| language.field_id_for_name(name).map(u16::from))
+            .collect();
+        Grammar {
+            kinds,
+            fields,
+            frequent,
+        }
     })
 }
 
@@ -96,9 +142,16 @@ impl<'t> NodeExt<'t> for Node<'t> {
     }
 
     fn field(&self, name: &str) -> Option<Node<'t>> {
-        let fields = &grammar().fields;
-        let at = fields.binary_search_by(|(n, _)| (*n).cmp(name)).ok()?;
-        self.child_by_field_id(fields[at].1)
+        let grammar = grammar();
+        let id = match frequent_field(name) {
+            Some(at) => grammar.frequent[at]?,
+            None => {
+                let fields = &grammar.fields;
+                let at = fields.binary_search_by(|(n, _)| (*n).cmp(name)).ok()?;
+                fields[at].1
+            }
+        };
+        self.child_by_field_id(id)
     }
 }
 
@@ -1033,6 +1086,32 @@ pub fn except_alias(clause: Node) -> Option<Node> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frequent_fields_are_the_grammar_s_own() {
+        let language: tree_sitter::Language = tree_sitter_python::LANGUAGE.into();
+        for (at, name) in FREQUENT_FIELDS.iter().enumerate() {
+            assert_eq!(frequent_field(name), Some(at), "{name}");
+            assert!(language.field_id_for_name(name).is_some(), "{name}");
+            assert_eq!(
+                grammar().frequent[at],
+                language.field_id_for_name(name).map(u16::from)
+            );
+        }
+        let src = "x = f(a, b=1)\nif x:\n    y.z\nelse:\n    pass\n";
+        let tree = parse(src).unwrap();
+        walk(tree.root_node(), |n| {
+            for name in FREQUENT_FIELDS.iter().chain(&["operator", "alias", "type"]) {
+                assert_eq!(
+                    n.field(name),
+                    n.child_by_field_name(name),
+                    "{name} of {}",
+                    n.kind()
+                );
+            }
+            true
+        });
+    }
 
     #[test]
     fn walk_with_ancestors_gives_the_parent_chain() {
