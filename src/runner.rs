@@ -983,3 +983,49 @@ fn check_module(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A project whose every answer panics, standing in for a bug in the
+    /// analysis.
+    struct Broken;
+
+    impl Project for Broken {
+        fn function(&self, qualified: &str) -> Option<&FunctionSummary> {
+            panic!("no summary for {qualified}")
+        }
+    }
+
+    #[test]
+    fn a_panic_in_the_analysis_is_an_error_for_that_file_only() {
+        let source = "from payments import db\n\n\ndef charge():\n    conn = db.get_conn()\n    conn.close()\n";
+        let (result, exports) = check_module(
+            PathBuf::from("payments/handlers.py"),
+            source.to_string(),
+            &Catalogue::builtin(),
+            &Options::default(),
+            &Broken,
+        );
+        let error = result
+            .error
+            .expect("the panic is reported as the file's error");
+        assert!(
+            error.starts_with("internal error while analysing (please report it): no summary for"),
+            "{error}"
+        );
+        assert!(result.report.findings.is_empty());
+        assert!(exports.is_empty());
+        // The next file is analysed as usual.
+        let (next, _) = check_module(
+            PathBuf::from("payments/other.py"),
+            "def f(path):\n    return open(path).read()\n".to_string(),
+            &Catalogue::builtin(),
+            &Options::default(),
+            &NoProject,
+        );
+        assert!(next.error.is_none());
+        assert_eq!(next.report.findings.len(), 1);
+    }
+}
