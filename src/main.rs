@@ -3,8 +3,10 @@ use unclosed::cli::{Cli, ExitStatus, run};
 
 // The analysis makes and drops many small strings and vectors per syntax
 // node, and tree-sitter as many nodes per parse: glibc's allocator took
-// about a seventh of the CPU time (perf). mimalloc, for both, saves about
-// a tenth of it for a quarter more peak memory (bench/RESULTS.md).
+// about a seventh of the CPU time (perf). mimalloc, for both, saves a
+// tenth to a fifth of it; built without transparent huge pages (its
+// `no_thp` feature in Cargo.toml), it peaks within a few percent of
+// glibc's memory (bench/RESULTS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
